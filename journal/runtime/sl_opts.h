@@ -1,0 +1,53 @@
+/*
+** sl_opts.h -- one option table per program drives parsing and --help
+** (the Redis static_configs[] idea, reduced to what a CLI needs).
+**
+**   static const sl_opt opts[] = {
+**       { "once", SL_OPT_FLAG, 0, 0, offsetof(cfg, once), NULL,
+**         "drain what is there, then exit 0" },
+**       { "poll-ms", SL_OPT_INT, 1, 60000, offsetof(cfg, poll_ms), "N",
+**         "poll interval in milliseconds (default 5)" },
+**       { NULL }
+**   };
+** Options are --name VALUE or --name=VALUE and may appear anywhere; the
+** rest are positional arguments, in order ("--" ends the options).
+*/
+#ifndef SLUICE_SL_OPTS_H
+#define SLUICE_SL_OPTS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+enum {
+    SL_OPT_FLAG,   /* int field set to 1 */
+    SL_OPT_STR,    /* const char * field, points into argv */
+    SL_OPT_INT     /* long long field, checked against [min, max] */
+};
+
+typedef struct sl_opt {
+    const char *name;
+    int type;
+    long long min, max;
+    size_t offset;
+    const char *metavar;
+    const char *help;
+} sl_opt;
+
+enum { SL_OPTS_OK = 0, SL_OPTS_HELP = 1, SL_OPTS_VERSION = 2,
+       SL_OPTS_ERR = -1 };
+
+/* Parse argv[1..] into cfg. Positionals are stored in pos[] (argv
+** pointers; pos must hold argc entries) and counted in *npos. Returns
+** SL_OPTS_OK, SL_OPTS_HELP (--help/-h), SL_OPTS_VERSION (--version) or
+** SL_OPTS_ERR with a message for the user in errbuf. */
+int sl_opts_parse(const sl_opt *tab, void *cfg, int argc, char **argv,
+                  char **pos, int *npos, char *errbuf, size_t cap);
+
+/* Print usage, then the option table, then footer (may be NULL). */
+void sl_opts_help(FILE *f, const char *usage, const sl_opt *tab,
+                  const char *footer);
+
+/* Strict integer parse of s into [min, max]. 0 on success, -1 if not. */
+int sl_parse_ll(const char *s, long long min, long long max, long long *out);
+
+#endif

@@ -1,0 +1,437 @@
+/*
+** inspect.c -- sluice-inspect: read a journal without changing it.
+**
+**   sluice-inspect [--json] DIR stat | list [--from SEQ] [--limit N]
+**                  | show SEQ | tail [--from SEQ] | check | metrics
+**
+** The journal is opened read-only; nothing here writes to it. `list`
+** streams (bounded memory however long the journal). Exit codes: 0 ok,
+** 1 failure, 64 usage error, 65 journal corrupt, 66 no journal.
+*/
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fmt.h"
+#include "sl_opts.h"
+#include "sluice/journal.h"
+
+#define EX_USAGE   64
+#define EX_DATAERR 65
+#define EX_NOINPUT 66
+
+typedef struct cfg {
+    int json;
+    long long from;
+    long long limit;
+    long long poll_ms;
+} cfg;
+
+static const sl_opt g_opts[] = {
+    { "json", SL_OPT_FLAG, 0, 0, offsetof(cfg, json), NULL,
+      "one JSON object per line (stat, list, show, tail, check)" },
+    { "from", SL_OPT_INT, 1, INT64_MAX, offsetof(cfg, from), "SEQ",
+      "list/tail: start at SEQ (list default: first stored seq)" },
+    { "limit", SL_OPT_INT, 0, INT64_MAX, offsetof(cfg, limit), "N",
+      "list: print at most N records (default: all, streamed)" },
+    { "poll-ms", SL_OPT_INT, 1, 60000, offsetof(cfg, poll_ms), "N",
+      "tail: poll interval in milliseconds (default 50)" },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+static const char g_usage[] =
+    "Usage: sluice-inspect [--json] DIR COMMAND\n"
+    "\n"
+    "Read a sluice journal (an LMDB directory) without changing it.\n"
+    "\n"
+    "Commands:\n"
+    "  stat               identity, seq range, size, replicas and lag\n"
+    "  list               one line per record (--from SEQ, --limit N)\n"
+    "  show SEQ           every column of one record\n"
+    "  tail               print records as they are committed (Ctrl-C "
+    "stops)\n"
+    "  check              verify checksums, decoding and density of the "
+    "whole\n"
+    "                     journal; names the first bad seq\n"
+    "  metrics            Prometheus text format (for a textfile "
+    "collector)\n";
+
+static const char g_footer[] =
+    "\nExit status: 0 ok, 1 failure, 64 usage error, 65 journal corrupt,\n"
+    "66 no journal at DIR.\n";
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig) { (void)sig; g_stop = 1; }
+
+static int fail(const jr_err *err, int code)
+{
+    fprintf(stderr, "sluice-inspect: %s\n",
+            err->msg[0] ? err->msg : jr_strerror(code));
+    if (code == JR_ECORRUPT)
+        return EX_DATAERR;
+    if (code == JR_ENOTFOUND)
+        return EX_NOINPUT;
+    return 1;
+}
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "sluice-inspect: %s\nRun 'sluice-inspect --help' for "
+            "usage.\n", msg);
+    return EX_USAGE;
+}
+
+/* Print source_pos as text if printable, else hex. */
+static void print_pos(FILE *f, const unsigned char *p, size_t n)
+{
+    int printable = n > 0;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < 0x20 || p[i] >= 0x7f)
+            printable = 0;
+    if (printable)
+        fprintf(f, "%.*s", (int)n, (const char *)p);
+    else
+        for (size_t i = 0; i < n; i++)
+            fprintf(f, "%02x", p[i]);
+}
+
+/* Change time of record `seq`, or 0 if it cannot be read. */
+static int64_t record_time(jr_journal *j, uint64_t seq)
+{
+    jr_reader *r;
+    jr_entry e;
+    int64_t t = 0;
+
+    if (jr_reader_open(&r, j, seq, NULL) != JR_OK)
+        return 0;
+    if (jr_reader_next(r, &e, NULL) == JR_OK)
+        t = e.rec.time_us;
+    jr_reader_close(r);
+    return t;
+}
+
+static int cmd_stat(jr_journal *j, const cfg *c)
+{
+    jr_info in;
+    jr_err err = { 0 };
+    jr_replica reps[64];
+    uint32_t nrep = 0;
+    unsigned char pos[256];
+    size_t plen = 0;
+    char t[40];
+    int rc;
+
+    if ((rc = jr_journal_info(j, &in, &err)) != JR_OK ||
+        (rc = jr_replica_list(j, reps, 64, &nrep, &err)) != JR_OK)
+        return fail(&err, rc);
+    rc = jr_journal_source_pos(j, pos, sizeof(pos), &plen, &err);
+    if (rc != JR_OK && rc != JR_ENOTFOUND)
+        return fail(&err, rc);
+    if (plen > sizeof(pos))
+        plen = sizeof(pos);
+    fmt_time(t, sizeof(t), in.head_time_us);
+    if (c->json) {
+        printf("{\"journal_uuid\":\"%s\",\"source_id\":", in.journal_uuid);
+        fmt_json_str(stdout, in.source_id, strlen(in.source_id));
+        printf(",\"first_seq\":%" PRIu64 ",\"head_seq\":%" PRIu64
+               ",\"complete_seq\":%" PRIu64 ",\"head_time_us\":%" PRId64
+               ",\"batches\":%" PRIu64 ",\"stored_bytes\":%" PRIu64
+               ",\"map_size\":%" PRIu64 ",\"map_used\":%" PRIu64
+               ",\"replicas\":[", in.first_seq, in.head_seq,
+               in.complete_seq, in.head_time_us, in.nbatches,
+               in.stored_bytes, in.map_size, in.map_used);
+        for (uint32_t i = 0; i < nrep && i < 64; i++)
+            printf("%s{\"name\":\"%s\",\"acked_seq\":%" PRIu64
+                   ",\"lag_records\":%" PRIu64 "}", i ? "," : "",
+                   reps[i].name, reps[i].acked_seq,
+                   in.complete_seq > reps[i].acked_seq
+                       ? in.complete_seq - reps[i].acked_seq : 0);
+        printf("]}\n");
+        return 0;
+    }
+    printf("journal uuid   %s\n", in.journal_uuid);
+    printf("source         %s\n", in.source_id[0] ? in.source_id
+                                                    : "(not bound yet)");
+    printf("records        %" PRIu64 " stored (seq %" PRIu64 "..%" PRIu64
+           "), head %" PRIu64 ", last complete group ends at %" PRIu64
+           "\n", in.first_seq ? in.head_seq - in.first_seq + 1 : 0,
+           in.first_seq, in.head_seq, in.head_seq, in.complete_seq);
+    printf("last commit    %s\n", in.head_seq ? t : "(none)");
+    printf("storage        %" PRIu64 " batches, %" PRIu64 " bytes",
+           in.nbatches, in.stored_bytes);
+    if (in.first_seq)
+        printf(" (%.1f bytes/record)", (double)in.stored_bytes /
+               (double)(in.head_seq - in.first_seq + 1));
+    printf("\nmap            %" PRIu64 " of %" PRIu64 " bytes used, cap %"
+           PRIu64 "\n", in.map_used, in.map_size, in.map_max);
+    printf("source pos     ");
+    if (plen)
+        print_pos(stdout, pos, plen);
+    else
+        printf("(none)");
+    printf("\nreplicas       %u\n", nrep);
+    for (uint32_t i = 0; i < nrep && i < 64; i++) {
+        fmt_time(t, sizeof(t), reps[i].acked_time_us);
+        printf("  %-20s acked %" PRIu64 ", lag %" PRIu64 " records, "
+               "last ack %s\n", reps[i].name, reps[i].acked_seq,
+               in.complete_seq > reps[i].acked_seq
+                   ? in.complete_seq - reps[i].acked_seq : 0,
+               reps[i].acked_time_us ? t : "never");
+    }
+    return 0;
+}
+
+/* Stream records from `from`; stops at the end (or follows with tail). */
+static int stream(jr_journal *j, const cfg *c, uint64_t from, int follow)
+{
+    jr_reader *r;
+    jr_entry e;
+    jr_err err = { 0 };
+    long long n = 0;
+    int rc;
+
+    if ((rc = jr_reader_open(&r, j, from, &err)) != JR_OK)
+        return fail(&err, rc);
+    while (!g_stop && (c->limit == 0 || n < c->limit)) {
+        rc = jr_reader_next(r, &e, &err);
+        if (rc == JR_EAGAIN) {
+            if (!follow)
+                break;
+            fflush(stdout);
+            usleep((useconds_t)c->poll_ms * 1000);
+            continue;
+        }
+        if (rc != JR_OK) {
+            fflush(stdout);
+            jr_reader_close(r);
+            return fail(&err, rc);
+        }
+        if (c->json)
+            fmt_entry_json(stdout, &e);
+        else
+            fmt_entry_human(stdout, &e, 0);
+        n++;
+    }
+    jr_reader_close(r);
+    return 0;
+}
+
+static int cmd_list(jr_journal *j, const cfg *c, int follow)
+{
+    jr_info in;
+    jr_err err = { 0 };
+    uint64_t from = (uint64_t)c->from;
+    int rc;
+
+    if ((rc = jr_journal_info(j, &in, &err)) != JR_OK)
+        return fail(&err, rc);
+    if (from == 0)
+        from = follow ? in.head_seq + 1 : (in.first_seq ? in.first_seq : 1);
+    else if (in.first_seq && from < in.first_seq) {
+        fprintf(stderr, "sluice-inspect: seq %llu was pruned; the oldest "
+                "stored seq is %" PRIu64 "\n", (unsigned long long)from,
+                in.first_seq);
+        return 1;
+    }
+    return stream(j, c, from, follow);
+}
+
+static int cmd_show(jr_journal *j, const cfg *c, const char *arg)
+{
+    long long seq;
+    jr_reader *r;
+    jr_entry e;
+    jr_err err = { 0 };
+    int rc;
+
+    if (sl_parse_ll(arg, 1, INT64_MAX, &seq) != 0)
+        return usage_error("show: SEQ must be a positive integer");
+    if ((rc = jr_reader_open(&r, j, (uint64_t)seq, &err)) != JR_OK)
+        return fail(&err, rc);
+    rc = jr_reader_next(r, &e, &err);
+    if (rc == JR_OK) {
+        if (c->json)
+            fmt_entry_json(stdout, &e);
+        else
+            fmt_entry_human(stdout, &e, 1);
+    } else if (rc == JR_EAGAIN || rc == JR_ENOTFOUND) {
+        fprintf(stderr, "sluice-inspect: no record %lld in this journal "
+                "(%s)\n", seq, rc == JR_EAGAIN ? "beyond the head"
+                                               : "pruned");
+        jr_reader_close(r);
+        return 1;
+    }
+    jr_reader_close(r);
+    return rc == JR_OK ? 0 : fail(&err, rc);
+}
+
+static int cmd_check(jr_journal *j, const cfg *c)
+{
+    jr_check_report rep;
+    jr_err err = { 0 };
+    int rc = jr_journal_check(j, &rep, &err);
+
+    if (rc != JR_OK && rc != JR_ECORRUPT)
+        return fail(&err, rc);
+    if (c->json) {
+        printf("{\"ok\":%s,\"records\":%" PRIu64 ",\"batches\":%" PRIu64
+               ",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64,
+               rc == JR_OK ? "true" : "false", rep.records, rep.batches,
+               rep.first_seq, rep.last_seq);
+        if (rc != JR_OK) {
+            printf(",\"bad_seq\":%" PRIu64 ",\"problem\":", rep.bad_seq);
+            fmt_json_str(stdout, rep.problem, strlen(rep.problem));
+        }
+        printf("}\n");
+    } else if (rc == JR_OK) {
+        printf("ok: %" PRIu64 " records in %" PRIu64 " batches (seq %"
+               PRIu64 "..%" PRIu64 "), checksums and density verified\n",
+               rep.records, rep.batches, rep.first_seq, rep.last_seq);
+    } else {
+        printf("CORRUPT at seq %" PRIu64 ": %s\n(%" PRIu64 " records "
+               "before it verified)\n", rep.bad_seq, rep.problem,
+               rep.records);
+    }
+    return rc == JR_OK ? 0 : EX_DATAERR;
+}
+
+static int cmd_metrics(jr_journal *j)
+{
+    jr_info in;
+    jr_err err = { 0 };
+    jr_replica reps[64];
+    uint32_t nrep = 0;
+    int64_t now;
+    struct timespec ts;
+    int rc;
+
+    if ((rc = jr_journal_info(j, &in, &err)) != JR_OK ||
+        (rc = jr_replica_list(j, reps, 64, &nrep, &err)) != JR_OK)
+        return fail(&err, rc);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    printf("# HELP sluice_journal_head_seq Last committed journal seq.\n"
+           "# TYPE sluice_journal_head_seq gauge\n"
+           "sluice_journal_head_seq{journal=\"%s\"} %" PRIu64 "\n",
+           in.journal_uuid, in.head_seq);
+    printf("# HELP sluice_journal_first_seq Oldest stored journal seq.\n"
+           "# TYPE sluice_journal_first_seq gauge\n"
+           "sluice_journal_first_seq{journal=\"%s\"} %" PRIu64 "\n",
+           in.journal_uuid, in.first_seq);
+    printf("# HELP sluice_journal_stored_bytes Bytes of stored batches.\n"
+           "# TYPE sluice_journal_stored_bytes gauge\n"
+           "sluice_journal_stored_bytes{journal=\"%s\"} %" PRIu64 "\n",
+           in.journal_uuid, in.stored_bytes);
+    printf("# HELP sluice_journal_map_used_bytes Bytes of the LMDB map in "
+           "use.\n# TYPE sluice_journal_map_used_bytes gauge\n"
+           "sluice_journal_map_used_bytes{journal=\"%s\"} %" PRIu64 "\n",
+           in.journal_uuid, in.map_used);
+    printf("# HELP sluice_replay_lag_records Complete journal records not "
+           "yet applied by the replica.\n"
+           "# TYPE sluice_replay_lag_records gauge\n");
+    for (uint32_t i = 0; i < nrep && i < 64; i++)
+        printf("sluice_replay_lag_records{journal=\"%s\",replica=\"%s\"} %"
+               PRIu64 "\n", in.journal_uuid, reps[i].name,
+               in.complete_seq > reps[i].acked_seq
+                   ? in.complete_seq - reps[i].acked_seq : 0);
+    printf("# HELP sluice_replay_lag_seconds Age of the oldest record not "
+           "yet applied by the replica (source change time).\n"
+           "# TYPE sluice_replay_lag_seconds gauge\n");
+    for (uint32_t i = 0; i < nrep && i < 64; i++) {
+        double lag = 0;
+        if (in.complete_seq > reps[i].acked_seq) {
+            int64_t t = record_time(j, reps[i].acked_seq + 1);
+            if (t > 0 && now > t)
+                lag = (double)(now - t) / 1e6;
+        }
+        printf("sluice_replay_lag_seconds{journal=\"%s\",replica=\"%s\"} "
+               "%.3f\n", in.journal_uuid, reps[i].name, lag);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    cfg c = { 0, 0, 0, 50 };
+    char errbuf[256];
+    char **pos = calloc((size_t)argc + 1, sizeof(char *));
+    int npos = 0, rc, ret;
+    jr_journal_opts o = JR_JOURNAL_OPTS_INIT;
+    jr_journal *j = NULL;
+    jr_err err = { 0 };
+    const char *cmd;
+
+    if (pos == NULL)
+        return 1;
+    rc = sl_opts_parse(g_opts, &c, argc, argv, pos, &npos, errbuf,
+                       sizeof(errbuf));
+    if (rc == SL_OPTS_HELP || rc == SL_OPTS_VERSION) {
+        if (rc == SL_OPTS_HELP)
+            sl_opts_help(stdout, g_usage, g_opts, g_footer);
+        else
+            printf("sluice-inspect 0.1.0\n");
+        free(pos);
+        return 0;
+    }
+    if (rc != SL_OPTS_OK) {
+        free(pos);
+        return usage_error(errbuf);
+    }
+    if (npos < 2) {
+        free(pos);
+        return usage_error(npos == 0 ? "missing journal directory and "
+                                       "command"
+                                     : "missing command (stat, list, show, "
+                                       "tail, check, metrics)");
+    }
+    cmd = pos[1];
+    if ((strcmp(cmd, "show") == 0) != (npos == 3) || npos > 3) {
+        free(pos);
+        return usage_error(strcmp(cmd, "show") == 0
+                               ? "show needs exactly one SEQ"
+                               : "too many arguments");
+    }
+    if (strcmp(cmd, "stat") && strcmp(cmd, "list") && strcmp(cmd, "show") &&
+        strcmp(cmd, "tail") && strcmp(cmd, "check") &&
+        strcmp(cmd, "metrics")) {
+        snprintf(errbuf, sizeof(errbuf), "unknown command '%s' (stat, "
+                 "list, show, tail, check, metrics)", cmd);
+        free(pos);
+        return usage_error(errbuf);
+    }
+    o.read_only = 1;
+    rc = jr_journal_open(&j, pos[0], &o, &err);
+    if (rc != JR_OK) {
+        free(pos);
+        return fail(&err, rc);
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_DFL);
+    if (strcmp(cmd, "stat") == 0)
+        ret = cmd_stat(j, &c);
+    else if (strcmp(cmd, "list") == 0)
+        ret = cmd_list(j, &c, 0);
+    else if (strcmp(cmd, "tail") == 0)
+        ret = cmd_list(j, &c, 1);
+    else if (strcmp(cmd, "show") == 0)
+        ret = cmd_show(j, &c, pos[2]);
+    else if (strcmp(cmd, "check") == 0)
+        ret = cmd_check(j, &c);
+    else
+        ret = cmd_metrics(j);
+    jr_journal_close(j);
+    free(pos);
+    if (fflush(stdout) != 0 && ret == 0) {
+        fprintf(stderr, "sluice-inspect: cannot write output: %s\n",
+                strerror(errno));
+        ret = 1;
+    }
+    return ret;
+}
