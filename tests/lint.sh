@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# tests/lint.sh SRC BUILD -- house rules a compiler cannot check:
+#  * banned functions (sprintf strcpy strcat strtok atoi atol gets);
+#  * journal/ includes neither sqlite3.h nor mysql.h;
+#  * sluice-capture does not link MariaDB, sluice-replay does not link
+#    SQLite (when those binaries exist).
+set -u
+src=${1:?source dir}; build=${2:?build dir}
+fail=0
+banned='\b(sprintf|vsprintf|strcpy|strcat|strtok|atoi|atol|gets)[[:space:]]*\('
+if hits=$(grep -rnE "$banned" --include='*.c' --include='*.h' \
+            "$src/journal" "$src/capture" "$src/replay" "$src/tools" \
+            "$src/tests" 2>/dev/null); then
+    echo "lint: banned function used (use snprintf/memcpy/strtoll):"
+    echo "$hits"
+    fail=1
+fi
+if hits=$(grep -rnE '#include[[:space:]]*[<"](sqlite3|mysql|mariadb)' \
+            "$src/journal"); then
+    echo "lint: journal/ must not depend on SQLite or MariaDB:"
+    echo "$hits"
+    fail=1
+fi
+check_ldd() {   # binary, forbidden library pattern
+    [ -x "$1" ] || return 0
+    if ldd "$1" | grep -qiE "$2"; then
+        echo "lint: $(basename "$1") links $2, which its layer must not"
+        fail=1
+    fi
+}
+check_ldd "$build/capture/sluice-capture" 'mariadb|mysql'
+check_ldd "$build/replay/sluice-replay" 'sqlite'
+check_ldd "$build/tools/inspect/sluice-inspect" 'sqlite|mariadb|mysql'
+if [ $fail -eq 0 ]; then echo "lint: ok"; fi
+exit $fail
