@@ -1,0 +1,485 @@
+/*
+** cap_install.c -- the objects capture adds to the source database.
+**
+** One INSTALLATION = one table captured under one definition. It owns a
+** change-log table _sluice_log_<id> and three AFTER triggers. A schema
+** change retires the installation and makes a new one (new id, new log),
+** so a log's column layout never changes under rows already written.
+**
+** Log layout for a table with n columns and a k-column key:
+**   id INTEGER PRIMARY KEY   log id; never reused (capture never deletes
+**                            the newest drained row, so max(id)+1 only
+**                            grows) -- cheaper than AUTOINCREMENT, which
+**                            costs a second B-tree write per change
+**   op INT                   1 insert, 2 update, 3 delete
+**   t REAL                   julianday('now') at the change
+**   k0..k(k-1)               OLD key (update, delete); keyless tables: the
+**                            rowid (NEW for insert)
+**   r                        keyless tables only: NEW rowid of an update
+**   c0..c(n-1)               NEW image (insert, update)
+**   o0..o(n-1)               keyless tables only: OLD image (update, delete)
+** Columns k*, r, c*, o* have no declared type (BLOB affinity): SQLite
+** stores each value with its own storage class, unchanged -- a BLOB in a
+** TEXT column, a 10 MiB text, a REAL with all 17 digits. The trigger body
+** is a single INSERT of plain column references: it cannot fail for any
+** value the table accepted (no json_*(), no casts).
+**
+** INVARIANTS:
+**  (I1) every object is named _sluice*; uninstall removes all of them.
+**  (I2) installation ids come from the counter _sluice_meta.next_id and
+**       are never reused, so a journaled position can never be mistaken
+**       for another table's. (Not AUTOINCREMENT: that would leave an
+**       sqlite_sequence table behind after --uninstall.)
+**  (I3) install/retire run inside the caller's BEGIN IMMEDIATE, together
+**       with reading the schema, so no DDL can slip in between.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cap.h"
+
+static const char g_meta_sql[] =
+    "CREATE TABLE IF NOT EXISTS _sluice_meta(key TEXT PRIMARY KEY, value);"
+    "CREATE TABLE IF NOT EXISTS _sluice_tables("
+    " id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    " state INT NOT NULL, cols TEXT NOT NULL, keycols TEXT NOT NULL,"
+    " keyless INT NOT NULL, schema TEXT NOT NULL);";
+
+int cap_meta_get(sqlite3 *db, const char *key, char *buf, size_t cap,
+                 jr_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, "SELECT value FROM _sluice_meta "
+                                "WHERE key = ?1", -1, &st, NULL);
+
+    buf[0] = 0;
+    if (rc != SQLITE_OK)
+        return cap_sqlite_fail(err, db, "reading _sluice_meta");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+        snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE)
+        return JR_ENOTFOUND;
+    return rc == SQLITE_ROW ? JR_OK
+                            : cap_sqlite_fail(err, db, "reading _sluice_meta");
+}
+
+int cap_meta_set(sqlite3 *db, const char *key, const char *value,
+                 jr_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO _sluice_meta"
+                                "(key, value) VALUES (?1, ?2)", -1, &st,
+                                NULL);
+
+    if (rc != SQLITE_OK)
+        return cap_sqlite_fail(err, db, "writing _sluice_meta");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? JR_OK
+                             : cap_sqlite_fail(err, db, "writing "
+                                               "_sluice_meta");
+}
+
+int cap_meta_init(sqlite3 *db, char *source_id, size_t cap, jr_err *err)
+{
+    int ret;
+
+    if ((ret = cap_exec(db, g_meta_sql, err)) != JR_OK)
+        return ret;
+    ret = cap_meta_get(db, "source_id", source_id, cap, err);
+    if (ret != JR_ENOTFOUND)
+        return ret;
+    if ((ret = cap_exec(db, "INSERT INTO _sluice_meta(key, value) "
+                        "SELECT 'source_id', lower(hex(randomblob(4))) || "
+                        "'-' || lower(hex(randomblob(2))) || '-4' || "
+                        "substr(lower(hex(randomblob(2))), 2) || '-' || "
+                        "substr('89ab', 1 + (abs(random()) % 4), 1) || "
+                        "substr(lower(hex(randomblob(2))), 2) || '-' || "
+                        "lower(hex(randomblob(6)))", err)) != JR_OK ||
+        (ret = cap_meta_set(db, "format", "1", err)) != JR_OK)
+        return ret;
+    return cap_meta_get(db, "source_id", source_id, cap, err);
+}
+
+/* ---- registry ---- */
+
+void cap_registry_free(cap_registry *r)
+{
+    for (int i = 0; i < r->n; i++) {
+        cap_inst *in = &r->v[i];
+        for (int c = 0; c < in->ncols; c++)
+            free(in->cols[c]);
+        for (int c = 0; c < in->nkey; c++)
+            free(in->keycols[c]);
+        free(in->cols);
+        free(in->keycols);
+        free(in->name);
+        free(in->schema_json);
+    }
+    free(r->v);
+    r->v = NULL;
+    r->n = 0;
+}
+
+/* Parse a JSON array of strings through SQLite's json_each. */
+static int json_names(sqlite3 *db, const char *json, char ***out, int *n,
+                      jr_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, "SELECT value FROM json_each(?1)", -1,
+                                &st, NULL);
+    int cnt = 0, cap = 0;
+    char **v = NULL;
+
+    *out = NULL;
+    *n = 0;
+    if (rc != SQLITE_OK)
+        return cap_sqlite_fail(err, db, "json_each");
+    sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            char **p;
+            cap = cap ? cap * 2 : 16;
+            p = realloc(v, (size_t)cap * sizeof(*p));
+            if (p == NULL)
+                break;
+            v = p;
+        }
+        v[cnt] = strdup((const char *)sqlite3_column_text(st, 0));
+        if (v[cnt] == NULL)
+            break;
+        cnt++;
+    }
+    sqlite3_finalize(st);
+    *out = v;
+    *n = cnt;
+    if (rc != SQLITE_DONE)
+        return cap_fail(err, "registry", "cannot read column list %s",
+                        json);
+    return JR_OK;
+}
+
+int cap_registry_load(sqlite3 *db, cap_registry *r, jr_err *err)
+{
+    sqlite3_stmt *st;
+    int rc, ret = JR_OK;
+
+    memset(r, 0, sizeof(*r));
+    rc = sqlite3_prepare_v2(db, "SELECT id, name, state, cols, keycols, "
+                            "keyless, schema FROM _sluice_tables ORDER BY "
+                            "id", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return cap_sqlite_fail(err, db, "reading _sluice_tables");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cap_inst *in, *p = realloc(r->v, (size_t)(r->n + 1) * sizeof(*p));
+        if (p == NULL) {
+            ret = cap_fail(err, "malloc", "out of memory");
+            break;
+        }
+        r->v = p;
+        in = &r->v[r->n++];
+        memset(in, 0, sizeof(*in));
+        in->id = sqlite3_column_int64(st, 0);
+        in->name = strdup((const char *)sqlite3_column_text(st, 1));
+        in->state = sqlite3_column_int(st, 2);
+        in->keyless = sqlite3_column_int(st, 5);
+        in->schema_json = strdup((const char *)sqlite3_column_text(st, 6));
+        if ((ret = json_names(db, (const char *)sqlite3_column_text(st, 3),
+                              &in->cols, &in->ncols, err)) != JR_OK ||
+            (ret = json_names(db, (const char *)sqlite3_column_text(st, 4),
+                              &in->keycols, &in->nkey, err)) != JR_OK)
+            break;
+        if (in->name == NULL || in->schema_json == NULL) {
+            ret = cap_fail(err, "malloc", "out of memory");
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (ret == JR_OK && rc != SQLITE_DONE)
+        ret = cap_sqlite_fail(err, db, "reading _sluice_tables");
+    if (ret != JR_OK)
+        cap_registry_free(r);
+    return ret;
+}
+
+/* ---- installing ---- */
+
+static int register_inst(sqlite3 *db, const cap_table *t, int64_t *id,
+                         jr_err *err)
+{
+    sqlite3_stmt *st;
+    sqlite3_str *keys = sqlite3_str_new(db);
+    char *keyjson;
+    int rc;
+
+    /* key column names as a JSON array, built by SQLite for escaping */
+    sqlite3_str_appendall(keys, "SELECT json_array(");
+    for (int i = 0; i < (t->nkey ? t->nkey : 1); i++)
+        sqlite3_str_appendf(keys, "%s?%d", i ? "," : "", i + 3);
+    sqlite3_str_appendall(keys, ")");
+    keyjson = sqlite3_str_finish(keys);
+    rc = sqlite3_prepare_v2(db, keyjson, -1, &st, NULL);
+    sqlite3_free(keyjson);
+    if (rc != SQLITE_OK)
+        return cap_sqlite_fail(err, db, "registering table");
+    for (int i = 0; i < (t->nkey ? t->nkey : 1); i++)
+        sqlite3_bind_text(st, i + 3, t->nkey ? t->cols[t->key[i]].name
+                                             : t->rowid_name, -1,
+                          SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    keyjson = rc == SQLITE_ROW
+                  ? sqlite3_mprintf("%s", sqlite3_column_text(st, 0))
+                  : NULL;
+    sqlite3_finalize(st);
+    if (keyjson == NULL)
+        return cap_sqlite_fail(err, db, "registering table");
+    {
+        char buf[32];
+        long long next = 1;
+        int r = cap_meta_get(db, "next_id", buf, sizeof(buf), err);
+        if (r == JR_OK)
+            next = strtoll(buf, NULL, 10);
+        else if (r != JR_ENOTFOUND) {
+            sqlite3_free(keyjson);
+            return r;
+        }
+        *id = next;
+        snprintf(buf, sizeof(buf), "%lld", next + 1);
+        if ((r = cap_meta_set(db, "next_id", buf, err)) != JR_OK) {
+            sqlite3_free(keyjson);
+            return r;
+        }
+    }
+    rc = sqlite3_prepare_v2(db,
+        "INSERT INTO _sluice_tables(id, name, state, cols, keycols, "
+        "keyless, schema) VALUES (?5, ?1, 0, (SELECT json_group_array(name) "
+        "FROM (SELECT name FROM pragma_table_xinfo(?1) WHERE hidden != 1 "
+        "ORDER BY cid)), ?2, ?3, ?4)", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_free(keyjson);
+        return cap_sqlite_fail(err, db, "registering table");
+    }
+    sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, keyjson, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, t->nkey == 0);
+    sqlite3_bind_text(st, 4, t->schema_json, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, *id);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    sqlite3_free(keyjson);
+    if (rc != SQLITE_DONE)
+        return cap_sqlite_fail(err, db, "registering table");
+    return JR_OK;
+}
+
+/* NEW."a", NEW."b", ... (or OLD.) */
+static void refs(sqlite3_str *s, const cap_table *t, const char *which)
+{
+    for (int i = 0; i < t->ncols; i++)
+        sqlite3_str_appendf(s, ", %s.\"%w\"", which, t->cols[i].name);
+}
+
+static void names(sqlite3_str *s, char prefix, int n)
+{
+    for (int i = 0; i < n; i++)
+        sqlite3_str_appendf(s, ", %c%d", prefix, i);
+}
+
+static void keyrefs(sqlite3_str *s, const cap_table *t, const char *which)
+{
+    if (t->nkey == 0)
+        sqlite3_str_appendf(s, ", %s.%s", which, t->rowid_name);
+    for (int i = 0; i < t->nkey; i++)
+        sqlite3_str_appendf(s, ", %s.\"%w\"", which,
+                            t->cols[t->key[i]].name);
+}
+
+static char *install_sql(sqlite3 *db, const cap_table *t, int64_t id)
+{
+    sqlite3_str *s = sqlite3_str_new(db);
+    int nk = t->nkey ? t->nkey : 1, kl = t->nkey == 0;
+    const char *jd = "julianday('now')";
+
+    sqlite3_str_appendf(s, "CREATE TABLE \"_sluice_log_%lld\"(id INTEGER "
+                        "PRIMARY KEY, op INT, t REAL", (long long)id);
+    names(s, 'k', nk);
+    if (kl)
+        sqlite3_str_appendall(s, ", r");
+    names(s, 'c', t->ncols);
+    if (kl)
+        names(s, 'o', t->ncols);
+    sqlite3_str_appendall(s, ");\n");
+
+    /* insert: NEW image (keyless: and its rowid as k0) */
+    sqlite3_str_appendf(s, "CREATE TRIGGER \"_sluice_%lld_ins\" AFTER "
+                        "INSERT ON \"%w\" BEGIN INSERT INTO "
+                        "\"_sluice_log_%lld\"(op, t", (long long)id,
+                        t->name, (long long)id);
+    if (kl)
+        sqlite3_str_appendall(s, ", k0");
+    names(s, 'c', t->ncols);
+    sqlite3_str_appendf(s, ") VALUES (1, %s", jd);
+    if (kl)
+        keyrefs(s, t, "NEW");
+    refs(s, t, "NEW");
+    sqlite3_str_appendall(s, "); END;\n");
+
+    /* update: OLD key, NEW image (keyless: NEW rowid, OLD image) */
+    sqlite3_str_appendf(s, "CREATE TRIGGER \"_sluice_%lld_upd\" AFTER "
+                        "UPDATE ON \"%w\" BEGIN INSERT INTO "
+                        "\"_sluice_log_%lld\"(op, t", (long long)id,
+                        t->name, (long long)id);
+    names(s, 'k', nk);
+    if (kl)
+        sqlite3_str_appendall(s, ", r");
+    names(s, 'c', t->ncols);
+    if (kl)
+        names(s, 'o', t->ncols);
+    sqlite3_str_appendf(s, ") VALUES (2, %s", jd);
+    keyrefs(s, t, "OLD");
+    if (kl)
+        sqlite3_str_appendf(s, ", NEW.%s", t->rowid_name);
+    refs(s, t, "NEW");
+    if (kl)
+        refs(s, t, "OLD");
+    sqlite3_str_appendall(s, "); END;\n");
+
+    /* delete: OLD key (keyless: OLD image) */
+    sqlite3_str_appendf(s, "CREATE TRIGGER \"_sluice_%lld_del\" AFTER "
+                        "DELETE ON \"%w\" BEGIN INSERT INTO "
+                        "\"_sluice_log_%lld\"(op, t", (long long)id,
+                        t->name, (long long)id);
+    names(s, 'k', nk);
+    if (kl)
+        names(s, 'o', t->ncols);
+    sqlite3_str_appendf(s, ") VALUES (3, %s", jd);
+    keyrefs(s, t, "OLD");
+    if (kl)
+        refs(s, t, "OLD");
+    sqlite3_str_appendall(s, "); END;\n");
+    return sqlite3_str_finish(s);
+}
+
+int cap_install(sqlite3 *db, const cap_table *t, int64_t *id, jr_err *err)
+{
+    char *sql;
+    int ret;
+
+    if ((ret = register_inst(db, t, id, err)) != JR_OK)
+        return ret;
+    sql = install_sql(db, t, *id);
+    if (sql == NULL)
+        return cap_fail(err, "malloc", "out of memory");
+    ret = cap_exec(db, sql, err);
+    sqlite3_free(sql);
+    return ret;
+}
+
+static int drop_triggers(sqlite3 *db, int64_t id, jr_err *err)
+{
+    char *sql = sqlite3_mprintf(
+        "DROP TRIGGER IF EXISTS \"_sluice_%lld_ins\";"
+        "DROP TRIGGER IF EXISTS \"_sluice_%lld_upd\";"
+        "DROP TRIGGER IF EXISTS \"_sluice_%lld_del\";",
+        (long long)id, (long long)id, (long long)id);
+    int ret;
+
+    if (sql == NULL)
+        return cap_fail(err, "malloc", "out of memory");
+    ret = cap_exec(db, sql, err);
+    sqlite3_free(sql);
+    return ret;
+}
+
+int cap_retire(sqlite3 *db, int64_t id, int state, jr_err *err)
+{
+    char *sql;
+    int ret;
+
+    if ((ret = drop_triggers(db, id, err)) != JR_OK)
+        return ret;
+    sql = sqlite3_mprintf("UPDATE _sluice_tables SET state = %d WHERE "
+                          "id = %lld", state, (long long)id);
+    ret = cap_exec(db, sql, err);
+    sqlite3_free(sql);
+    return ret;
+}
+
+int cap_forget(sqlite3 *db, int64_t id, jr_err *err)
+{
+    char *sql = sqlite3_mprintf("DROP TABLE IF EXISTS \"_sluice_log_%lld\";"
+                                "DELETE FROM _sluice_tables WHERE id = "
+                                "%lld;", (long long)id, (long long)id);
+    int ret;
+
+    if ((ret = drop_triggers(db, id, err)) != JR_OK) {
+        sqlite3_free(sql);
+        return ret;
+    }
+    ret = cap_exec(db, sql, err);
+    sqlite3_free(sql);
+    return ret;
+}
+
+char *cap_trigger_table(sqlite3 *db, int64_t id)
+{
+    sqlite3_stmt *st;
+    char name[64], *out = NULL;
+
+    snprintf(name, sizeof(name), "_sluice_%lld_ins", (long long)id);
+    if (sqlite3_prepare_v2(db, "SELECT tbl_name FROM sqlite_schema WHERE "
+                           "type = 'trigger' AND name = ?1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        out = sqlite3_mprintf("%s", sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return out;
+}
+
+/* Run `sql_for(name)` for every schema object whose name matches. */
+static int drop_matching(sqlite3 *db, const char *type, const char *what,
+                         jr_err *err)
+{
+    sqlite3_stmt *st;
+    sqlite3_str *s = sqlite3_str_new(db);
+    char *sql;
+    int rc, ret;
+
+    rc = sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE "
+                            "type = ?1 AND name LIKE '\\_sluice%' ESCAPE "
+                            "'\\' ORDER BY name", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_free(sqlite3_str_finish(s));
+        return cap_sqlite_fail(err, db, "listing sluice objects");
+    }
+    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        sqlite3_str_appendf(s, "DROP %s IF EXISTS \"%w\";", what,
+                            (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sql = sqlite3_str_finish(s);
+    ret = sql ? cap_exec(db, sql, err) : JR_OK;
+    sqlite3_free(sql);
+    return ret;
+}
+
+int cap_drop_all_triggers(sqlite3 *db, jr_err *err)
+{
+    return drop_matching(db, "trigger", "TRIGGER", err);
+}
+
+int cap_uninstall_all(sqlite3 *db, jr_err *err)
+{
+    int ret = drop_matching(db, "trigger", "TRIGGER", err);
+    if (ret == JR_OK)
+        ret = drop_matching(db, "table", "TABLE", err);
+    return ret;
+}

@@ -1,0 +1,133 @@
+/*
+** cap_pos.c -- capture's source position, the opaque bytes the journal
+** commits in the same transaction as the records they account for.
+**
+** Text form: "sluice-pos 1" then one " ID:LOGID:FLAGS" per installation,
+** FLAGS a subset of "s" (initial snapshot journaled) and "d" (DROP
+** journaled), e.g. "sluice-pos 1 3:1042:s 4:0:sd". Text keeps
+** `sluice-inspect stat` readable.
+**
+** INVARIANT: decode(encode(p)) == p; anything else is rejected whole.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cap.h"
+
+void cap_pos_free(cap_pos *p)
+{
+    free(p->v);
+    memset(p, 0, sizeof(*p));
+}
+
+cap_posent *cap_pos_find(cap_pos *p, int64_t id)
+{
+    for (int i = 0; i < p->n; i++)
+        if (p->v[i].id == id)
+            return &p->v[i];
+    return NULL;
+}
+
+cap_posent *cap_pos_get(cap_pos *p, int64_t id)
+{
+    cap_posent *e = cap_pos_find(p, id);
+
+    if (e != NULL)
+        return e;
+    if (p->n == p->cap) {
+        int cap = p->cap ? p->cap * 2 : 16;
+        cap_posent *v = realloc(p->v, (size_t)cap * sizeof(*v));
+        if (v == NULL)
+            return NULL;
+        p->v = v;
+        p->cap = cap;
+    }
+    e = &p->v[p->n++];
+    memset(e, 0, sizeof(*e));
+    e->id = id;
+    return e;
+}
+
+void cap_pos_remove(cap_pos *p, int64_t id)
+{
+    for (int i = 0; i < p->n; i++)
+        if (p->v[i].id == id) {
+            p->v[i] = p->v[--p->n];
+            return;
+        }
+}
+
+int cap_pos_copy(cap_pos *dst, const cap_pos *src)
+{
+    cap_pos_free(dst);
+    if (src->n == 0)
+        return 0;
+    dst->v = malloc((size_t)src->n * sizeof(*dst->v));
+    if (dst->v == NULL)
+        return -1;
+    memcpy(dst->v, src->v, (size_t)src->n * sizeof(*dst->v));
+    dst->n = dst->cap = src->n;
+    return 0;
+}
+
+int cap_pos_encode(const cap_pos *p, char **out, size_t *len)
+{
+    size_t cap = 16 + (size_t)p->n * 48, n;
+    char *s = malloc(cap);
+
+    *out = NULL;
+    if (s == NULL)
+        return -1;
+    n = (size_t)snprintf(s, cap, "sluice-pos 1");
+    for (int i = 0; i < p->n; i++)
+        n += (size_t)snprintf(s + n, cap - n, " %lld:%lld:%s%s",
+                              (long long)p->v[i].id,
+                              (long long)p->v[i].log_id,
+                              p->v[i].snapshotted ? "s" : "",
+                              p->v[i].drop_done ? "d" : "");
+    *out = s;
+    *len = n;
+    return 0;
+}
+
+int cap_pos_decode(cap_pos *p, const char *s, size_t len, jr_err *err)
+{
+    char *buf = malloc(len + 1), *tok, *save = NULL;
+
+    cap_pos_free(p);
+    if (buf == NULL)
+        return cap_fail(err, "malloc", "out of memory");
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    if (strncmp(buf, "sluice-pos 1", 12) != 0 ||
+        (buf[12] != 0 && buf[12] != ' '))
+        goto bad;
+    for (tok = strtok_r(buf + 12, " ", &save); tok != NULL;
+         tok = strtok_r(NULL, " ", &save)) {
+        long long id, log_id;
+        char flags[4] = "";
+        int used = 0;
+        cap_posent *e;
+
+        if (sscanf(tok, "%lld:%lld:%n", &id, &log_id, &used) != 2 ||
+            used == 0 || strlen(tok + used) > 2 || id <= 0 || log_id < 0)
+            goto bad;
+        memcpy(flags, tok + used, strlen(tok + used));
+        if (strspn(flags, "sd") != strlen(flags) ||
+            (e = cap_pos_get(p, id)) == NULL)
+            goto bad;
+        e->log_id = log_id;
+        e->snapshotted = strchr(flags, 's') != NULL;
+        e->drop_done = strchr(flags, 'd') != NULL;
+    }
+    free(buf);
+    return JR_OK;
+bad:
+    free(buf);
+    cap_pos_free(p);
+    return cap_fail(err, "source position", "the journal's source "
+                    "position is not a capture position (\"%.*s\"): was "
+                    "this journal written by another tool?",
+                    (int)(len > 60 ? 60 : len), s);
+}

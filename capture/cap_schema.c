@@ -1,0 +1,277 @@
+/*
+** cap_schema.c -- which tables are captured and what they look like.
+**
+** Everything here reads the schema through table-valued pragmas with bound
+** parameters (pragma_table_list/_table_xinfo/_index_list/_index_info), so
+** no identifier is ever pasted into SQL text unquoted.
+**
+** INVARIANTS:
+**  (D1) virtual tables and their shadow tables are never captured (their
+**       content is derived; triggers on shadow tables would break them).
+**  (D2) sluice's own objects (_sluice*) and sqlite_* are never captured.
+**  (D3) a table without a declared primary key is keyed by its rowid,
+**       through an alias (rowid, oid or _rowid_) that no column shadows;
+**       if all three are shadowed the table cannot be captured.
+**  (D4) the schema JSON lists columns in table order, the key in key
+**       order, and every non-partial UNIQUE constraint or index on plain
+**       columns (replay needs them to follow REPLACE conflicts).
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "cap.h"
+
+void cap_namelist_free(cap_namelist *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->names[i]);
+    free(l->names);
+    l->n = 0;
+    l->names = NULL;
+}
+
+static int namelist_add(cap_namelist *l, const char *s)
+{
+    char **p = realloc(l->names, (size_t)(l->n + 1) * sizeof(*p));
+    if (p == NULL)
+        return -1;
+    l->names = p;
+    if ((p[l->n] = strdup(s)) == NULL)
+        return -1;
+    l->n++;
+    return 0;
+}
+
+/* Is `name` an item of the comma-separated list? */
+static int in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    const char *p = list;
+
+    while (p != NULL && *p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return 1;
+        p = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+int cap_list_tables(sqlite3 *db, const cap_cfg *cfg, cap_namelist *out,
+                    cap_namelist *skipped, jr_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    memset(skipped, 0, sizeof(*skipped));
+    rc = sqlite3_prepare_v2(db,
+        "SELECT name, type FROM pragma_table_list WHERE schema = 'main' "
+        "AND type IN ('table', 'virtual', 'shadow') "
+        "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+        "AND name NOT LIKE '\\_sluice%' ESCAPE '\\' ORDER BY name",
+        -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return cap_sqlite_fail(err, db, "listing tables");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        const char *type = (const char *)sqlite3_column_text(st, 1);
+        int wanted = (cfg->tables == NULL || in_list(cfg->tables, name)) &&
+                     (cfg->exclude_tables == NULL ||
+                      !in_list(cfg->exclude_tables, name));
+        if (!wanted)
+            continue;
+        if (namelist_add(strcmp(type, "table") == 0 ? out : skipped,
+                         name) != 0) {
+            sqlite3_finalize(st);
+            return cap_fail(err, "malloc", "out of memory");
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return cap_sqlite_fail(err, db, "listing tables");
+    return JR_OK;
+}
+
+void cap_table_free(cap_table *t)
+{
+    if (t == NULL)
+        return;
+    for (int i = 0; i < t->ncols; i++) {
+        free(t->cols[i].name);
+        free(t->cols[i].decl);
+    }
+    free(t->cols);
+    free(t->key);
+    free(t->name);
+    free(t->rowid_name);
+    sqlite3_free(t->schema_json);
+    free(t);
+}
+
+static int load_columns(sqlite3 *db, cap_table *t, jr_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, cap = 0;
+
+    rc = sqlite3_prepare_v2(db,
+        "SELECT name, type, \"notnull\", pk, hidden "
+        "FROM pragma_table_xinfo(?1) WHERE hidden != 1 ORDER BY cid",
+        -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return cap_sqlite_fail(err, db, "reading columns");
+    sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cap_col *c;
+        if (t->ncols == cap) {
+            cap_col *p;
+            cap = cap ? cap * 2 : 16;
+            p = realloc(t->cols, (size_t)cap * sizeof(*p));
+            if (p == NULL)
+                goto oom;
+            t->cols = p;
+        }
+        c = &t->cols[t->ncols];
+        memset(c, 0, sizeof(*c));
+        t->ncols++;
+        c->name = strdup((const char *)sqlite3_column_text(st, 0));
+        c->decl = strdup(sqlite3_column_text(st, 1)
+                             ? (const char *)sqlite3_column_text(st, 1)
+                             : "");
+        c->notnull = sqlite3_column_int(st, 2);
+        c->pk = sqlite3_column_int(st, 3);
+        c->hidden = sqlite3_column_int(st, 4);
+        if (c->name == NULL || c->decl == NULL)
+            goto oom;
+        if (c->pk > t->nkey)
+            t->nkey = c->pk;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return cap_sqlite_fail(err, db, "reading columns");
+    return JR_OK;
+oom:
+    sqlite3_finalize(st);
+    return cap_fail(err, "malloc", "out of memory");
+}
+
+static int has_column(const cap_table *t, const char *name)
+{
+    for (int i = 0; i < t->ncols; i++)
+        if (sqlite3_stricmp(t->cols[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+static int load_flags(sqlite3 *db, cap_table *t, jr_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db,
+        "SELECT wr, strict FROM pragma_table_list WHERE schema = 'main' "
+        "AND name = ?1", -1, &st, NULL);
+
+    if (rc != SQLITE_OK)
+        return cap_sqlite_fail(err, db, "reading table flags");
+    sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        t->without_rowid = sqlite3_column_int(st, 0);
+        t->strict = sqlite3_column_int(st, 1);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? JR_OK : JR_ENOTFOUND;
+}
+
+/* The SCHEMA record's JSON, built by SQLite's own JSON functions so every
+** identifier is escaped correctly. */
+static int build_json(sqlite3 *db, cap_table *t, jr_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db,
+        "SELECT json_object("
+        " 'table', ?1,"
+        " 'columns', (SELECT json_group_array(json_object("
+        "     'name', name, 'type', type, 'notnull', json(iif(\"notnull\","
+        "     'true', 'false')), 'pk', pk, 'generated',"
+        "     json(iif(hidden >= 2, 'true', 'false'))))"
+        "   FROM (SELECT * FROM pragma_table_xinfo(?1) WHERE hidden != 1"
+        "         ORDER BY cid)),"
+        " 'key', (SELECT json_group_array(name) FROM (SELECT name FROM"
+        "   pragma_table_xinfo(?1) WHERE pk > 0 ORDER BY pk)),"
+        " 'rowid_key', json(iif(?2, 'true', 'false')),"
+        " 'unique', (SELECT json_group_array(json(cols)) FROM ("
+        "   SELECT (SELECT json_group_array(name) FROM (SELECT name FROM"
+        "     pragma_index_info(il.name) ORDER BY seqno)) AS cols,"
+        "     (SELECT count(*) FROM pragma_index_info(il.name)"
+        "      WHERE cid < 0) AS nexpr"
+        "   FROM pragma_index_list(?1) il"
+        "   WHERE il.\"unique\" AND il.origin != 'pk' AND NOT il.partial"
+        "   ORDER BY il.name) WHERE nexpr = 0),"
+        " 'without_rowid', json(iif(?3, 'true', 'false')),"
+        " 'strict', json(iif(?4, 'true', 'false')),"
+        " 'sql', (SELECT sql FROM sqlite_schema WHERE type = 'table'"
+        "   AND name = ?1))", -1, &st, NULL);
+
+    if (rc != SQLITE_OK)
+        return cap_sqlite_fail(err, db, "building schema description");
+    sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, t->nkey == 0);
+    sqlite3_bind_int(st, 3, t->without_rowid);
+    sqlite3_bind_int(st, 4, t->strict);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        t->schema_json = sqlite3_mprintf("%s", sqlite3_column_text(st, 0));
+    rc = t->schema_json ? JR_OK
+                        : cap_sqlite_fail(err, db, "building schema "
+                                          "description");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int cap_table_load(sqlite3 *db, const char *name, cap_table **out,
+                   jr_err *err)
+{
+    static const char *const aliases[] = { "rowid", "oid", "_rowid_" };
+    cap_table *t = calloc(1, sizeof(*t));
+    int ret;
+
+    *out = NULL;
+    if (t == NULL || (t->name = strdup(name)) == NULL) {
+        free(t);
+        return cap_fail(err, "malloc", "out of memory");
+    }
+    if ((ret = load_flags(db, t, err)) != JR_OK ||
+        (ret = load_columns(db, t, err)) != JR_OK)
+        goto fail;
+    if (t->ncols == 0) {
+        ret = JR_ENOTFOUND;
+        goto fail;
+    }
+    if (t->nkey > 0) {
+        t->key = calloc((size_t)t->nkey, sizeof(int));
+        if (t->key == NULL) {
+            ret = cap_fail(err, "malloc", "out of memory");
+            goto fail;
+        }
+        for (int i = 0; i < t->ncols; i++)
+            if (t->cols[i].pk > 0)
+                t->key[t->cols[i].pk - 1] = i;
+    } else {
+        for (int i = 0; i < 3 && t->rowid_name == NULL; i++)
+            if (!has_column(t, aliases[i]))
+                t->rowid_name = strdup(aliases[i]);
+        if (t->rowid_name == NULL) {
+            ret = cap_fail(err, "schema", "table \"%s\" has no primary key "
+                           "and columns named rowid, oid and _rowid_ hide "
+                           "its rowid: declare a primary key to capture it",
+                           name);
+            goto fail;
+        }
+    }
+    if ((ret = build_json(db, t, err)) != JR_OK)
+        goto fail;
+    *out = t;
+    return JR_OK;
+fail:
+    cap_table_free(t);
+    return ret;
+}

@@ -1,0 +1,185 @@
+/*
+** main.c -- sluice-capture: parse options, run the capture loop.
+** Everything else lives in cap_*.c so tests can link it.
+*/
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cap.h"
+#include "sl_log.h"
+#include "sl_opts.h"
+#include "sl_sig.h"
+
+#define EX_USAGE       64
+#define EX_UNAVAILABLE 69
+#define EX_SOFTWARE    70
+
+static const sl_opt g_opts[] = {
+    { "source", SL_OPT_STR, 0, 0, offsetof(cap_cfg, source), "DB",
+      "the SQLite database to capture (required)" },
+    { "journal", SL_OPT_STR, 0, 0, offsetof(cap_cfg, journal), "DIR",
+      "the journal directory, created if missing (required)" },
+    { "tables", SL_OPT_STR, 0, 0, offsetof(cap_cfg, tables), "T1,T2",
+      "capture only these tables (default: all)" },
+    { "exclude-tables", SL_OPT_STR, 0, 0, offsetof(cap_cfg, exclude_tables),
+      "T3,T4", "never capture these tables" },
+    { "once", SL_OPT_FLAG, 0, 0, offsetof(cap_cfg, once), NULL,
+      "journal everything committed so far, then exit 0" },
+    { "poll-ms", SL_OPT_INT, 1, 60000, offsetof(cap_cfg, poll_ms), "N",
+      "check the source for commits every N ms (default 5)" },
+    { "busy-timeout-ms", SL_OPT_INT, 1, 600000, offsetof(cap_cfg, busy_ms),
+      "N", "wait up to N ms for the source's write lock (default 5000)" },
+    { "batch", SL_OPT_INT, 1, 1000000, offsetof(cap_cfg, batch), "N",
+      "records per journal commit inside a large group (default 10000)" },
+    { "map-max-mb", SL_OPT_INT, 16, 1 << 24, offsetof(cap_cfg, map_max_mb),
+      "N", "cap on the journal's size in MiB (default 65536); at the cap "
+      "capture waits for replicas" },
+    { "keep-journal-mode", SL_OPT_FLAG, 0, 0,
+      offsetof(cap_cfg, keep_journal_mode), NULL,
+      "do not switch the source to WAL (see README)" },
+    { "pause", SL_OPT_FLAG, 0, 0, offsetof(cap_cfg, pause), NULL,
+      "remove the capture triggers for a migration, then exit" },
+    { "resume", SL_OPT_FLAG, 0, 0, offsetof(cap_cfg, resume), NULL,
+      "end a pause (tables are re-snapshotted), then exit" },
+    { "uninstall", SL_OPT_FLAG, 0, 0, offsetof(cap_cfg, uninstall), NULL,
+      "remove every trigger and table sluice added, then exit" },
+    { "log-level", SL_OPT_STR, 0, 0, offsetof(cap_cfg, log_level), "LEVEL",
+      "debug, info, warn or error (default info)" },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+static const char g_usage[] =
+    "Usage: sluice-capture --source DB --journal DIR [--tables T1,T2]\n"
+    "                      [--exclude-tables T3] [--once] [--poll-ms N]\n"
+    "       sluice-capture --source DB --pause | --resume | --uninstall\n"
+    "\n"
+    "Capture every committed change of an SQLite database into a sluice\n"
+    "journal: installs triggers and _sluice* change-log tables in DB, "
+    "takes\n"
+    "a consistent snapshot of each table, then journals changes as they\n"
+    "commit. Runs until SIGTERM/SIGINT (exit 0) unless --once.\n";
+
+static const char g_footer[] =
+    "\nExit status: 0 ok, 64 usage error, 69 cannot start (bad source or\n"
+    "journal), 70 failed while running. Logs go to stderr, one logfmt "
+    "line\nper event.\n";
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "sluice-capture: %s\nRun 'sluice-capture --help' for "
+            "usage.\n", msg);
+    return EX_USAGE;
+}
+
+static int run(const cap_cfg *cfg)
+{
+    cap_state *st;
+    jr_err err = { 0 };
+    int rc = JR_OK, backpressure = 0;
+
+    if (cap_open(&st, cfg, &err) != JR_OK) {
+        SL_LOG(SL_ERROR, "capture.start_failed", "msg=\"%s\"", err.msg);
+        fprintf(stderr, "sluice-capture: %s\n", err.msg);
+        return EX_UNAVAILABLE;
+    }
+    while (!sl_stop) {
+        rc = cap_step(st, (volatile int *)&sl_stop, &err);
+        if (rc == JR_OK) {
+            backpressure = 0;
+            rc = cap_trim(st, 0, &err);
+            if (rc != JR_OK)
+                break;
+            continue;
+        }
+        if (rc == JR_EFULL) {
+            if (!backpressure)
+                SL_LOG(SL_WARN, "capture.backpressure", "msg=\"%s\"",
+                       err.msg);
+            backpressure = 1;
+            jr_err_clear(&err);
+            sl_sleep_ms(500);
+            continue;
+        }
+        if (rc != JR_EAGAIN)
+            break;
+        if ((rc = cap_trim(st, cfg->once, &err)) != JR_OK || cfg->once)
+            break;
+        cap_wait(st, (volatile int *)&sl_stop);
+    }
+    if (rc == JR_EAGAIN || sl_stop)
+        rc = JR_OK;
+    if (rc == JR_OK) {
+        const cap_stats *s = cap_get_stats(st);
+        SL_LOG(SL_INFO, "capture.stopped", "head_seq=%llu changes=%llu "
+               "snapshot_rows=%llu groups=%llu",
+               (unsigned long long)s->head_seq,
+               (unsigned long long)s->changes,
+               (unsigned long long)s->snapshot_rows,
+               (unsigned long long)s->groups);
+    } else {
+        SL_LOG(SL_ERROR, "capture.failed", "msg=\"%s\"", err.msg);
+        fprintf(stderr, "sluice-capture: %s\n", err.msg);
+    }
+    cap_close(st);
+    return rc == JR_OK ? 0 : EX_SOFTWARE;
+}
+
+int main(int argc, char **argv)
+{
+    cap_cfg cfg;
+    char errbuf[300];
+    char **pos = calloc((size_t)argc + 1, sizeof(char *));
+    int npos = 0, rc, nadmin;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.poll_ms = 5;
+    cfg.busy_ms = 5000;
+    cfg.batch = 10000;
+    cfg.map_max_mb = 65536;
+    sl_log_init(argv[0]);
+    if (pos == NULL)
+        return EX_SOFTWARE;
+    rc = sl_opts_parse(g_opts, &cfg, argc, argv, pos, &npos, errbuf,
+                       sizeof(errbuf));
+    free(pos);
+    if (rc == SL_OPTS_HELP) {
+        sl_opts_help(stdout, g_usage, g_opts, g_footer);
+        return 0;
+    }
+    if (rc == SL_OPTS_VERSION) {
+        printf("sluice-capture 0.1.0 (SQLite %s)\n", sqlite3_libversion());
+        return 0;
+    }
+    if (rc != SL_OPTS_OK)
+        return usage_error(errbuf);
+    if (npos > 0)
+        return usage_error("unexpected argument (all options are "
+                           "--name VALUE)");
+    if (cfg.log_level != NULL) {
+        int lv = sl_log_parse_level(cfg.log_level);
+        if (lv < 0)
+            return usage_error("--log-level must be debug, info, warn or "
+                               "error");
+        sl_log_level = lv;
+    }
+    if (cfg.source == NULL)
+        return usage_error("--source DB is required");
+    nadmin = cfg.pause + cfg.resume + cfg.uninstall;
+    if (nadmin > 1)
+        return usage_error("--pause, --resume and --uninstall are "
+                           "exclusive");
+    if (nadmin == 1) {
+        jr_err err = { 0 };
+        if (cap_admin(&cfg, &err) != JR_OK) {
+            fprintf(stderr, "sluice-capture: %s\n", err.msg);
+            return EX_UNAVAILABLE;
+        }
+        return 0;
+    }
+    if (cfg.journal == NULL)
+        return usage_error("--journal DIR is required");
+    sl_sig_install();
+    return run(&cfg);
+}
