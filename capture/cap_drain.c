@@ -6,13 +6,16 @@
 ** commit boundary):
 **   1. the schema must be the one the last reconcile saw, else stop and
 **      reconcile first (CAP_RESCAN);
-**   2. drain the log of every installation already snapshotted (retired
-**      ones too, with the column layout they were written with);
-**   3. journal a DROP for every DROPPED installation not yet dropped;
+**   2. journal a DROP for every DROPPED installation not yet dropped and
+**      the SCHEMA of every table about to be snapshotted: DDL leads the
+**      group, so replay can run it before the group's transaction;
+**   3. drain the log of every ACTIVE installation already snapshotted;
 **   4. snapshot every ACTIVE installation that has none: note the log's
-**      high mark, journal SCHEMA, SNAP_BEGIN, every row, SNAP_END, and
-**      consider log rows <= mark as drained (they are in the snapshot);
-**      then drain that log above the mark.
+**      high mark, journal SNAP_BEGIN, every row, SNAP_END, and consider
+**      log rows <= mark as drained (they are in the snapshot); then drain
+**      that log above the mark;
+**   5. count the logs of retired installations as drained: the snapshot
+**      or DROP of step 2/4 supersedes them.
 ** The group ends on its last record; the final LMDB commit carries the
 ** new position (cap_pos.c). A large group is committed every cfg.batch
 ** records WITHOUT a position, so memory stays bounded; if the pass does
@@ -40,6 +43,7 @@ typedef struct pass {
     cap_pos work;
     uint64_t appended, changes, snap_rows;
     int partial;                 /* some of this group is committed */
+    int superseded;              /* retired logs counted drained */
     volatile int *stop;
 } pass;
 
@@ -324,8 +328,6 @@ static int snapshot(pass *p, const cap_inst *in, int64_t *mark,
     uint64_t rows = 0;
 
     if ((ret = log_high_mark(st, in->id, mark, err)) != JR_OK ||
-        (ret = append_marker(p, JR_K_SCHEMA, in->name, in->schema_json,
-                             err)) != JR_OK ||
         (ret = append_marker(p, JR_K_SNAP_BEGIN, in->name, NULL, err)))
         return ret;
     if ((ret = layout_init(&l, in, err)) != JR_OK)
@@ -385,6 +387,14 @@ static int snapshot(pass *p, const cap_inst *in, int64_t *mark,
     return ret;
 }
 
+/* Does ACTIVE installation `in` still need its snapshot in this pass? */
+static int needs_snapshot(pass *p, const cap_inst *in)
+{
+    cap_posent *e = cap_pos_find(&p->work, in->id);
+    return in->state == CAP_ACTIVE && !(e && e->snapshotted) &&
+           !p->st->paused;      /* paused: the table may be mid-migration */
+}
+
 static int run_pass(pass *p, const cap_registry *reg, jr_err *err)
 {
     int ret = JR_OK;
@@ -398,11 +408,9 @@ static int run_pass(pass *p, const cap_registry *reg, jr_err *err)
         if (!found)
             cap_pos_remove(&p->work, p->work.v[i].id);
     }
-    for (int i = 0; ret == JR_OK && i < reg->n; i++) {
-        cap_posent *e = cap_pos_find(&p->work, reg->v[i].id);
-        if (e != NULL && e->snapshotted)
-            ret = drain_log(p, &reg->v[i], &e->log_id, err);
-    }
+    /* 1. DROPs, then 2. the SCHEMA of every table snapshotted below: all
+    ** table-level DDL leads the group, so a replayer can run it before it
+    ** opens the group's transaction (DDL commits implicitly in MariaDB) */
     for (int i = 0; ret == JR_OK && i < reg->n; i++) {
         cap_posent *e;
         if (reg->v[i].state != CAP_DROPPED)
@@ -417,11 +425,21 @@ static int run_pass(pass *p, const cap_registry *reg, jr_err *err)
             SL_LOG(SL_INFO, "capture.table_dropped", "table=%s",
                    cap_logq(p->st, reg->v[i].name));
     }
+    for (int i = 0; ret == JR_OK && i < reg->n; i++)
+        if (needs_snapshot(p, &reg->v[i]))
+            ret = append_marker(p, JR_K_SCHEMA, reg->v[i].name,
+                                reg->v[i].schema_json, err);
+    /* 3. changes of tables already snapshotted */
     for (int i = 0; ret == JR_OK && i < reg->n; i++) {
         cap_posent *e = cap_pos_find(&p->work, reg->v[i].id);
+        if (reg->v[i].state == CAP_ACTIVE && e != NULL && e->snapshotted)
+            ret = drain_log(p, &reg->v[i], &e->log_id, err);
+    }
+    /* 4. snapshots, each followed by the changes made after its mark */
+    for (int i = 0; ret == JR_OK && i < reg->n; i++) {
+        cap_posent *e;
         int64_t mark = 0;
-        if (reg->v[i].state != CAP_ACTIVE || (e && e->snapshotted) ||
-            p->st->paused)      /* paused: the table may be mid-migration */
+        if (!needs_snapshot(p, &reg->v[i]))
             continue;
         ret = snapshot(p, &reg->v[i], &mark, err);
         if (ret == JR_OK) {
@@ -430,6 +448,22 @@ static int run_pass(pass *p, const cap_registry *reg, jr_err *err)
             e->snapshotted = 1;
             e->log_id = mark;
             ret = drain_log(p, &reg->v[i], &e->log_id, err);
+        }
+    }
+    /* 5. logs of retired installations are superseded: by the snapshot of
+    ** their table's new installation (journaled above, same group) or by
+    ** its DROP. Count them drained without journaling them, so no change
+    ** ever reaches a table after its DROP or before its re-snapshot. */
+    for (int i = 0; ret == JR_OK && i < reg->n && !p->st->paused; i++) {
+        cap_posent *e = cap_pos_find(&p->work, reg->v[i].id);
+        int64_t max = 0;
+        if (reg->v[i].state == CAP_ACTIVE || e == NULL)
+            continue;
+        if ((ret = log_high_mark(p->st, reg->v[i].id, &max, err)) != JR_OK)
+            break;
+        if (max > e->log_id) {
+            e->log_id = max;
+            p->superseded = 1;
         }
     }
     return ret;
@@ -489,10 +523,23 @@ int cap_drain(cap_state *st, volatile int *stop, jr_err *err)
         goto out;
     }
     ret = run_pass(&p, &reg, err);
-    if (ret == JR_OK && p.appended > 0)
+    if (ret == JR_OK && p.appended > 0) {
         ret = finish_group(&p, err);
+    } else if (ret == JR_OK && p.superseded) {
+        char *pos;                      /* position only, no records */
+        size_t len;
+        if (cap_pos_encode(&p.work, &pos, &len) != 0) {
+            ret = cap_fail(err, "malloc", "out of memory");
+        } else {
+            ret = jr_writer_commit(st->w, pos, len, err);
+            free(pos);
+        }
+    }
     if (ret == JR_OK) {
         if (p.appended == 0) {
+            cap_pos_free(&st->pos);
+            st->pos = p.work;
+            memset(&p.work, 0, sizeof(p.work));
             ret = JR_EAGAIN;
         } else {
             cap_pos_free(&st->pos);
