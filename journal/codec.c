@@ -2,7 +2,7 @@
 ** codec.c -- encoding of one record inside a batch payload.
 **
 ** Layout (all varints are unsigned LEB128; see FORMAT.md):
-**   varint body_len | u8 kind | u8 flags | varint group_back |
+**   u32 LE body_len | u8 kind | u8 flags | varint group_back |
 **   varint zigzag(time_us) | str table | row key | row new | row old |
 **   varint aux_len | aux
 **   row   = varint n, then n x (str name, value)
@@ -53,13 +53,6 @@ void jr__buf_free(jr__buf *b)
 
 /* ---- primitives (callers reserve space first) ---- */
 
-static size_t varint_len(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) { v >>= 7; n++; }
-    return n;
-}
-
 static void put_varint(jr__buf *b, uint64_t v)
 {
     while (v >= 0x80) {
@@ -77,17 +70,6 @@ static uint64_t zigzag(int64_t v)
 static int64_t unzigzag(uint64_t v)
 {
     return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
-static size_t value_size(const jr_value *v)
-{
-    switch (v->type) {
-    case JR_INT:  return 1 + varint_len(zigzag(v->u.i));
-    case JR_REAL: return 1 + 8;
-    case JR_TEXT:
-    case JR_BLOB: return 1 + varint_len(v->u.b.n) + v->u.b.n;
-    default:      return 1;
-    }
 }
 
 static int row_check(const jr_row *r, const char *what, jr_err *err)
@@ -114,30 +96,24 @@ static int row_check(const jr_row *r, const char *what, jr_err *err)
     return JR_OK;
 }
 
-static size_t row_size(const jr_row *r)
+/* Append one row; reserves as it goes (one pass, each name measured
+** once). */
+static int put_row(jr__buf *b, const jr_row *r)
 {
-    size_t n = varint_len(r->n);
-    for (uint32_t i = 0; i < r->n; i++) {
-        size_t l = strlen(r->names[i]);
-        n += varint_len(l) + l + 1 + value_size(&r->vals[i]);
-    }
-    return n;
-}
-
-static void put_str(jr__buf *b, const char *s, size_t l)
-{
-    put_varint(b, l);
-    memcpy(b->p + b->len, s, l);
-    b->len += l;
-    b->p[b->len++] = 0;
-}
-
-static void put_row(jr__buf *b, const jr_row *r)
-{
+    if (jr__buf_reserve(b, 10) != 0)
+        return -1;
     put_varint(b, r->n);
     for (uint32_t i = 0; i < r->n; i++) {
         const jr_value *v = &r->vals[i];
-        put_str(b, r->names[i], strlen(r->names[i]));
+        size_t l = strlen(r->names[i]);
+        size_t vn = (v->type == JR_TEXT || v->type == JR_BLOB) ? v->u.b.n
+                                                                : 0;
+        if (jr__buf_reserve(b, l + vn + 32) != 0)
+            return -1;
+        put_varint(b, l);
+        memcpy(b->p + b->len, r->names[i], l);
+        b->len += l;
+        b->p[b->len++] = 0;
         b->p[b->len++] = (unsigned char)v->type;
         switch (v->type) {
         case JR_INT:
@@ -152,22 +128,23 @@ static void put_row(jr__buf *b, const jr_row *r)
         }
         case JR_TEXT:
         case JR_BLOB:
-            put_varint(b, v->u.b.n);
-            if (v->u.b.n)
-                memcpy(b->p + b->len, v->u.b.p, v->u.b.n);
-            b->len += v->u.b.n;
+            put_varint(b, vn);
+            if (vn)
+                memcpy(b->p + b->len, v->u.b.p, vn);
+            b->len += vn;
             break;
         default:
             break;
         }
     }
+    return 0;
 }
 
 int jr__rec_encode(jr__buf *out, const jr_record *rec, uint64_t group_back,
                    int group_end, jr_err *err)
 {
     const char *table = rec->table ? rec->table : "";
-    size_t tlen = strlen(table), body;
+    size_t tlen = strlen(table), start = out->len, body;
     int rc;
 
     if (rec->kind < JR_K_INSERT || rec->kind > JR_K_ABORT)
@@ -181,27 +158,37 @@ int jr__rec_encode(jr__buf *out, const jr_record *rec, uint64_t group_back,
         (rc = row_check(&rec->new_row, "new", err)) != JR_OK ||
         (rc = row_check(&rec->old_row, "old", err)) != JR_OK)
         return rc;
-
-    body = 2 + varint_len(group_back) + varint_len(zigzag(rec->time_us)) +
-           varint_len(tlen) + tlen + 1 + row_size(&rec->key) +
-           row_size(&rec->new_row) + row_size(&rec->old_row) +
-           varint_len(rec->aux_len) + rec->aux_len;
-    if (jr__buf_reserve(out, varint_len(body) + body) != 0)
-        return jr__err_oom(err);
-    put_varint(out, body);
+    if (jr__buf_reserve(out, 4 + 2 + 10 + 10 + 10 + tlen + 1) != 0)
+        goto oom;
+    out->len += 4;                          /* body length, filled below */
     out->p[out->len++] = (unsigned char)rec->kind;
     out->p[out->len++] = group_end ? JR_REC_F_GROUP_END : 0;
     put_varint(out, group_back);
     put_varint(out, zigzag(rec->time_us));
-    put_str(out, table, tlen);
-    put_row(out, &rec->key);
-    put_row(out, &rec->new_row);
-    put_row(out, &rec->old_row);
+    put_varint(out, tlen);
+    memcpy(out->p + out->len, table, tlen);
+    out->len += tlen;
+    out->p[out->len++] = 0;
+    if (put_row(out, &rec->key) != 0 || put_row(out, &rec->new_row) != 0 ||
+        put_row(out, &rec->old_row) != 0 ||
+        jr__buf_reserve(out, 10 + rec->aux_len) != 0)
+        goto oom;
     put_varint(out, rec->aux_len);
     if (rec->aux_len)
         memcpy(out->p + out->len, rec->aux, rec->aux_len);
     out->len += rec->aux_len;
+    body = out->len - start - 4;
+    if (body > UINT32_MAX) {
+        out->len = start;
+        return jr__fail(err, JR_ERR, 0, "jr_writer_append",
+                        "record of %zu bytes is too large (4 GiB limit)",
+                        body);
+    }
+    jr__put_le32(out->p + start, (uint32_t)body);
     return JR_OK;
+oom:
+    out->len = start;
+    return jr__err_oom(err);
 }
 
 /* ---- decoding ---- */
@@ -327,8 +314,11 @@ int jr__rec_decode(jr__dec *d, const unsigned char **pp,
     const unsigned char *b;
     int rc;
 
-    body = get_varint(&r);
-    if (r.bad || body > (uint64_t)(end - r.p) || body < 2)
+    if (end - r.p < 4)
+        goto corrupt;
+    body = jr__get_le32(r.p);
+    r.p += 4;
+    if (body > (uint64_t)(end - r.p) || body < 2)
         goto corrupt;
     r.end = r.p + body;
     b = get_bytes(&r, 2);

@@ -70,7 +70,7 @@ void jr__buf_free(jr__buf *b);
 
 /* ---- record codec (codec.c) ----
 ** One encoded record inside a batch payload:
-**   varint body_len, then body:
+**   u32 LE body_len, then body:
 **   u8 kind, u8 flags, varint group_back (seq - group), varint time (zigzag),
 **   str table, row key, row new, row old, varint aux_len, aux bytes
 ** row:   varint n, n x (str name, value)

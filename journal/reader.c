@@ -136,16 +136,15 @@ out:
 static int skip_one(jr_reader *r, jr_err *err)
 {
     const unsigned char *p = r->p, *end = r->payload.p + r->payload.len;
-    uint64_t body = 0;
-    int shift = 0;
+    uint64_t body;
 
-    while (p < end && shift < 64) {
-        body |= (uint64_t)(*p & 0x7f) << shift;
-        shift += 7;
-        if (!(*p++ & 0x80))
-            break;
-    }
-    if (p > end || body > (uint64_t)(end - p))
+    if (end - p < 4)
+        return jr__fail(err, JR_ECORRUPT, 0, "jr_reader_next",
+                        "seq %llu: truncated record",
+                        (unsigned long long)r->pseq);
+    body = jr__get_le32(p);
+    p += 4;
+    if (body > (uint64_t)(end - p))
         return jr__fail(err, JR_ECORRUPT, 0, "jr_reader_next",
                         "seq %llu: malformed record length",
                         (unsigned long long)r->pseq);

@@ -212,11 +212,11 @@ int jr_writer_open(jr_writer **out, jr_journal *j,
     w->lock_fd = -1;
     w->o = o ? *o : def;
     if (w->o.batch_records == 0)
-        w->o.batch_records = 64;
+        w->o.batch_records = 256;
     if (w->o.batch_records > 65535)
         w->o.batch_records = 65535;
     if (w->o.batch_bytes == 0)
-        w->o.batch_bytes = 64 * 1024;
+        w->o.batch_bytes = 256 * 1024;
     if ((ret = take_lock(w, err)) != JR_OK ||
         (ret = load_state(w, err)) != JR_OK)
         goto fail;
@@ -357,11 +357,8 @@ int jr_writer_end_group(jr_writer *w, jr_err *err)
                         "journal writer is poisoned");
     if (w->raw_count == 0)
         return JR_ENOTFOUND;
-    p = w->raw.p + w->last_off;
-    while (*p & 0x80)                   /* skip the body length varint */
-        p++;
-    p += 2;                             /* kind, then flags */
-    p[0] |= JR_REC_F_GROUP_END;
+    p = w->raw.p + w->last_off + 4;     /* past the u32 body length */
+    p[1] |= JR_REC_F_GROUP_END;         /* kind, then flags */
     w->group_start = 0;
     w->pend_complete = w->next_seq - 1;
     return JR_OK;
@@ -405,6 +402,16 @@ static int put_schema_ops(jr_writer *w, MDB_txn *txn)
     return 0;
 }
 
+static int put_u64(MDB_txn *txn, jr_journal *j, const char *key,
+                   uint64_t val)
+{
+    unsigned char b[8];
+    MDB_val k = { strlen(key), (void *)key }, v = { 8, b };
+
+    jr__put_le64(b, val);
+    return mdb_put(txn, j->dbi_meta, &k, &v, 0);
+}
+
 /* One attempt: every pending batch + metadata in one transaction. */
 static int commit_once(jr_writer *w, const void *pos, size_t pos_len,
                        int *mdb_rc, jr_err *err)
@@ -443,21 +450,20 @@ static int commit_once(jr_writer *w, const void *pos, size_t pos_len,
         ret = jr__err_mdb(rc == MDB_MAP_FULL ? NULL : err, rc, "mdb_put");
         goto out;
     }
-    if ((ret = jr__meta_put_u64(txn, j, JR_META_HEAD, last, err)) ||
-        (ret = jr__meta_put_u64(txn, j, JR_META_COMPLETE, complete, err)) ||
-        (ret = jr__meta_put_u64(txn, j, META_OPEN_GROUP, open_group, err)) ||
-        (ret = jr__meta_put_u64(txn, j, META_STORED,
-                                stored + w->sealed_bytes, err)))
-        goto out;
-    if (pos != NULL) {
+    if ((rc = put_u64(txn, j, JR_META_HEAD, last)) == 0 &&
+        (rc = put_u64(txn, j, JR_META_COMPLETE, complete)) == 0 &&
+        (rc = put_u64(txn, j, META_OPEN_GROUP, open_group)) == 0 &&
+        (rc = put_u64(txn, j, META_STORED, stored + w->sealed_bytes)) == 0 &&
+        pos != NULL) {
         MDB_val k = { strlen(JR_META_POS), (void *)JR_META_POS };
         MDB_val v = { pos_len, (void *)pos };
-        if ((rc = mdb_put(txn, j->dbi_meta, &k, &v, 0)) != 0) {
-            *mdb_rc = rc;
-            ret = jr__err_mdb(rc == MDB_MAP_FULL ? NULL : err, rc,
-                              "mdb_put");
-            goto out;
-        }
+        rc = mdb_put(txn, j->dbi_meta, &k, &v, 0);
+    }
+    if (rc != 0) {
+        /* MDB_MAP_FULL is retried after growing the map: keep err clean */
+        *mdb_rc = rc;
+        ret = jr__err_mdb(rc == MDB_MAP_FULL ? NULL : err, rc, "mdb_put");
+        goto out;
     }
     rc = mdb_txn_commit(txn);
     txn = NULL;

@@ -206,8 +206,8 @@ typedef struct jr_writer jr_writer;
 
 typedef struct jr_writer_opts {
     int version;              /* JR_WRITER_OPTS_VERSION */
-    uint32_t batch_records;   /* records per compressed batch (0: 64) */
-    uint32_t batch_bytes;     /* raw bytes per batch soft cap (0: 64 KiB) */
+    uint32_t batch_records;   /* records per compressed batch (0: 256) */
+    uint32_t batch_bytes;     /* raw bytes per batch soft cap (0: 256 KiB) */
     int zstd_level;           /* 0: level 1; -1 stores uncompressed */
 } jr_writer_opts;
 
