@@ -199,6 +199,7 @@ static int build_json(sqlite3 *db, cap_table *t, jr_err *err)
         " 'key', (SELECT json_group_array(name) FROM (SELECT name FROM"
         "   pragma_table_xinfo(?1) WHERE pk > 0 ORDER BY pk)),"
         " 'rowid_key', json(iif(?2, 'true', 'false')),"
+        " 'rowid_name', ?5,"
         " 'unique', (SELECT json_group_array(json(cols)) FROM ("
         "   SELECT (SELECT json_group_array(name) FROM (SELECT name FROM"
         "     pragma_index_info(il.name) ORDER BY seqno)) AS cols,"
@@ -218,6 +219,8 @@ static int build_json(sqlite3 *db, cap_table *t, jr_err *err)
     sqlite3_bind_int(st, 2, t->nkey == 0);
     sqlite3_bind_int(st, 3, t->without_rowid);
     sqlite3_bind_int(st, 4, t->strict);
+    if (t->rowid_name != NULL)
+        sqlite3_bind_text(st, 5, t->rowid_name, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         t->schema_json = sqlite3_mprintf("%s", sqlite3_column_text(st, 0));
     rc = t->schema_json ? JR_OK

@@ -1,0 +1,139 @@
+/*
+** main.c -- sluice-replay: parse options, run the replay loop.
+*/
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rp_run.h"
+#include "sl_log.h"
+#include "sl_opts.h"
+#include "sl_sig.h"
+
+#define EX_USAGE       64
+#define EX_UNAVAILABLE 69
+#define EX_SOFTWARE    70
+
+static const sl_opt g_opts[] = {
+    { "journal", SL_OPT_STR, 0, 0, offsetof(rp_cfg, journal), "DIR",
+      "the journal directory written by sluice-capture (required)" },
+    { "target", SL_OPT_STR, 0, 0, offsetof(rp_cfg, target), "URL",
+      "mariadb://USER@HOST[:PORT]/DB[?socket=PATH] (required); password "
+      "from SLUICE_TARGET_PASSWORD" },
+    { "replica", SL_OPT_STR, 0, 0, offsetof(rp_cfg, replica), "NAME",
+      "this replica's name in the journal and sluice_position (default "
+      "\"default\")" },
+    { "once", SL_OPT_FLAG, 0, 0, offsetof(rp_cfg, once), NULL,
+      "apply everything journaled so far, then exit 0" },
+    { "on-error", SL_OPT_STR, 0, 0, offsetof(rp_cfg, on_error),
+      "stop|skip", "a value the target refuses: stop and retry (default) "
+      "or record it in sluice_rejects and go on" },
+    { "batch-rows", SL_OPT_INT, 1, 100000, offsetof(rp_cfg, batch_rows),
+      "N", "rows per multi-row statement (default 1000)" },
+    { "retry-max-ms", SL_OPT_INT, 100, 3600000,
+      offsetof(rp_cfg, retry_max_ms), "N",
+      "cap of the reconnect backoff (default 30000)" },
+    { "once-timeout-s", SL_OPT_INT, 0, 86400,
+      offsetof(rp_cfg, once_timeout_s), "N",
+      "--once: give up reaching MariaDB after N seconds (default 60)" },
+    { "poll-ms", SL_OPT_INT, 1, 60000, offsetof(rp_cfg, poll_ms), "N",
+      "check the journal for new groups every N ms (default 5)" },
+    { "log-level", SL_OPT_STR, 0, 0, offsetof(rp_cfg, log_level), "LEVEL",
+      "debug, info, warn or error (default info)" },
+    { NULL, 0, 0, 0, 0, NULL, NULL }
+};
+
+static const char g_usage[] =
+    "Usage: sluice-replay --journal DIR --target URL [--replica NAME] "
+    "[--once]\n"
+    "\n"
+    "Apply a sluice journal to MariaDB, one journal group per transaction,\n"
+    "recording the applied seq in table sluice_position in the same\n"
+    "transaction. Starts and keeps running while MariaDB is down: the\n"
+    "outage is lag that drains when it is back. Runs until SIGTERM/SIGINT\n"
+    "(exit 0) unless --once.\n";
+
+static const char g_footer[] =
+    "\nExit status: 0 ok, 64 usage error, 69 cannot start, 70 a failure\n"
+    "retrying cannot fix (with --once: also a value the target refuses,\n"
+    "bad credentials, or MariaDB unreachable for --once-timeout-s).\n";
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "sluice-replay: %s\nRun 'sluice-replay --help' for "
+            "usage.\n", msg);
+    return EX_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    rp_cfg cfg;
+    rp_state *st;
+    jr_err err = { 0 };
+    char errbuf[300];
+    char **pos = calloc((size_t)argc + 1, sizeof(char *));
+    int npos = 0, rc;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.replica = "default";
+    cfg.on_error = "stop";
+    cfg.batch_rows = 1000;
+    cfg.retry_max_ms = 30000;
+    cfg.once_timeout_s = 60;
+    cfg.poll_ms = 5;
+    sl_log_init(argv[0]);
+    if (pos == NULL)
+        return EX_SOFTWARE;
+    rc = sl_opts_parse(g_opts, &cfg, argc, argv, pos, &npos, errbuf,
+                       sizeof(errbuf));
+    free(pos);
+    if (rc == SL_OPTS_HELP) {
+        sl_opts_help(stdout, g_usage, g_opts, g_footer);
+        return 0;
+    }
+    if (rc == SL_OPTS_VERSION) {
+        printf("sluice-replay 0.1.0 (MariaDB Connector/C %s)\n",
+               mysql_get_client_info());
+        return 0;
+    }
+    if (rc != SL_OPTS_OK)
+        return usage_error(errbuf);
+    if (npos > 0)
+        return usage_error("unexpected argument (all options are "
+                           "--name VALUE)");
+    if (cfg.log_level != NULL) {
+        int lv = sl_log_parse_level(cfg.log_level);
+        if (lv < 0)
+            return usage_error("--log-level must be debug, info, warn or "
+                               "error");
+        sl_log_level = lv;
+    }
+    if (cfg.journal == NULL)
+        return usage_error("--journal DIR is required");
+    if (cfg.target == NULL)
+        return usage_error("--target URL is required");
+    if (strcmp(cfg.on_error, "stop") != 0 && strcmp(cfg.on_error, "skip"))
+        return usage_error("--on-error must be stop or skip");
+    sl_sig_install();
+    if (rp_open(&st, &cfg, &err) != JR_OK) {
+        fprintf(stderr, "sluice-replay: %s\n", err.msg);
+        return EX_UNAVAILABLE;
+    }
+    rc = rp_run(st, &err);
+    {
+        const rp_stats *s = rp_get_stats(st);
+        SL_LOG(rc == JR_OK ? SL_INFO : SL_ERROR, "replay.stopped",
+               "applied_seq=%llu groups=%llu records=%llu rejected=%llu",
+               (unsigned long long)s->applied_seq,
+               (unsigned long long)s->groups,
+               (unsigned long long)s->records,
+               (unsigned long long)s->rejected);
+    }
+    rp_close(st);
+    if (rc != JR_OK) {
+        fprintf(stderr, "sluice-replay: %s\n", err.msg);
+        return EX_SOFTWARE;
+    }
+    return 0;
+}

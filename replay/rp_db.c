@@ -1,0 +1,224 @@
+/*
+** rp_db.c -- the MariaDB connection: connect, session settings, error
+** classes, and the string builder used to assemble statements.
+**
+** Every session runs with a strict sql_mode (nothing silently truncated,
+** zeroed or rounded into a different value), time_zone '+00:00' (dates are
+** written in UTC), utf8mb4, autocommit off (one group = one transaction)
+** and NO_AUTO_VALUE_ON_ZERO (a key 0 stays 0).
+**
+** INVARIANT: every failure is classified (rp.h RP_E_*), so the loop knows
+** whether to reconnect, retry, stop on a bad value, or give up.
+*/
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rp.h"
+
+int rp_fail(rp_error *e, int cls, unsigned no, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (e == NULL || e->cls != RP_E_NONE)
+        return -1;
+    e->cls = cls;
+    e->mysql_errno = no;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int classify(unsigned no)
+{
+    if (no >= 2000 && no < 3000)
+        return RP_E_CONN;                  /* client library: connection */
+    switch (no) {
+    case ER_CON_COUNT_ERROR: case ER_SERVER_SHUTDOWN:
+    case ER_CONNECTION_KILLED: case ER_QUERY_INTERRUPTED:
+    case ER_TOO_MANY_USER_CONNECTIONS: case ER_NET_READ_ERROR:
+    case ER_NET_READ_INTERRUPTED: case ER_NET_ERROR_ON_WRITE:
+    case ER_NET_WRITE_INTERRUPTED: case 4031:  /* idle disconnect */
+    case ER_READ_ONLY_MODE: case ER_OPTION_PREVENTS_STATEMENT:
+        return RP_E_CONN;
+    case ER_LOCK_WAIT_TIMEOUT: case ER_LOCK_DEADLOCK:
+    case ER_CHECKREAD: case ER_LOCK_TABLE_FULL:
+        return RP_E_RETRY;
+    case ER_ACCESS_DENIED_ERROR: case ER_DBACCESS_DENIED_ERROR:
+    case ER_BAD_DB_ERROR: case ER_TABLEACCESS_DENIED_ERROR:
+    case ER_COLUMNACCESS_DENIED_ERROR: case ER_SPECIFIC_ACCESS_DENIED_ERROR:
+    case ER_BAD_FIELD_ERROR: case ER_NO_SUCH_TABLE:
+    case ER_WRONG_VALUE_COUNT_ON_ROW: case ER_NON_UNIQ_ERROR:
+        return RP_E_CONFIG;
+    case ER_TRUNCATED_WRONG_VALUE: case ER_TRUNCATED_WRONG_VALUE_FOR_FIELD:
+    case ER_DATA_TOO_LONG: case ER_WARN_DATA_OUT_OF_RANGE:
+    case ER_BAD_NULL_ERROR: case ER_NO_DEFAULT_FOR_FIELD:
+    case WARN_DATA_TRUNCATED: case ER_DATA_OUT_OF_RANGE:
+    case ER_DUP_ENTRY: case ER_DIVISION_BY_ZERO:
+    case ER_WRONG_VALUE_FOR_TYPE: case ER_INVALID_CHARACTER_STRING:
+    case ER_CONSTRAINT_FAILED: case ER_NO_REFERENCED_ROW_2:
+    case ER_ROW_IS_REFERENCED_2: case ER_WARN_NULL_TO_NOTNULL:
+    case 4078: /* illegal parameter data type */
+        return RP_E_DATA;
+    default:
+        return RP_E_RETRY;
+    }
+}
+
+int rp_fail_mysql(rp_error *e, MYSQL *db, const char *what)
+{
+    unsigned no = mysql_errno(db);
+    return rp_fail(e, classify(no), no, "%s: %s (MariaDB error %u)", what,
+                   mysql_error(db), no);
+}
+
+MYSQL *rp_db_connect(const rp_url *u, rp_error *e)
+{
+    static const char session[] =
+        "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,"
+        "NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,"
+        "NO_AUTO_VALUE_ON_ZERO', time_zone = '+00:00', autocommit = 0, "
+        "NAMES utf8mb4";
+    unsigned timeout = 5, rw_timeout = 3600;
+    my_bool yes = 1;
+    MYSQL *db = mysql_init(NULL);
+
+    if (db == NULL) {
+        rp_fail(e, RP_E_FATAL, 0, "mysql_init: out of memory");
+        return NULL;
+    }
+    mysql_options(db, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_options(db, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
+    mysql_options(db, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
+    mysql_options(db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    mysql_options(db, MYSQL_OPT_LOCAL_INFILE, &yes);
+    if (u->tls > 0)
+        mysql_options(db, MYSQL_OPT_SSL_ENFORCE, &yes);
+    if (mysql_real_connect(db, u->socket ? "localhost" : u->host, u->user,
+                           u->password, u->database, u->port, u->socket,
+                           CLIENT_FOUND_ROWS) == NULL) {
+        char where[300];
+        if (u->socket)
+            snprintf(where, sizeof(where), "socket %s", u->socket);
+        else
+            snprintf(where, sizeof(where), "%s:%u", u->host,
+                     u->port ? u->port : 3306);
+        rp_fail(e, classify(mysql_errno(db)), mysql_errno(db),
+                "cannot connect to MariaDB at %s as %s, database %s: %s "
+                "(MariaDB error %u)", where, u->user, u->database,
+                mysql_error(db), mysql_errno(db));
+        mysql_close(db);
+        return NULL;
+    }
+    if (mysql_real_query(db, session, sizeof(session) - 1) != 0) {
+        rp_fail_mysql(e, db, "setting up the session");
+        mysql_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+int rp_exec(MYSQL *db, const char *sql, size_t len, rp_error *e)
+{
+    if (mysql_real_query(db, sql, (unsigned long)len) != 0)
+        return rp_fail_mysql(e, db, "query");
+    /* drain any result so the connection stays usable */
+    do {
+        MYSQL_RES *r = mysql_store_result(db);
+        if (r != NULL)
+            mysql_free_result(r);
+    } while (mysql_next_result(db) == 0);
+    return 0;
+}
+
+/* ---- strings ---- */
+
+static int grow(rp_str *s, size_t extra)
+{
+    size_t cap;
+    char *p;
+
+    if (s->oom)
+        return -1;
+    if (s->len + extra + 1 <= s->cap)
+        return 0;
+    cap = s->cap ? s->cap : 4096;
+    while (cap < s->len + extra + 1)
+        cap *= 2;
+    if ((p = realloc(s->p, cap)) == NULL) {
+        s->oom = 1;
+        return -1;
+    }
+    s->p = p;
+    s->cap = cap;
+    return 0;
+}
+
+void rp_str_add(rp_str *s, const char *p, size_t n)
+{
+    if (grow(s, n) != 0)
+        return;
+    memcpy(s->p + s->len, p, n);
+    s->len += n;
+    s->p[s->len] = 0;
+}
+
+void rp_str_adds(rp_str *s, const char *z)
+{
+    rp_str_add(s, z, strlen(z));
+}
+
+void rp_str_addf(rp_str *s, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || grow(s, (size_t)n) != 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(s->p + s->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    s->len += (size_t)n;
+}
+
+void rp_str_quote(rp_str *s, MYSQL *db, const void *p, size_t n)
+{
+    unsigned long w;
+
+    if (grow(s, 2 * n + 3) != 0)
+        return;
+    s->p[s->len++] = '\'';
+    w = mysql_real_escape_string(db, s->p + s->len, p, (unsigned long)n);
+    s->len += w;
+    s->p[s->len++] = '\'';
+    s->p[s->len] = 0;
+}
+
+void rp_str_ident(rp_str *s, const char *name)
+{
+    size_t n = strlen(name);
+
+    if (grow(s, 2 * n + 2) != 0)
+        return;
+    s->p[s->len++] = '`';
+    for (; *name; name++) {
+        if (*name == '`')
+            s->p[s->len++] = '`';
+        s->p[s->len++] = *name;
+    }
+    s->p[s->len++] = '`';
+    s->p[s->len] = 0;
+}
+
+void rp_str_free(rp_str *s)
+{
+    free(s->p);
+    memset(s, 0, sizeof(*s));
+}

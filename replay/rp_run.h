@@ -1,0 +1,27 @@
+/*
+** rp_run.h -- the replay engine as main.c (and tests) drive it.
+*/
+#ifndef SLUICE_RP_RUN_H
+#define SLUICE_RP_RUN_H
+
+#include "rp.h"
+
+typedef struct rp_state rp_state;
+
+typedef struct rp_stats {
+    uint64_t applied_seq;
+    uint64_t head_seq;          /* last complete seq seen in the journal */
+    uint64_t groups, records, rejected;
+    int connected;
+} rp_stats;
+
+/* Parse the URL, open the journal, register the replica. No connection
+** is made here: MariaDB may well be down. JR_OK or JR_ERR (err). */
+int rp_open(rp_state **out, const rp_cfg *cfg, jr_err *err);
+/* Apply until stopped (or, with --once, until caught up). JR_OK, or
+** JR_ERR with err->msg on a failure that retrying cannot fix. */
+int rp_run(rp_state *st, jr_err *err);
+void rp_close(rp_state *st);
+const rp_stats *rp_get_stats(rp_state *st);
+
+#endif

@@ -1,0 +1,538 @@
+/*
+** rp_table.c -- what the target tables look like, and making them.
+**
+** Metadata comes from information_schema (columns, their types, unique
+** indexes) and is cached per table until a SCHEMA/DROP record or a
+** reconnect. Tables sluice creates are recorded in `sluice_tables`; a
+** SCHEMA record for such a table whose columns changed recreates it (the
+** re-snapshot that always follows refills it). Tables the user created
+** are never dropped or recreated: sluice only adds missing columns and
+** maps the source's columns onto theirs by name.
+**
+** TYPE MAP (SQLite declared type -> MariaDB), by SQLite's affinity rules:
+**   contains INT                       BIGINT
+**   BOOL / BOOLEAN                     TINYINT(1)
+**   contains CHAR, CLOB or TEXT        LONGTEXT (key column: VARCHAR(n))
+**   contains BLOB, ANY, or no type     LONGBLOB (key column: VARBINARY(n))
+**   contains REAL, FLOA or DOUB        DOUBLE
+**   DATETIME, TIMESTAMP                DATETIME(6)
+**   DATE                               DATE
+**   TIME                               TIME(6)
+**   JSON                               JSON
+**   DECIMAL(p,s), NUMERIC(p,s)         DECIMAL(p,s)
+**   other NUMERIC affinity             DOUBLE
+** Text is utf8mb4 with a binary collation (byte-exact, case-sensitive
+** keys, as in SQLite). Key columns of text/blob type become VARCHAR or
+** VARBINARY sized so the whole key fits InnoDB's 3072-byte limit. UNIQUE
+** constraints are carried over (long ones as hash uniques). A table keyed
+** by rowid gets that rowid as a BIGINT primary key column.
+**
+** INVARIANT: identifiers are always backtick-quoted with backticks
+** doubled (rp_str_ident), and values bound as escaped literals: a name can
+** never inject SQL.
+*/
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "rp.h"
+#include "sl_json.h"
+
+void rp_table_free1(rp_table *t);
+
+void rp_table_free1(rp_table *t)
+{
+    for (int i = 0; i < t->ncols; i++) {
+        free(t->cols[i].name);
+        free(t->cols[i].data_type);
+    }
+    for (int i = 0; i < t->nuniq; i++)
+        free(t->uniq_sql[i]);
+    free(t->uniq_sql);
+    free(t->cols);
+    free(t->name);
+    free(t);
+}
+
+void rp_tables_clear(rp_tables *ts)
+{
+    while (ts->head) {
+        rp_table *n = ts->head->next;
+        rp_table_free1(ts->head);
+        ts->head = n;
+    }
+}
+
+void rp_table_forget(rp_tables *ts, const char *name)
+{
+    for (rp_table **pp = &ts->head; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->name, name) == 0) {
+            rp_table *t = *pp;
+            *pp = t->next;
+            rp_table_free1(t);
+            return;
+        }
+}
+
+int rp_table_col(const rp_table *t, const char *name)
+{
+    for (int i = 0; i < t->ncols; i++)
+        if (strcasecmp(t->cols[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+static int kind_of(const char *dt, const char *ct)
+{
+    static const struct { const char *n; int k; } map[] = {
+        { "tinyint", RP_T_INT }, { "smallint", RP_T_INT },
+        { "mediumint", RP_T_INT }, { "int", RP_T_INT },
+        { "bigint", RP_T_INT }, { "float", RP_T_FLOAT },
+        { "double", RP_T_FLOAT }, { "decimal", RP_T_DECIMAL },
+        { "datetime", RP_T_DATETIME }, { "timestamp", RP_T_DATETIME },
+        { "date", RP_T_DATE }, { "time", RP_T_TIME }, { "year", RP_T_YEAR },
+        { "char", RP_T_TEXT }, { "varchar", RP_T_TEXT },
+        { "tinytext", RP_T_TEXT }, { "text", RP_T_TEXT },
+        { "mediumtext", RP_T_TEXT }, { "longtext", RP_T_TEXT },
+        { "json", RP_T_JSON }, { "binary", RP_T_BINARY },
+        { "varbinary", RP_T_BINARY }, { "tinyblob", RP_T_BINARY },
+        { "blob", RP_T_BINARY }, { "mediumblob", RP_T_BINARY },
+        { "longblob", RP_T_BINARY }, { "bit", RP_T_BIT },
+    };
+    if (strcasecmp(dt, "tinyint") == 0 && strncasecmp(ct, "tinyint(1)", 10)
+        == 0)
+        return RP_T_BOOL;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcasecmp(dt, map[i].n) == 0) {
+            if (map[i].k == RP_T_INT && strstr(ct, "unsigned"))
+                return RP_T_UINT;
+            return map[i].k;
+        }
+    return RP_T_OTHER;
+}
+
+/* Run a query with one string parameter spliced in as a literal. */
+static MYSQL_RES *query1(MYSQL *db, const char *pre, const char *arg,
+                         const char *post, rp_error *e)
+{
+    rp_str s = { 0 };
+    MYSQL_RES *r = NULL;
+
+    rp_str_adds(&s, pre);
+    rp_str_quote(&s, db, arg, strlen(arg));
+    rp_str_adds(&s, post);
+    if (s.oom)
+        rp_fail(e, RP_E_FATAL, 0, "out of memory");
+    else if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0 ||
+             (r = mysql_store_result(db)) == NULL)
+        rp_fail_mysql(e, db, "reading information_schema");
+    rp_str_free(&s);
+    return r;
+}
+
+static rp_table *load(MYSQL *db, const char *name, rp_error *e)
+{
+    MYSQL_RES *r;
+    MYSQL_ROW row;
+    rp_table *t;
+    char *cur = NULL;
+    rp_str set = { 0 };
+    int uniq = 0;
+
+    r = query1(db, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, EXTRA, "
+               "COALESCE(DATETIME_PRECISION, 0) FROM information_schema."
+               "COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ",
+               name, " ORDER BY ORDINAL_POSITION", e);
+    if (r == NULL)
+        return NULL;
+    if (mysql_num_rows(r) == 0) {
+        mysql_free_result(r);
+        return NULL;                       /* no such table; e untouched */
+    }
+    t = calloc(1, sizeof(*t));
+    if (t == NULL || (t->name = strdup(name)) == NULL ||
+        (t->cols = calloc(mysql_num_rows(r), sizeof(rp_col))) == NULL) {
+        mysql_free_result(r);
+        if (t)
+            rp_table_free1(t);
+        rp_fail(e, RP_E_FATAL, 0, "out of memory");
+        return NULL;
+    }
+    while ((row = mysql_fetch_row(r)) != NULL) {
+        rp_col *c = &t->cols[t->ncols++];
+        c->name = strdup(row[0]);
+        c->data_type = strdup(row[1]);
+        c->kind = kind_of(row[1], row[2]);
+        c->generated = row[3] && strstr(row[3], "GENERATED") != NULL;
+        c->frac = atoi(row[4]);
+    }
+    mysql_free_result(r);
+    /* unique indexes, each as "col1,col2" lowercased, in index order */
+    r = query1(db, "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema."
+               "STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND NON_UNIQUE "
+               "= 0 AND TABLE_NAME = ", name,
+               " ORDER BY INDEX_NAME, SEQ_IN_INDEX", e);
+    if (r == NULL) {
+        rp_table_free1(t);
+        return NULL;
+    }
+    for (;;) {
+        row = mysql_fetch_row(r);
+        if (cur != NULL && (row == NULL || strcmp(cur, row[0]) != 0)) {
+            char **p = realloc(t->uniq_sql, (size_t)(uniq + 1) *
+                                                sizeof(char *));
+            if (p != NULL) {
+                t->uniq_sql = p;
+                p[uniq++] = set.p ? set.p : strdup("");
+                set.p = NULL;
+            }
+            rp_str_free(&set);
+            free(cur);
+            cur = NULL;
+        }
+        if (row == NULL)
+            break;
+        if (cur == NULL)
+            cur = strdup(row[0]);
+        if (set.len)
+            rp_str_adds(&set, ",");
+        for (const char *q = row[1]; *q; q++) {
+            char ch = (char)tolower((unsigned char)*q);
+            rp_str_add(&set, &ch, 1);
+        }
+    }
+    t->nuniq = uniq;
+    mysql_free_result(r);
+    return t;
+}
+
+rp_table *rp_table_get(rp_tables *ts, MYSQL *db, const char *name,
+                       rp_error *e)
+{
+    rp_table *t;
+
+    for (t = ts->head; t; t = t->next)
+        if (strcmp(t->name, name) == 0)
+            return t;
+    t = load(db, name, e);
+    if (t != NULL) {
+        t->next = ts->head;
+        ts->head = t;
+    }
+    return t;
+}
+
+/* ---- creating ---- */
+
+static int has_word(const char *decl, const char *w)
+{
+    size_t n = strlen(w);
+    for (const char *p = decl; *p; p++)
+        if (strncasecmp(p, w, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* MariaDB type for a declared SQLite type; key_chars > 0 for key columns
+** of text/blob affinity. */
+static void map_type(rp_str *s, const char *decl, int key_chars)
+{
+    const char *paren = strchr(decl, '(');
+
+    if (has_word(decl, "INT")) {
+        rp_str_adds(s, "BIGINT");
+    } else if (strcasecmp(decl, "BOOL") == 0 ||
+               strcasecmp(decl, "BOOLEAN") == 0) {
+        rp_str_adds(s, "TINYINT(1)");
+    } else if (has_word(decl, "CHAR") || has_word(decl, "CLOB") ||
+               has_word(decl, "TEXT")) {
+        if (key_chars)
+            rp_str_addf(s, "VARCHAR(%d)", key_chars);
+        else
+            rp_str_adds(s, "LONGTEXT");
+    } else if (decl[0] == 0 || has_word(decl, "BLOB") ||
+               strcasecmp(decl, "ANY") == 0) {
+        if (key_chars)
+            rp_str_addf(s, "VARBINARY(%d)", key_chars * 4);
+        else
+            rp_str_adds(s, "LONGBLOB");
+    } else if (has_word(decl, "REAL") || has_word(decl, "FLOA") ||
+               has_word(decl, "DOUB")) {
+        rp_str_adds(s, "DOUBLE");
+    } else if (strncasecmp(decl, "DATETIME", 8) == 0 ||
+               strncasecmp(decl, "TIMESTAMP", 9) == 0) {
+        rp_str_adds(s, "DATETIME(6)");
+    } else if (strcasecmp(decl, "DATE") == 0) {
+        rp_str_adds(s, "DATE");
+    } else if (strcasecmp(decl, "TIME") == 0) {
+        rp_str_adds(s, "TIME(6)");
+    } else if (strcasecmp(decl, "JSON") == 0) {
+        rp_str_adds(s, "JSON");
+    } else if (paren != NULL && (strncasecmp(decl, "DECIMAL", 7) == 0 ||
+                                 strncasecmp(decl, "NUMERIC", 7) == 0)) {
+        int p = 0, sc = 0;
+        if (sscanf(paren, "(%d,%d)", &p, &sc) >= 1 && p > 0 && p <= 65 &&
+            sc >= 0 && sc <= 30 && sc <= p)
+            rp_str_addf(s, "DECIMAL(%d,%d)", p, sc);
+        else
+            rp_str_adds(s, "DOUBLE");
+    } else {
+        rp_str_adds(s, "DOUBLE");
+    }
+}
+
+static int is_texty(const char *decl)
+{
+    return !has_word(decl, "INT") &&
+           (has_word(decl, "CHAR") || has_word(decl, "CLOB") ||
+            has_word(decl, "TEXT") || has_word(decl, "BLOB") ||
+            decl[0] == 0 || strcasecmp(decl, "ANY") == 0);
+}
+
+static const sl_json *find_col(const sl_json *cols, const char *name)
+{
+    for (const sl_json *c = cols ? cols->child : NULL; c; c = c->next) {
+        const char *n = sl_json_str(c, "name");
+        if (n && strcasecmp(n, name) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static int in_key(const sl_json *key, const char *name)
+{
+    for (const sl_json *k = key ? key->child : NULL; k; k = k->next)
+        if (k->type == SL_JSTR && strcasecmp(k->str, name) == 0)
+            return 1;
+    return 0;
+}
+
+static void create_sql(rp_str *s, const char *table, const sl_json *js)
+{
+    const sl_json *cols = sl_json_get(js, "columns");
+    const sl_json *key = sl_json_get(js, "key");
+    const sl_json *uniq = sl_json_get(js, "unique");
+    int rowid_key = sl_json_bool(js, "rowid_key"), ntext = 0, first = 1;
+    int key_chars;
+
+    for (const sl_json *k = key ? key->child : NULL; k; k = k->next) {
+        const sl_json *c = k->type == SL_JSTR ? find_col(cols, k->str)
+                                              : NULL;
+        if (c && is_texty(sl_json_str(c, "type") ? sl_json_str(c, "type")
+                                                 : ""))
+            ntext++;
+    }
+    key_chars = ntext ? 768 / ntext : 0;
+    if (key_chars > 0 && key_chars < 64)
+        key_chars = 64;
+    rp_str_adds(s, "CREATE TABLE IF NOT EXISTS ");
+    rp_str_ident(s, table);
+    rp_str_adds(s, " (");
+    for (const sl_json *c = cols ? cols->child : NULL; c; c = c->next) {
+        const char *n = sl_json_str(c, "name"), *ty = sl_json_str(c, "type");
+        int k = n && in_key(key, n);
+        if (n == NULL)
+            continue;
+        if (!first)
+            rp_str_adds(s, ", ");
+        first = 0;
+        rp_str_ident(s, n);
+        rp_str_adds(s, " ");
+        map_type(s, ty ? ty : "", k && is_texty(ty ? ty : "") ? key_chars
+                                                              : 0);
+        if (k)
+            rp_str_adds(s, " NOT NULL");
+    }
+    if (rowid_key) {
+        rp_str_adds(s, ", ");
+        rp_str_ident(s, sl_json_str(js, "rowid_name") ?
+                     sl_json_str(js, "rowid_name") : "rowid");
+        rp_str_adds(s, " BIGINT NOT NULL PRIMARY KEY");
+    } else if (key && key->child) {
+        rp_str_adds(s, ", PRIMARY KEY (");
+        for (const sl_json *k = key->child; k; k = k->next) {
+            rp_str_ident(s, k->str);
+            if (k->next)
+                rp_str_adds(s, ", ");
+        }
+        rp_str_adds(s, ")");
+    }
+    for (const sl_json *u = uniq ? uniq->child : NULL; u; u = u->next) {
+        int texty = 0;
+        for (const sl_json *k = u->child; k; k = k->next) {
+            const sl_json *c = k->type == SL_JSTR ? find_col(cols, k->str)
+                                                  : NULL;
+            if (c && is_texty(sl_json_str(c, "type") ?
+                              sl_json_str(c, "type") : ""))
+                texty = 1;
+        }
+        rp_str_adds(s, ", UNIQUE (");
+        for (const sl_json *k = u->child; k; k = k->next) {
+            rp_str_ident(s, k->str);
+            if (k->next)
+                rp_str_adds(s, ", ");
+        }
+        rp_str_adds(s, texty ? ") USING HASH" : ")");
+    }
+    rp_str_adds(s, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 "
+                   "COLLATE=utf8mb4_bin");
+}
+
+static int owned(MYSQL *db, const char *table, char **schema, rp_error *e)
+{
+    MYSQL_RES *r = query1(db, "SELECT schema_json FROM sluice_tables "
+                          "WHERE table_name = ", table, "", e);
+    MYSQL_ROW row;
+    int found = 0;
+
+    *schema = NULL;
+    if (r == NULL)
+        return -1;
+    if ((row = mysql_fetch_row(r)) != NULL) {
+        found = 1;
+        *schema = strdup(row[0] ? row[0] : "");
+    }
+    mysql_free_result(r);
+    return found;
+}
+
+static int record_owned(MYSQL *db, const char *table, const char *json,
+                        size_t len, rp_error *e)
+{
+    rp_str s = { 0 };
+    int ret;
+
+    rp_str_adds(&s, "REPLACE INTO sluice_tables(table_name, schema_json) "
+                    "VALUES (");
+    rp_str_quote(&s, db, table, strlen(table));
+    rp_str_adds(&s, ", ");
+    rp_str_quote(&s, db, json, len);
+    rp_str_adds(&s, ")");
+    ret = s.oom ? rp_fail(e, RP_E_FATAL, 0, "out of memory")
+                : rp_exec(db, s.p, s.len, e);
+    if (ret == 0 && mysql_commit(db) != 0)
+        ret = rp_fail_mysql(e, db, "recording table ownership");
+    rp_str_free(&s);
+    return ret;
+}
+
+/* Columns of the schema that the target lacks: ALTER TABLE ADD. */
+static int add_missing(rp_tables *ts, MYSQL *db, const char *table,
+                       const sl_json *js, rp_error *e)
+{
+    rp_table *t = rp_table_get(ts, db, table, e);
+    const sl_json *cols = sl_json_get(js, "columns");
+    rp_str s = { 0 };
+    int n = 0, ret = 0;
+
+    if (t == NULL)
+        return e->cls ? -1 : 0;
+    rp_str_adds(&s, "ALTER TABLE ");
+    rp_str_ident(&s, table);
+    for (const sl_json *c = cols ? cols->child : NULL; c; c = c->next) {
+        const char *name = sl_json_str(c, "name");
+        const char *ty = sl_json_str(c, "type");
+        if (name == NULL || rp_table_col(t, name) >= 0)
+            continue;
+        rp_str_adds(&s, n++ ? ", ADD COLUMN IF NOT EXISTS "
+                            : " ADD COLUMN IF NOT EXISTS ");
+        rp_str_ident(&s, name);
+        rp_str_adds(&s, " ");
+        map_type(&s, ty ? ty : "", 0);
+    }
+    if (n > 0) {
+        ret = s.oom ? rp_fail(e, RP_E_FATAL, 0, "out of memory")
+                    : rp_exec(db, s.p, s.len, e);
+        rp_table_forget(ts, table);
+    }
+    rp_str_free(&s);
+    return ret;
+}
+
+int rp_table_schema(rp_tables *ts, MYSQL *db, const char *table,
+                    const char *json, size_t len, rp_error *e)
+{
+    char errbuf[128];
+    sl_json *js = sl_json_parse(json, len, errbuf, sizeof(errbuf));
+    char *prev = NULL;
+    rp_table *t;
+    rp_str s = { 0 };
+    int ret = 0, own;
+
+    if (js == NULL)
+        return rp_fail(e, RP_E_FATAL, 0, "schema record of table %s is not "
+                       "valid JSON: %s", table, errbuf);
+    if (strlen(table) > 64) {
+        sl_json_free(js);
+        return rp_fail(e, RP_E_CONFIG, 0, "table name %s is longer than "
+                       "MariaDB's 64 characters", table);
+    }
+    t = rp_table_get(ts, db, table, e);
+    if (t == NULL && e->cls != RP_E_NONE)
+        goto out;
+    own = t ? owned(db, table, &prev, e) : 0;
+    if (own < 0) {
+        ret = -1;
+        goto out;
+    }
+    if (t != NULL && own && (prev == NULL || strlen(prev) != len ||
+                             memcmp(prev, json, len) != 0)) {
+        /* sluice's own table, new definition: rebuild it (the snapshot
+        ** that follows this record refills it) */
+        rp_str_adds(&s, "DROP TABLE IF EXISTS ");
+        rp_str_ident(&s, table);
+        if ((ret = rp_exec(db, s.p, s.len, e)) != 0)
+            goto out;
+        rp_table_forget(ts, table);
+        t = NULL;
+        s.len = 0;
+    }
+    if (t == NULL) {
+        create_sql(&s, table, js);
+        if (s.oom) {
+            ret = rp_fail(e, RP_E_FATAL, 0, "out of memory");
+            goto out;
+        }
+        if ((ret = rp_exec(db, s.p, s.len, e)) != 0) {
+            snprintf(e->msg + strlen(e->msg), sizeof(e->msg) -
+                     strlen(e->msg), " (creating table %s)", table);
+            goto out;
+        }
+        rp_table_forget(ts, table);
+        ret = record_owned(db, table, json, len, e);
+    } else if (!own) {
+        ret = add_missing(ts, db, table, js, e);
+    }
+out:
+    rp_str_free(&s);
+    free(prev);
+    sl_json_free(js);
+    return ret;
+}
+
+int rp_table_drop(rp_tables *ts, MYSQL *db, const char *table, rp_error *e)
+{
+    rp_str s = { 0 };
+    char *prev = NULL;
+    int own = owned(db, table, &prev, e), ret;
+
+    free(prev);
+    if (own < 0)
+        return -1;
+    rp_table_forget(ts, table);
+    rp_str_adds(&s, "DROP TABLE IF EXISTS ");
+    rp_str_ident(&s, table);
+    ret = rp_exec(db, s.p, s.len, e);
+    rp_str_free(&s);
+    if (ret == 0) {
+        rp_str_adds(&s, "DELETE FROM sluice_tables WHERE table_name = ");
+        rp_str_quote(&s, db, table, strlen(table));
+        ret = rp_exec(db, s.p, s.len, e);
+        rp_str_free(&s);
+        if (ret == 0 && mysql_commit(db) != 0)
+            ret = rp_fail_mysql(e, db, "dropping table");
+    }
+    return ret;
+}

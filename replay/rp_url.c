@@ -1,0 +1,183 @@
+/*
+** rp_url.c -- mariadb://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?k=v&...]
+**
+** Accepted schemes: mariadb://, mysql://. Query keys: socket=PATH (connect
+** through a unix socket), tls=required|preferred|disabled. User, password
+** and values are percent-decoded. SLUICE_TARGET_PASSWORD supplies the
+** password when the URL has none (keep passwords off command lines).
+** INVARIANT: any malformed part is rejected with a message naming it;
+** nothing is guessed.
+*/
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rp.h"
+
+static int bad(jr_err *err, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err != NULL && err->code == JR_OK) {
+        err->code = JR_ERR;
+        err->op = "url";
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
+    }
+    return JR_ERR;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decode s in place; -1 on a bad escape. */
+static int pct_decode(char *s)
+{
+    char *o = s;
+
+    for (; *s; s++) {
+        if (*s == '%') {
+            int h = hexval(s[1]), l = h < 0 ? -1 : hexval(s[2]);
+            if (h < 0 || l < 0)
+                return -1;
+            *o++ = (char)(h * 16 + l);
+            s += 2;
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = 0;
+    return 0;
+}
+
+void rp_url_free(rp_url *u)
+{
+    free(u->buf);
+    free(u->password);
+    memset(u, 0, sizeof(*u));
+}
+
+int rp_url_parse(rp_url *u, const char *url, jr_err *err)
+{
+    const char *hint = " (expected mariadb://USER[:PASSWORD]@HOST[:PORT]"
+                       "/DATABASE[?socket=PATH])";
+    char *s, *at, *slash, *q, *colon, *pw = NULL;
+    size_t skip;
+
+    memset(u, 0, sizeof(*u));
+    if (strncmp(url, "mariadb://", 10) == 0)
+        skip = 10;
+    else if (strncmp(url, "mysql://", 8) == 0)
+        skip = 8;
+    else
+        return bad(err, "target URL must start with mariadb:// or "
+                   "mysql://%s", hint);
+    u->buf = s = strdup(url + skip);
+    if (s == NULL)
+        return bad(err, "out of memory");
+    if ((q = strchr(s, '?')) != NULL)
+        *q++ = 0;
+    slash = strchr(s, '/');
+    if (slash == NULL || slash[1] == 0)
+        goto nodb;
+    *slash = 0;
+    u->database = slash + 1;
+    at = strrchr(s, '@');
+    if (at == NULL || at == s) {
+        rp_url_free(u);
+        return bad(err, "target URL has no user%s", hint);
+    }
+    *at = 0;
+    u->user = s;
+    if ((colon = strchr(s, ':')) != NULL) {
+        *colon = 0;
+        pw = colon + 1;
+    }
+    u->host = at + 1;
+    if (u->host[0] == '[') {                       /* [::1]:3306 */
+        char *rb = strchr(u->host, ']');
+        if (rb == NULL) {
+            rp_url_free(u);
+            return bad(err, "target URL has an unclosed [ in its host");
+        }
+        *rb = 0;
+        u->host++;
+        colon = rb[1] == ':' ? rb + 1 : NULL;
+    } else {
+        colon = strchr(u->host, ':');
+    }
+    if (colon != NULL) {
+        char *end;
+        long port = strtol(colon + 1, &end, 10);
+        *colon = 0;
+        if (*end != 0 || port < 1 || port > 65535) {
+            rp_url_free(u);
+            return bad(err, "target URL port must be 1-65535%s", hint);
+        }
+        u->port = (unsigned)port;
+    }
+    if (u->host[0] == 0)
+        u->host = "localhost";
+    while (q != NULL && *q) {
+        char *amp = strchr(q, '&'), *eq;
+        if (amp)
+            *amp = 0;
+        eq = strchr(q, '=');
+        if (eq == NULL) {
+            rp_url_free(u);
+            return bad(err, "target URL parameter '%s' has no value", q);
+        }
+        *eq = 0;
+        if (pct_decode(eq + 1) != 0) {
+            rp_url_free(u);
+            return bad(err, "target URL parameter '%s' has a bad %% "
+                       "escape", q);
+        }
+        if (strcmp(q, "socket") == 0) {
+            u->socket = eq + 1;
+        } else if (strcmp(q, "tls") == 0 || strcmp(q, "ssl") == 0) {
+            if (strcmp(eq + 1, "required") == 0 || !strcmp(eq + 1, "true"))
+                u->tls = 1;
+            else if (!strcmp(eq + 1, "disabled") || !strcmp(eq + 1, "false"))
+                u->tls = -1;
+            else if (strcmp(eq + 1, "preferred") == 0)
+                u->tls = 0;
+            else {
+                rp_url_free(u);
+                return bad(err, "target URL tls must be required, "
+                           "preferred or disabled");
+            }
+        } else {
+            rp_url_free(u);
+            return bad(err, "unknown target URL parameter '%s' (known: "
+                       "socket, tls)", q);
+        }
+        q = amp ? amp + 1 : NULL;
+    }
+    if (pct_decode(u->user) != 0 || (pw && pct_decode(pw) != 0) ||
+        pct_decode(u->database) != 0) {
+        rp_url_free(u);
+        return bad(err, "target URL has a bad %% escape");
+    }
+    if (u->user[0] == 0) {
+        rp_url_free(u);
+        return bad(err, "target URL has an empty user%s", hint);
+    }
+    if (pw == NULL)
+        pw = getenv("SLUICE_TARGET_PASSWORD");
+    if (pw != NULL && (u->password = strdup(pw)) == NULL) {
+        rp_url_free(u);
+        return bad(err, "out of memory");
+    }
+    return JR_OK;
+nodb:
+    rp_url_free(u);
+    return bad(err, "target URL names no database%s", hint);
+}
