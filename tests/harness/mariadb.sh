@@ -202,6 +202,7 @@ launch() {
         --innodb-buffer-pool-size=128M
         --character-set-server=utf8mb4
         --local-infile=1
+        --max-allowed-packet=256M
         --log-warnings=2
     )
     ((EUID != 0)) || args+=(--user=root)
