@@ -138,6 +138,10 @@ int rp_table_col(const rp_table *t, const char *name);
 ** reason in why (the value cannot be taken by that column). */
 int rp_value_sql(rp_str *s, MYSQL *db, const rp_col *c, const jr_value *v,
                  char *why, size_t cap);
+/* The same value as one LOAD DATA field (tab-separated, \N for NULL,
+** backslash escapes). Binary columns get hex (load them through UNHEX). */
+int rp_value_tsv(rp_str *s, const rp_col *c, const jr_value *v, char *why,
+                 size_t cap);
 /* Parse SQLite date/time text into "YYYY-MM-DD HH:MM:SS.ffffff" UTC. */
 int rp_parse_datetime(const char *p, size_t n, char *out, size_t cap,
                       int *date_only);
@@ -161,6 +165,15 @@ int rp_apply_flush(rp_apply *a, rp_error *err);
 /* Number of rows rejected under --on-error=skip in this group. */
 uint64_t rp_apply_rejected(const rp_apply *a);
 void rp_apply_reset(rp_apply *a);
+
+/* Pull the next journal record (0, or -1 with e filled). */
+typedef int (*rp_next_fn)(void *ctx, jr_entry *e, rp_error *err);
+/* Load a snapshot whose first row is `first` (the record after
+** SNAP_BEGIN) with LOAD DATA LOCAL INFILE, pulling records through next()
+** up to and including SNAP_END, returned in *end (rp_load.c). */
+int rp_load_snapshot(rp_apply *a, MYSQL *db, rp_table *t,
+                     const jr_entry *first, rp_next_fn next, void *nctx,
+                     jr_entry *end, uint64_t *rows, rp_error *e);
 
 /* sluice_position / sluice_rejects */
 int rp_position_init(MYSQL *db, rp_error *e);

@@ -215,6 +215,40 @@ static int next(rp_state *st, jr_entry *e, rp_error *re)
     return rp_fail(re, RP_E_FATAL, 0, "journal: %s", err.msg);
 }
 
+static int next_cb(void *ctx, jr_entry *e, rp_error *re)
+{
+    return next(ctx, e, re);
+}
+
+/* After SNAP_BEGIN: stream the snapshot's rows through LOAD DATA. On
+** return *ent is the last record consumed (SNAP_END, or the one row). */
+static int load_snapshot(rp_state *st, jr_entry *ent, uint64_t *rows,
+                         rp_error *e)
+{
+    char table[512];
+    rp_table *t;
+    jr_entry end;
+    uint64_t n = 0;
+
+    snprintf(table, sizeof(table), "%s", ent->rec.table);
+    if (next(st, ent, e) != 0)
+        return -1;
+    if (ent->rec.kind != JR_K_INSERT || strcmp(ent->rec.table, table) != 0)
+        return rp_apply_record(st->ap, ent, e);   /* empty snapshot */
+    t = rp_table_get(&st->ts, st->db, table, e);
+    if (t == NULL)
+        return e->cls ? -1 : rp_fail(e, RP_E_CONFIG, 0, "target table %s "
+                                     "does not exist (seq %llu)", table,
+                                     (unsigned long long)ent->seq);
+    memset(&end, 0, sizeof(end));
+    if (rp_load_snapshot(st->ap, st->db, t, ent, next_cb, st, &end, &n,
+                         e) != 0)
+        return -1;
+    *rows += n;
+    *ent = end;
+    return 0;
+}
+
 /* Apply the group starting at applied + 1. */
 static int apply_group(rp_state *st, rp_error *e)
 {
@@ -251,6 +285,9 @@ static int apply_group(rp_state *st, rp_error *e)
             if (rp_apply_record(st->ap, &ent, e) != 0)
                 goto fail;
             rows++;
+            if (ent.rec.kind == JR_K_SNAP_BEGIN && !st->single &&
+                !ent.group_end && load_snapshot(st, &ent, &rows, e) != 0)
+                goto fail;
         }
         if (ent.group_end)
             break;

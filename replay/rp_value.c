@@ -196,11 +196,35 @@ static void real_text(char *b, size_t cap, double r)
     snprintf(b, cap, "%.17g", r);
 }
 
-/* Integer or real stored in a date column. */
-static int epoch_literal(rp_str *s, const jr_value *v, int date, char *why,
-                         size_t cap)
+/* A value after conversion, before it is written as SQL or TSV. */
+enum { CV_NULL, CV_NUM, CV_STR, CV_BIN };
+
+typedef struct conv {
+    int kind;
+    const char *p;               /* CV_STR/CV_BIN bytes, CV_NUM text */
+    size_t n;
+    char buf[64];                /* storage for numbers and dates */
+} conv;
+
+static void num(conv *cv, const char *fmt_result)
 {
-    char b[48];
+    cv->kind = CV_NUM;
+    snprintf(cv->buf, sizeof(cv->buf), "%s", fmt_result);
+    cv->p = cv->buf;
+    cv->n = strlen(cv->buf);
+}
+
+static void str_buf(conv *cv)
+{
+    cv->kind = CV_STR;
+    cv->p = cv->buf;
+    cv->n = strlen(cv->buf);
+}
+
+/* Integer or real stored in a date column. */
+static int epoch_value(conv *cv, const jr_value *v, int date, char *why,
+                       size_t cap)
+{
     int64_t us;
 
     if (v->type == JR_INT) {
@@ -226,46 +250,25 @@ static int epoch_literal(rp_str *s, const jr_value *v, int date, char *why,
         }
         us = (int64_t)llround(r * 1e6);
     }
-    format_us(b, sizeof(b), us);
+    format_us(cv->buf, sizeof(cv->buf), us);
     if (date)
-        b[10] = 0;
-    rp_str_addf(s, "'%s'", b);
+        cv->buf[10] = 0;
+    str_buf(cv);
     return 0;
 }
 
-static void hex_literal(rp_str *s, const unsigned char *p, size_t n)
-{
-    static const char hx[] = "0123456789ABCDEF";
-    size_t at;
-
-    if (n == 0) {
-        rp_str_adds(s, "''");
-        return;
-    }
-    rp_str_adds(s, "X'");
-    at = s->len;
-    rp_str_add(s, (const char *)p, n);          /* reserve n ... */
-    rp_str_add(s, (const char *)p, n);          /* ... and n more */
-    if (s->oom)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        s->p[at + 2 * i] = hx[p[i] >> 4];
-        s->p[at + 2 * i + 1] = hx[p[i] & 15];
-    }
-    rp_str_adds(s, "'");
-}
-
-int rp_value_sql(rp_str *s, MYSQL *db, const rp_col *c, const jr_value *v,
-                 char *why, size_t cap)
+static int convert(conv *cv, const rp_col *c, const jr_value *v, char *why,
+                   size_t cap)
 {
     char b[64];
 
-    if (v->type == JR_NULL) {
-        rp_str_adds(s, "NULL");
+    cv->kind = CV_NULL;
+    cv->p = NULL;
+    cv->n = 0;
+    if (v->type == JR_NULL)
         return 0;
-    }
     if (v->type == JR_REAL && !isfinite(v->u.r) && c->kind != RP_T_TEXT &&
-        c->kind != RP_T_BINARY) {
+        c->kind != RP_T_BINARY && c->kind != RP_T_JSON) {
         snprintf(why, cap, "%s cannot be stored in a %s column",
                  isnan(v->u.r) ? "NaN" : "infinity", c->data_type);
         return -1;
@@ -274,33 +277,32 @@ int rp_value_sql(rp_str *s, MYSQL *db, const rp_col *c, const jr_value *v,
     case RP_T_DATETIME:
     case RP_T_DATE:
         if (v->type == JR_TEXT) {
-            char out[48];
             int date_only;
-            if (rp_parse_datetime(v->u.b.p, v->u.b.n, out, sizeof(out),
-                                  &date_only) != 0) {
+            if (rp_parse_datetime(v->u.b.p, v->u.b.n, cv->buf,
+                                  sizeof(cv->buf), &date_only) != 0) {
                 snprintf(why, cap, "text is not a date/time in a form "
                          "SQLite writes (YYYY-MM-DD[ HH:MM[:SS[.fff]]][Z|"
                          "+HH:MM])");
                 return -1;
             }
             if (c->kind == RP_T_DATE)
-                out[10] = 0;
-            rp_str_addf(s, "'%s'", out);
+                cv->buf[10] = 0;
+            str_buf(cv);
             return 0;
         }
         if (v->type == JR_INT || v->type == JR_REAL)
-            return epoch_literal(s, v, c->kind == RP_T_DATE, why, cap);
+            return epoch_value(cv, v, c->kind == RP_T_DATE, why, cap);
         snprintf(why, cap, "a blob cannot be stored in a %s column",
                  c->data_type);
         return -1;
     case RP_T_BOOL:
         if (v->type == JR_TEXT) {
             if (v->u.b.n == 4 && strncasecmp(v->u.b.p, "true", 4) == 0) {
-                rp_str_adds(s, "1");
+                num(cv, "1");
                 return 0;
             }
             if (v->u.b.n == 5 && strncasecmp(v->u.b.p, "false", 5) == 0) {
-                rp_str_adds(s, "0");
+                num(cv, "0");
                 return 0;
             }
         }
@@ -313,46 +315,148 @@ int rp_value_sql(rp_str *s, MYSQL *db, const rp_col *c, const jr_value *v,
             return -1;
         }
         if (v->type == JR_INT) {
-            rp_str_addf(s, "'%" PRId64 "'", v->u.i);
+            snprintf(cv->buf, sizeof(cv->buf), "%" PRId64, v->u.i);
+            str_buf(cv);
             return 0;
         }
         if (v->type == JR_REAL) {
             if (isnan(v->u.r))
-                rp_str_adds(s, "'NaN'");
+                snprintf(cv->buf, sizeof(cv->buf), "NaN");
             else if (isinf(v->u.r))
-                rp_str_adds(s, v->u.r > 0 ? "'Inf'" : "'-Inf'");
-            else {
-                real_text(b, sizeof(b), v->u.r);
-                rp_str_addf(s, "'%s'", b);
-            }
+                snprintf(cv->buf, sizeof(cv->buf), v->u.r > 0 ? "Inf"
+                                                             : "-Inf");
+            else
+                real_text(cv->buf, sizeof(cv->buf), v->u.r);
+            str_buf(cv);
             return 0;
         }
-        rp_str_quote(s, db, v->u.b.p, v->u.b.n);
+        cv->kind = CV_STR;
+        cv->p = v->u.b.p;
+        cv->n = v->u.b.n;
         return 0;
     case RP_T_BINARY:
         if (v->type == JR_TEXT || v->type == JR_BLOB) {
-            hex_literal(s, v->u.b.p, v->u.b.n);
+            cv->kind = CV_BIN;
+            cv->p = v->u.b.p;
+            cv->n = v->u.b.n;
             return 0;
         }
-        break;
+        if (v->type == JR_INT)
+            snprintf(cv->buf, sizeof(cv->buf), "%" PRId64, v->u.i);
+        else
+            real_text(cv->buf, sizeof(cv->buf), v->u.r);
+        cv->kind = CV_BIN;
+        cv->p = cv->buf;
+        cv->n = strlen(cv->buf);
+        return 0;
     default:
         break;
     }
     switch (v->type) {
     case JR_INT:
-        rp_str_addf(s, "%" PRId64, v->u.i);
+        snprintf(b, sizeof(b), "%" PRId64, v->u.i);
+        num(cv, b);
         return 0;
     case JR_REAL:
         real_text(b, sizeof(b), v->u.r);
-        rp_str_adds(s, b);
+        num(cv, b);
         return 0;
     case JR_TEXT:
-        rp_str_quote(s, db, v->u.b.p, v->u.b.n);
+        cv->kind = CV_STR;
+        cv->p = v->u.b.p;
+        cv->n = v->u.b.n;
         return 0;
     default:
-        hex_literal(s, v->u.b.p, v->u.b.n);
+        cv->kind = CV_BIN;
+        cv->p = v->u.b.p;
+        cv->n = v->u.b.n;
         return 0;
     }
+}
+
+static void hex_into(rp_str *s, const unsigned char *p, size_t n)
+{
+    static const char hx[] = "0123456789ABCDEF";
+    size_t at = s->len;
+
+    rp_str_add(s, (const char *)p, n);          /* reserve n ... */
+    rp_str_add(s, (const char *)p, n);          /* ... and n more */
+    if (s->oom)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        s->p[at + 2 * i] = hx[p[i] >> 4];
+        s->p[at + 2 * i + 1] = hx[p[i] & 15];
+    }
+}
+
+int rp_value_sql(rp_str *s, MYSQL *db, const rp_col *c, const jr_value *v,
+                 char *why, size_t cap)
+{
+    conv cv;
+
+    if (convert(&cv, c, v, why, cap) != 0)
+        return -1;
+    switch (cv.kind) {
+    case CV_NULL:
+        rp_str_adds(s, "NULL");
+        break;
+    case CV_NUM:
+        rp_str_add(s, cv.p, cv.n);
+        break;
+    case CV_STR:
+        rp_str_quote(s, db, cv.p, cv.n);
+        break;
+    default:
+        if (cv.n == 0) {
+            rp_str_adds(s, "''");
+        } else {
+            rp_str_adds(s, "X'");
+            hex_into(s, (const unsigned char *)cv.p, cv.n);
+            rp_str_adds(s, "'");
+        }
+    }
+    return 0;
+}
+
+int rp_value_tsv(rp_str *s, const rp_col *c, const jr_value *v, char *why,
+                 size_t cap)
+{
+    conv cv;
+
+    if (convert(&cv, c, v, why, cap) != 0)
+        return -1;
+    switch (cv.kind) {
+    case CV_NULL:
+        rp_str_add(s, "\\N", 2);
+        break;
+    case CV_NUM:
+        rp_str_add(s, cv.p, cv.n);
+        break;
+    case CV_BIN:
+        hex_into(s, (const unsigned char *)cv.p, cv.n);  /* UNHEX()ed */
+        break;
+    default: {
+        /* escape \t \n \\ and NUL; everything else verbatim */
+        const char *p = cv.p, *end = p + cv.n, *run = p;
+        for (; p < end; p++) {
+            char e = 0;
+            switch (*p) {
+            case '\t': e = 't'; break;
+            case '\n': e = 'n'; break;
+            case '\\': e = '\\'; break;
+            case '\0': e = '0'; break;
+            case '\r': e = 'r'; break;
+            default: continue;
+            }
+            rp_str_add(s, run, (size_t)(p - run));
+            rp_str_add(s, "\\", 1);
+            rp_str_add(s, &e, 1);
+            run = p + 1;
+        }
+        rp_str_add(s, run, (size_t)(end - run));
+    }
+    }
+    return 0;
 }
 
 void rp_value_show(char *buf, size_t cap, const jr_value *v)

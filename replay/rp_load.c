@@ -1,0 +1,224 @@
+/*
+** rp_load.c -- snapshots through LOAD DATA LOCAL INFILE, fed straight
+** from the journal.
+**
+** Between SNAP_BEGIN and SNAP_END a group holds nothing but the table's
+** rows, in any number. Instead of multi-row INSERTs they are streamed into
+** one `LOAD DATA LOCAL INFILE ... REPLACE INTO TABLE` statement: the
+** client library pulls the "file" through a local-infile handler whose
+** read callback decodes the next journal records and formats them as
+** tab-separated lines (rp_value_tsv: same conversions as the SQL path;
+** binary columns travel as hex through UNHEX()). Memory stays bounded by
+** the callback's buffer; REPLACE keeps the load idempotent.
+**
+** INVARIANTS:
+**  (D1) the callback consumes records up to and including SNAP_END and
+**       nothing after it; anything else inside a snapshot is an error.
+**  (D2) a failure inside the callback (a value the column cannot take, a
+**       journal error) is reported as that failure, not as the client
+**       library's generic "local infile" error.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "rp.h"
+
+typedef struct li_ctx {
+    rp_apply *a;
+    MYSQL *db;
+    rp_table *t;
+    rp_next_fn next;
+    void *nctx;
+    const jr_entry *first;       /* formatted before the first next() */
+    char **names;                /* the snapshot's column names */
+    uint32_t ncols;
+    rp_str buf;
+    size_t off;
+    int eof, failed;
+    rp_error err;
+    jr_entry *end;
+    uint64_t rows;
+} li_ctx;
+
+static int format_row(li_ctx *c, const jr_entry *ent)
+{
+    const jr_row *r = &ent->rec.new_row;
+    char why[200];
+
+    if (ent->rec.kind != JR_K_INSERT || strcmp(ent->rec.table,
+                                               c->t->name) != 0 ||
+        r->n != c->ncols)
+        return rp_fail(&c->err, RP_E_FATAL, 0, "seq %llu: unexpected %s "
+                       "record inside the snapshot of table %s",
+                       (unsigned long long)ent->seq,
+                       jr_kind_name(ent->rec.kind), c->t->name);
+    for (uint32_t i = 0; i < r->n; i++) {
+        int k = rp_table_col(c->t, r->names[i]);
+        if (strcmp(r->names[i], c->names[i]) != 0 || k < 0)
+            return rp_fail(&c->err, RP_E_FATAL, 0, "seq %llu: snapshot "
+                           "row of %s has columns unlike the first row",
+                           (unsigned long long)ent->seq, c->t->name);
+        if (i)
+            rp_str_add(&c->buf, "\t", 1);
+        if (c->t->cols[k].generated)
+            continue;
+        if (rp_value_tsv(&c->buf, &c->t->cols[k], &r->vals[i], why,
+                         sizeof(why)) != 0) {
+            char v[120];
+            rp_value_show(v, sizeof(v), &r->vals[i]);
+            return rp_fail(&c->err, RP_E_DATA, 0, "seq %llu table %s "
+                           "column %s value %s: %s",
+                           (unsigned long long)ent->seq, c->t->name,
+                           r->names[i], v, why);
+        }
+    }
+    rp_str_add(&c->buf, "\n", 1);
+    c->rows++;
+    return c->buf.oom ? rp_fail(&c->err, RP_E_FATAL, 0, "out of memory")
+                      : 0;
+}
+
+static int li_init(void **ptr, const char *filename, void *userdata)
+{
+    (void)filename;
+    *ptr = userdata;
+    return 0;
+}
+
+static int li_read(void *ptr, char *out, unsigned int len)
+{
+    li_ctx *c = ptr;
+    size_t n;
+
+    if (c->failed)
+        return -1;
+    while (c->buf.len - c->off < len && !c->eof) {
+        jr_entry ent;
+        if (c->first != NULL) {
+            if (format_row(c, c->first) != 0)
+                goto fail;
+            c->first = NULL;
+            continue;
+        }
+        if (c->next(c->nctx, &ent, &c->err) != 0)
+            goto fail;
+        if (ent.rec.kind == JR_K_SNAP_END) {
+            *c->end = ent;
+            c->eof = 1;
+            break;
+        }
+        if (format_row(c, &ent) != 0)
+            goto fail;
+    }
+    n = c->buf.len - c->off;
+    if (n > len)
+        n = len;
+    memcpy(out, c->buf.p + c->off, n);
+    c->off += n;
+    if (c->off == c->buf.len)
+        c->off = c->buf.len = 0;
+    return (int)n;
+fail:
+    c->failed = 1;
+    return -1;
+}
+
+static void li_end(void *ptr)
+{
+    (void)ptr;
+}
+
+static int li_error(void *ptr, char *msg, unsigned int len)
+{
+    li_ctx *c = ptr;
+    snprintf(msg, len, "%s", c->err.msg[0] ? c->err.msg
+                                          : "snapshot stream failed");
+    return 2000;
+}
+
+int rp_load_snapshot(rp_apply *a, MYSQL *db, rp_table *t,
+                     const jr_entry *first, rp_next_fn next, void *nctx,
+                     jr_entry *end, uint64_t *rows, rp_error *e)
+{
+    li_ctx c;
+    rp_str s = { 0 };
+    const jr_row *r = &first->rec.new_row;
+    int ret = 0, nv = 0;
+
+    memset(&c, 0, sizeof(c));
+    c.a = a;
+    c.db = db;
+    c.t = t;
+    c.next = next;
+    c.nctx = nctx;
+    c.first = first;
+    c.end = end;
+    c.ncols = r->n;
+    c.names = calloc(r->n + 1, sizeof(char *));
+    if (c.names == NULL)
+        return rp_fail(e, RP_E_FATAL, 0, "out of memory");
+    rp_str_adds(&s, "LOAD DATA LOCAL INFILE 'sluice-snapshot' REPLACE INTO "
+                    "TABLE ");
+    rp_str_ident(&s, t->name);
+    rp_str_adds(&s, " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' "
+                    "ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (");
+    for (uint32_t i = 0; i < r->n; i++) {
+        int k = rp_table_col(t, r->names[i]);
+        c.names[i] = strdup(r->names[i]);
+        if (k < 0) {
+            ret = rp_fail(e, RP_E_CONFIG, 0, "target table %s has no "
+                          "column %s (seq %llu)", t->name, r->names[i],
+                          (unsigned long long)first->seq);
+            goto out;
+        }
+        if (i)
+            rp_str_adds(&s, ", ");
+        if (t->cols[k].generated)
+            rp_str_adds(&s, "@sluice_skip");
+        else if (t->cols[k].kind == RP_T_BINARY)
+            rp_str_addf(&s, "@sluice_v%d", nv++);
+        else
+            rp_str_ident(&s, r->names[i]);
+    }
+    rp_str_adds(&s, ")");
+    nv = 0;
+    for (uint32_t i = 0; i < r->n; i++) {
+        int k = rp_table_col(t, r->names[i]);
+        if (t->cols[k].generated || t->cols[k].kind != RP_T_BINARY)
+            continue;
+        rp_str_adds(&s, nv ? ", " : " SET ");
+        rp_str_ident(&s, r->names[i]);
+        rp_str_addf(&s, " = UNHEX(@sluice_v%d)", nv++);
+    }
+    if (s.oom) {
+        ret = rp_fail(e, RP_E_FATAL, 0, "out of memory");
+        goto out;
+    }
+    mysql_set_local_infile_handler(db, li_init, li_read, li_end, li_error,
+                                   &c);
+    if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0) {
+        if (c.failed && c.err.cls != RP_E_NONE)
+            ret = rp_fail(e, c.err.cls, c.err.mysql_errno, "%s",
+                          c.err.msg);
+        else
+            ret = rp_fail_mysql(e, db, "loading snapshot");
+        if (!c.failed)
+            snprintf(e->msg + strlen(e->msg), sizeof(e->msg) -
+                     strlen(e->msg), " (snapshot of %s from seq %llu)",
+                     t->name, (unsigned long long)first->seq);
+    } else if (!c.eof) {
+        ret = rp_fail(e, RP_E_FATAL, 0, "snapshot of %s ended before its "
+                      "end record", t->name);
+    }
+    mysql_set_local_infile_default(db);
+    *rows = c.rows;
+out:
+    for (uint32_t i = 0; i < c.ncols; i++)
+        free(c.names[i]);
+    free(c.names);
+    rp_str_free(&c.buf);
+    rp_str_free(&s);
+    return ret;
+}
