@@ -35,6 +35,7 @@ typedef struct cap_cfg {
     int pause, resume, uninstall;
     const char *log_level;
     long long map_max_mb;
+    long long retention_s;       /* keep acked records this long */
 } cap_cfg;
 
 /* ---- errors: capture reuses the journal's jr_err ---- */

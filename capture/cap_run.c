@@ -346,9 +346,10 @@ int cap_trim(cap_state *st, int force, jr_err *err)
     int64_t now = cap_now_us();
     int ret = JR_OK;
 
-    if (st->since_trim == 0 && !force)
-        return JR_OK;
-    if (!force && st->since_trim < 10000 && now - st->last_trim_us < 1000000)
+    if (!force && (st->since_trim == 0 ||
+                   (st->since_trim < 10000 &&
+                    now - st->last_trim_us < 1000000)) &&
+        now - st->last_prune_us <= 10000000)
         return JR_OK;
     for (int i = 0; ret == JR_OK && i < st->pos.n; i++)
         if (st->pos.v[i].log_id > 1)
@@ -363,6 +364,20 @@ int cap_trim(cap_state *st, int force, jr_err *err)
     if (ret == JR_OK) {
         st->since_trim = 0;
         st->last_trim_us = now;
+    }
+    if (ret == JR_OK && (force || now - st->last_prune_us > 10000000)) {
+        /* records every registered replica has applied (and older than
+        ** the retention window) leave the journal */
+        uint64_t pruned = 0;
+        jr_err e2 = { 0 };
+        st->last_prune_us = now;
+        if (jr_journal_prune(st->j, st->cfg.retention_s, &pruned, &e2) !=
+            JR_OK)
+            SL_LOG(SL_WARN, "capture.prune_failed", "msg=%s",
+                   cap_logq(st, e2.msg));
+        else if (pruned > 0)
+            SL_LOG(SL_DEBUG, "capture.pruned", "records=%llu",
+                   (unsigned long long)pruned);
     }
     return ret;
 }

@@ -25,6 +25,7 @@ struct cap_state {
 
     uint64_t since_trim;         /* changes journaled since the last trim */
     int64_t last_trim_us;
+    int64_t last_prune_us;
     cap_stats stats;
 
     /* scratch for building records */

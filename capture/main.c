@@ -36,6 +36,10 @@ static const sl_opt g_opts[] = {
     { "map-max-mb", SL_OPT_INT, 16, 1 << 24, offsetof(cap_cfg, map_max_mb),
       "N", "cap on the journal's size in MiB (default 65536); at the cap "
       "capture waits for replicas" },
+    { "retention-s", SL_OPT_INT, 0, 100LL * 365 * 86400,
+      offsetof(cap_cfg, retention_s), "N",
+      "prune records every replica has applied once they are N seconds "
+      "old (default 0)" },
     { "keep-journal-mode", SL_OPT_FLAG, 0, 0,
       offsetof(cap_cfg, keep_journal_mode), NULL,
       "do not switch the source to WAL (see README)" },
