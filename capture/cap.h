@@ -36,6 +36,7 @@ typedef struct cap_cfg {
     const char *log_level;
     long long map_max_mb;
     long long retention_s;       /* keep acked records this long */
+    const char *metrics;         /* HOST:PORT or NULL */
 } cap_cfg;
 
 /* ---- errors: capture reuses the journal's jr_err ---- */
@@ -180,6 +181,10 @@ void cap_wait(cap_state *st, volatile int *stop);
 int cap_trim(cap_state *st, int force, jr_err *err);
 void cap_close(cap_state *st);
 const cap_stats *cap_get_stats(cap_state *st);
+/* The journal capture writes (for metrics). */
+jr_journal *cap_journal(cap_state *st);
+/* 1 while paused, 1 while waiting on a full journal. */
+int cap_paused(cap_state *st);
 
 /* ---- one-shot admin commands (cap_admin.c) ---- */
 int cap_admin(const cap_cfg *cfg, jr_err *err);

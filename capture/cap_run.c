@@ -387,6 +387,16 @@ const cap_stats *cap_get_stats(cap_state *st)
     return &st->stats;
 }
 
+jr_journal *cap_journal(cap_state *st)
+{
+    return st->j;
+}
+
+int cap_paused(cap_state *st)
+{
+    return st->paused;
+}
+
 void cap_close(cap_state *st)
 {
     if (st == NULL)

@@ -6,9 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cap.h"
+#include "sl_jmetrics.h"
 #include "sl_log.h"
+#include "sl_metrics.h"
 #include "sl_opts.h"
 #include "sl_sig.h"
 
@@ -49,6 +52,9 @@ static const sl_opt g_opts[] = {
       "end a pause (tables are re-snapshotted), then exit" },
     { "uninstall", SL_OPT_FLAG, 0, 0, offsetof(cap_cfg, uninstall), NULL,
       "remove every trigger and table sluice added, then exit" },
+    { "metrics", SL_OPT_STR, 0, 0, offsetof(cap_cfg, metrics), "HOST:PORT",
+      "serve Prometheus metrics at http://HOST:PORT/metrics (e.g. "
+      "127.0.0.1:9464)" },
     { "log-level", SL_OPT_STR, 0, 0, offsetof(cap_cfg, log_level), "LEVEL",
       "debug, info, warn or error (default info)" },
     { NULL, 0, 0, 0, 0, NULL, NULL }
@@ -57,6 +63,7 @@ static const sl_opt g_opts[] = {
 static const char g_usage[] =
     "Usage: sluice-capture --source DB --journal DIR [--tables T1,T2]\n"
     "                      [--exclude-tables T3] [--once] [--poll-ms N]\n"
+    "                      [--metrics HOST:PORT]\n"
     "       sluice-capture --source DB --pause | --resume | --uninstall\n"
     "\n"
     "Capture every committed change of an SQLite database into a sluice\n"
@@ -77,18 +84,83 @@ static int usage_error(const char *msg)
     return EX_USAGE;
 }
 
+/* Render and publish the /metrics text (at most once a second). */
+static void publish(sl_metrics *m, cap_state *st, const char *db,
+                    int backpressure, int force)
+{
+    static struct timespec last;
+    struct timespec now;
+    const cap_stats *s = cap_get_stats(st);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    if (m == NULL)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!force && now.tv_sec == last.tv_sec)
+        return;
+    last = now;
+    if ((f = open_memstream(&text, &len)) == NULL)
+        return;
+    sl_jmetrics_write(f, cap_journal(st), db, NULL, 0, NULL);
+#define M(name, type, help, fmt, val)                                     \
+    do {                                                                  \
+        sl_jmetrics_family(f, name, type, help);                          \
+        fprintf(f, "%s{db=\"%s\"} " fmt "\n", name, db, val);             \
+    } while (0)
+    M("sluice_capture_changes_total", "counter",
+      "Row changes journaled since start.", "%llu",
+      (unsigned long long)s->changes);
+    M("sluice_capture_snapshot_rows_total", "counter",
+      "Rows journaled by table snapshots since start.", "%llu",
+      (unsigned long long)s->snapshot_rows);
+    M("sluice_capture_groups_total", "counter",
+      "Journal groups committed since start.", "%llu",
+      (unsigned long long)s->groups);
+    M("sluice_capture_backpressure", "gauge",
+      "1 while capture waits for space in a full journal.", "%d",
+      backpressure);
+    M("sluice_capture_paused", "gauge",
+      "1 while capture is paused (sluice-capture --pause).", "%d",
+      cap_paused(st));
+    M("sluice_capture_last_change_timestamp_seconds", "gauge",
+      "Source change time of the newest journaled change.", "%.3f",
+      (double)s->last_change_us / 1e6);
+#undef M
+    fclose(f);
+    sl_metrics_publish(m, text, len);
+    free(text);
+}
+
 static int run(const cap_cfg *cfg)
 {
     cap_state *st;
+    sl_metrics *m = NULL;
     jr_err err = { 0 };
+    char db[256], merr[200];
+    const char *base = strrchr(cfg->journal, '/');
     int rc = JR_OK, backpressure = 0;
 
+    snprintf(db, sizeof(db), "%s", base && base[1] ? base + 1
+                                                   : cfg->journal);
+    if (cfg->metrics != NULL &&
+        sl_metrics_start(&m, cfg->metrics, merr, sizeof(merr)) != 0) {
+        fprintf(stderr, "sluice-capture: %s\n", merr);
+        return EX_USAGE;
+    }
     if (cap_open(&st, cfg, &err) != JR_OK) {
         SL_LOG(SL_ERROR, "capture.start_failed", "msg=\"%s\"", err.msg);
         fprintf(stderr, "sluice-capture: %s\n", err.msg);
+        sl_metrics_stop(m);
         return EX_UNAVAILABLE;
     }
+    if (m != NULL)
+        SL_LOG(SL_INFO, "capture.metrics", "url=http://%s/metrics port=%u",
+               cfg->metrics, sl_metrics_port(m));
+    publish(m, st, db, 0, 1);
     while (!sl_stop) {
+        publish(m, st, db, backpressure, 0);
         rc = cap_step(st, (volatile int *)&sl_stop, &err);
         if (rc == JR_OK) {
             backpressure = 0;
@@ -127,6 +199,7 @@ static int run(const cap_cfg *cfg)
         fprintf(stderr, "sluice-capture: %s\n", err.msg);
     }
     cap_close(st);
+    sl_metrics_stop(m);
     return rc == JR_OK ? 0 : EX_SOFTWARE;
 }
 

@@ -5,9 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rp_run.h"
+#include "sl_jmetrics.h"
 #include "sl_log.h"
+#include "sl_metrics.h"
 #include "sl_opts.h"
 #include "sl_sig.h"
 
@@ -39,6 +42,9 @@ static const sl_opt g_opts[] = {
       "--once: give up reaching MariaDB after N seconds (default 60)" },
     { "poll-ms", SL_OPT_INT, 1, 60000, offsetof(rp_cfg, poll_ms), "N",
       "check the journal for new groups every N ms (default 5)" },
+    { "metrics", SL_OPT_STR, 0, 0, offsetof(rp_cfg, metrics), "HOST:PORT",
+      "serve Prometheus metrics at http://HOST:PORT/metrics (e.g. "
+      "127.0.0.1:9465)" },
     { "log-level", SL_OPT_STR, 0, 0, offsetof(rp_cfg, log_level), "LEVEL",
       "debug, info, warn or error (default info)" },
     { NULL, 0, 0, 0, 0, NULL, NULL }
@@ -47,6 +53,7 @@ static const sl_opt g_opts[] = {
 static const char g_usage[] =
     "Usage: sluice-replay --journal DIR --target URL [--replica NAME] "
     "[--once]\n"
+    "                     [--on-error stop|skip] [--metrics HOST:PORT]\n"
     "\n"
     "Apply a sluice journal to MariaDB, one journal group per transaction,\n"
     "recording the applied seq in table sluice_position in the same\n"
@@ -59,6 +66,58 @@ static const char g_footer[] =
     "retrying cannot fix (with --once: also a value the target refuses,\n"
     "bad credentials, or MariaDB unreachable for --once-timeout-s).\n";
 
+typedef struct tick_ctx {
+    sl_metrics *m;
+    rp_state *st;
+    const rp_cfg *cfg;
+    char db[256];
+    time_t last;
+} tick_ctx;
+
+/* Publish /metrics at most once a second. */
+static void tick(void *arg)
+{
+    tick_ctx *t = arg;
+    const rp_stats *s;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f;
+    time_t now = time(NULL);
+
+    if (t->m == NULL || now == t->last)
+        return;
+    t->last = now;
+    s = rp_get_stats(t->st);
+    if ((f = open_memstream(&text, &len)) == NULL)
+        return;
+    sl_jmetrics_write(f, rp_journal(t->st), t->db, t->cfg->replica,
+                      s->applied_seq, NULL);
+#define M(name, type, help, fmt, val)                                     \
+    do {                                                                  \
+        sl_jmetrics_family(f, name, type, help);                          \
+        fprintf(f, "%s{db=\"%s\",replica=\"%s\"} " fmt "\n", name,       \
+                t->db, t->cfg->replica, val);                             \
+    } while (0)
+    M("sluice_replay_connected", "gauge",
+      "1 while connected to MariaDB.", "%d", s->connected);
+    M("sluice_replay_stuck", "gauge",
+      "1 while the next group keeps failing (see the logs).", "%d",
+      s->stuck);
+    M("sluice_replay_groups_total", "counter",
+      "Groups applied since start.", "%llu",
+      (unsigned long long)s->groups);
+    M("sluice_replay_records_total", "counter",
+      "Records applied since start.", "%llu",
+      (unsigned long long)s->records);
+    M("sluice_replay_rejected_total", "counter",
+      "Changes recorded in sluice_rejects since start.", "%llu",
+      (unsigned long long)s->rejected);
+#undef M
+    fclose(f);
+    sl_metrics_publish(t->m, text, len);
+    free(text);
+}
+
 static int usage_error(const char *msg)
 {
     fprintf(stderr, "sluice-replay: %s\nRun 'sluice-replay --help' for "
@@ -70,6 +129,7 @@ int main(int argc, char **argv)
 {
     rp_cfg cfg;
     rp_state *st;
+    tick_ctx tc;
     jr_err err = { 0 };
     char errbuf[300];
     char **pos = calloc((size_t)argc + 1, sizeof(char *));
@@ -120,6 +180,25 @@ int main(int argc, char **argv)
         fprintf(stderr, "sluice-replay: %s\n", err.msg);
         return EX_UNAVAILABLE;
     }
+    memset(&tc, 0, sizeof(tc));
+    tc.st = st;
+    tc.cfg = &cfg;
+    {
+        const char *base = strrchr(cfg.journal, '/');
+        snprintf(tc.db, sizeof(tc.db), "%s", base && base[1] ? base + 1
+                                                             : cfg.journal);
+    }
+    if (cfg.metrics != NULL) {
+        if (sl_metrics_start(&tc.m, cfg.metrics, errbuf,
+                             sizeof(errbuf)) != 0) {
+            fprintf(stderr, "sluice-replay: %s\n", errbuf);
+            rp_close(st);
+            return EX_USAGE;
+        }
+        SL_LOG(SL_INFO, "replay.metrics", "url=http://%s/metrics port=%u",
+               cfg.metrics, sl_metrics_port(tc.m));
+        rp_set_tick(st, tick, &tc);
+    }
     rc = rp_run(st, &err);
     {
         const rp_stats *s = rp_get_stats(st);
@@ -131,6 +210,7 @@ int main(int argc, char **argv)
                (unsigned long long)s->rejected);
     }
     rp_close(st);
+    sl_metrics_stop(tc.m);
     if (rc != JR_OK) {
         fprintf(stderr, "sluice-replay: %s\n", err.msg);
         return EX_SOFTWARE;

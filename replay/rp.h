@@ -32,6 +32,7 @@ typedef struct rp_cfg {
     long long retry_max_ms;      /* cap of the reconnect backoff */
     long long once_timeout_s;    /* --once: give up connecting after */
     long long poll_ms;
+    const char *metrics;         /* HOST:PORT or NULL */
 } rp_cfg;
 
 /* ---- target URL ---- */

@@ -52,7 +52,20 @@ struct rp_state {
     char last_problem[600];
     rp_stats stats;
     char q[700];
+    void (*tick)(void *);
+    void *tick_ctx;
 };
+
+jr_journal *rp_journal(rp_state *st)
+{
+    return st->j;
+}
+
+void rp_set_tick(rp_state *st, void (*fn)(void *), void *ctx)
+{
+    st->tick = fn;
+    st->tick_ctx = ctx;
+}
 
 static int64_t now_us(void)
 {
@@ -99,7 +112,11 @@ static void backoff(rp_state *st)
     st->backoff_ms = st->backoff_ms ? st->backoff_ms * 2 : 100;
     if (st->backoff_ms > st->cfg.retry_max_ms)
         st->backoff_ms = (long)st->cfg.retry_max_ms;
-    sl_sleep_ms(st->backoff_ms);
+    for (long left = st->backoff_ms; left > 0 && !sl_stop; left -= 1000) {
+        sl_sleep_ms(left < 1000 ? left : 1000);
+        if (st->tick != NULL)
+            st->tick(st->tick_ctx);      /* metrics stay fresh */
+    }
 }
 
 static void disconnect(rp_state *st)
@@ -177,6 +194,7 @@ const rp_stats *rp_get_stats(rp_state *st)
 {
     st->stats.applied_seq = st->applied;
     st->stats.connected = st->db != NULL;
+    st->stats.stuck = st->last_problem[0] != 0;
     return &st->stats;
 }
 
@@ -339,6 +357,8 @@ int rp_run(rp_state *st, jr_err *err)
 
     while (!sl_stop) {
         memset(&e, 0, sizeof(e));
+        if (st->tick != NULL)
+            st->tick(st->tick_ctx);
         if (st->db == NULL) {
             if (connect_target(st, &e) != 0) {
                 problem(st, &e, "replay.target_unavailable");

@@ -13,6 +13,7 @@ typedef struct rp_stats {
     uint64_t head_seq;          /* last complete seq seen in the journal */
     uint64_t groups, records, rejected;
     int connected;
+    int stuck;                  /* the next group keeps failing */
 } rp_stats;
 
 /* Parse the URL, open the journal, register the replica. No connection
@@ -23,5 +24,8 @@ int rp_open(rp_state **out, const rp_cfg *cfg, jr_err *err);
 int rp_run(rp_state *st, jr_err *err);
 void rp_close(rp_state *st);
 const rp_stats *rp_get_stats(rp_state *st);
+jr_journal *rp_journal(rp_state *st);
+/* Called from the loop between groups and while waiting (metrics). */
+void rp_set_tick(rp_state *st, void (*fn)(void *), void *ctx);
 
 #endif

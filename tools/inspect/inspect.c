@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fmt.h"
+#include "sl_jmetrics.h"
 #include "sl_opts.h"
 #include "sluice/journal.h"
 
@@ -99,21 +100,6 @@ static void print_pos(FILE *f, const unsigned char *p, size_t n)
     else
         for (size_t i = 0; i < n; i++)
             fprintf(f, "%02x", p[i]);
-}
-
-/* Change time of record `seq`, or 0 if it cannot be read. */
-static int64_t record_time(jr_journal *j, uint64_t seq)
-{
-    jr_reader *r;
-    jr_entry e;
-    int64_t t = 0;
-
-    if (jr_reader_open(&r, j, seq, NULL) != JR_OK)
-        return 0;
-    if (jr_reader_next(r, &e, NULL) == JR_OK)
-        t = e.rec.time_us;
-    jr_reader_close(r);
-    return t;
 }
 
 static int cmd_stat(jr_journal *j, const cfg *c)
@@ -301,59 +287,21 @@ static int cmd_check(jr_journal *j, const cfg *c)
     return rc == JR_OK ? 0 : EX_DATAERR;
 }
 
-static int cmd_metrics(jr_journal *j)
+static int cmd_metrics(jr_journal *j, const char *dir)
 {
-    jr_info in;
     jr_err err = { 0 };
-    jr_replica reps[64];
-    uint32_t nrep = 0;
-    int64_t now;
-    struct timespec ts;
+    char db[256];
+    const char *base;
+    size_t n = strlen(dir);
     int rc;
 
-    if ((rc = jr_journal_info(j, &in, &err)) != JR_OK ||
-        (rc = jr_replica_list(j, reps, 64, &nrep, &err)) != JR_OK)
-        return fail(&err, rc);
-    clock_gettime(CLOCK_REALTIME, &ts);
-    now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-    printf("# HELP sluice_journal_head_seq Last committed journal seq.\n"
-           "# TYPE sluice_journal_head_seq gauge\n"
-           "sluice_journal_head_seq{journal=\"%s\"} %" PRIu64 "\n",
-           in.journal_uuid, in.head_seq);
-    printf("# HELP sluice_journal_first_seq Oldest stored journal seq.\n"
-           "# TYPE sluice_journal_first_seq gauge\n"
-           "sluice_journal_first_seq{journal=\"%s\"} %" PRIu64 "\n",
-           in.journal_uuid, in.first_seq);
-    printf("# HELP sluice_journal_stored_bytes Bytes of stored batches.\n"
-           "# TYPE sluice_journal_stored_bytes gauge\n"
-           "sluice_journal_stored_bytes{journal=\"%s\"} %" PRIu64 "\n",
-           in.journal_uuid, in.stored_bytes);
-    printf("# HELP sluice_journal_map_used_bytes Bytes of the LMDB map in "
-           "use.\n# TYPE sluice_journal_map_used_bytes gauge\n"
-           "sluice_journal_map_used_bytes{journal=\"%s\"} %" PRIu64 "\n",
-           in.journal_uuid, in.map_used);
-    printf("# HELP sluice_replay_lag_records Complete journal records not "
-           "yet applied by the replica.\n"
-           "# TYPE sluice_replay_lag_records gauge\n");
-    for (uint32_t i = 0; i < nrep && i < 64; i++)
-        printf("sluice_replay_lag_records{journal=\"%s\",replica=\"%s\"} %"
-               PRIu64 "\n", in.journal_uuid, reps[i].name,
-               in.complete_seq > reps[i].acked_seq
-                   ? in.complete_seq - reps[i].acked_seq : 0);
-    printf("# HELP sluice_replay_lag_seconds Age of the oldest record not "
-           "yet applied by the replica (source change time).\n"
-           "# TYPE sluice_replay_lag_seconds gauge\n");
-    for (uint32_t i = 0; i < nrep && i < 64; i++) {
-        double lag = 0;
-        if (in.complete_seq > reps[i].acked_seq) {
-            int64_t t = record_time(j, reps[i].acked_seq + 1);
-            if (t > 0 && now > t)
-                lag = (double)(now - t) / 1e6;
-        }
-        printf("sluice_replay_lag_seconds{journal=\"%s\",replica=\"%s\"} "
-               "%.3f\n", in.journal_uuid, reps[i].name, lag);
-    }
-    return 0;
+    /* db label: the journal directory's name */
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    snprintf(db, sizeof(db), "%.*s", (int)n, dir);
+    base = strrchr(db, '/');
+    rc = sl_jmetrics_write(stdout, j, base ? base + 1 : db, NULL, 0, &err);
+    return rc == JR_OK ? 0 : fail(&err, rc);
 }
 
 int main(int argc, char **argv)
@@ -425,7 +373,7 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "check") == 0)
         ret = cmd_check(j, &c);
     else
-        ret = cmd_metrics(j);
+        ret = cmd_metrics(j, pos[0]);
     jr_journal_close(j);
     free(pos);
     if (fflush(stdout) != 0 && ret == 0) {
