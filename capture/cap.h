@@ -85,6 +85,7 @@ typedef struct cap_namelist {
     char **names;
 } cap_namelist;
 void cap_namelist_free(cap_namelist *l);
+int cap_namelist_add(cap_namelist *l, const char *s);
 int cap_list_tables(sqlite3 *db, const cap_cfg *cfg, cap_namelist *out,
                     cap_namelist *skipped, jr_err *err);
 

@@ -198,6 +198,29 @@ static int append_marker(pass *p, int kind, const char *table,
     return append(p, &r, err);
 }
 
+/* Finish building `q`, size the scratch arrays and prepare the statement.
+** On failure frees the layout too. */
+static int prepare_built(cap_state *st, sqlite3_str *q, layout *l, int n,
+                         sqlite3_stmt **s, const char *what, jr_err *err)
+{
+    char *sql = sqlite3_str_finish(q);
+    int ret = JR_OK, rc;
+
+    *s = NULL;
+    if (sql == NULL || (ret = scratch(st, 2 * n + l->nk + 4, err)) != 0) {
+        sqlite3_free(sql);
+        layout_free(l);
+        return sql ? ret : cap_fail(err, "malloc", "out of memory");
+    }
+    rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK) {
+        layout_free(l);
+        return cap_sqlite_fail(err, st->db, what);
+    }
+    return JR_OK;
+}
+
 /* Journal the log rows of one installation above *from; advance *from. */
 static int drain_log(pass *p, const cap_inst *in, int64_t *from,
                      jr_err *err)
@@ -206,7 +229,6 @@ static int drain_log(pass *p, const cap_inst *in, int64_t *from,
     sqlite3_stmt *s = NULL;
     sqlite3_str *q = sqlite3_str_new(st->db);
     layout l;
-    char *sql;
     int ret, rc, n = in->ncols;
 
     if ((ret = layout_init(&l, in, err)) != JR_OK) {
@@ -224,18 +246,8 @@ static int drain_log(pass *p, const cap_inst *in, int64_t *from,
         sqlite3_str_appendf(q, ", o%d", i);
     sqlite3_str_appendf(q, " FROM \"_sluice_log_%lld\" WHERE id > ?1 "
                         "ORDER BY id", (long long)in->id);
-    sql = sqlite3_str_finish(q);
-    if (sql == NULL || (ret = scratch(st, 2 * n + l.nk + 4, err)) != 0) {
-        sqlite3_free(sql);
-        layout_free(&l);
-        return sql ? ret : cap_fail(err, "malloc", "out of memory");
-    }
-    rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
-    sqlite3_free(sql);
-    if (rc != SQLITE_OK) {
-        layout_free(&l);
-        return cap_sqlite_fail(err, st->db, "reading change log");
-    }
+    if ((ret = prepare_built(st, q, &l, n, &s, "reading change log", err)))
+        return ret;
     sqlite3_bind_int64(s, 1, *from);
     while (ret == JR_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         int op = sqlite3_column_int(s, 1);
@@ -322,7 +334,6 @@ static int snapshot(pass *p, const cap_inst *in, int64_t *mark,
     sqlite3_stmt *s = NULL;
     sqlite3_str *q;
     layout l;
-    char *sql;
     int ret, rc, n = in->ncols;
     int64_t now = cap_now_us();
     uint64_t rows = 0;
@@ -339,18 +350,9 @@ static int snapshot(pass *p, const cap_inst *in, int64_t *mark,
     if (l.kl)
         sqlite3_str_appendf(q, ", %s", in->keycols[0]);
     sqlite3_str_appendf(q, " FROM \"%w\"", in->name);
-    sql = sqlite3_str_finish(q);
-    if (sql == NULL || (ret = scratch(st, 2 * n + l.nk + 4, err)) != 0) {
-        sqlite3_free(sql);
-        layout_free(&l);
-        return sql ? ret : cap_fail(err, "malloc", "out of memory");
-    }
-    rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
-    sqlite3_free(sql);
-    if (rc != SQLITE_OK) {
-        layout_free(&l);
-        return cap_sqlite_fail(err, st->db, "reading table for snapshot");
-    }
+    if ((ret = prepare_built(st, q, &l, n, &s, "reading table for snapshot",
+                             err)))
+        return ret;
     while (ret == JR_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         jr_value *key = st->vals, *img = st->vals + l.nk + 1;
         jr_record r;

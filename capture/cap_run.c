@@ -45,17 +45,6 @@ const char *cap_logq2(cap_state *st, const char *s)
     return sl_q(st->q2, sizeof(st->q2), s ? s : "");
 }
 
-int cap_namelist_add(cap_namelist *l, const char *s)
-{
-    char **p = realloc(l->names, (size_t)(l->n + 1) * sizeof(*p));
-    if (p == NULL)
-        return -1;
-    l->names = p;
-    if ((p[l->n] = strdup(s)) == NULL)
-        return -1;
-    l->n++;
-    return 0;
-}
 
 /* Every name in --tables must be a capturable table (R1). */
 static int check_table_filter(cap_state *st, jr_err *err)

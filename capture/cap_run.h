@@ -37,7 +37,6 @@ struct cap_state {
 
 const char *cap_logq(cap_state *st, const char *s);
 const char *cap_logq2(cap_state *st, const char *s);
-int cap_namelist_add(cap_namelist *l, const char *s);
 
 int cap_reconcile(cap_state *st, jr_err *err);
 int cap_schema_version(cap_state *st, int64_t *v, jr_err *err);

@@ -30,7 +30,7 @@ void cap_namelist_free(cap_namelist *l)
     l->names = NULL;
 }
 
-static int namelist_add(cap_namelist *l, const char *s)
+int cap_namelist_add(cap_namelist *l, const char *s)
 {
     char **p = realloc(l->names, (size_t)(l->n + 1) * sizeof(*p));
     if (p == NULL)
@@ -82,7 +82,7 @@ int cap_list_tables(sqlite3 *db, const cap_cfg *cfg, cap_namelist *out,
                       !in_list(cfg->exclude_tables, name));
         if (!wanted)
             continue;
-        if (namelist_add(strcmp(type, "table") == 0 ? out : skipped,
+        if (cap_namelist_add(strcmp(type, "table") == 0 ? out : skipped,
                          name) != 0) {
             sqlite3_finalize(st);
             return cap_fail(err, "malloc", "out of memory");
