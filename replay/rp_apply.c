@@ -61,8 +61,11 @@ struct rp_apply {
     rp_str sql;
     int op;
     char *table;
-    uint32_t ncols;
-    const char **colnames;       /* copies of the column names */
+    uint32_t ncols;              /* columns written (not generated) */
+    const char **colnames;       /* their names (copies) */
+    uint32_t rown;               /* columns of the rows batched */
+    char **rownames;             /* their names (copies) */
+    int *rowmap;                 /* row column -> target column, -1 skip */
     uint64_t nrows, first_seq;
     uint64_t rejected;
 };
@@ -87,6 +90,13 @@ static void stmt_reset(rp_apply *a)
     free(a->colnames);
     a->colnames = NULL;
     a->ncols = 0;
+    for (uint32_t i = 0; i < a->rown; i++)
+        free(a->rownames[i]);
+    free(a->rownames);
+    free(a->rowmap);
+    a->rownames = NULL;
+    a->rowmap = NULL;
+    a->rown = 0;
     free(a->table);
     a->table = NULL;
     a->op = OP_NONE;
@@ -338,18 +348,15 @@ static int add_value(rp_apply *a, rp_str *s, rp_table *t, const jr_row *r,
     return 0;
 }
 
-static int same_columns(rp_apply *a, const jr_row *r, rp_table *t)
+/* Rows of the current statement have exactly these column names? */
+static int same_columns(rp_apply *a, const jr_row *r)
 {
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < r->n; i++) {
-        int c = rp_table_col(t, r->names[i]);
-        if (c >= 0 && t->cols[c].generated)
-            continue;
-        if (n >= a->ncols || strcasecmp(a->colnames[n], r->names[i]) != 0)
+    if (r->n != a->rown)
+        return 0;
+    for (uint32_t i = 0; i < r->n; i++)
+        if (strcmp(a->rownames[i], r->names[i]) != 0)
             return 0;
-        n++;
-    }
-    return n == a->ncols;
+    return 1;
 }
 
 /* `col1 = v1 AND col2 = v2` (NULL-safe <=>) for row r */
@@ -395,12 +402,19 @@ static int begin_stmt(rp_apply *a, int op, const char *table, rp_table *t,
         rp_str_adds(&a->sql, " (");
     }
     a->colnames = calloc(r->n + 1, sizeof(char *));
-    if (a->colnames == NULL || a->table == NULL)
+    a->rownames = calloc(r->n + 1, sizeof(char *));
+    a->rowmap = calloc(r->n + 1, sizeof(int));
+    if (a->colnames == NULL || a->table == NULL || a->rownames == NULL ||
+        a->rowmap == NULL)
         return -1;
     for (uint32_t i = 0; i < r->n; i++) {
         int c = rp_table_col(t, r->names[i]);
-        if (op == OP_PUT && c >= 0 && t->cols[c].generated)
+        a->rownames[a->rown] = strdup(r->names[i]);
+        a->rowmap[a->rown++] = c;
+        if (op == OP_PUT && c >= 0 && t->cols[c].generated) {
+            a->rowmap[a->rown - 1] = -2;            /* never written */
             continue;
+        }
         if (op == OP_PUT) {
             if (a->ncols)
                 rp_str_adds(&a->sql, ", ");
@@ -422,7 +436,7 @@ static int add_row(rp_apply *a, int op, rp_table *t, const jr_row *r,
 
     if (a->op != OP_NONE &&
         (a->op != op || strcmp(a->table, t->name) != 0 ||
-         !same_columns(a, r, t) ||
+         !same_columns(a, r) ||
          (op == OP_PUT && (strncmp(a->sql.p, "REPLACE", 7) == 0) !=
                               want_replace)))
         if (rp_apply_flush(a, e) != 0)
@@ -437,16 +451,26 @@ static int add_row(rp_apply *a, int op, rp_table *t, const jr_row *r,
         rp_str_adds(&a->sql, ", ");
     rp_str_adds(&a->sql, "(");
     for (uint32_t i = 0, n = 0; i < r->n; i++) {
-        int c = rp_table_col(t, r->names[i]);
-        if (op == OP_PUT && c >= 0 && t->cols[c].generated)
+        int c = a->rowmap[i];
+        char why[200];
+        if (c == -2)
             continue;
         if (n++)
             rp_str_adds(&a->sql, ", ");
-        if (add_value(a, &a->sql, t, r, i, ent, e) != 0) {
-            a->sql.len = mark;
-            a->sql.p[mark] = 0;
-            return -1;
+        if (c < 0) {
+            rp_fail(e, RP_E_CONFIG, 0, "target table %s has no column %s "
+                    "(seq %llu)", t->name, r->names[i],
+                    (unsigned long long)ent->seq);
+        } else if (rp_value_sql(&a->sql, a->db, &t->cols[c], &r->vals[i],
+                                why, sizeof(why)) == 0) {
+            continue;
+        } else {
+            bad_value(ent, r->names[i], &r->vals[i], why, e);
         }
+        a->sql.len = mark;
+        if (a->sql.p != NULL)
+            a->sql.p[mark] = 0;
+        return -1;
     }
     rp_str_adds(&a->sql, ")");
     a->nrows++;
