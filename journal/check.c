@@ -113,7 +113,7 @@ int jr_journal_check(jr_journal *j, jr_check_report *rep, jr_err *err)
         snprintf(d, sizeof(d), "last stored seq %llu, metadata head %llu",
                  (unsigned long long)rep->last_seq,
                  (unsigned long long)head);
-        ret = bad(rep, rep->last_seq, err, "head mismatch: %s", d);
+        ret = bad(rep, rep->last_seq + 1, err, "head mismatch: %s", d);
         goto out;
     }
     if (last_end != 0 && last_end != complete) {

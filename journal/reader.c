@@ -105,7 +105,17 @@ static int load(jr_reader *r, jr_err *err)
     if ((ret = jr__batch_verify(v.mv_data, v.mv_size, pk, &h, err)))
         goto out;
     if (pk + h.count <= r->seq) {        /* batch ends before seq */
-        if (nk != 0)
+        if (nk == 0 && (ret = jr__meta_u64(txn, r->j, JR_META_HEAD, &head,
+                                           err)) != JR_OK)
+            goto out;
+        if (nk == 0 && head >= r->seq)
+            ret = jr__fail(err, JR_ECORRUPT, 0, "jr_reader_next",
+                           "seq %llu: missing from the journal (committed "
+                           "head is %llu, the last stored batch ends at "
+                           "%llu)", (unsigned long long)r->seq,
+                           (unsigned long long)head,
+                           (unsigned long long)(pk + h.count - 1));
+        else if (nk != 0)
             ret = jr__fail(err, JR_ECORRUPT, 0, "jr_reader_next",
                            "seq %llu: missing from the journal (batch at "
                            "%llu holds %u records, next batch starts at "

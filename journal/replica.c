@@ -217,6 +217,26 @@ out:
     return ret;
 }
 
+/* One more (tiny) write transaction: LMDB hands pages freed by
+** transaction N out again only from transaction N + 2, so without it the
+** writer's next commit after a prune could still find the map full. */
+static int touch(jr_journal *j, jr_err *err)
+{
+    MDB_txn *txn;
+    uint64_t v;
+    int ret, rc;
+
+    if ((ret = jr__txn_begin(j, 0, &txn, err)) != JR_OK)
+        return ret;
+    if ((ret = jr__meta_u64(txn, j, "stored_bytes", &v, err)) != JR_OK ||
+        (ret = jr__meta_put_u64(txn, j, "stored_bytes", v, err)) != JR_OK) {
+        mdb_txn_abort(txn);
+        return ret;
+    }
+    rc = mdb_txn_commit(txn);
+    return rc ? jr__err_mdb(err, rc, "mdb_txn_commit") : JR_OK;
+}
+
 int jr_journal_prune(jr_journal *j, int64_t retention_s, uint64_t *pruned,
                      jr_err *err)
 {
@@ -230,6 +250,8 @@ int jr_journal_prune(jr_journal *j, int64_t retention_s, uint64_t *pruned,
                         "journal %s was opened read-only", j->dir);
     while (more && ret == JR_OK)
         ret = prune_some(j, cutoff, &total, &more, err);
+    if (ret == JR_OK && total > 0)
+        ret = touch(j, err);
     if (pruned != NULL)
         *pruned = total;
     return ret;

@@ -166,7 +166,7 @@ static rp_table *load(MYSQL *db, const char *name, rp_error *e)
         c->data_type = strdup(row[1]);
         c->kind = kind_of(row[1], row[2]);
         c->generated = row[3] && strstr(row[3], "GENERATED") != NULL;
-        c->frac = atoi(row[4]);
+        c->frac = (int)strtol(row[4], NULL, 10);
     }
     mysql_free_result(r);
     /* unique indexes, each as "col1,col2" lowercased, in index order */

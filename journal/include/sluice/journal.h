@@ -156,8 +156,9 @@ typedef struct jr_journal_opts {
 
 /* Open the journal in directory `dir`. Clears reader slots left by killed
 ** processes (mdb_reader_check). Returns JR_OK, JR_ENOTFOUND (no journal
-** there and !create), JR_ECORRUPT (not a sluice journal or unknown format
-** version) or JR_ERR. *out is set to NULL on failure. */
+** there and !create; unlike other expected codes this one fills err->msg,
+** which names the path), JR_ECORRUPT (not a sluice journal or unknown
+** format version) or JR_ERR. *out is set to NULL on failure. */
 int jr_journal_open(jr_journal **out, const char *dir,
                     const jr_journal_opts *opts, jr_err *err);
 
@@ -245,9 +246,10 @@ int jr_writer_end_group(jr_writer *w, jr_err *err);
 **   JR_OK        committed.
 **   JR_EFULL     the map reached its cap; nothing was committed and the
 **                pending records are kept: prune, then call again.
-**   JR_EPOISONED after any other failure; the writer must be closed and
-**                re-opened (pending records are lost, the source still
-**                has them).
+**   JR_ERR       any other failure (err says what); the writer is then
+**                poisoned: later calls return JR_EPOISONED until it is
+**                closed and re-opened (pending records are lost, the
+**                source still has them).
 ** An empty commit (no pending records) only updates the position. */
 int jr_writer_commit(jr_writer *w, const void *pos, size_t pos_len,
                      jr_err *err);
