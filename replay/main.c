@@ -177,6 +177,8 @@ int main(int argc, char **argv)
         return usage_error("--on-error must be stop or skip");
     sl_sig_install();
     if (rp_open(&st, &cfg, &err) != JR_OK) {
+        if (sl_stop)
+            return 0;                   /* stopped while waiting */
         fprintf(stderr, "sluice-replay: %s\n", err.msg);
         return EX_UNAVAILABLE;
     }

@@ -163,8 +163,26 @@ int rp_open(rp_state **out, const rp_cfg *cfg, jr_err *err)
     st->cfg = *cfg;
     if ((rc = rp_url_parse(&st->url, cfg->target, err)) != JR_OK)
         goto fail;
-    if ((rc = jr_journal_open(&st->j, cfg->journal, &o, err)) != JR_OK ||
-        (rc = jr_journal_info(st->j, &info, err)) != JR_OK ||
+    /* replay may start before capture made the journal: wait for it
+    ** (--once: nothing to apply is an error worth reporting) */
+    while ((rc = jr_journal_open(&st->j, cfg->journal, &o, err)) ==
+               JR_ENOTFOUND && !cfg->once && !sl_stop) {
+        if (!st->stats.groups) {
+            SL_LOG(SL_WARN, "replay.waiting_for_journal", "journal=%s "
+                   "hint=\"start sluice-capture; replay waits\"",
+                   q(st, cfg->journal));
+            st->stats.groups = 1;       /* logged once */
+        }
+        jr_err_clear(err);
+        sl_sleep_ms(500);
+    }
+    st->stats.groups = 0;
+    if (rc != JR_OK || sl_stop) {
+        if (rc == JR_OK)
+            rc = JR_ERR;                /* stopped while waiting */
+        goto fail;
+    }
+    if ((rc = jr_journal_info(st->j, &info, err)) != JR_OK ||
         (rc = jr_replica_register(st->j, cfg->replica, err)) != JR_OK ||
         (rc = jr_reader_open(&st->rd, st->j, 1, err)) != JR_OK)
         goto fail;

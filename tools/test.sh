@@ -27,9 +27,10 @@ QUICK=${SLUICE_TEST_QUICK:-0}
 CTEST_ARGS=("$@")
 MARIADB_SH=$ROOT/tests/harness/mariadb.sh
 
-PACKAGES=(build-essential cmake pkg-config libsqlite3-dev libmariadb-dev
-    liblmdb-dev libzstd-dev libcriterion-dev libmicrohttpd-dev
-    mariadb-server mariadb-client sqlite3 valgrind)
+# shellcheck source=tools/lib/packages.sh
+. "$ROOT/tools/lib/packages.sh" || exit 1
+PACKAGES=("${SLUICE_PACKAGES_BUILD[@]}" "${SLUICE_PACKAGES_RUN[@]}"
+    libcriterion-dev valgrind)
 
 TOTAL_PASSED=0
 TOTAL_FAILED=0
@@ -41,29 +42,7 @@ say() { printf '\n==== %s\n' "$*"; }
 # ---- packages ----------------------------------------------------------------
 
 ensure_packages() {
-    local -a missing=()
-    local p
-    if ! command -v dpkg-query >/dev/null 2>&1; then
-        say "dpkg-query not found: not checking packages (need: ${PACKAGES[*]})"
-        return 0
-    fi
-    for p in "${PACKAGES[@]}"; do
-        [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null) == ii* ]] ||
-            missing+=("$p")
-    done
-    ((${#missing[@]} == 0)) && return 0
-    if ((EUID != 0)); then
-        printf 'tools/test.sh: missing packages: %s\n' "${missing[*]}" >&2
-        printf 'install them with:\n  sudo apt-get install -y %s\n' "${missing[*]}" >&2
-        exit 1
-    fi
-    say "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! apt-get update -q </dev/null ||
-        ! apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null; then
-        printf 'tools/test.sh: apt-get failed\n' >&2
-        exit 1
-    fi
+    sluice_ensure_packages tools/test.sh "${PACKAGES[@]}" || exit 1
 }
 
 # ---- bookkeeping -------------------------------------------------------------

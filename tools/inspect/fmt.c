@@ -168,7 +168,7 @@ static void json_row(FILE *f, const char *name, const jr_row *r)
 
 void fmt_entry_json(FILE *f, const jr_entry *e)
 {
-    char t[40];
+    char t[80];
 
     fmt_time(t, sizeof(t), e->rec.time_us);
     fprintf(f, "{\"seq\":%" PRIu64 ",\"group\":%" PRIu64
@@ -237,7 +237,7 @@ static void human_row(FILE *f, const jr_row *r, int full, const char *sep)
 
 void fmt_entry_human(FILE *f, const jr_entry *e, int verbose)
 {
-    char t[40];
+    char t[80];
 
     fmt_time(t, sizeof(t), e->rec.time_us);
     if (!verbose) {

@@ -110,7 +110,7 @@ static int cmd_stat(jr_journal *j, const cfg *c)
     uint32_t nrep = 0;
     unsigned char pos[256];
     size_t plen = 0;
-    char t[40];
+    char t[80];
     int rc;
 
     if ((rc = jr_journal_info(j, &in, &err)) != JR_OK ||
