@@ -19,7 +19,7 @@
 **                  mdb_txn_commit per group, default (durable) env flags.
 **                  Encoding is inside the timed loop, as it is for the
 **                  journal.
-**   journal        jr_writer with JR_WRITER_OPTS_INIT (64 records a batch,
+**   journal        jr_writer with JR_WRITER_OPTS_INIT (256 records a batch,
 **                  zstd level 1); each commit also stores an 8-byte source
 **                  position, as capture does.
 **   journal-b1     batch_records = 1 (one record per LMDB entry, zstd).
