@@ -167,20 +167,24 @@ static int commit_partial(pass *p, jr_err *err)
     return ret;
 }
 
+/* Append one record. A full batch is committed BEFORE the next record is
+** appended, so the group's last record is always still pending when
+** finish_group() marks it as the end. */
 static int append(pass *p, const jr_record *r, jr_err *err)
 {
     cap_state *st = p->st;
-    int ret = jr_writer_append(st->w, r, 0, NULL, err);
+    int ret;
 
-    if (ret != JR_OK)
-        return ret;
-    p->appended++;
     if (jr_writer_pending(st->w) >= (uint32_t)st->cfg.batch) {
         if (*p->stop)
             return cap_fail(err, "stop", "stopping in the middle of a "
                             "group; it will be journaled again");
-        return commit_partial(p, err);
+        if ((ret = commit_partial(p, err)) != JR_OK)
+            return ret;
     }
+    if ((ret = jr_writer_append(st->w, r, 0, NULL, err)) != JR_OK)
+        return ret;
+    p->appended++;
     return JR_OK;
 }
 

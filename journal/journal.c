@@ -294,10 +294,18 @@ void jr_journal_close(jr_journal *j)
 
 uint64_t jr_journal_version(jr_journal *j)
 {
-    MDB_envinfo ei;
-    if (mdb_env_info(j->env, &ei) != 0)
+    /* the id a NEW read transaction sees: mdb_env_info's me_last_txnid
+    ** can run ahead of what readers can see yet (the meta page is written
+    ** before the transaction is published), and a poller waiting on it
+    ** would then sleep on data it cannot read */
+    MDB_txn *txn;
+    uint64_t id;
+
+    if (jr__txn_begin(j, MDB_RDONLY, &txn, NULL) != JR_OK)
         return 0;
-    return (uint64_t)ei.me_last_txnid;
+    id = (uint64_t)mdb_txn_id(txn);
+    mdb_txn_abort(txn);
+    return id;
 }
 
 static void copy_meta_str(MDB_txn *txn, jr_journal *j, const char *key,
