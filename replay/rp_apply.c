@@ -751,7 +751,7 @@ int rp_position_init(MYSQL *db, rp_error *e)
         "CREATE TABLE IF NOT EXISTS sluice_tables ("
         " table_name VARCHAR(255) NOT NULL PRIMARY KEY,"
         " schema_json LONGTEXT NOT NULL) ENGINE=InnoDB "
-        " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
+        " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin";
     const char *p = sql;
 
     /* one statement at a time (no multi-statement flag on the link) */

@@ -56,14 +56,14 @@ static int format_row(li_ctx *c, const jr_entry *ent)
                        jr_kind_name(ent->rec.kind), c->t->name);
     for (uint32_t i = 0; i < r->n; i++) {
         int k = rp_table_col(c->t, r->names[i]);
-        if (strcmp(r->names[i], c->names[i]) != 0 || k < 0)
+        if (strcmp(r->names[i], c->names[i]) != 0)
             return rp_fail(&c->err, RP_E_FATAL, 0, "seq %llu: snapshot "
                            "row of %s has columns unlike the first row",
                            (unsigned long long)ent->seq, c->t->name);
         if (i)
             rp_str_add(&c->buf, "\t", 1);
-        if (c->t->cols[k].generated)
-            continue;
+        if (k < 0 || c->t->cols[k].generated)
+            continue;                 /* skipped rowid / generated */
         if (rp_value_tsv(&c->buf, &c->t->cols[k], &r->vals[i], why,
                          sizeof(why)) != 0) {
             char v[120];
@@ -167,6 +167,13 @@ int rp_load_snapshot(rp_apply *a, MYSQL *db, rp_table *t,
     for (uint32_t i = 0; i < r->n; i++) {
         int k = rp_table_col(t, r->names[i]);
         c.names[i] = strdup(r->names[i]);
+        if (k < 0 && i == r->n - 1 && first->rec.key.n == 1 &&
+            strcmp(first->rec.key.names[0], r->names[i]) == 0) {
+            /* a rowid key the user's table has no column for: the rows
+            ** are matched by their old image later (rp_apply.c OLDIMG) */
+            rp_str_adds(&s, i ? ", @sluice_skip" : "@sluice_skip");
+            continue;
+        }
         if (k < 0) {
             ret = rp_fail(e, RP_E_CONFIG, 0, "target table %s has no "
                           "column %s (seq %llu)", t->name, r->names[i],
@@ -186,7 +193,7 @@ int rp_load_snapshot(rp_apply *a, MYSQL *db, rp_table *t,
     nv = 0;
     for (uint32_t i = 0; i < r->n; i++) {
         int k = rp_table_col(t, r->names[i]);
-        if (t->cols[k].generated || t->cols[k].kind != RP_T_BINARY)
+        if (k < 0 || t->cols[k].generated || t->cols[k].kind != RP_T_BINARY)
             continue;
         rp_str_adds(&s, nv ? ", " : " SET ");
         rp_str_ident(&s, r->names[i]);

@@ -21,8 +21,8 @@
 **   JSON                               JSON
 **   DECIMAL(p,s), NUMERIC(p,s)         DECIMAL(p,s)
 **   other NUMERIC affinity             DOUBLE
-** Text is utf8mb4 with a binary collation (byte-exact, case-sensitive
-** keys, as in SQLite). Key columns of text/blob type become VARCHAR or
+** Text is utf8mb4 with the binary NO PAD collation (byte-exact keys, as
+** in SQLite: 'a' and 'a ' stay two keys). Key columns of text/blob type become VARCHAR or
 ** VARBINARY sized so the whole key fits InnoDB's 3072-byte limit. UNIQUE
 ** constraints are carried over (long ones as hash uniques). A table keyed
 ** by rowid gets that rowid as a BIGINT primary key column.
@@ -324,9 +324,17 @@ static void create_sql(rp_str *s, const char *table, const sl_json *js)
                                                  : ""))
             ntext++;
     }
-    key_chars = ntext ? 768 / ntext : 0;
-    if (key_chars > 0 && key_chars < 64)
-        key_chars = 64;
+    /* InnoDB keys hold 3072 bytes: other key columns take up to 16 each
+    ** (BIGINT, DOUBLE, DATETIME(6), DECIMAL), the rest is shared by the
+    ** text/blob ones at 4 bytes a utf8mb4 character */
+    if (ntext > 0) {
+        int nother = (int)sl_json_len(key) - ntext;
+        key_chars = (3072 - 16 * nother) / ntext / 4 - 1;
+        if (key_chars < 16)
+            key_chars = 16;
+    } else {
+        key_chars = 0;
+    }
     rp_str_adds(s, "CREATE TABLE IF NOT EXISTS ");
     rp_str_ident(s, table);
     rp_str_adds(s, " (");
@@ -377,7 +385,7 @@ static void create_sql(rp_str *s, const char *table, const sl_json *js)
         rp_str_adds(s, texty ? ") USING HASH" : ")");
     }
     rp_str_adds(s, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 "
-                   "COLLATE=utf8mb4_bin");
+                   "COLLATE=utf8mb4_nopad_bin");
 }
 
 static int owned(MYSQL *db, const char *table, char **schema, rp_error *e)

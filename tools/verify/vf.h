@@ -1,0 +1,336 @@
+/*
+** vf.h -- internals of sluice-verify, shared by tools/verify/vf_*.c.
+**
+**   vf_text.c      parsing/normalising number, decimal, date and time text
+**   vf_value.c     canonical values: a source value and a target value
+**                  become comparable as replay would have written them
+**   vf_source.c    the SQLite side: open read-only, list and describe
+**                  tables, stream rows
+**   vf_target.c    the MariaDB side: connect, describe, stream rows
+**                  (mysql_use_result: nothing is buffered client-side)
+**   vf_plan.c      matching source and target columns: what is compared,
+**                  by which key, in which order
+**   vf_merge.c     key-ordered merge of both streams (bounded memory)
+**   vf_multiset.c  hash-partitioned multiset comparison (tables with no
+**                  usable key on the target, or keys in no common order)
+**   vf_report.c    per-table results, key/row display, text and JSON
+**                  output
+**   vf_run.c       one table from start to result; the retry ladder;
+**                  vf_fail
+**   main.c         options, exit status
+*/
+#ifndef SLUICE_VF_H
+#define SLUICE_VF_H
+
+#include <mysql.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rp.h"
+
+/* Exit status (sysexits.h numbers). */
+enum {
+    VF_EX_OK = 0,             /* every table matches */
+    VF_EX_DIFF = 1,           /* a difference, or a table not comparable */
+    VF_EX_USAGE = 64,
+    VF_EX_UNAVAILABLE = 69,   /* cannot open the source / reach the target */
+    VF_EX_SOFTWARE = 70       /* out of memory, bugs */
+};
+
+typedef struct vf_cfg {
+    const char *source;
+    const char *target;
+    const char *tables;          /* comma list or NULL (all) */
+    const char *exclude_tables;  /* comma list or NULL */
+    const char *log_level;
+    int json;
+    long long show;              /* differing keys shown per table */
+    long long hash_rows;         /* multiset: rows per side per pass */
+} vf_cfg;
+
+/* First failure wins. fatal: no further table can be checked --
+** VF_FATAL_IO the connection or the file is gone (exit 69),
+** VF_FATAL_SW out of memory (exit 70). */
+enum { VF_FATAL_IO = 1, VF_FATAL_SW = 2 };
+
+typedef struct vf_err {
+    int failed;
+    int fatal;
+    char msg[512];
+} vf_err;
+
+int vf_fail(vf_err *e, int fatal, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* From an rp_error (connection class errors are fatal). */
+int vf_fail_rp(vf_err *e, const rp_error *re);
+
+/* ---- text helpers (vf_text.c) ---- */
+
+/* Strict decimal number: [-+]digits[.digits][(e|E)[-+]digits] or
+** [-+].digits..., nothing around it. */
+int vf_is_number(const char *p, size_t n);
+/* Strict integer [-+]digits within int64. 0 ok, -1 not. */
+int vf_parse_i64(const char *p, size_t n, int64_t *out);
+/* Decimal text rounded half away from zero to `scale` digits, written
+** canonically ("-12.50", "0.00", "7"). 0 ok, -1 not a number / too
+** long for cap. */
+int vf_dec_norm(const char *p, size_t n, int scale, char *out, size_t cap);
+/* Numeric order of two vf_dec_norm() strings of the same scale. */
+int vf_dec_cmp(const char *a, size_t an, const char *b, size_t bn);
+/* "YYYY-MM-DD[ HH:MM:SS[.f...]]" -> "YYYY-MM-DD HH:MM:SS.ffffff" with
+** digits past `frac` zeroed (MariaDB truncates). date_only: keep the
+** first 10 characters. 0 ok, -1 not in that form. */
+int vf_datetime_norm(const char *p, size_t n, int frac, int date_only,
+                     char *out, size_t cap);
+/* MariaDB TIME text ([-][D ]H+:MM[:SS[.f...]]) -> "[-]HH:MM:SS.ffffff"
+** with digits past `frac` zeroed. 0 ok, -1 not a time. */
+int vf_time_norm(const char *p, size_t n, int frac, char *out, size_t cap);
+/* Is p[0..n) valid UTF-8? */
+int vf_utf8_ok(const unsigned char *p, size_t n);
+
+/* ---- columns and tables (vf_plan.c) ---- */
+
+enum {                      /* how values of a column are compared */
+    VF_K_INT,               /* integers exactly (INT types, YEAR) */
+    VF_K_BOOL,              /* TINYINT(1): integers, 'true'/'false' */
+    VF_K_BIT,               /* BIT(n): integers */
+    VF_K_DOUBLE,            /* bit-exact doubles (-0 = +0) */
+    VF_K_FLOAT,             /* as floats */
+    VF_K_DECIMAL,           /* numerically at the column's scale */
+    VF_K_DATETIME,          /* UTC 'YYYY-MM-DD HH:MM:SS.ffffff' */
+    VF_K_DATE,
+    VF_K_TIME,
+    VF_K_BYTES              /* text, JSON, binary, anything else */
+};
+
+typedef struct vf_col {
+    char *sname;             /* source column (or rowid alias) */
+    char *tname;             /* target column */
+    int kind;                /* VF_K_* */
+    int scale;               /* VF_K_DECIMAL */
+    int frac;                /* VF_K_DATETIME / VF_K_TIME digits */
+    int text;                /* target text type: order by collation */
+    int natural_order;       /* text key whose collation orders like
+                                SQLite's BINARY (utf8mb4/utf8mb3 *_bin) */
+    rp_col rc;               /* replay's view, for its conversions */
+} vf_col;
+
+typedef struct vf_table {
+    char *name;
+    int ncols;
+    vf_col *cols;            /* compared columns, in SELECT order */
+    int nkey;
+    int *key;                /* indexes into cols, key order */
+    int rowid_key;           /* the key is the source's rowid */
+    int multiset;            /* no key usable on the target */
+    int nstruct;             /* structural differences (notes) */
+    char note[512];          /* what the notes say */
+} vf_table;
+
+void vf_table_free(vf_table *t);
+
+/* ---- source (vf_source.c) ---- */
+
+typedef struct vf_srccol {
+    char *name;
+    int pk;                  /* 1-based position in the primary key, 0 */
+} vf_srccol;
+
+typedef struct vf_srctable {
+    char *name;
+    int ncols;
+    vf_srccol *cols;
+    int nkey;
+    char *rowid_alias;       /* keyless tables: rowid, oid or _rowid_ */
+} vf_srctable;
+
+/* Open read-only (never creates the file), busy timeout 5 s. */
+int vf_src_open(sqlite3 **out, const char *path, vf_err *e);
+/* Tables to compare, as capture chooses them (skipping sqlite_*,
+** _sluice*, virtual and shadow tables; those are logged). With `only`,
+** exactly those names in that order. (*bad)[i] is NULL, or why names[i]
+** is no table capture would take. Caller frees both (vf_strv_free). */
+int vf_src_tables(sqlite3 *db, const char *only, const char *exclude,
+                  char ***names, char ***bad, int *n, vf_err *e);
+void vf_strv_free(char **v, int n);
+/* 0, or 1 when there is no such table, or -1. */
+int vf_src_describe(sqlite3 *db, const char *name, vf_srctable *out,
+                    vf_err *e);
+void vf_srctable_free(vf_srctable *t);
+/* SELECT the compared columns, in key order when `ordered`. */
+int vf_src_select(sqlite3 *db, const vf_table *t, int ordered,
+                  sqlite3_stmt **out, vf_err *e);
+int vf_src_count(sqlite3 *db, const char *table, uint64_t *n, vf_err *e);
+int vf_src_begin(sqlite3 *db, vf_err *e);
+void vf_src_end(sqlite3 *db);
+
+/* ---- target (vf_target.c) ---- */
+
+typedef struct vf_tgtcol {
+    int scale;               /* NUMERIC_SCALE (DECIMAL), else 0 */
+    char *charset;           /* CHARACTER_SET_NAME or NULL */
+    char *collation;         /* COLLATION_NAME or NULL */
+} vf_tgtcol;
+
+/* Connect (read-only session, UTC, utf8mb4). */
+int vf_tgt_open(MYSQL **out, const char *url, vf_err *e);
+/* Columns of `name` as replay sees them, plus per-column extras
+** (parallel to t->cols). *t NULL when there is no such table. */
+int vf_tgt_describe(MYSQL *db, rp_tables *ts, const char *name,
+                    rp_table **t, vf_tgtcol **extra, vf_err *e);
+void vf_tgtcols_free(vf_tgtcol *x, int n);
+/* Start streaming the compared columns (mysql_use_result). ordered: ORDER
+** BY the key; force_binary: text key columns ordered by their UTF-8
+** bytes whatever their collation. */
+int vf_tgt_select(MYSQL *db, const vf_table *t, int ordered,
+                  int force_binary, MYSQL_RES **out, vf_err *e);
+/* Next row: 1 row, 0 end, -1 error (fatal when the connection broke). */
+int vf_tgt_next(MYSQL *db, MYSQL_RES *r, MYSQL_ROW *row,
+                unsigned long **lens, vf_err *e);
+int vf_tgt_count(MYSQL *db, const char *table, uint64_t *n, vf_err *e);
+/* A consistent snapshot for the duration of one table. */
+int vf_tgt_begin(MYSQL *db, vf_err *e);
+void vf_tgt_end(MYSQL *db);
+
+/* ---- canonical values (vf_value.c) ---- */
+
+enum { VF_NULL, VF_NUM, VF_DEC, VF_BYTES, VF_BAD };
+
+#define VF_VALBUF 136
+
+/* A value as the target column would hold it. p points into the row
+** (valid until the side advances) or into buf. */
+typedef struct vf_val {
+    int cls;                 /* VF_NULL ... VF_BAD (a source value the
+                                column cannot hold: never equal) */
+    int isint;               /* VF_NUM: i, else r */
+    int64_t i;
+    double r;
+    const char *p;
+    size_t n;
+    char buf[VF_VALBUF];
+} vf_val;
+
+void vf_canon_src(const vf_col *c, sqlite3_stmt *st, int i, vf_val *v);
+void vf_canon_tgt(const vf_col *c, const char *p, unsigned long n,
+                  vf_val *v);
+/* Total order; 0 exactly when the values are equal. */
+int vf_val_cmp(const vf_val *a, const vf_val *b);
+/* Append a self-delimiting encoding of v (equal values, equal bytes). */
+int vf_val_encode(rp_str *s, const vf_val *v);
+/* Human forms, cut to a few dozen bytes: NULL, 12, 1.5, 'text', x'0a'. */
+void vf_show_src(char *buf, size_t cap, sqlite3_stmt *st, int i);
+void vf_show_tgt(char *buf, size_t cap, const vf_col *c, const char *p,
+                 unsigned long n);
+
+/* Copies of key values that outlive the row (the previous key of a
+** stream, to check the stream's order). */
+typedef struct vf_keycopy {
+    int n;
+    vf_val *v;
+    char *arena;
+    size_t cap;
+} vf_keycopy;
+
+int vf_keycopy_set(vf_keycopy *k, const vf_table *t, const vf_val *vals);
+void vf_keycopy_free(vf_keycopy *k);
+/* Compare the key of row `vals` with a saved key. */
+int vf_key_cmp_saved(const vf_table *t, const vf_val *vals,
+                     const vf_keycopy *k);
+int vf_key_cmp(const vf_table *t, const vf_val *a, const vf_val *b);
+
+/* ---- results (vf_report.c) ---- */
+
+enum { VF_ST_OK, VF_ST_DIFF, VF_ST_ERROR };
+enum { VF_IT_MISSING, VF_IT_EXTRA, VF_IT_DIFFERING };
+
+#define VF_MAX_ITEM_COLS 8
+
+typedef struct vf_itemcol {
+    char *column, *src, *tgt;
+} vf_itemcol;
+
+typedef struct vf_item {
+    int what;                /* VF_IT_* */
+    int row;                 /* key is a whole row image (multiset) */
+    char *key;
+    uint64_t count;          /* multiset: times the row is missing/extra */
+    int ncols;
+    int nmore;               /* differing columns beyond cols[] */
+    vf_itemcol cols[VF_MAX_ITEM_COLS];
+} vf_item;
+
+typedef struct vf_result {
+    char *table;
+    uint64_t src_rows, tgt_rows, missing, extra, differing;
+    int status;              /* VF_ST_* */
+    const char *mode;        /* "key" or "multiset" */
+    int nstruct;             /* structural differences (in note) */
+    char note[768];
+    int max_items;
+    int nitems;
+    vf_item *items;
+} vf_result;
+
+int vf_result_init(vf_result *r, const char *table, int max_items);
+/* Forget counts and items (a comparison starts over). */
+void vf_result_reset(vf_result *r);
+void vf_result_free(vf_result *r);
+void vf_result_note(vf_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Room for another item? */
+int vf_result_room(const vf_result *r);
+/* Add an item; NULL when full or out of memory. */
+vf_item *vf_result_item(vf_result *r, int what, int row, const char *key);
+void vf_item_col(vf_item *it, const char *column, const char *src,
+                 const char *tgt);
+void vf_result_finish(vf_result *r);
+
+typedef struct vf_report {
+    FILE *f;
+    int json;
+    int ntables, nok, ndiff, nerror;
+} vf_report;
+
+void vf_report_begin(vf_report *rep, FILE *f, int json);
+void vf_report_table(vf_report *rep, const vf_result *r);
+/* The summary; returns the exit status it stands for. */
+int vf_report_end(vf_report *rep);
+
+/* ---- comparing (vf_merge.c, vf_multiset.c, vf_run.c) ---- */
+
+typedef struct vf_ctx {
+    const vf_cfg *cfg;
+    sqlite3 *sdb;
+    MYSQL *tdb;
+    rp_tables ts;
+} vf_ctx;
+
+enum {
+    VF_MERGE_OK = 0,
+    VF_MERGE_ERR = -1,
+    VF_MERGE_SRC_ORDER = 1,  /* the source stream is not in key order */
+    VF_MERGE_TGT_ORDER = 2   /* the target stream is not in key order */
+};
+
+int vf_merge(vf_ctx *x, const vf_table *t, int force_binary,
+             vf_result *r, vf_err *e);
+int vf_multiset(vf_ctx *x, const vf_table *t, vf_result *r, vf_err *e);
+
+/* Build the comparison plan of one table. 0, 1 when the target has no
+** such table, -1 on error. */
+int vf_plan(vf_ctx *x, const vf_srctable *s, vf_table *t, vf_err *e);
+
+/* Compare one table; fills r. -1 only for fatal errors (e). */
+int vf_run_table(vf_ctx *x, const char *name, vf_result *r, vf_err *e);
+
+/* Display of the key (or the whole row when t->multiset) of the current
+** row of a side, "a=1,b='x'". */
+void vf_key_show_src(char *buf, size_t cap, const vf_table *t,
+                     sqlite3_stmt *st, int whole_row);
+void vf_key_show_tgt(char *buf, size_t cap, const vf_table *t,
+                     MYSQL_ROW row, unsigned long *lens, int whole_row);
+
+#endif

@@ -1,0 +1,601 @@
+/*
+** vf_value.c -- canonical values: what a source value becomes in a target
+** column, and what the target column holds, in one comparable form.
+**
+** A value of either side is mapped, by the target column's kind, to one
+** of: NULL; NUM (an exact int64, or a double); DEC (a DECIMAL at the
+** column's scale, canonical text); BYTES (text, blobs, dates as UTC
+** 'YYYY-MM-DD HH:MM:SS.ffffff', times); BAD (a source value the column
+** cannot hold, so it can equal nothing the target returns). The mapping
+** follows what replay writes (replay/rp_value.c):
+**   INT/BOOL/BIT  integers exact; integral reals are integers; 'true' /
+**                 'false' are 1/0 in a BOOLEAN
+**   DOUBLE        the double itself, bit-exact (MariaDB prints the
+**                 shortest text that reads back to it; only the sign of
+**                 zero is lost, so -0 counts as +0)
+**   FLOAT         the source value rounded to float; the target column is
+**                 read as CAST(col AS DOUBLE), which is exact
+**   DECIMAL       the decimal text replay writes (%.17g for reals),
+**                 rounded half away from zero to the scale
+**   DATETIME/DATE replay's own conversion (rp_value_tsv: SQLite date text
+**                 with offsets, Unix times, Julian days -> UTC), then the
+**                 column's fractional digits (truncated, as MariaDB does)
+**   TIME          normalised "[-]HH:MM:SS.ffffff"
+**   BYTES         text and blobs byte-exact; integers as %lld, reals as
+**                 %.17g (NaN/Inf/-Inf in text columns), as replay writes
+**
+** INVARIANTS:
+**  (V1) vf_val_cmp is a total order and returns 0 exactly when the two
+**       canonical values are equal; vf_val_encode gives equal bytes for
+**       equal values (the multiset hash relies on it).
+**  (V2) a source value is never made equal to a target value by being
+**       altered beyond what the target column itself does to it.
+*/
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "vf.h"
+
+static void set_null(vf_val *v)
+{
+    v->cls = VF_NULL;
+    v->isint = 0;
+    v->p = NULL;
+    v->n = 0;
+}
+
+static void set_int(vf_val *v, int64_t i)
+{
+    v->cls = VF_NUM;
+    v->isint = 1;
+    v->i = i;
+    v->p = NULL;
+    v->n = 0;
+}
+
+static void set_real(vf_val *v, double r)
+{
+    v->cls = VF_NUM;
+    v->isint = 0;
+    v->r = r == 0 ? 0.0 : r;          /* -0 reads back as 0 */
+    v->p = NULL;
+    v->n = 0;
+}
+
+static void set_bytes(vf_val *v, int cls, const void *p, size_t n)
+{
+    v->cls = cls;
+    v->isint = 0;
+    v->p = p ? p : "";
+    v->n = n;
+}
+
+/* buf holds a NUL-terminated string: make it the value's bytes */
+static void set_buf(vf_val *v, int cls)
+{
+    set_bytes(v, cls, v->buf, strlen(v->buf));
+}
+
+/* A real in an integer column: an integer when it is one. */
+static void set_real_as_int(vf_val *v, double r)
+{
+    if (r >= -9223372036854775808.0 && r < 9223372036854775808.0 &&
+        r == floor(r))
+        set_int(v, (int64_t)r);
+    else
+        set_real(v, r);
+}
+
+/* Strict number text -> double, through buf (numbers longer than buf
+** are refused). 0 ok, -1 not a number. */
+static int text_real(vf_val *v, const char *p, size_t n, double *out)
+{
+    if (n >= sizeof(v->buf) || !vf_is_number(p, n))
+        return -1;
+    memcpy(v->buf, p, n);
+    v->buf[n] = 0;
+    *out = strtod(v->buf, NULL);
+    return 0;
+}
+
+static void bad_src(vf_val *v, sqlite3_stmt *st, int i)
+{
+    int ty = sqlite3_column_type(st, i);
+
+    if (ty == SQLITE_TEXT || ty == SQLITE_BLOB) {
+        const void *p = ty == SQLITE_TEXT
+                            ? (const void *)sqlite3_column_text(st, i)
+                            : sqlite3_column_blob(st, i);
+        set_bytes(v, VF_BAD, p, (size_t)sqlite3_column_bytes(st, i));
+    } else if (ty == SQLITE_INTEGER) {
+        snprintf(v->buf, sizeof(v->buf), "%" PRId64,
+                 (int64_t)sqlite3_column_int64(st, i));
+        set_buf(v, VF_BAD);
+    } else {
+        snprintf(v->buf, sizeof(v->buf), "%.17g",
+                 sqlite3_column_double(st, i));
+        set_buf(v, VF_BAD);
+    }
+}
+
+/* Replay's own conversion of a value into a date column. */
+static void src_date(const vf_col *c, sqlite3_stmt *st, int i, vf_val *v)
+{
+    static rp_str tmp;           /* reused: verify is single-threaded */
+    char why[200];
+    jr_value jv;
+    int ty = sqlite3_column_type(st, i);
+
+    memset(&jv, 0, sizeof(jv));
+    if (ty == SQLITE_INTEGER) {
+        jv.type = JR_INT;
+        jv.u.i = sqlite3_column_int64(st, i);
+    } else if (ty == SQLITE_FLOAT) {
+        jv.type = JR_REAL;
+        jv.u.r = sqlite3_column_double(st, i);
+    } else if (ty == SQLITE_TEXT) {
+        jv.type = JR_TEXT;
+        jv.u.b.p = sqlite3_column_text(st, i);
+        jv.u.b.n = (size_t)sqlite3_column_bytes(st, i);
+    } else {
+        bad_src(v, st, i);
+        return;
+    }
+    tmp.len = 0;
+    if (rp_value_tsv(&tmp, &c->rc, &jv, why, sizeof(why)) != 0 || tmp.oom ||
+        vf_datetime_norm(tmp.p, tmp.len, c->frac, c->kind == VF_K_DATE,
+                         v->buf, sizeof(v->buf)) != 0) {
+        bad_src(v, st, i);
+        return;
+    }
+    set_buf(v, VF_BYTES);
+}
+
+void vf_canon_src(const vf_col *c, sqlite3_stmt *st, int i, vf_val *v)
+{
+    int ty = sqlite3_column_type(st, i);
+    const char *tp = NULL;
+    size_t tn = 0;
+    double r;
+    int64_t iv;
+
+    if (ty == SQLITE_NULL) {
+        set_null(v);
+        return;
+    }
+    if (ty == SQLITE_TEXT) {
+        tp = (const char *)sqlite3_column_text(st, i);
+        tn = (size_t)sqlite3_column_bytes(st, i);
+    }
+    switch (c->kind) {
+    case VF_K_INT:
+    case VF_K_BOOL:
+    case VF_K_BIT:
+        if (ty == SQLITE_INTEGER) {
+            set_int(v, sqlite3_column_int64(st, i));
+        } else if (ty == SQLITE_FLOAT) {
+            set_real_as_int(v, sqlite3_column_double(st, i));
+        } else if (ty == SQLITE_TEXT && c->kind == VF_K_BOOL &&
+                   tn == 4 && strncasecmp(tp, "true", 4) == 0) {
+            set_int(v, 1);
+        } else if (ty == SQLITE_TEXT && c->kind == VF_K_BOOL &&
+                   tn == 5 && strncasecmp(tp, "false", 5) == 0) {
+            set_int(v, 0);
+        } else if (ty == SQLITE_TEXT && vf_parse_i64(tp, tn, &iv) == 0) {
+            set_int(v, iv);
+        } else if (ty == SQLITE_TEXT && text_real(v, tp, tn, &r) == 0) {
+            set_real_as_int(v, r);
+        } else {
+            bad_src(v, st, i);
+        }
+        return;
+    case VF_K_DOUBLE:
+    case VF_K_FLOAT:
+        if (ty == SQLITE_INTEGER)
+            r = (double)sqlite3_column_int64(st, i);
+        else if (ty == SQLITE_FLOAT)
+            r = sqlite3_column_double(st, i);
+        else if (ty != SQLITE_TEXT || text_real(v, tp, tn, &r) != 0) {
+            bad_src(v, st, i);
+            return;
+        }
+        if (!isfinite(r)) {
+            bad_src(v, st, i);
+            return;
+        }
+        set_real(v, c->kind == VF_K_FLOAT ? (double)(float)r : r);
+        return;
+    case VF_K_DECIMAL: {
+        char num[64];
+        int ok;
+        if (ty == SQLITE_INTEGER) {
+            snprintf(num, sizeof(num), "%" PRId64,
+                     (int64_t)sqlite3_column_int64(st, i));
+            ok = vf_dec_norm(num, strlen(num), c->scale, v->buf,
+                             sizeof(v->buf));
+        } else if (ty == SQLITE_FLOAT) {
+            snprintf(num, sizeof(num), "%.17g", sqlite3_column_double(st, i));
+            ok = vf_dec_norm(num, strlen(num), c->scale, v->buf,
+                             sizeof(v->buf));
+        } else if (ty == SQLITE_TEXT) {
+            ok = vf_dec_norm(tp, tn, c->scale, v->buf, sizeof(v->buf));
+        } else {
+            ok = -1;
+        }
+        if (ok != 0)
+            bad_src(v, st, i);
+        else
+            set_buf(v, VF_DEC);
+        return;
+    }
+    case VF_K_DATETIME:
+    case VF_K_DATE:
+        src_date(c, st, i, v);
+        return;
+    case VF_K_TIME:
+        if (ty == SQLITE_TEXT &&
+            vf_time_norm(tp, tn, c->frac, v->buf, sizeof(v->buf)) == 0)
+            set_buf(v, VF_BYTES);
+        else
+            bad_src(v, st, i);
+        return;
+    default:
+        break;
+    }
+    /* VF_K_BYTES */
+    switch (ty) {
+    case SQLITE_INTEGER:
+        snprintf(v->buf, sizeof(v->buf), "%" PRId64,
+                 (int64_t)sqlite3_column_int64(st, i));
+        set_buf(v, VF_BYTES);
+        return;
+    case SQLITE_FLOAT:
+        r = sqlite3_column_double(st, i);
+        if ((c->rc.kind == RP_T_TEXT || c->rc.kind == RP_T_JSON) &&
+            !isfinite(r))
+            snprintf(v->buf, sizeof(v->buf), "%s",
+                     isnan(r) ? "NaN" : r > 0 ? "Inf" : "-Inf");
+        else
+            snprintf(v->buf, sizeof(v->buf), "%.17g", r);
+        set_buf(v, VF_BYTES);
+        return;
+    case SQLITE_TEXT:
+        set_bytes(v, VF_BYTES, tp, tn);
+        return;
+    default:
+        set_bytes(v, VF_BYTES, sqlite3_column_blob(st, i),
+                  (size_t)sqlite3_column_bytes(st, i));
+        return;
+    }
+}
+
+void vf_canon_tgt(const vf_col *c, const char *p, unsigned long n,
+                  vf_val *v)
+{
+    int64_t iv;
+    double r;
+
+    if (p == NULL) {
+        set_null(v);
+        return;
+    }
+    switch (c->kind) {
+    case VF_K_INT:
+    case VF_K_BOOL:
+        if (vf_parse_i64(p, n, &iv) == 0)
+            set_int(v, iv);
+        else
+            set_bytes(v, VF_BAD, p, n);
+        return;
+    case VF_K_BIT: {
+        uint64_t u = 0;
+        if (n > 8) {
+            set_bytes(v, VF_BAD, p, n);
+            return;
+        }
+        for (unsigned long k = 0; k < n; k++)
+            u = (u << 8) | (unsigned char)p[k];
+        set_int(v, (int64_t)u);
+        return;
+    }
+    case VF_K_DOUBLE:
+    case VF_K_FLOAT:
+        if (text_real(v, p, n, &r) == 0)
+            set_real(v, c->kind == VF_K_FLOAT ? (double)(float)r : r);
+        else
+            set_bytes(v, VF_BAD, p, n);
+        return;
+    case VF_K_DECIMAL:
+        if (vf_dec_norm(p, n, c->scale, v->buf, sizeof(v->buf)) == 0)
+            set_buf(v, VF_DEC);
+        else
+            set_bytes(v, VF_BAD, p, n);
+        return;
+    case VF_K_DATETIME:
+    case VF_K_DATE:
+        if (vf_datetime_norm(p, n, c->frac, c->kind == VF_K_DATE, v->buf,
+                             sizeof(v->buf)) == 0)
+            set_buf(v, VF_BYTES);
+        else
+            set_bytes(v, VF_BAD, p, n);
+        return;
+    case VF_K_TIME:
+        if (vf_time_norm(p, n, c->frac, v->buf, sizeof(v->buf)) == 0)
+            set_buf(v, VF_BYTES);
+        else
+            set_bytes(v, VF_BAD, p, n);
+        return;
+    default:
+        set_bytes(v, VF_BYTES, p, n);
+        return;
+    }
+}
+
+/* SQLite's integer/real comparison (sqlite3IntFloatCompare). */
+static int int_real_cmp(int64_t i, double r)
+{
+    int64_t y;
+    double s;
+
+    if (r < -9223372036854775808.0)
+        return 1;
+    if (r >= 9223372036854775808.0)
+        return -1;
+    y = (int64_t)r;
+    if (i < y)
+        return -1;
+    if (i > y)
+        return 1;
+    s = (double)i;
+    return s < r ? -1 : s > r;
+}
+
+static int bytes_cmp(const vf_val *a, const vf_val *b)
+{
+    size_t m = a->n < b->n ? a->n : b->n;
+    int c = m ? memcmp(a->p, b->p, m) : 0;
+
+    if (c != 0)
+        return c < 0 ? -1 : 1;
+    return a->n < b->n ? -1 : a->n > b->n;
+}
+
+int vf_val_cmp(const vf_val *a, const vf_val *b)
+{
+    int c;
+
+    if (a->cls != b->cls)
+        return a->cls < b->cls ? -1 : 1;
+    switch (a->cls) {
+    case VF_NULL:
+        return 0;
+    case VF_NUM:
+        if (a->isint && b->isint)
+            return a->i < b->i ? -1 : a->i > b->i;
+        if (!a->isint && !b->isint)
+            return a->r < b->r ? -1 : a->r > b->r;
+        if (a->isint) {
+            c = int_real_cmp(a->i, b->r);
+            return c != 0 ? c : -1;        /* equal value: int first */
+        }
+        c = -int_real_cmp(b->i, a->r);
+        return c != 0 ? c : 1;
+    case VF_DEC:
+        return vf_dec_cmp(a->p, a->n, b->p, b->n);
+    default:
+        return bytes_cmp(a, b);
+    }
+}
+
+int vf_val_encode(rp_str *s, const vf_val *v)
+{
+    unsigned char b[9];
+    uint64_t u;
+
+    b[0] = (unsigned char)(v->cls * 2 + v->isint);
+    if (v->cls == VF_NULL) {
+        rp_str_add(s, (const char *)b, 1);
+        return s->oom ? -1 : 0;
+    }
+    if (v->cls == VF_NUM) {
+        if (v->isint)
+            u = (uint64_t)v->i;
+        else
+            memcpy(&u, &v->r, 8);
+    } else {
+        u = (uint64_t)v->n;
+    }
+    for (int k = 0; k < 8; k++)
+        b[1 + k] = (unsigned char)(u >> (8 * k));
+    rp_str_add(s, (const char *)b, 9);
+    if (v->cls != VF_NUM && v->n > 0)
+        rp_str_add(s, v->p, v->n);
+    return s->oom ? -1 : 0;
+}
+
+/* ---- display ---- */
+
+static void show_hex(char *buf, size_t cap, const unsigned char *p,
+                     size_t n)
+{
+    size_t o = (size_t)snprintf(buf, cap, "x'");
+
+    for (size_t k = 0; k < n && k < 24 && o + 4 < cap; k++)
+        o += (size_t)snprintf(buf + o, cap - o, "%02x", p[k]);
+    snprintf(buf + o, cap - o, "'%s", n > 24 ? "..." : "");
+}
+
+/* 'text' with control characters escaped, cut at ~60 bytes on a
+** character boundary; x'..' when not valid UTF-8. */
+static void show_text(char *buf, size_t cap, const char *p, size_t n)
+{
+    size_t o = 0, k = 0;
+
+    if (!vf_utf8_ok((const unsigned char *)p, n)) {
+        show_hex(buf, cap, (const unsigned char *)p, n);
+        return;
+    }
+    if (cap < 16) {
+        buf[0] = 0;
+        return;
+    }
+    buf[o++] = '\'';
+    for (; k < n && k < 60 && o + 8 < cap; k++) {
+        unsigned char ch = (unsigned char)p[k];
+        if (ch == '\n') {
+            buf[o++] = '\\';
+            buf[o++] = 'n';
+        } else if (ch == '\t') {
+            buf[o++] = '\\';
+            buf[o++] = 't';
+        } else if (ch < 0x20 || ch == 0x7f) {
+            o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", ch);
+        } else {
+            buf[o++] = (char)ch;
+        }
+    }
+    while (k < n && ((unsigned char)p[k] & 0xc0) == 0x80 && o + 5 < cap)
+        buf[o++] = p[k++];               /* finish the last character */
+    buf[o++] = '\'';
+    if (k < n && o + 4 < cap) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = 0;
+}
+
+void vf_show_src(char *buf, size_t cap, sqlite3_stmt *st, int i)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_NULL:
+        snprintf(buf, cap, "NULL");
+        break;
+    case SQLITE_INTEGER:
+        snprintf(buf, cap, "%" PRId64, (int64_t)sqlite3_column_int64(st, i));
+        break;
+    case SQLITE_FLOAT:
+        snprintf(buf, cap, "%.17g", sqlite3_column_double(st, i));
+        break;
+    case SQLITE_TEXT:
+        show_text(buf, cap, (const char *)sqlite3_column_text(st, i),
+                  (size_t)sqlite3_column_bytes(st, i));
+        break;
+    default:
+        show_hex(buf, cap, sqlite3_column_blob(st, i),
+                 (size_t)sqlite3_column_bytes(st, i));
+        break;
+    }
+}
+
+static int printable(const char *p, size_t n)
+{
+    if (!vf_utf8_ok((const unsigned char *)p, n))
+        return 0;
+    for (size_t k = 0; k < n; k++)
+        if ((unsigned char)p[k] < 0x20 && p[k] != '\n' && p[k] != '\t')
+            return 0;
+    return 1;
+}
+
+void vf_show_tgt(char *buf, size_t cap, const vf_col *c, const char *p,
+                 unsigned long n)
+{
+    if (p == NULL) {
+        snprintf(buf, cap, "NULL");
+        return;
+    }
+    switch (c->kind) {
+    case VF_K_INT:
+    case VF_K_BOOL:
+    case VF_K_DOUBLE:
+    case VF_K_FLOAT:
+    case VF_K_DECIMAL:
+        snprintf(buf, cap, "%.*s", (int)(n > 60 ? 60 : n), p);
+        return;
+    case VF_K_BIT: {
+        vf_val v;
+        vf_canon_tgt(c, p, n, &v);
+        if (v.cls == VF_NUM)
+            snprintf(buf, cap, "%" PRId64, v.i);
+        else
+            show_hex(buf, cap, (const unsigned char *)p, n);
+        return;
+    }
+    default:
+        if (c->rc.kind == RP_T_BINARY && !printable(p, n))
+            show_hex(buf, cap, (const unsigned char *)p, n);
+        else
+            show_text(buf, cap, p, n);
+        return;
+    }
+}
+
+/* ---- saved keys ---- */
+
+int vf_keycopy_set(vf_keycopy *k, const vf_table *t, const vf_val *vals)
+{
+    size_t need = 0, o = 0;
+
+    if (k->v == NULL) {
+        k->v = calloc((size_t)t->nkey, sizeof(vf_val));
+        if (k->v == NULL)
+            return -1;
+        k->n = t->nkey;
+    }
+    for (int i = 0; i < t->nkey; i++)
+        need += vals[t->key[i]].n + 1;
+    if (need > k->cap) {
+        char *p = realloc(k->arena, need);
+        if (p == NULL)
+            return -1;
+        k->arena = p;
+        k->cap = need;
+    }
+    for (int i = 0; i < t->nkey; i++) {
+        const vf_val *s = &vals[t->key[i]];
+        vf_val *d = &k->v[i];
+        d->cls = s->cls;
+        d->isint = s->isint;
+        d->i = s->i;
+        d->r = s->r;
+        d->n = s->n;
+        d->p = k->arena + o;
+        if (s->n > 0)
+            memcpy(k->arena + o, s->p, s->n);
+        k->arena[o + s->n] = 0;
+        o += s->n + 1;
+    }
+    return 0;
+}
+
+void vf_keycopy_free(vf_keycopy *k)
+{
+    free(k->v);
+    free(k->arena);
+    memset(k, 0, sizeof(*k));
+}
+
+int vf_key_cmp_saved(const vf_table *t, const vf_val *vals,
+                     const vf_keycopy *k)
+{
+    for (int i = 0; i < t->nkey; i++) {
+        int c = vf_val_cmp(&vals[t->key[i]], &k->v[i]);
+        if (c != 0)
+            return c;
+    }
+    return 0;
+}
+
+int vf_key_cmp(const vf_table *t, const vf_val *a, const vf_val *b)
+{
+    for (int i = 0; i < t->nkey; i++) {
+        int c = vf_val_cmp(&a[t->key[i]], &b[t->key[i]]);
+        if (c != 0)
+            return c;
+    }
+    return 0;
+}
