@@ -240,6 +240,15 @@ int cap_step(cap_state *st, volatile int *stop, jr_err *err)
     if (st->w == NULL &&
         (ret = jr_writer_open(&st->w, st->j, NULL, err)) != JR_OK)
         return ret;
+    if (st->paused) {
+        /* --resume only changes _sluice_meta (not the schema): look */
+        char v[8];
+        int r = cap_meta_get(st->db, "paused", v, sizeof(v), err);
+        if (r != JR_OK && r != JR_ENOTFOUND)
+            return r;
+        if (r == JR_ENOTFOUND || strcmp(v, "1") != 0)
+            st->have_schema_version = 0;       /* reconcile now */
+    }
     for (int attempt = 0; attempt < 3 && !*stop; attempt++) {
         int64_t sv;
         if ((ret = cap_schema_version(st, &sv, err)) != JR_OK)
@@ -264,8 +273,11 @@ void cap_wait(cap_state *st, volatile int *stop)
         v = data_version(st);
         if (v != st->data_version) {
             st->data_version = v;
+            st->idle_since = 0;
             return;
         }
+        if (st->idle_since == 0)
+            st->idle_since = cap_now_us();
     }
 }
 
@@ -335,10 +347,18 @@ int cap_trim(cap_state *st, int force, jr_err *err)
     int64_t now = cap_now_us();
     int ret = JR_OK;
 
-    if (!force && (st->since_trim == 0 ||
-                   (st->since_trim < 10000 &&
-                    now - st->last_trim_us < 1000000)) &&
-        now - st->last_prune_us <= 10000000)
+    /* Deleting drained rows takes the source's write lock. An application
+    ** transaction that read before our delete and writes after it fails
+    ** with SQLITE_BUSY_SNAPSHOT whatever its busy timeout, so trim while
+    ** the application is idle (no commit for 200 ms), unless the log has
+    ** grown large or 30 s have passed. */
+    int idle = st->idle_since != 0 && now - st->idle_since > 200000;
+    int due = st->since_trim > 0 &&
+              ((idle && now - st->last_trim_us > 1000000) ||
+               st->since_trim >= 200000 ||
+               now - st->last_trim_us > 30000000);
+
+    if (!force && !due && now - st->last_prune_us <= 10000000)
         return JR_OK;
     for (int i = 0; ret == JR_OK && i < st->pos.n; i++)
         if (st->pos.v[i].log_id > 1)

@@ -26,6 +26,7 @@ struct cap_state {
     uint64_t since_trim;         /* changes journaled since the last trim */
     int64_t last_trim_us;
     int64_t last_prune_us;
+    int64_t idle_since;          /* no source commit seen since, or 0 */
     cap_stats stats;
 
     /* scratch for building records */

@@ -270,6 +270,20 @@ int cap_table_load(sqlite3 *db, const char *name, cap_table **out,
             goto fail;
         }
     }
+    {
+        /* the change log needs id, op, t, the key, the image and (keyless)
+        ** the old image: it must fit SQLite's column limit */
+        int need = t->nkey ? 3 + t->nkey + t->ncols : 4 + 2 * t->ncols;
+        int limit = sqlite3_limit(db, SQLITE_LIMIT_COLUMN, -1);
+        if (need > limit) {
+            ret = cap_fail(err, "schema", "table \"%s\" is too wide to "
+                           "capture: its change log would need %d columns "
+                           "and SQLite allows %d%s", name, need, limit,
+                           t->nkey ? "" : " (declaring a primary key "
+                           "halves it)");
+            goto fail;
+        }
+    }
     if ((ret = build_json(db, t, err)) != JR_OK)
         goto fail;
     *out = t;

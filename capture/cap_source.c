@@ -115,6 +115,12 @@ int cap_db_open(sqlite3 **out, const char *path, int busy_ms, jr_err *err)
     if (!S_ISREG(st.st_mode))
         return cap_fail(err, "open", "source %s is not a regular file",
                         path);
+    if ((st.st_mode & 0222) == 0) {
+        return cap_fail(err, "open", "source database %s is read-only "
+                        "(mode %03o): capture installs triggers and "
+                        "change-log tables in it and needs write access",
+                        path, (unsigned)(st.st_mode & 0777));
+    }
     if (access(path, W_OK) != 0)
         return cap_fail(err, "open", "source database %s is not writable "
                         "(%s): capture installs triggers and change-log "

@@ -195,8 +195,9 @@ static int run(const cap_cfg *cfg)
                (unsigned long long)s->snapshot_rows,
                (unsigned long long)s->groups);
     } else {
-        SL_LOG(SL_ERROR, "capture.failed", "msg=\"%s\"", err.msg);
-        fprintf(stderr, "sluice-capture: %s\n", err.msg);
+        const char *msg = err.msg[0] ? err.msg : jr_strerror(rc);
+        SL_LOG(SL_ERROR, "capture.failed", "msg=\"%s\"", msg);
+        fprintf(stderr, "sluice-capture: %s\n", msg);
     }
     cap_close(st);
     sl_metrics_stop(m);

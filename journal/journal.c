@@ -144,6 +144,18 @@ static int make_uuid(char out[37], jr_err *err)
     return JR_OK;
 }
 
+/* An environment with no named database at all (a journal mid-creation). */
+static int env_is_empty(MDB_txn *txn)
+{
+    MDB_dbi main_dbi;
+    MDB_stat ms;
+
+    if (mdb_dbi_open(txn, NULL, 0, &main_dbi) != 0 ||
+        mdb_stat(txn, main_dbi, &ms) != 0)
+        return 0;
+    return ms.ms_entries == 0;
+}
+
 /* Open (and with `create`, make) the databases; check the format. */
 static int open_dbis(jr_journal *j, int create, jr_err *err)
 {
@@ -161,6 +173,15 @@ static int open_dbis(jr_journal *j, int create, jr_err *err)
         return ret;
     for (int i = 0; i < 4; i++) {
         rc = mdb_dbi_open(txn, names[i], create ? MDB_CREATE : 0, dbis[i]);
+        if (rc == MDB_NOTFOUND && i == 0 && env_is_empty(txn)) {
+            /* no database at all yet: another process is creating this
+            ** journal right now (or crashed doing so) */
+            ret = jr__fail(err, JR_ENOTFOUND, rc, "mdb_dbi_open",
+                           "no journal in %s yet (the directory holds an "
+                           "empty LMDB environment: is sluice-capture "
+                           "creating it?)", j->dir);
+            goto out;
+        }
         if (rc == MDB_NOTFOUND) {
             ret = jr__fail(err, JR_ECORRUPT, rc, "mdb_dbi_open",
                            "%s is an LMDB environment but not a sluice "

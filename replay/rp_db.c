@@ -5,7 +5,10 @@
 ** Every session runs with a strict sql_mode (nothing silently truncated,
 ** zeroed or rounded into a different value), time_zone '+00:00' (dates are
 ** written in UTC), utf8mb4, autocommit off (one group = one transaction)
-** and NO_AUTO_VALUE_ON_ZERO (a key 0 stays 0).
+** NO_AUTO_VALUE_ON_ZERO (a key 0 stays 0) and foreign_key_checks = 0: the
+** source enforced its constraints, each group ends in a state the source
+** had, and within a group changes are ordered per table, not across
+** tables, so a parent may be applied after its child.
 **
 ** INVARIANT: every failure is classified (rp.h RP_E_*), so the loop knows
 ** whether to reconnect, retry, stop on a bad value, or give up.
@@ -86,7 +89,7 @@ MYSQL *rp_db_connect(const rp_url *u, rp_error *e)
         "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,"
         "NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,"
         "NO_AUTO_VALUE_ON_ZERO', time_zone = '+00:00', autocommit = 0, "
-        "NAMES utf8mb4";
+        "foreign_key_checks = 0, NAMES utf8mb4";
     unsigned timeout = 5, rw_timeout = 3600;
     my_bool yes = 1;
     MYSQL *db = mysql_init(NULL);

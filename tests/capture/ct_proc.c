@@ -1,0 +1,466 @@
+/*
+** ct_proc.c -- fixtures and child processes of the capture suites (see
+** ct_proc.h).
+**
+** INVARIANTS:
+**  (P1) every child is forked through ct_fork() and remembered until it
+**       is reaped, so ct_teardown() never leaves one running (a leftover
+**       sluice-capture would keep writing a journal we delete).
+**  (P2) a child never calls Criterion (even a passing assertion is a
+**       message to the runner, which rejects a stranger's PID) and never
+**       returns into it: it ends with _exit() or exec.
+**  (P3) each sluice-capture run gets its own log file, so a test reads
+**       exactly the output of the run it asserts on.
+*/
+#include "ct_proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <sqlite3.h>
+
+#include "testlib.h"
+
+#define MAX_CHILDREN 64
+#define MAX_ARGS     64
+
+char ct_base[CT_PATH];
+char ct_src[CT_PATH];
+char ct_jdir[CT_PATH];
+
+static pid_t g_children[MAX_CHILDREN];
+static int g_nchildren;
+static int g_nlogs;
+
+void ct_setup(void)
+{
+    cr_assert_eq(tl_tmpdir_make(ct_base, sizeof(ct_base)), 0,
+                 "mkdtemp: %s", strerror(errno));
+    ct_path(ct_src, sizeof(ct_src), "src.db");
+    ct_path(ct_jdir, sizeof(ct_jdir), "journal");
+    g_nchildren = 0;
+    g_nlogs = 0;
+}
+
+void ct_teardown(void)
+{
+    for (int i = 0; i < g_nchildren; i++)
+        if (g_children[i] > 0) {
+            kill(g_children[i], SIGKILL);
+            while (waitpid(g_children[i], NULL, 0) < 0 && errno == EINTR)
+                ;
+        }
+    g_nchildren = 0;
+    if (ct_base[0] != '\0' && getenv("CT_KEEP") == NULL)
+        tl_rm_rf(ct_base);
+}
+
+char *ct_path(char *out, size_t cap, const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s", ct_base, name);
+
+    cr_assert(n > 0 && (size_t)n < cap, "path too long: %s/%s", ct_base,
+              name);
+    return out;
+}
+
+char *ct_slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0, k;
+
+    if (f == NULL)
+        return NULL;
+    for (;;) {
+        if (cap - len < 4096) {
+            char *p = realloc(buf, cap + 65536);
+            if (p == NULL) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = p;
+            cap += 65536;
+        }
+        k = fread(buf + len, 1, cap - len - 1, f);
+        if (k == 0)
+            break;
+        len += k;
+    }
+    fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
+int ct_count(const char *hay, const char *needle)
+{
+    int n = 0;
+    size_t len = strlen(needle);
+
+    if (hay == NULL || len == 0)
+        return 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + len, needle))
+        n++;
+    return n;
+}
+
+int64_t ct_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void ct_sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* ---------------------------------------------------------------- */
+/* Processes                                                        */
+/* ---------------------------------------------------------------- */
+
+pid_t ct_fork(void)
+{
+    pid_t pid, parent = getpid();
+
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid == 0) {
+        /* die with the test (a Criterion timeout skips ct_teardown) */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(120);
+        /* the child: never call Criterion here, not even a passing
+        ** cr_assert (--full-stats reports those to the runner too) */
+        g_nchildren = 0;
+        return 0;
+    }
+    if (pid < 0)
+        cr_assert_fail("fork: %s", strerror(errno));
+    {
+        int i;
+        for (i = 0; i < g_nchildren && g_children[i] > 0; i++)
+            ;
+        if (i >= MAX_CHILDREN) {
+            kill(pid, SIGKILL);
+            cr_assert_fail("too many child processes");
+        }
+        g_children[i] = pid;
+        if (i == g_nchildren)
+            g_nchildren++;
+    }
+    return pid;
+}
+
+static void forget_child(pid_t pid)
+{
+    for (int i = 0; i < g_nchildren; i++)
+        if (g_children[i] == pid)
+            g_children[i] = 0;
+}
+
+int ct_wait(pid_t pid, int timeout_ms)
+{
+    int64_t deadline = ct_now_us() + (int64_t)timeout_ms * 1000;
+    int st = 0;
+
+    for (;;) {
+        pid_t r = waitpid(pid, &st, timeout_ms < 0 ? 0 : WNOHANG);
+
+        if (r == pid) {
+            forget_child(pid);
+            if (WIFEXITED(st))
+                return WEXITSTATUS(st);
+            return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+        }
+        if (r < 0 && errno != EINTR) {
+            forget_child(pid);
+            return -1;
+        }
+        if (r == 0) {
+            if (ct_now_us() >= deadline) {
+                ct_kill(pid);
+                return -2;
+            }
+            ct_sleep_ms(2);
+        }
+    }
+}
+
+void ct_kill(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    forget_child(pid);
+}
+
+/* ---------------------------------------------------------------- */
+/* sluice-capture                                                   */
+/* ---------------------------------------------------------------- */
+
+const char *ct_capture_bin(void)
+{
+    static char bin[CT_PATH];
+
+    if (bin[0] == '\0')
+        snprintf(bin, sizeof(bin), "%s/capture/sluice-capture",
+                 tl_build_dir());
+    return bin;
+}
+
+static void spawn(ct_proc *p, int uid, const char *const *args)
+{
+    const char *argv[MAX_ARGS + 2];
+    char name[32];
+    int n = 0;
+
+    argv[n++] = ct_capture_bin();
+    for (; args[n - 1] != NULL; n++) {
+        cr_assert(n <= MAX_ARGS, "too many arguments");
+        argv[n] = args[n - 1];
+    }
+    argv[n] = NULL;
+    snprintf(name, sizeof(name), "capture-%02d.log", ++g_nlogs);
+    ct_path(p->log, sizeof(p->log), name);
+    p->pid = ct_fork();
+    if (p->pid == 0) {
+        int fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                      0666);
+        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+            _exit(126);
+        if (uid >= 0 && (fchmod(fd, 0666) != 0 || setgid((gid_t)uid) != 0 ||
+                         setuid((uid_t)uid) != 0))
+            _exit(125);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+}
+
+int ct_cap_runv(ct_proc *p, int timeout_ms, int uid,
+                const char *const *args)
+{
+    spawn(p, uid, args);
+    return ct_wait(p->pid, timeout_ms);
+}
+
+static void collect(va_list ap, const char **args)
+{
+    int n = 0;
+    const char *a;
+
+    while ((a = va_arg(ap, const char *)) != NULL) {
+        cr_assert(n < MAX_ARGS, "too many arguments");
+        args[n++] = a;
+    }
+    args[n] = NULL;
+}
+
+int ct_cap_run(ct_proc *p, int timeout_ms, ...)
+{
+    const char *args[MAX_ARGS + 1];
+    va_list ap;
+
+    va_start(ap, timeout_ms);
+    collect(ap, args);
+    va_end(ap);
+    return ct_cap_runv(p, timeout_ms, -1, args);
+}
+
+void ct_cap_startv(ct_proc *p, const char *const *args)
+{
+    spawn(p, -1, args);
+}
+
+void ct_cap_start(ct_proc *p, ...)
+{
+    const char *args[MAX_ARGS + 1];
+    va_list ap;
+
+    va_start(ap, p);
+    collect(ap, args);
+    va_end(ap);
+    spawn(p, -1, args);
+}
+
+int ct_cap_stop(ct_proc *p, int timeout_ms)
+{
+    kill(p->pid, SIGTERM);
+    return ct_wait(p->pid, timeout_ms);
+}
+
+char *ct_cap_log(const ct_proc *p)
+{
+    char *s = ct_slurp(p->log);
+
+    return s ? s : strdup("(no log)");
+}
+
+void ct_cap_once(void)
+{
+    ct_proc p;
+    int rc = ct_cap_run(&p, 120000, "--source", ct_src, "--journal",
+                        ct_jdir, "--once", NULL);
+
+    if (rc != 0) {
+        char *log = ct_cap_log(&p);
+        cr_log_error("sluice-capture --once output:\n%s", log);
+        free(log);
+    }
+    cr_assert_eq(rc, 0, "sluice-capture --once exited with %d", rc);
+}
+
+void ct_cap_start_default(ct_proc *p)
+{
+    ct_cap_start(p, "--source", ct_src, "--journal", ct_jdir, NULL);
+}
+
+/* ---------------------------------------------------------------- */
+/* The application                                                  */
+/* ---------------------------------------------------------------- */
+
+static void app_child(const char *db, int fd, const char *const *scripts)
+{
+    sqlite3 *h = NULL;
+    char msg[1024];
+    int rc = sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE |
+                             SQLITE_OPEN_CREATE, NULL);
+
+    if (rc == SQLITE_OK)
+        sqlite3_busy_timeout(h, 5000);
+    for (int i = 0; rc == SQLITE_OK && scripts[i] != NULL; i++) {
+        char *e = NULL;
+        rc = sqlite3_exec(h, scripts[i], NULL, NULL, &e);
+        if (rc != SQLITE_OK) {
+            int n = snprintf(msg, sizeof(msg), "script %d (%.200s): %s "
+                             "(code %d)", i, scripts[i],
+                             e ? e : sqlite3_errstr(rc), rc);
+            if (write(fd, msg, (size_t)n) < 0)
+                _exit(3);
+        }
+        sqlite3_free(e);
+    }
+    if (rc != SQLITE_OK && h == NULL) {
+        int n = snprintf(msg, sizeof(msg), "cannot open %s", db);
+        if (write(fd, msg, (size_t)n) < 0)
+            _exit(3);
+    }
+    sqlite3_close(h);
+    _exit(rc == SQLITE_OK ? 0 : 1);
+}
+
+int ct_appv(const char *db, char *err, size_t cap,
+            const char *const *scripts)
+{
+    int fds[2], st;
+    size_t len = 0;
+    pid_t pid;
+
+    err[0] = '\0';
+    cr_assert_eq(pipe(fds), 0, "pipe: %s", strerror(errno));
+    pid = ct_fork();
+    if (pid == 0) {
+        close(fds[0]);
+        app_child(db, fds[1], scripts);
+    }
+    close(fds[1]);
+    for (;;) {
+        ssize_t k = read(fds[0], err + len, cap - 1 - len);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        len += (size_t)k;
+        if (len == cap - 1)
+            break;
+    }
+    err[len] = '\0';
+    close(fds[0]);
+    st = ct_wait(pid, 120000);
+    if (st != 0 && err[0] == '\0')
+        snprintf(err, cap, "application process exited with %d", st);
+    return st == 0 ? 0 : -1;
+}
+
+int ct_app(const char *db, char *err, size_t cap, ...)
+{
+    const char *scripts[MAX_ARGS + 1];
+    va_list ap;
+
+    va_start(ap, cap);
+    collect(ap, scripts);
+    va_end(ap);
+    return ct_appv(db, err, cap, scripts);
+}
+
+int64_t ct_query_int(const char *db, const char *sql)
+{
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v = 0;
+    int rc = sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL);
+
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(h, 5000);
+        rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            v = sqlite3_column_int64(st, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    if (rc != SQLITE_OK) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "%s", h ? sqlite3_errmsg(h) : "open");
+        sqlite3_finalize(st);
+        sqlite3_close(h);
+        cr_assert_fail("query %s on %s: %s", sql, db, msg);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return v;
+}
+
+int64_t ct_sluice_objects(const char *db)
+{
+    return ct_query_int(db, "SELECT count(*) FROM sqlite_schema WHERE "
+                        "name LIKE '\\_sluice%' ESCAPE '\\' OR tbl_name "
+                        "LIKE '\\_sluice%' ESCAPE '\\'");
+}
+
+/* ---------------------------------------------------------------- */
+/* PRNG                                                             */
+/* ---------------------------------------------------------------- */
+
+void ct_rng_seed(ct_rng *r, uint64_t seed)
+{
+    r->s = seed ? seed : 0x9e3779b97f4a7c15ull;
+}
+
+uint64_t ct_rng_below(ct_rng *r, uint64_t n)
+{
+    r->s ^= r->s >> 12;
+    r->s ^= r->s << 25;
+    r->s ^= r->s >> 27;
+    return (r->s * 2685821657736338717ull) % n;
+}
