@@ -100,6 +100,7 @@ typedef struct rp_col {
     char *data_type;             /* information_schema DATA_TYPE */
     int generated;               /* never written */
     int frac;                    /* DATETIME/TIME fractional digits */
+    int scale;                   /* DECIMAL digits after the point */
 } rp_col;
 
 typedef struct rp_table {
@@ -161,6 +162,9 @@ void rp_apply_forget(rp_apply *a, const char *table);
 void rp_apply_free(rp_apply *a);
 /* Apply one record of the open transaction (buffers; may flush). */
 int rp_apply_record(rp_apply *a, const jr_entry *e, rp_error *err);
+/* Would a row change of ent's table be applicable (target key matches the
+** source key)? 0, or -1 with a configuration error. */
+int rp_apply_check(rp_apply *a, const jr_entry *ent, rp_error *err);
 /* Flush buffered rows. */
 int rp_apply_flush(rp_apply *a, rp_error *err);
 /* Number of rows rejected under --on-error=skip in this group. */

@@ -68,6 +68,9 @@ struct rp_apply {
     int *rowmap;                 /* row column -> target column, -1 skip */
     uint64_t nrows, first_seq;
     uint64_t rejected;
+    /* single mode: the row's key and values as text, for error lines */
+    char first_key[300];
+    rp_str first_vals;           /* "name\0value\0" pairs */
 };
 
 static void plans_free(plan *p)
@@ -125,6 +128,7 @@ void rp_apply_free(rp_apply *a)
         return;
     stmt_reset(a);
     rp_str_free(&a->sql);
+    rp_str_free(&a->first_vals);
     plans_free(a->plans);
     free(a);
 }
@@ -270,6 +274,58 @@ static int run(rp_apply *a, const char *sql, size_t len, rp_error *e)
     return 0;
 }
 
+/* The column a server error names: "... for column `db`.`t`.`qty` ..." or
+** "... for column 'qty' ...". Empty if none. */
+static const char *server_column(const char *msg, char *col, size_t cap)
+{
+    const char *p = strstr(msg, "for column ");
+    size_t n = 0;
+
+    col[0] = 0;
+    if (p == NULL)
+        return col;
+    p += 11;
+    if (*p == '\'') {
+        const char *end = strchr(p + 1, '\'');
+        if (end != NULL)
+            n = (size_t)(end - p - 1), p++;
+    } else if (*p == '`') {
+        const char *last = p;
+        while (*p == '`') {                    /* `db`.`t`.`col` */
+            const char *end = strchr(p + 1, '`');
+            if (end == NULL)
+                break;
+            last = p;
+            p = end[1] == '.' ? end + 2 : end + 1;
+            n = (size_t)(end - last - 1);
+            if (end[1] != '.')
+                break;
+        }
+        p = last + 1;
+    }
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(col, p, n);
+    col[n] = 0;
+    return col;
+}
+
+/* The value text of column `name` of the single row, or NULL. */
+static const char *value_of(rp_apply *a, const char *name)
+{
+    const char *p = a->first_vals.p, *end = p + a->first_vals.len;
+
+    if (name[0] == 0 || p == NULL)
+        return NULL;
+    while (p < end) {
+        const char *v = p + strlen(p) + 1;
+        if (strcasecmp(p, name) == 0)
+            return v;
+        p = v + strlen(v) + 1;
+    }
+    return NULL;
+}
+
 int rp_apply_flush(rp_apply *a, rp_error *e)
 {
     int ret = 0;
@@ -294,11 +350,24 @@ int rp_apply_flush(rp_apply *a, rp_error *e)
     if (a->sql.oom)
         ret = rp_fail(e, RP_E_FATAL, 0, "out of memory");
     else if (run(a, a->sql.p, a->sql.len, e) != 0) {
-        char *m = strdup(e->msg);
+        char *m = strdup(e->msg), col[128];
+        const char *val = NULL;
         e->msg[0] = 0;
-        snprintf(e->msg, sizeof(e->msg), "%s; table %s, seq %llu%s", m ? m
-                 : "", a->table, (unsigned long long)a->first_seq,
-                 a->nrows > 1 ? " and following (batched)" : "");
+        if (a->nrows == 1 && a->first_key[0] &&
+            (val = value_of(a, server_column(m ? m : "", col,
+                                             sizeof(col)))) != NULL)
+            snprintf(e->msg, sizeof(e->msg), "seq %llu table %s key (%s) "
+                     "column %s value %s: %s",
+                     (unsigned long long)a->first_seq, a->table,
+                     a->first_key, col, val, m ? m : "");
+        else if (a->nrows == 1 && a->first_key[0])
+            snprintf(e->msg, sizeof(e->msg), "seq %llu table %s key (%s): "
+                     "%s", (unsigned long long)a->first_seq, a->table,
+                     a->first_key, m ? m : "");
+        else
+            snprintf(e->msg, sizeof(e->msg), "%s; table %s, seq %llu%s",
+                     m ? m : "", a->table, (unsigned long long)a->first_seq,
+                     a->nrows > 1 ? " and following (batched)" : "");
         free(m);
         ret = -1;
     }
@@ -372,8 +441,16 @@ static int where_row(rp_apply *a, rp_str *s, rp_table *t, const jr_row *r,
         if (!first)
             rp_str_adds(s, " AND ");
         first = 0;
+        /* text is matched byte for byte, whatever the column's
+        ** collation ('A' is not 'a', 'a ' is not 'a') */
+        if (c >= 0 && (t->cols[c].kind == RP_T_TEXT ||
+                       t->cols[c].kind == RP_T_JSON))
+            rp_str_adds(s, "BINARY ");
         rp_str_ident(s, r->names[i]);
         rp_str_adds(s, " <=> ");
+        if (c >= 0 && (t->cols[c].kind == RP_T_TEXT ||
+                       t->cols[c].kind == RP_T_JSON))
+            rp_str_adds(s, "BINARY ");
         if (add_value(a, s, t, r, i, ent, e) != 0)
             return -1;
     }
@@ -445,6 +522,18 @@ static int add_row(rp_apply *a, int op, rp_table *t, const jr_row *r,
         if (begin_stmt(a, op, t->name, t, r, replace) != 0)
             return rp_fail(e, RP_E_FATAL, 0, "out of memory");
         a->first_seq = ent->seq;
+        a->first_key[0] = 0;
+        a->first_vals.len = 0;
+        if (a->single) {
+            key_text(a->first_key, sizeof(a->first_key), &ent->rec.key);
+            for (uint32_t i = 0; i < r->n; i++) {
+                char v[120];
+                rp_value_show(v, sizeof(v), &r->vals[i]);
+                rp_str_add(&a->first_vals, r->names[i],
+                           strlen(r->names[i]) + 1);
+                rp_str_add(&a->first_vals, v, strlen(v) + 1);
+            }
+        }
     }
     mark = a->sql.len;
     if (a->nrows)
@@ -652,6 +741,18 @@ static int apply_row(rp_apply *a, const jr_entry *ent, rp_error *e)
             return -1;
     }
     return add_row(a, OP_PUT, t, &r->new_row, replace, ent, e);
+}
+
+int rp_apply_check(rp_apply *a, const jr_entry *ent, rp_error *e)
+{
+    rp_table *t = rp_table_get(a->ts, a->db, ent->rec.table, e);
+
+    if (t == NULL)
+        return e->cls ? -1 : rp_fail(e, RP_E_CONFIG, 0, "target table %s "
+                                     "does not exist (seq %llu)",
+                                     ent->rec.table,
+                                     (unsigned long long)ent->seq);
+    return get_plan(a, ent->rec.table, &ent->rec.key, t, e) ? 0 : -1;
 }
 
 static int record_reject(rp_apply *a, const jr_entry *ent, const char *why,

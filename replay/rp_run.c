@@ -271,6 +271,8 @@ static int load_snapshot(rp_state *st, jr_entry *ent, uint64_t *rows,
         return -1;
     if (ent->rec.kind != JR_K_INSERT || strcmp(ent->rec.table, table) != 0)
         return rp_apply_record(st->ap, ent, e);   /* empty snapshot */
+    if (rp_apply_check(st->ap, ent, e) != 0)
+        return -1;
     t = rp_table_get(&st->ts, st->db, table, e);
     if (t == NULL)
         return e->cls ? -1 : rp_fail(e, RP_E_CONFIG, 0, "target table %s "

@@ -20,7 +20,8 @@
 **   TIME                               TIME(6)
 **   JSON                               JSON
 **   DECIMAL(p,s), NUMERIC(p,s)         DECIMAL(p,s)
-**   other NUMERIC affinity             DOUBLE
+**   other NUMERIC affinity             DOUBLE (an integer a double cannot
+**                                      hold exactly is refused)
 ** Text is utf8mb4 with the binary NO PAD collation (byte-exact keys, as
 ** in SQLite: 'a' and 'a ' stay two keys). Key columns of text/blob type become VARCHAR or
 ** VARBINARY sized so the whole key fits InnoDB's 3072-byte limit. UNIQUE
@@ -142,9 +143,10 @@ static rp_table *load(MYSQL *db, const char *name, rp_error *e)
     int uniq = 0;
 
     r = query1(db, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, EXTRA, "
-               "COALESCE(DATETIME_PRECISION, 0) FROM information_schema."
-               "COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ",
-               name, " ORDER BY ORDINAL_POSITION", e);
+               "COALESCE(DATETIME_PRECISION, 0), COALESCE(NUMERIC_SCALE, 0) "
+               "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+               "DATABASE() AND TABLE_NAME = ", name,
+               " ORDER BY ORDINAL_POSITION", e);
     if (r == NULL)
         return NULL;
     if (mysql_num_rows(r) == 0) {
@@ -167,6 +169,7 @@ static rp_table *load(MYSQL *db, const char *name, rp_error *e)
         c->kind = kind_of(row[1], row[2]);
         c->generated = row[3] && strstr(row[3], "GENERATED") != NULL;
         c->frac = (int)strtol(row[4], NULL, 10);
+        c->scale = (int)strtol(row[5], NULL, 10);
     }
     mysql_free_result(r);
     /* unique indexes, each as "col1,col2" lowercased, in index order */
@@ -270,13 +273,13 @@ static void map_type(rp_str *s, const char *decl, int key_chars)
         rp_str_adds(s, "TIME(6)");
     } else if (strcasecmp(decl, "JSON") == 0) {
         rp_str_adds(s, "JSON");
-    } else if (paren != NULL && (strncasecmp(decl, "DECIMAL", 7) == 0 ||
-                                 strncasecmp(decl, "NUMERIC", 7) == 0)) {
+    } else if (strncasecmp(decl, "DECIMAL", 7) == 0 ||
+               strncasecmp(decl, "NUMERIC", 7) == 0) {
         int p = 0, sc = 0;
-        if (sscanf(paren, "(%d,%d)", &p, &sc) >= 1 && p > 0 && p <= 65 &&
-            sc >= 0 && sc <= 30 && sc <= p)
+        if (paren != NULL && sscanf(paren, "(%d,%d)", &p, &sc) >= 1 &&
+            p > 0 && p <= 65 && sc >= 0 && sc <= 30 && sc <= p)
             rp_str_addf(s, "DECIMAL(%d,%d)", p, sc);
-        else
+        else      /* reals exactly; integers beyond 2^53 are refused */
             rp_str_adds(s, "DOUBLE");
     } else {
         rp_str_adds(s, "DOUBLE");

@@ -91,8 +91,9 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
     u->database = slash + 1;
     at = strrchr(s, '@');
     if (at == NULL || at == s) {
+        int r = bad(err, "target URL has no user%s", hint);
         rp_url_free(u);
-        return bad(err, "target URL has no user%s", hint);
+        return r;
     }
     *at = 0;
     u->user = s;
@@ -104,8 +105,9 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
     if (u->host[0] == '[') {                       /* [::1]:3306 */
         char *rb = strchr(u->host, ']');
         if (rb == NULL) {
+            int r = bad(err, "target URL has an unclosed [ in its host");
             rp_url_free(u);
-            return bad(err, "target URL has an unclosed [ in its host");
+            return r;
         }
         *rb = 0;
         u->host++;
@@ -118,8 +120,9 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
         long port = strtol(colon + 1, &end, 10);
         *colon = 0;
         if (*end != 0 || port < 1 || port > 65535) {
+            int r = bad(err, "target URL port must be 1-65535%s", hint);
             rp_url_free(u);
-            return bad(err, "target URL port must be 1-65535%s", hint);
+            return r;
         }
         u->port = (unsigned)port;
     }
@@ -131,14 +134,16 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
             *amp = 0;
         eq = strchr(q, '=');
         if (eq == NULL) {
+            int r = bad(err, "target URL parameter '%s' has no value", q);
             rp_url_free(u);
-            return bad(err, "target URL parameter '%s' has no value", q);
+            return r;
         }
         *eq = 0;
         if (pct_decode(eq + 1) != 0) {
-            rp_url_free(u);
-            return bad(err, "target URL parameter '%s' has a bad %% "
+            int r = bad(err, "target URL parameter '%s' has a bad %% "
                        "escape", q);
+            rp_url_free(u);
+            return r;
         }
         if (strcmp(q, "socket") == 0) {
             u->socket = eq + 1;
@@ -150,34 +155,39 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
             else if (strcmp(eq + 1, "preferred") == 0)
                 u->tls = 0;
             else {
-                rp_url_free(u);
-                return bad(err, "target URL tls must be required, "
+                int r = bad(err, "target URL tls must be required, "
                            "preferred or disabled");
+                rp_url_free(u);
+                return r;
             }
         } else {
-            rp_url_free(u);
-            return bad(err, "unknown target URL parameter '%s' (known: "
+            int r = bad(err, "unknown target URL parameter '%s' (known: "
                        "socket, tls)", q);
+            rp_url_free(u);
+            return r;
         }
         q = amp ? amp + 1 : NULL;
     }
     if (pct_decode(u->user) != 0 || (pw && pct_decode(pw) != 0) ||
         pct_decode(u->database) != 0) {
+        int r = bad(err, "target URL has a bad %% escape");
         rp_url_free(u);
-        return bad(err, "target URL has a bad %% escape");
+        return r;
     }
     if (u->user[0] == 0) {
+        int r = bad(err, "target URL has an empty user%s", hint);
         rp_url_free(u);
-        return bad(err, "target URL has an empty user%s", hint);
+        return r;
     }
     if (pw == NULL)
         pw = getenv("SLUICE_TARGET_PASSWORD");
     if (pw != NULL && (u->password = strdup(pw)) == NULL) {
+        int r = bad(err, "out of memory");
         rp_url_free(u);
-        return bad(err, "out of memory");
+        return r;
     }
     return JR_OK;
 nodb:
-    rp_url_free(u);
+    rp_url_free(u);                  /* the message uses no part of it */
     return bad(err, "target URL names no database%s", hint);
 }

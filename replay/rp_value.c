@@ -22,6 +22,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -196,6 +197,33 @@ static void real_text(char *b, size_t cap, double r)
     snprintf(b, cap, "%.17g", r);
 }
 
+/* Shortest %g form that reads back as the same double. */
+static void shortest(char *b, size_t cap, double r)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(b, cap, "%.*g", prec, r);
+        if (strtod(b, NULL) == r)
+            return;
+    }
+}
+
+/* Significant digits after the decimal point of a number's text
+** ("12.340" -> 2, "1e-3" -> 3, "12" -> 0). */
+static int frac_digits(const char *t)
+{
+    const char *dot = strchr(t, '.'), *e = strpbrk(t, "eE");
+    int n = 0, exp = e ? (int)strtol(e + 1, NULL, 10) : 0;
+
+    if (dot != NULL) {
+        const char *end = e ? e : dot + strlen(dot);
+        while (end > dot + 1 && end[-1] == '0')
+            end--;
+        n = (int)(end - dot - 1);
+    }
+    n -= exp;
+    return n < 0 ? 0 : n;
+}
+
 /* A value after conversion, before it is written as SQL or TSV. */
 enum { CV_NULL, CV_NUM, CV_STR, CV_BIN };
 
@@ -274,6 +302,69 @@ static int convert(conv *cv, const rp_col *c, const jr_value *v, char *why,
         return -1;
     }
     switch (c->kind) {
+    case RP_T_INT:
+    case RP_T_UINT:
+    case RP_T_BOOL:
+        /* MariaDB would round a real into an integer column silently */
+        if (v->type == JR_REAL) {
+            if (v->u.r != floor(v->u.r) || fabs(v->u.r) >= 9.2e18) {
+                snprintf(why, cap, "real %.17g would be rounded to fit a "
+                         "%s column", v->u.r, c->data_type);
+                return -1;
+            }
+            snprintf(cv->buf, sizeof(cv->buf), "%.0f", v->u.r);
+            cv->kind = CV_NUM;
+            cv->p = cv->buf;
+            cv->n = strlen(cv->buf);
+            return 0;
+        }
+        if (c->kind != RP_T_BOOL || v->type != JR_TEXT)
+            break;
+        if (v->u.b.n == 4 && strncasecmp(v->u.b.p, "true", 4) == 0) {
+            num(cv, "1");
+            return 0;
+        }
+        if (v->u.b.n == 5 && strncasecmp(v->u.b.p, "false", 5) == 0) {
+            num(cv, "0");
+            return 0;
+        }
+        break;
+    case RP_T_FLOAT:
+        /* a double holds integers exactly only up to 2^53 */
+        if (v->type == JR_INT && (v->u.i > (1LL << 53) ||
+                                  v->u.i < -(1LL << 53)) &&
+            ((double)v->u.i >= 9223372036854775808.0 ||
+             (int64_t)(double)v->u.i != v->u.i)) {
+            snprintf(why, cap, "integer %" PRId64 " cannot be held exactly "
+                     "by a %s column", v->u.i, c->data_type);
+            return -1;
+        }
+        break;
+    case RP_T_DECIMAL:
+        /* MariaDB rounds extra decimals with a mere note: refuse them */
+        if (v->type == JR_REAL) {
+            shortest(b, sizeof(b), v->u.r);
+            if (frac_digits(b) > c->scale) {
+                snprintf(why, cap, "%s has more than the %d decimals of a "
+                         "%s column: it would be rounded", b, c->scale,
+                         c->data_type);
+                return -1;
+            }
+            num(cv, b);
+            return 0;
+        }
+        if (v->type == JR_TEXT && v->u.b.n < 64) {
+            char t[64];
+            memcpy(t, v->u.b.p, v->u.b.n);
+            t[v->u.b.n] = 0;
+            if (frac_digits(t) > c->scale) {
+                snprintf(why, cap, "%s has more than the %d decimals of a "
+                         "%s column: it would be rounded", t, c->scale,
+                         c->data_type);
+                return -1;
+            }
+        }
+        break;
     case RP_T_DATETIME:
     case RP_T_DATE:
         if (v->type == JR_TEXT) {
@@ -295,18 +386,6 @@ static int convert(conv *cv, const rp_col *c, const jr_value *v, char *why,
         snprintf(why, cap, "a blob cannot be stored in a %s column",
                  c->data_type);
         return -1;
-    case RP_T_BOOL:
-        if (v->type == JR_TEXT) {
-            if (v->u.b.n == 4 && strncasecmp(v->u.b.p, "true", 4) == 0) {
-                num(cv, "1");
-                return 0;
-            }
-            if (v->u.b.n == 5 && strncasecmp(v->u.b.p, "false", 5) == 0) {
-                num(cv, "0");
-                return 0;
-            }
-        }
-        break;
     case RP_T_TEXT:
     case RP_T_JSON:
         if (v->type == JR_BLOB && !utf8_ok(v->u.b.p, v->u.b.n)) {
