@@ -1,0 +1,140 @@
+/*
+** test_capture_metrics.c -- sluice-capture --metrics serves Prometheus
+** text over HTTP that follows what capture journals, and refuses a bad
+** address with a usage error.
+*/
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ct_proc.h"
+
+TestSuite(capture_metrics, .init = ct_setup, .fini = ct_teardown);
+
+/* GET path from 127.0.0.1:port; the whole response (malloc'd) or NULL. */
+static char *http_get(int port, const char *path)
+{
+    struct sockaddr_in a;
+    char req[200], *buf = NULL;
+    size_t len = 0, cap = 0;
+    ssize_t n;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    if (fd < 0)
+        return NULL;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(fd);
+        return NULL;
+    }
+    snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n",
+             path);
+    if (write(fd, req, strlen(req)) < 0) {
+        close(fd);
+        return NULL;
+    }
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            char *p = realloc(buf, cap = cap ? cap * 2 : 8192);
+            if (p == NULL)
+                break;
+            buf = p;
+        }
+        n = read(fd, buf + len, cap - len - 1);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    if (buf != NULL)
+        buf[len] = 0;
+    return buf;
+}
+
+/* The value of the first sample line starting with `name{`. */
+static double sample(const char *text, const char *name)
+{
+    char pat[128];
+    const char *p;
+
+    snprintf(pat, sizeof(pat), "\n%s{", name);
+    p = strstr(text, pat);
+    if (p == NULL)
+        return -1;
+    p = strchr(p + 1, '}');
+    return p ? strtod(p + 1, NULL) : -1;
+}
+
+Test(capture_metrics, the_endpoint_follows_what_capture_journals)
+{
+    ct_proc p;
+    char addr[64], *body = NULL;
+    int port = 20000 + (int)(getpid() % 20000);
+    int64_t deadline;
+
+    CT_APP("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
+           "INSERT INTO t VALUES (1, 'a'), (2, 'b');");
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+    ct_cap_start(&p, "--source", ct_src, "--journal", ct_jdir, "--metrics",
+                 addr, (const char *)NULL);
+    deadline = ct_now_us() + 15000000;
+    for (;;) {                       /* the initial snapshot first */
+        free(body);
+        body = http_get(port, "/metrics");
+        if (body != NULL &&
+            sample(body, "sluice_capture_snapshot_rows_total") == 2)
+            break;
+        cr_assert(ct_now_us() < deadline, "metrics never showed the "
+                  "snapshot:\n%s\nlog:\n%s", body ? body : "(no answer)",
+                  ct_cap_log(&p));
+        ct_sleep_ms(50);
+    }
+    CT_APP("INSERT INTO t VALUES (3, 'c');", "UPDATE t SET v = 'z';");
+    for (;;) {
+        free(body);
+        body = http_get(port, "/metrics");
+        if (body != NULL &&
+            sample(body, "sluice_capture_changes_total") == 4 &&
+            sample(body, "sluice_capture_snapshot_rows_total") == 2)
+            break;
+        cr_assert(ct_now_us() < deadline, "metrics never showed the 4 "
+                  "changes and 2 snapshot rows:\n%s\nlog:\n%s",
+                  body ? body : "(no answer)", ct_cap_log(&p));
+        ct_sleep_ms(100);
+    }
+    cr_expect(strstr(body, "200 OK") != NULL, "%s", body);
+    cr_expect(strstr(body, "# TYPE sluice_journal_head_seq gauge") != NULL);
+    cr_expect_eq(sample(body, "sluice_capture_paused"), 0);
+    cr_expect_geq(sample(body, "sluice_journal_head_seq"), 8,
+                  "schema + 2 markers + 2 rows + 4 changes");
+    free(body);
+    body = http_get(port, "/nothing");
+    cr_expect(body && strstr(body, "404") != NULL, "%s", body ? body : "");
+    free(body);
+    cr_assert_eq(ct_cap_stop(&p, 10000), 0);
+}
+
+Test(capture_metrics, a_bad_metrics_address_is_a_usage_error)
+{
+    ct_proc p;
+    char *log;
+    int rc;
+
+    CT_APP("CREATE TABLE t(id INTEGER PRIMARY KEY);");
+    rc = ct_cap_run(&p, 10000, "--source", ct_src, "--journal", ct_jdir,
+                    "--metrics", "not-an-address", (const char *)NULL);
+    log = ct_slurp(p.log);
+    cr_expect_eq(rc, 64, "exit %d: %s", rc, log);
+    cr_expect(strstr(log, "HOST:PORT") != NULL, "%s", log);
+    cr_expect_eq(ct_sluice_objects(ct_src), 0, "capture installed objects "
+                 "before refusing its options");
+    free(log);
+}
