@@ -27,32 +27,7 @@
 #include <strings.h>
 
 #include "rp.h"
-
-static int utf8_ok(const unsigned char *p, size_t n)
-{
-    const unsigned char *end = p + n;
-
-    while (p < end) {
-        unsigned c = *p++, cp, min;
-        int more;
-        if (c < 0x80)
-            continue;
-        if ((c & 0xe0) == 0xc0) { more = 1; cp = c & 0x1f; min = 0x80; }
-        else if ((c & 0xf0) == 0xe0) { more = 2; cp = c & 0x0f; min = 0x800; }
-        else if ((c & 0xf8) == 0xf0) { more = 3; cp = c & 7; min = 0x10000; }
-        else return 0;
-        if (end - p < more)
-            return 0;
-        while (more--) {
-            if ((*p & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (*p++ & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-    }
-    return 1;
-}
+#include "sl_utf8.h"
 
 /* days since 1970-01-01 of a civil date (Howard Hinnant's algorithm) */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -388,7 +363,7 @@ static int convert(conv *cv, const rp_col *c, const jr_value *v, char *why,
         return -1;
     case RP_T_TEXT:
     case RP_T_JSON:
-        if (v->type == JR_BLOB && !utf8_ok(v->u.b.p, v->u.b.n)) {
+        if (v->type == JR_BLOB && !sl_utf8_valid(v->u.b.p, v->u.b.n, 0)) {
             snprintf(why, cap, "a blob that is not valid UTF-8 cannot be "
                      "stored in a %s column", c->data_type);
             return -1;

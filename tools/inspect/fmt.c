@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "fmt.h"
+#include "sl_utf8.h"
 
 void fmt_time(char *buf, size_t cap, int64_t us)
 {
@@ -30,35 +31,6 @@ void fmt_time(char *buf, size_t cap, int64_t us)
     snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min, tm.tm_sec, frac);
-}
-
-int fmt_is_utf8(const void *vp, size_t n)
-{
-    const unsigned char *p = vp, *end = p + n;
-
-    while (p < end) {
-        unsigned c = *p++;
-        int more;
-        unsigned cp, min;
-        if (c == 0)
-            return 0;
-        if (c < 0x80)
-            continue;
-        if ((c & 0xe0) == 0xc0) { more = 1; cp = c & 0x1f; min = 0x80; }
-        else if ((c & 0xf0) == 0xe0) { more = 2; cp = c & 0x0f; min = 0x800; }
-        else if ((c & 0xf8) == 0xf0) { more = 3; cp = c & 0x07; min = 0x10000; }
-        else return 0;
-        if (end - p < more)
-            return 0;
-        while (more--) {
-            if ((*p & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (*p++ & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-    }
-    return 1;
 }
 
 void fmt_json_str(FILE *f, const void *vp, size_t n)
@@ -135,7 +107,7 @@ static void json_value(FILE *f, const jr_value *v)
         }
         break;
     case JR_TEXT:
-        if (fmt_is_utf8(v->u.b.p, v->u.b.n)) {
+        if (sl_utf8_valid(v->u.b.p, v->u.b.n, 1)) {
             fmt_json_str(f, v->u.b.p, v->u.b.n);
         } else {
             fputs("{\"text_base64\":\"", f);

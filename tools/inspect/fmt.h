@@ -14,9 +14,6 @@ void fmt_time(char *buf, size_t cap, int64_t us);
 /* JSON string literal of n bytes (valid UTF-8 assumed checked). */
 void fmt_json_str(FILE *f, const void *p, size_t n);
 
-/* 1 if p[0..n) is valid UTF-8 without NUL bytes. */
-int fmt_is_utf8(const void *p, size_t n);
-
 /* One entry: summary line (verbose = 0) or every image (verbose = 1). */
 void fmt_entry_human(FILE *f, const jr_entry *e, int verbose);
 void fmt_entry_json(FILE *f, const jr_entry *e);

@@ -87,8 +87,6 @@ int vf_datetime_norm(const char *p, size_t n, int frac, int date_only,
 /* MariaDB TIME text ([-][D ]H+:MM[:SS[.f...]]) -> "[-]HH:MM:SS.ffffff"
 ** with digits past `frac` zeroed. 0 ok, -1 not a time. */
 int vf_time_norm(const char *p, size_t n, int frac, char *out, size_t cap);
-/* Is p[0..n) valid UTF-8? */
-int vf_utf8_ok(const unsigned char *p, size_t n);
 
 /* ---- columns and tables (vf_plan.c) ---- */
 

@@ -22,32 +22,6 @@
 
 #include "vf.h"
 
-int vf_utf8_ok(const unsigned char *p, size_t n)
-{
-    const unsigned char *end = p + n;
-
-    while (p < end) {
-        unsigned c = *p++, cp, min;
-        int more;
-        if (c < 0x80)
-            continue;
-        if ((c & 0xe0) == 0xc0) { more = 1; cp = c & 0x1f; min = 0x80; }
-        else if ((c & 0xf0) == 0xe0) { more = 2; cp = c & 0x0f; min = 0x800; }
-        else if ((c & 0xf8) == 0xf0) { more = 3; cp = c & 7; min = 0x10000; }
-        else return 0;
-        if (end - p < more)
-            return 0;
-        while (more--) {
-            if ((*p & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (*p++ & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-    }
-    return 1;
-}
-
 /* A decimal number split into its parts: value = sign * digits * 10^exp,
 ** digits without leading zeros ("" for zero). */
 typedef struct dnum {

@@ -39,6 +39,7 @@
 #include <strings.h>
 
 #include "vf.h"
+#include "sl_utf8.h"
 
 static void set_null(vf_val *v)
 {
@@ -435,7 +436,7 @@ static void show_text(char *buf, size_t cap, const char *p, size_t n)
 {
     size_t o = 0, k = 0;
 
-    if (!vf_utf8_ok((const unsigned char *)p, n)) {
+    if (!sl_utf8_valid(p, n, 0)) {
         show_hex(buf, cap, (const unsigned char *)p, n);
         return;
     }
@@ -493,7 +494,7 @@ void vf_show_src(char *buf, size_t cap, sqlite3_stmt *st, int i)
 
 static int printable(const char *p, size_t n)
 {
-    if (!vf_utf8_ok((const unsigned char *)p, n))
+    if (!sl_utf8_valid(p, n, 0))
         return 0;
     for (size_t k = 0; k < n; k++)
         if ((unsigned char)p[k] < 0x20 && p[k] != '\n' && p[k] != '\t')
