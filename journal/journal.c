@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -311,6 +312,20 @@ void jr_journal_close(jr_journal *j)
         mdb_env_close(j->env);
     free(j->dir);
     free(j);
+}
+
+void jr__note_read(jr_journal *j, size_t n)
+{
+    MDB_envinfo ei;
+
+    j->read_since_trim += n;
+    if (j->read_since_trim < 32u * 1024 * 1024)
+        return;
+    j->read_since_trim = 0;
+    /* the map is read-only (no MDB_WRITEMAP): dropping its pages only
+    ** makes later reads fault them in again from the page cache */
+    if (mdb_env_info(j->env, &ei) == 0 && ei.me_mapaddr != NULL)
+        madvise(ei.me_mapaddr, ei.me_mapsize, MADV_DONTNEED);
 }
 
 uint64_t jr_journal_version(jr_journal *j)

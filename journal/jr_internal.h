@@ -134,7 +134,13 @@ struct jr_journal {
     int read_only;
     uint64_t map_max;
     jr_writer *writer;       /* at most one per handle */
+    uint64_t read_since_trim;    /* bytes read since the last RSS trim */
 };
+
+/* Count `n` bytes read through the map; past a threshold, drop the map's
+** pages from this process's resident set (they stay in the page cache):
+** a long replay would otherwise count every journal page it ever read. */
+void jr__note_read(jr_journal *j, size_t n);
 
 /* Meta keys (DBI "meta"). */
 #define JR_META_FORMAT   "format"
