@@ -314,18 +314,25 @@ void jr_journal_close(jr_journal *j)
     free(j);
 }
 
-void jr__note_read(jr_journal *j, size_t n)
+void jr__note_read(jr_journal *j, const void *p, size_t n)
 {
-    MDB_envinfo ei;
+    uintptr_t lo = (uintptr_t)p, hi = lo + n;
+    long pg = sysconf(_SC_PAGESIZE);
 
+    if (j->read_lo == 0 || lo < j->read_lo)
+        j->read_lo = lo;
+    if (hi > j->read_hi)
+        j->read_hi = hi;
     j->read_since_trim += n;
-    if (j->read_since_trim < 32u * 1024 * 1024)
+    if (j->read_since_trim < 16u * 1024 * 1024 || pg <= 0)
         return;
+    /* the map is read-only (no MDB_WRITEMAP): dropping the pages we read
+    ** only makes later reads fault them in again from the page cache */
+    lo = j->read_lo & ~(uintptr_t)(pg - 1);
+    hi = (j->read_hi + (uintptr_t)pg - 1) & ~(uintptr_t)(pg - 1);
+    madvise((void *)lo, hi - lo, MADV_DONTNEED);
     j->read_since_trim = 0;
-    /* the map is read-only (no MDB_WRITEMAP): dropping its pages only
-    ** makes later reads fault them in again from the page cache */
-    if (mdb_env_info(j->env, &ei) == 0 && ei.me_mapaddr != NULL)
-        madvise(ei.me_mapaddr, ei.me_mapsize, MADV_DONTNEED);
+    j->read_lo = j->read_hi = 0;
 }
 
 uint64_t jr_journal_version(jr_journal *j)

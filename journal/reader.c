@@ -127,7 +127,7 @@ static int load(jr_reader *r, jr_err *err)
         goto out;
     }
     ret = jr__batch_payload(v.mv_data, &h, &r->payload, &r->dctx, pk, err);
-    jr__note_read(r->j, v.mv_size);
+    jr__note_read(r->j, v.mv_data, v.mv_size);
     if (ret == JR_OK) {
         r->bfirst = pk;
         r->bcount = h.count;

@@ -150,6 +150,43 @@ int rp_parse_datetime(const char *p, size_t n, char *out, size_t cap,
 /* Human form of a value for error messages (cut at ~80 bytes). */
 void rp_value_show(char *buf, size_t cap, const jr_value *v);
 
+/* ---- one multi-row statement (rp_stmt.c) ---- */
+enum { RP_OP_NONE, RP_OP_PUT, RP_OP_DEL };
+
+typedef struct rp_stmt {
+    rp_str sql;
+    int op;                      /* RP_OP_* */
+    int replace;                 /* PUT as REPLACE INTO */
+    char *table;
+    uint32_t ncols;              /* columns written (not generated) */
+    const char **colnames;
+    uint32_t rown;               /* columns of the rows batched */
+    char **rownames;
+    int *rowmap;                 /* row column -> target column, -2 skip */
+    uint64_t nrows, first_seq;
+    char **keys;                 /* key literals held (hash set) */
+    size_t kn, kcap;
+    char first_key[300];         /* single mode: for error lines */
+    rp_str first_vals;           /* "name\0value\0" pairs */
+} rp_stmt;
+
+void rp_stmt_reset(rp_stmt *s);
+void rp_stmt_free(rp_stmt *s);
+/* Can a row (op, table, names, replace) join this open statement? */
+int rp_stmt_fits(const rp_stmt *s, int op, const char *table,
+                 const jr_row *r, int replace);
+int rp_stmt_begin(rp_stmt *s, int op, rp_table *t, const jr_row *r,
+                  int replace, const jr_entry *ent, int single);
+/* Append r's values; remember `key` (may be NULL). */
+int rp_stmt_add(rp_stmt *s, MYSQL *db, rp_table *t, const jr_row *r,
+                const jr_entry *ent, const char *key, rp_error *e);
+int rp_stmt_has_key(const rp_stmt *s, const char *key);
+/* Send it (no-op if empty) and reset. */
+int rp_stmt_flush(rp_stmt *s, MYSQL *db, rp_error *e);
+void rp_key_text(char *buf, size_t cap, const jr_row *k);
+int rp_bad_value(const jr_entry *ent, const char *col, const jr_value *v,
+                 const char *why, rp_error *e);
+
 /* ---- applying (rp_apply.c) ---- */
 typedef struct rp_apply rp_apply;
 

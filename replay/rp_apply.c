@@ -38,7 +38,6 @@
 #include "sl_json.h"
 
 enum { PLAN_UPSERT, PLAN_REPLACE, PLAN_PERROW, PLAN_OLDIMG };
-enum { OP_NONE, OP_PUT, OP_DEL };
 
 typedef struct plan {
     char *table;
@@ -56,21 +55,9 @@ struct rp_apply {
     char uuid[40];
     plan *plans;
     int single;                  /* one row per statement */
-
-    /* the statement being built */
-    rp_str sql;
-    int op;
-    char *table;
-    uint32_t ncols;              /* columns written (not generated) */
-    const char **colnames;       /* their names (copies) */
-    uint32_t rown;               /* columns of the rows batched */
-    char **rownames;             /* their names (copies) */
-    int *rowmap;                 /* row column -> target column, -1 skip */
-    uint64_t nrows, first_seq;
+    rp_stmt put, del;            /* open statements (see add_row) */
+    rp_str keybuf;               /* scratch: a row's key literals */
     uint64_t rejected;
-    /* single mode: the row's key and values as text, for error lines */
-    char first_key[300];
-    rp_str first_vals;           /* "name\0value\0" pairs */
 };
 
 static void plans_free(plan *p)
@@ -88,23 +75,8 @@ static void plans_free(plan *p)
 
 static void stmt_reset(rp_apply *a)
 {
-    for (uint32_t i = 0; i < a->ncols; i++)
-        free((char *)a->colnames[i]);
-    free(a->colnames);
-    a->colnames = NULL;
-    a->ncols = 0;
-    for (uint32_t i = 0; i < a->rown; i++)
-        free(a->rownames[i]);
-    free(a->rownames);
-    free(a->rowmap);
-    a->rownames = NULL;
-    a->rowmap = NULL;
-    a->rown = 0;
-    free(a->table);
-    a->table = NULL;
-    a->op = OP_NONE;
-    a->nrows = 0;
-    a->sql.len = 0;
+    rp_stmt_reset(&a->put);
+    rp_stmt_reset(&a->del);
 }
 
 rp_apply *rp_apply_new(MYSQL *db, rp_tables *ts, jr_journal *j,
@@ -126,9 +98,9 @@ void rp_apply_free(rp_apply *a)
 {
     if (a == NULL)
         return;
-    stmt_reset(a);
-    rp_str_free(&a->sql);
-    rp_str_free(&a->first_vals);
+    rp_stmt_free(&a->put);
+    rp_stmt_free(&a->del);
+    rp_str_free(&a->keybuf);
     plans_free(a->plans);
     free(a);
 }
@@ -274,130 +246,15 @@ static int run(rp_apply *a, const char *sql, size_t len, rp_error *e)
     return 0;
 }
 
-/* The column a server error names: "... for column `db`.`t`.`qty` ..." or
-** "... for column 'qty' ...". Empty if none. */
-static const char *server_column(const char *msg, char *col, size_t cap)
-{
-    const char *p = strstr(msg, "for column ");
-    size_t n = 0;
-
-    col[0] = 0;
-    if (p == NULL)
-        return col;
-    p += 11;
-    if (*p == '\'') {
-        const char *end = strchr(p + 1, '\'');
-        if (end != NULL)
-            n = (size_t)(end - p - 1), p++;
-    } else if (*p == '`') {
-        const char *last = p;
-        while (*p == '`') {                    /* `db`.`t`.`col` */
-            const char *end = strchr(p + 1, '`');
-            if (end == NULL)
-                break;
-            last = p;
-            p = end[1] == '.' ? end + 2 : end + 1;
-            n = (size_t)(end - last - 1);
-            if (end[1] != '.')
-                break;
-        }
-        p = last + 1;
-    }
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(col, p, n);
-    col[n] = 0;
-    return col;
-}
-
-/* The value text of column `name` of the single row, or NULL. */
-static const char *value_of(rp_apply *a, const char *name)
-{
-    const char *p = a->first_vals.p, *end = p + a->first_vals.len;
-
-    if (name[0] == 0 || p == NULL)
-        return NULL;
-    while (p < end) {
-        const char *v = p + strlen(p) + 1;
-        if (strcasecmp(p, name) == 0)
-            return v;
-        p = v + strlen(v) + 1;
-    }
-    return NULL;
-}
-
+/* Flush both open statements: deletes first (their keys are disjoint
+** from the upserts' whenever both are open, see add_row). */
 int rp_apply_flush(rp_apply *a, rp_error *e)
 {
-    int ret = 0;
-
-    if (a->nrows == 0) {
-        stmt_reset(a);
-        return 0;
+    if (rp_stmt_flush(&a->del, a->db, e) != 0) {
+        rp_stmt_reset(&a->put);
+        return -1;
     }
-    if (a->op == OP_PUT && strncmp(a->sql.p, "INSERT", 6) == 0) {
-        rp_str_adds(&a->sql, " ON DUPLICATE KEY UPDATE ");
-        for (uint32_t i = 0; i < a->ncols; i++) {
-            if (i)
-                rp_str_adds(&a->sql, ", ");
-            rp_str_ident(&a->sql, a->colnames[i]);
-            rp_str_adds(&a->sql, " = VALUES(");
-            rp_str_ident(&a->sql, a->colnames[i]);
-            rp_str_adds(&a->sql, ")");
-        }
-    } else if (a->op == OP_DEL) {
-        rp_str_adds(&a->sql, ")");
-    }
-    if (a->sql.oom)
-        ret = rp_fail(e, RP_E_FATAL, 0, "out of memory");
-    else if (run(a, a->sql.p, a->sql.len, e) != 0) {
-        char *m = strdup(e->msg), col[128];
-        const char *val = NULL;
-        e->msg[0] = 0;
-        if (a->nrows == 1 && a->first_key[0] &&
-            (val = value_of(a, server_column(m ? m : "", col,
-                                             sizeof(col)))) != NULL)
-            snprintf(e->msg, sizeof(e->msg), "seq %llu table %s key (%s) "
-                     "column %s value %s: %s",
-                     (unsigned long long)a->first_seq, a->table,
-                     a->first_key, col, val, m ? m : "");
-        else if (a->nrows == 1 && a->first_key[0])
-            snprintf(e->msg, sizeof(e->msg), "seq %llu table %s key (%s): "
-                     "%s", (unsigned long long)a->first_seq, a->table,
-                     a->first_key, m ? m : "");
-        else
-            snprintf(e->msg, sizeof(e->msg), "%s; table %s, seq %llu%s",
-                     m ? m : "", a->table, (unsigned long long)a->first_seq,
-                     a->nrows > 1 ? " and following (batched)" : "");
-        free(m);
-        ret = -1;
-    }
-    stmt_reset(a);
-    return ret;
-}
-
-static void key_text(char *buf, size_t cap, const jr_row *k)
-{
-    size_t o = 0;
-    buf[0] = 0;
-    for (uint32_t i = 0; i < k->n && o + 4 < cap; i++) {
-        char v[100];
-        rp_value_show(v, sizeof(v), &k->vals[i]);
-        o += (size_t)snprintf(buf + o, cap - o, "%s%s=%s", i ? ", " : "",
-                              k->names[i], v);
-    }
-}
-
-/* A value the target column cannot take: report with full context. */
-static int bad_value(const jr_entry *ent, const char *col,
-                     const jr_value *v, const char *why, rp_error *e)
-{
-    char kt[200], vt[120];
-
-    key_text(kt, sizeof(kt), &ent->rec.key);
-    rp_value_show(vt, sizeof(vt), v);
-    return rp_fail(e, RP_E_DATA, 0, "seq %llu table %s key (%s) column %s "
-                   "value %s: %s", (unsigned long long)ent->seq,
-                   ent->rec.table, kt, col, vt, why);
+    return rp_stmt_flush(&a->put, a->db, e);
 }
 
 /* Literal of value i of row r for target table t into s. */
@@ -413,19 +270,8 @@ static int add_value(rp_apply *a, rp_str *s, rp_table *t, const jr_row *r,
                        (unsigned long long)ent->seq);
     if (rp_value_sql(s, a->db, &t->cols[c], &r->vals[i], why,
                      sizeof(why)) != 0)
-        return bad_value(ent, r->names[i], &r->vals[i], why, e);
+        return rp_bad_value(ent, r->names[i], &r->vals[i], why, e);
     return 0;
-}
-
-/* Rows of the current statement have exactly these column names? */
-static int same_columns(rp_apply *a, const jr_row *r)
-{
-    if (r->n != a->rown)
-        return 0;
-    for (uint32_t i = 0; i < r->n; i++)
-        if (strcmp(a->rownames[i], r->names[i]) != 0)
-            return 0;
-    return 1;
 }
 
 /* `col1 = v1 AND col2 = v2` (NULL-safe <=>) for row r */
@@ -457,115 +303,63 @@ static int where_row(rp_apply *a, rp_str *s, rp_table *t, const jr_row *r,
     return 0;
 }
 
-static int begin_stmt(rp_apply *a, int op, const char *table, rp_table *t,
-                      const jr_row *r, int replace)
+/* The literal text of a row's key (its values of the key columns named
+** by `key`), for the statements' key sets. NULL if a column is missing. */
+static const char *key_string(rp_apply *a, rp_table *t, const jr_row *r,
+                              const jr_row *key)
 {
-    a->op = op;
-    a->table = strdup(table);
-    a->sql.len = 0;
-    if (op == OP_DEL) {
-        rp_str_adds(&a->sql, "DELETE FROM ");
-        rp_str_ident(&a->sql, table);
-        rp_str_adds(&a->sql, " WHERE (");
-        for (uint32_t i = 0; i < r->n; i++) {
-            if (i)
-                rp_str_adds(&a->sql, ", ");
-            rp_str_ident(&a->sql, r->names[i]);
-        }
-        rp_str_adds(&a->sql, ") IN (");
-    } else {
-        rp_str_adds(&a->sql, replace ? "REPLACE INTO " : "INSERT INTO ");
-        rp_str_ident(&a->sql, table);
-        rp_str_adds(&a->sql, " (");
+    char why[200];
+
+    a->keybuf.len = 0;
+    for (uint32_t k = 0; k < key->n; k++) {
+        uint32_t i;
+        int c = rp_table_col(t, key->names[k]);
+        for (i = 0; i < r->n; i++)
+            if (strcmp(r->names[i], key->names[k]) == 0)
+                break;
+        if (i == r->n || c < 0)
+            return NULL;
+        rp_str_add(&a->keybuf, "\x1f", 1);
+        if (rp_value_sql(&a->keybuf, a->db, &t->cols[c], &r->vals[i], why,
+                         sizeof(why)) != 0)
+            return NULL;
     }
-    a->colnames = calloc(r->n + 1, sizeof(char *));
-    a->rownames = calloc(r->n + 1, sizeof(char *));
-    a->rowmap = calloc(r->n + 1, sizeof(int));
-    if (a->colnames == NULL || a->table == NULL || a->rownames == NULL ||
-        a->rowmap == NULL)
-        return -1;
-    for (uint32_t i = 0; i < r->n; i++) {
-        int c = rp_table_col(t, r->names[i]);
-        a->rownames[a->rown] = strdup(r->names[i]);
-        a->rowmap[a->rown++] = c;
-        if (op == OP_PUT && c >= 0 && t->cols[c].generated) {
-            a->rowmap[a->rown - 1] = -2;            /* never written */
-            continue;
-        }
-        if (op == OP_PUT) {
-            if (a->ncols)
-                rp_str_adds(&a->sql, ", ");
-            rp_str_ident(&a->sql, r->names[i]);
-        }
-        a->colnames[a->ncols++] = strdup(r->names[i]);
-    }
-    if (op == OP_PUT)
-        rp_str_adds(&a->sql, ") VALUES ");
-    return 0;
+    return a->keybuf.oom ? NULL : a->keybuf.p;
 }
 
-/* Add one row to the current statement (starting one if needed). */
+/* Add one row change. With `commute` (the key is the table's only unique
+** key) an upsert and a delete statement stay open side by side while
+** their keys are disjoint: changes to different rows commute, so a stream
+** mixing updates and deletes still travels in full batches. A row whose
+** key the other statement holds flushes that statement first; otherwise
+** (and always without `commute`) the other statement is flushed before
+** the row joins its own, which keeps the changes in order. */
 static int add_row(rp_apply *a, int op, rp_table *t, const jr_row *r,
-                   int replace, const jr_entry *ent, rp_error *e)
+                   const jr_row *key, int replace, int commute,
+                   const jr_entry *ent, rp_error *e)
 {
-    size_t mark;
-    int want_replace = replace;
+    rp_stmt *me = op == RP_OP_PUT ? &a->put : &a->del;
+    rp_stmt *other = op == RP_OP_PUT ? &a->del : &a->put;
+    const char *ks = NULL;
 
-    if (a->op != OP_NONE &&
-        (a->op != op || strcmp(a->table, t->name) != 0 ||
-         !same_columns(a, r) ||
-         (op == OP_PUT && (strncmp(a->sql.p, "REPLACE", 7) == 0) !=
-                              want_replace)))
-        if (rp_apply_flush(a, e) != 0)
+    if (commute && !a->single)
+        ks = key_string(a, t, r, key);
+    if (other->op != RP_OP_NONE &&
+        (ks == NULL || strcmp(other->table, t->name) != 0 ||
+         rp_stmt_has_key(other, ks)))
+        if (rp_stmt_flush(other, a->db, e) != 0)
             return -1;
-    if (a->op == OP_NONE) {
-        if (begin_stmt(a, op, t->name, t, r, replace) != 0)
-            return rp_fail(e, RP_E_FATAL, 0, "out of memory");
-        a->first_seq = ent->seq;
-        a->first_key[0] = 0;
-        a->first_vals.len = 0;
-        if (a->single) {
-            key_text(a->first_key, sizeof(a->first_key), &ent->rec.key);
-            for (uint32_t i = 0; i < r->n; i++) {
-                char v[120];
-                rp_value_show(v, sizeof(v), &r->vals[i]);
-                rp_str_add(&a->first_vals, r->names[i],
-                           strlen(r->names[i]) + 1);
-                rp_str_add(&a->first_vals, v, strlen(v) + 1);
-            }
-        }
-    }
-    mark = a->sql.len;
-    if (a->nrows)
-        rp_str_adds(&a->sql, ", ");
-    rp_str_adds(&a->sql, "(");
-    for (uint32_t i = 0, n = 0; i < r->n; i++) {
-        int c = a->rowmap[i];
-        char why[200];
-        if (c == -2)
-            continue;
-        if (n++)
-            rp_str_adds(&a->sql, ", ");
-        if (c < 0) {
-            rp_fail(e, RP_E_CONFIG, 0, "target table %s has no column %s "
-                    "(seq %llu)", t->name, r->names[i],
-                    (unsigned long long)ent->seq);
-        } else if (rp_value_sql(&a->sql, a->db, &t->cols[c], &r->vals[i],
-                                why, sizeof(why)) == 0) {
-            continue;
-        } else {
-            bad_value(ent, r->names[i], &r->vals[i], why, e);
-        }
-        a->sql.len = mark;
-        if (a->sql.p != NULL)
-            a->sql.p[mark] = 0;
+    if (me->op != RP_OP_NONE && !rp_stmt_fits(me, op, t->name, r, replace))
+        if (rp_stmt_flush(me, a->db, e) != 0)
+            return -1;
+    if (me->op == RP_OP_NONE &&
+        rp_stmt_begin(me, op, t, r, replace, ent, a->single) != 0)
+        return rp_fail(e, RP_E_FATAL, 0, "out of memory");
+    if (rp_stmt_add(me, a->db, t, r, ent, ks, e) != 0)
         return -1;
-    }
-    rp_str_adds(&a->sql, ")");
-    a->nrows++;
-    if (a->single || a->nrows >= (uint64_t)a->cfg->batch_rows ||
-        a->sql.len > 4u * 1024 * 1024)
-        return rp_apply_flush(a, e);
+    if (a->single || me->nrows >= (uint64_t)a->cfg->batch_rows ||
+        me->sql.len > 4u * 1024 * 1024)
+        return rp_stmt_flush(me, a->db, e);
     return 0;
 }
 
@@ -707,7 +501,7 @@ static int apply_row(rp_apply *a, const jr_entry *ent, rp_error *e)
     const jr_record *r = &ent->rec;
     rp_table *t = rp_table_get(a->ts, a->db, r->table, e);
     plan *p;
-    int replace;
+    int replace, commute;
 
     if (t == NULL)
         return e->cls ? -1 : rp_fail(e, RP_E_CONFIG, 0, "target table %s "
@@ -719,9 +513,11 @@ static int apply_row(rp_apply *a, const jr_entry *ent, rp_error *e)
     if (p->mode == PLAN_OLDIMG)
         return apply_oldimg(a, t, ent, e);
     replace = p->mode == PLAN_REPLACE;
+    commute = p->mode == PLAN_UPSERT;
     if (r->kind == JR_K_DELETE ||
         (r->kind == JR_K_UPDATE && key_changed(&r->key, &r->new_row)))
-        if (add_row(a, OP_DEL, t, &r->key, 0, ent, e) != 0)
+        if (add_row(a, RP_OP_DEL, t, &r->key, &r->key, 0, commute, ent,
+                    e) != 0)
             return -1;
     if (r->kind == JR_K_DELETE)
         return 0;
@@ -740,7 +536,8 @@ static int apply_row(rp_apply *a, const jr_entry *ent, rp_error *e)
             delete_conflicts(a, p, t, &r->new_row, &nk, ent, e) != 0)
             return -1;
     }
-    return add_row(a, OP_PUT, t, &r->new_row, replace, ent, e);
+    return add_row(a, RP_OP_PUT, t, &r->new_row, &r->key, replace, commute,
+                   ent, e);
 }
 
 int rp_apply_check(rp_apply *a, const jr_entry *ent, rp_error *e)
@@ -762,7 +559,7 @@ static int record_reject(rp_apply *a, const jr_entry *ent, const char *why,
     char kt[400];
     int ret;
 
-    key_text(kt, sizeof(kt), &ent->rec.key);
+    rp_key_text(kt, sizeof(kt), &ent->rec.key);
     rp_str_adds(&s, "INSERT INTO sluice_rejects(replica, seq, table_name, "
                     "row_key, error, row_json) VALUES (");
     rp_str_quote(&s, a->db, a->cfg->replica, strlen(a->cfg->replica));

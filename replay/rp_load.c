@@ -94,6 +94,12 @@ static int li_read(void *ptr, char *out, unsigned int len)
 
     if (c->failed)
         return -1;
+    if (c->off > 0 && c->buf.len - c->off < len) {
+        /* move the unsent tail to the front: the buffer stays bounded */
+        memmove(c->buf.p, c->buf.p + c->off, c->buf.len - c->off);
+        c->buf.len -= c->off;
+        c->off = 0;
+    }
     while (c->buf.len - c->off < len && !c->eof) {
         jr_entry ent;
         if (c->first != NULL) {

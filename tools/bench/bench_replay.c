@@ -7,26 +7,37 @@
 **            rows 1..N in one transaction (WAL, synchronous=OFF: this is
 **            data preparation, not a measured writer).
 **   changes  --db F --changes N [--seed S] [--txn-min A] [--txn-max B]
-**            [--mix I,U,D] [--ops FILE]
+**            [--mix I,U,D] [--ops FILE] [--wait-journal DIR]
 **            make N changes to `items` like an application would: source
 **            transactions of A..B changes (uniform), each change an insert
 **            of a new id, a full-row update or a delete of a random live
 **            id, drawn with weights I:U:D (default 25:50:25, so the table
 **            keeps its size). --ops also writes each change, in order, as
-**            a line "P<TAB>row" or "D<TAB>id" for the C baseline.
+**            a line "P<TAB>row" or "D<TAB>id", and "C" after each source
+**            transaction, for the C loaders. --wait-journal: after each
+**            commit, wait until a running sluice-capture has journaled it
+**            (the journal's complete_seq moved by the transaction's size),
+**            so every source transaction becomes its own journal group --
+**            what a capture that keeps up with the application produces,
+**            and the same group shapes in every run.
 **   export   --db F --out TSV
 **            the table as LOAD DATA input, by id (dates as UTC text
 **            MariaDB takes; not timed by the bench).
-**   load-data  CONN --file TSV              baseline A: one LOAD DATA
-**            LOCAL INFILE of the file into `items` (autocommit), timed.
+**   load-data  CONN --file TSV [--as-replay 1] [--bulk 1]
+**            baseline A: one LOAD DATA LOCAL INFILE of the file into
+**            `items` (autocommit), timed; variants: see cmd_load_data.
 **   upsert   CONN --file TSV [--stmt-rows 1000] [--txn-rows 10000]
+**            [--array 1]
 **            baseline B: the plain C loader. The file is read into memory
 **            first; then multi-row INSERT ... VALUES (..),(..) ON
 **            DUPLICATE KEY UPDATE, text protocol, escaped literals, a
 **            COMMIT every --txn-rows rows. Timed from the first statement
-**            to the last COMMIT.
+**            to the last COMMIT. --array 1: the same rows through one
+**            prepared INSERT ... ON DUPLICATE KEY UPDATE executed with
+**            array binding (STMT_ATTR_ARRAY_SIZE = --stmt-rows).
 **   apply-ops  CONN --file OPS [--stmt-rows 1000] [--txn-rows 10000]
-**            [--coalesce 1]
+**            [--coalesce 1]   (--txn-rows 0: COMMIT at the "C" lines, i.e.
+**            the source's transactions)
 **            the same plain loader applying a change stream in order:
 **            runs of upserts as multi-row INSERT ... ON DUPLICATE KEY
 **            UPDATE, runs of deletes as DELETE ... WHERE id IN (...),
@@ -34,6 +45,8 @@
 **            --coalesce 1 keeps one pending upsert and one pending delete
 **            statement with disjoint key sets instead (see cmd_apply_ops):
 **            what replay could do for tables keyed only by their PK.
+**            --array 1: coalesced, each batch one array-bound execution of
+**            a prepared statement (STMT_ATTR_ARRAY_SIZE).
 **   verify   CONN --db F
 **            compare `items` in SQLite and MariaDB row by row in id order
 **            (every column; REAL bit-exact; dates normalised to UTC
@@ -49,8 +62,8 @@
 **            RssAnon and RssFile sampled every 20 ms).
 **   status   CONN [--server-pid PID]
 **            one line of server counters (statements, rows, buffer pool
-**            reads, fsyncs) and mariadbd's CPU seconds, for per-phase
-**            differences.
+**            reads, fsyncs), mariadbd's CPU seconds and the whole
+**            machine's busy CPU seconds, for per-phase differences.
 ** CONN: --socket PATH --user U --database D; password from
 ** SLUICE_TARGET_PASSWORD. Sessions use sluice-replay's settings (strict
 ** sql_mode, time_zone +00:00, utf8mb4).
@@ -75,6 +88,8 @@
 
 #include <mysql.h>
 #include <sqlite3.h>
+
+#include "sluice/journal.h"
 
 #define NCOLS 8
 static const char *const g_cols[NCOLS] = {
@@ -125,6 +140,15 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds (user + system) this process has used */
+static double self_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
 static uint64_t rng_next(uint64_t *s)
@@ -518,7 +542,13 @@ static int cmd_gen(void)
 static int cmd_changes(void)
 {
     const char *path = req("db"), *ops_path = opt("ops", NULL);
-    const char *mix = opt("mix", "25,50,25");
+    const char *mix = opt("mix", "25,50,25"), *jdir = opt("wait-journal",
+                                                          NULL);
+    jr_journal *jn = NULL;
+    jr_info info;
+    jr_err jerr = { 0 };
+    uint64_t jbase = 0;
+    double waited = 0;
     long long n = opt_ll("changes", 1000000);
     long long tmin = opt_ll("txn-min", 100), tmax = opt_ll("txn-max", 1000);
     uint64_t seed = (uint64_t)opt_ll("seed", 2), s;
@@ -554,6 +584,14 @@ static int cmd_changes(void)
         maxid = live[nlive - 1];
     if (ops_path != NULL && (ops = fopen(ops_path, "w")) == NULL)
         die("%s: %s", ops_path, strerror(errno));
+    if (jdir != NULL) {
+        jr_journal_opts jo = JR_JOURNAL_OPTS_INIT;
+        jo.read_only = 1;
+        if (jr_journal_open(&jn, jdir, &jo, &jerr) != JR_OK ||
+            jr_journal_info(jn, &info, &jerr) != JR_OK)
+            die("journal %s: %s", jdir, jerr.msg);
+        jbase = info.complete_seq;
+    }
     ins = sq_prep(db, "INSERT INTO items (" COL_LIST ") VALUES "
                       "(?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     upd = sq_prep(db, "UPDATE items SET customer_id = ?1, status = ?2, "
@@ -620,7 +658,26 @@ static int cmd_changes(void)
         }
         sq_exec(db, "COMMIT");
         ntx++;
+        if (ops != NULL)
+            fputs("C\n", ops);
+        if (jn != NULL) {
+            double w0 = now_s();
+            for (;;) {
+                if (jr_journal_info(jn, &info, &jerr) != JR_OK)
+                    die("journal %s: %s", jdir, jerr.msg);
+                if (info.complete_seq >= jbase + (uint64_t)done)
+                    break;
+                if (now_s() - w0 > 60)
+                    die("sluice-capture did not journal transaction %lld "
+                        "within 60 s (complete_seq %llu, want %llu)", ntx,
+                        (unsigned long long)info.complete_seq,
+                        (unsigned long long)(jbase + (uint64_t)done));
+                usleep(500);
+            }
+            waited += now_s() - w0;
+        }
     }
+    jr_journal_close(jn);
     sqlite3_finalize(ins);
     sqlite3_finalize(upd);
     sqlite3_finalize(del);
@@ -630,8 +687,9 @@ static int cmd_changes(void)
     free(live);
     free(line.p);
     printf("changes=%lld inserts=%lld updates=%lld deletes=%lld "
-           "transactions=%lld rows_after=%zu seconds=%.3f\n", done, nins,
-           nupd, ndel, ntx, nlive, now_s() - t0);
+           "transactions=%lld rows_after=%zu seconds=%.3f "
+           "waited_for_capture_s=%.1f\n", done, nins, nupd, ndel, ntx, nlive,
+           now_s() - t0, waited);
     return 0;
 }
 
@@ -690,27 +748,42 @@ static int cmd_export(void)
 /* baselines                                                          */
 /* ------------------------------------------------------------------ */
 
+/* Baseline A, plain: LOAD DATA ... INTO TABLE in autocommit mode.
+** --as-replay 1: the statement shape sluice-replay uses for a snapshot
+**   (one transaction: DELETE FROM, LOAD DATA ... REPLACE INTO, COMMIT).
+** --bulk 1: SET unique_checks = 0, foreign_key_checks = 0 first, which
+**   lets InnoDB (10.6+) load an empty table with table-level undo
+**   logging (MDEV-24818). */
 static int cmd_load_data(void)
 {
     const char *file = req("file");
-    MYSQL *db = db_connect(1);
+    int as_replay = opt_ll("as-replay", 0) != 0, bulk = opt_ll("bulk", 0);
+    MYSQL *db = db_connect(!as_replay);
     buf sql = { 0 };
     double t0, t;
     my_ulonglong n;
 
+    if (bulk)
+        db_exec(db, "SET unique_checks = 0, foreign_key_checks = 0", 46);
     buf_adds(&sql, "LOAD DATA LOCAL INFILE '");
     buf_need(&sql, 2 * strlen(file));
     sql.len += mysql_real_escape_string(db, sql.p + sql.len, file,
                                         (unsigned long)strlen(file));
-    buf_adds(&sql, "' INTO TABLE items CHARACTER SET utf8mb4 FIELDS "
+    buf_adds(&sql, as_replay ? "' REPLACE INTO TABLE" : "' INTO TABLE");
+    buf_adds(&sql, " items CHARACTER SET utf8mb4 FIELDS "
                    "TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED "
                    "BY '\\n' (" COL_LIST ")");
     t0 = now_s();
+    if (as_replay)
+        db_exec(db, "DELETE FROM items", 17);
     db_exec(db, sql.p, sql.len);
-    t = now_s() - t0;
     n = mysql_affected_rows(db);
-    printf("rows=%llu seconds=%.3f rows_per_s=%.0f warnings=%u\n",
-           (unsigned long long)n, t, (double)n / t, mysql_warning_count(db));
+    if (as_replay)
+        db_commit(db);
+    t = now_s() - t0;
+    printf("rows=%llu seconds=%.3f rows_per_s=%.0f warnings=%u "
+           "client_cpu_s=%.2f\n", (unsigned long long)n, t, (double)n / t,
+           mysql_warning_count(db), self_cpu());
     mysql_close(db);
     free(sql.p);
     return 0;
@@ -793,17 +866,193 @@ static void sql_tuple(buf *b, MYSQL *db, char *line, char *eol)
     buf_adds(b, ")");
 }
 
+/* ---- array binding (Connector/C bulk execution) ---------------------
+** One prepared statement, STMT_ATTR_ARRAY_SIZE rows per execution,
+** column-wise buffers: fixed-size arrays for numbers, arrays of pointers
+** plus lengths for text, an indicator array for NULLs. Text fields point
+** into the (unescaped in place) file buffer. */
+typedef struct abatch {
+    MYSQL_STMT *put, *del;
+    unsigned cap, n, nd;
+    int64_t *id, *cust, *did;
+    double *amount;
+    char **txt[5];               /* status, email, meta, note, created_at */
+    unsigned long *len[5];
+    char *ind[5];
+} abatch;
+
+static const int g_txt_col[5] = { 2, 3, 5, 6, 7 };
+
+static MYSQL_STMT *stmt_prep(MYSQL *db, const char *sql)
+{
+    MYSQL_STMT *st = mysql_stmt_init(db);
+    if (st == NULL || mysql_stmt_prepare(st, sql, strlen(sql)) != 0)
+        die("prepare: %s (%s)", st ? mysql_stmt_error(st) : "?", sql);
+    return st;
+}
+
+static void ab_init(abatch *b, MYSQL *db, unsigned cap)
+{
+    char sql[600];
+
+    memset(b, 0, sizeof(*b));
+    b->cap = cap;
+    b->id = xmalloc(cap * sizeof(int64_t));
+    b->cust = xmalloc(cap * sizeof(int64_t));
+    b->did = xmalloc(cap * sizeof(int64_t));
+    b->amount = xmalloc(cap * sizeof(double));
+    for (int k = 0; k < 5; k++) {
+        b->txt[k] = xmalloc(cap * sizeof(char *));
+        b->len[k] = xmalloc(cap * sizeof(unsigned long));
+        b->ind[k] = xmalloc(cap);
+    }
+    snprintf(sql, sizeof(sql), "INSERT INTO items (" COL_LIST ") VALUES "
+             "(?, ?, ?, ?, ?, ?, ?, ?)%s", g_odku);
+    b->put = stmt_prep(db, sql);
+    b->del = stmt_prep(db, "DELETE FROM items WHERE id = ?");
+}
+
+static void ab_free(abatch *b)
+{
+    mysql_stmt_close(b->put);
+    mysql_stmt_close(b->del);
+    free(b->id);
+    free(b->cust);
+    free(b->did);
+    free(b->amount);
+    for (int k = 0; k < 5; k++) {
+        free(b->txt[k]);
+        free(b->len[k]);
+        free(b->ind[k]);
+    }
+}
+
+/* Parse TSV line [line, eol) into row b->n. */
+static void ab_add(abatch *b, char *line, char *eol)
+{
+    char *p = line, *f[NCOLS], *e[NCOLS];
+    unsigned r = b->n;
+
+    for (int i = 0; i < NCOLS; i++) {
+        e[i] = i < NCOLS - 1 ? memchr(p, '\t', (size_t)(eol - p)) : eol;
+        if (e[i] == NULL)
+            die("short TSV line: %.80s", line);
+        f[i] = p;
+        p = e[i] + 1;
+    }
+    b->id[r] = strtoll(f[0], NULL, 10);
+    b->cust[r] = strtoll(f[1], NULL, 10);
+    *e[4] = 0;
+    b->amount[r] = strtod(f[4], NULL);
+    for (int k = 0; k < 5; k++) {
+        int i = g_txt_col[k];
+        long n = tsv_unescape(f[i], e[i]);
+        b->txt[k][r] = f[i];
+        b->len[k][r] = n < 0 ? 0 : (unsigned long)n;
+        b->ind[k][r] = n < 0 ? STMT_INDICATOR_NULL : STMT_INDICATOR_NONE;
+    }
+    b->n++;
+}
+
+static void ab_flush_put(abatch *b, long long *stmts)
+{
+    MYSQL_BIND bd[NCOLS];
+    unsigned n = b->n;
+
+    if (n == 0)
+        return;
+    memset(bd, 0, sizeof(bd));
+    bd[0].buffer_type = MYSQL_TYPE_LONGLONG;
+    bd[0].buffer = b->id;
+    bd[1].buffer_type = MYSQL_TYPE_LONGLONG;
+    bd[1].buffer = b->cust;
+    bd[4].buffer_type = MYSQL_TYPE_DOUBLE;
+    bd[4].buffer = b->amount;
+    for (int k = 0; k < 5; k++) {
+        MYSQL_BIND *x = &bd[g_txt_col[k]];
+        x->buffer_type = MYSQL_TYPE_STRING;
+        x->buffer = b->txt[k];
+        x->length = b->len[k];
+        x->u.indicator = b->ind[k];
+    }
+    if (mysql_stmt_attr_set(b->put, STMT_ATTR_ARRAY_SIZE, &n) != 0 ||
+        mysql_stmt_bind_param(b->put, bd) != 0 ||
+        mysql_stmt_execute(b->put) != 0)
+        die("array upsert: %s", mysql_stmt_error(b->put));
+    b->n = 0;
+    (*stmts)++;
+}
+
+static void ab_flush_del(abatch *b, long long *stmts)
+{
+    MYSQL_BIND bd[1];
+    unsigned n = b->nd;
+
+    if (n == 0)
+        return;
+    memset(bd, 0, sizeof(bd));
+    bd[0].buffer_type = MYSQL_TYPE_LONGLONG;
+    bd[0].buffer = b->did;
+    if (mysql_stmt_attr_set(b->del, STMT_ATTR_ARRAY_SIZE, &n) != 0 ||
+        mysql_stmt_bind_param(b->del, bd) != 0 ||
+        mysql_stmt_execute(b->del) != 0)
+        die("array delete: %s", mysql_stmt_error(b->del));
+    b->nd = 0;
+    (*stmts)++;
+}
+
+/* upsert --array 1 */
+static int upsert_array(char *data, size_t len, long long stmt_rows,
+                        long long txn_rows)
+{
+    char *p = data, *end = data + len;
+    MYSQL *db = db_connect(0);
+    abatch b;
+    long long n = 0, stmts = 0, commits = 0;
+    double t0 = now_s(), t;
+
+    ab_init(&b, db, (unsigned)stmt_rows);
+    while (p < end) {
+        char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (eol == NULL)
+            eol = end;
+        ab_add(&b, p, eol);
+        n++;
+        p = eol + 1;
+        if (b.n == (unsigned)stmt_rows || p >= end)
+            ab_flush_put(&b, &stmts);
+        if (n % txn_rows == 0 || p >= end) {
+            db_commit(db);
+            commits++;
+        }
+    }
+    t = now_s() - t0;
+    printf("rows=%lld seconds=%.3f rows_per_s=%.0f statements=%lld "
+           "commits=%lld array=1 client_cpu_s=%.2f\n", n, t, (double)n / t,
+           stmts, commits, self_cpu());
+    ab_free(&b);
+    mysql_close(db);
+    return 0;
+}
+
 static int cmd_upsert(void)
 {
     size_t len;
     char *data = read_file(req("file"), &len), *p = data, *end = data + len;
     long long stmt_rows = opt_ll("stmt-rows", 1000),
               txn_rows = opt_ll("txn-rows", 10000);
-    MYSQL *db = db_connect(0);
+    MYSQL *db;
     buf sql = { 0 };
     long long n = 0, in_stmt = 0, stmts = 0, commits = 0;
-    double t0 = now_s(), t;
+    double t0, t;
 
+    if (opt_ll("array", 0)) {
+        upsert_array(data, len, stmt_rows, txn_rows);
+        free(data);
+        return 0;
+    }
+    db = db_connect(0);
+    t0 = now_s();
     while (p < end) {
         char *eol = memchr(p, '\n', (size_t)(end - p));
         if (eol == NULL)
@@ -830,7 +1079,8 @@ static int cmd_upsert(void)
     }
     t = now_s() - t0;
     printf("rows=%lld seconds=%.3f rows_per_s=%.0f statements=%lld "
-           "commits=%lld\n", n, t, (double)n / t, stmts, commits);
+           "commits=%lld client_cpu_s=%.2f\n", n, t, (double)n / t, stmts,
+           commits, self_cpu());
     mysql_close(db);
     free(data);
     free(sql.p);
@@ -890,6 +1140,97 @@ static void pend_flush(MYSQL *db, pend *p, char op, long long *stmts)
     (*stmts)++;
 }
 
+/* apply-ops --array 1: coalesced as --coalesce 1, each pending batch
+** sent as one array-bound execution of a prepared statement. */
+static int apply_ops_array(char *data, size_t len, long long stmt_rows,
+                           long long txn_rows)
+{
+    char *p = data, *end = data + len;
+    MYSQL *db = db_connect(0);
+    abatch b;
+    idset kp, kd;
+    long long n = 0, stmts = 0, commits = 0;
+    double t0, t;
+
+    ab_init(&b, db, (unsigned)stmt_rows);
+    kp.cap = kd.cap = 4096;
+    while (kp.cap < 2 * (size_t)stmt_rows)
+        kp.cap = kd.cap = kp.cap * 2;
+    kp.k = xmalloc(kp.cap * sizeof(int64_t));
+    kd.k = xmalloc(kd.cap * sizeof(int64_t));
+    ids_clear(&kp);
+    ids_clear(&kd);
+    t0 = now_s();
+    while (p < end) {
+        char *eol = memchr(p, '\n', (size_t)(end - p));
+        char o = *p;
+        int64_t id;
+
+        if (eol == NULL)
+            eol = end;
+        if (o == 'C') {
+            p = eol + 1;
+            if (txn_rows == 0) {
+                ab_flush_del(&b, &stmts);
+                ab_flush_put(&b, &stmts);
+                ids_clear(&kd);
+                ids_clear(&kp);
+                db_commit(db);
+                commits++;
+            }
+            continue;
+        }
+        if (eol - p < 3 || p[1] != '\t' || (o != 'P' && o != 'D'))
+            die("bad ops line: %.60s", p);
+        id = strtoll(p + 2, NULL, 10);
+        if (o == 'P') {
+            if (b.nd && ids_has(&kd, id)) {
+                ab_flush_del(&b, &stmts);
+                ids_clear(&kd);
+            }
+            ab_add(&b, p + 2, eol);
+            ids_add(&kp, id);
+            if (b.n == (unsigned)stmt_rows) {
+                ab_flush_put(&b, &stmts);
+                ids_clear(&kp);
+            }
+        } else {
+            if (b.n && ids_has(&kp, id)) {
+                ab_flush_put(&b, &stmts);
+                ids_clear(&kp);
+            }
+            b.did[b.nd++] = id;
+            ids_add(&kd, id);
+            if (b.nd == (unsigned)stmt_rows) {
+                ab_flush_del(&b, &stmts);
+                ids_clear(&kd);
+            }
+        }
+        n++;
+        p = eol + 1;
+        if (txn_rows > 0 && n % txn_rows == 0) {
+            ab_flush_del(&b, &stmts);
+            ab_flush_put(&b, &stmts);
+            ids_clear(&kd);
+            ids_clear(&kp);
+            db_commit(db);
+            commits++;
+        }
+    }
+    ab_flush_del(&b, &stmts);
+    ab_flush_put(&b, &stmts);
+    db_commit(db);
+    t = now_s() - t0;
+    printf("rows=%lld seconds=%.3f rows_per_s=%.0f statements=%lld "
+           "commits=%lld coalesce=1 array=1 client_cpu_s=%.2f\n", n, t,
+           (double)n / t, stmts, commits, self_cpu());
+    ab_free(&b);
+    free(kp.k);
+    free(kd.k);
+    mysql_close(db);
+    return 0;
+}
+
 /* The plain loader on a change stream. In order (default): a statement
 ** ends whenever the operation changes. --coalesce 1: one pending upsert
 ** and one pending delete statement; their key sets stay disjoint (a put
@@ -903,10 +1244,17 @@ static int cmd_apply_ops(void)
     long long stmt_rows = opt_ll("stmt-rows", 1000),
               txn_rows = opt_ll("txn-rows", 10000);
     int coalesce = opt_ll("coalesce", 0) != 0;
-    MYSQL *db = db_connect(0);
+    MYSQL *db;
     pend pp = { 0 }, pd = { 0 };
     long long n = 0, stmts = 0, commits = 0;
     double t0, t;
+
+    if (opt_ll("array", 0)) {
+        apply_ops_array(data, len, stmt_rows, txn_rows);
+        free(data);
+        return 0;
+    }
+    db = db_connect(0);
 
     pp.keys.cap = pd.keys.cap = 4096;
     while (pp.keys.cap < 2 * (size_t)stmt_rows)
@@ -924,6 +1272,16 @@ static int cmd_apply_ops(void)
 
         if (eol == NULL)
             eol = end;
+        if (o == 'C') {                 /* end of a source transaction */
+            p = eol + 1;
+            if (txn_rows == 0) {
+                pend_flush(db, &pd, 'D', &stmts);
+                pend_flush(db, &pp, 'P', &stmts);
+                db_commit(db);
+                commits++;
+            }
+            continue;
+        }
         if (eol - p < 3 || p[1] != '\t' || (o != 'P' && o != 'D'))
             die("bad ops line: %.60s", p);
         id = strtoll(p + 2, NULL, 10);
@@ -946,17 +1304,20 @@ static int cmd_apply_ops(void)
         p = eol + 1;
         if (me->rows == stmt_rows)
             pend_flush(db, me, o, &stmts);
-        if (n % txn_rows == 0 || p >= end) {
+        if ((txn_rows > 0 && n % txn_rows == 0) || p >= end) {
             pend_flush(db, &pd, 'D', &stmts);
             pend_flush(db, &pp, 'P', &stmts);
             db_commit(db);
             commits++;
         }
     }
+    pend_flush(db, &pd, 'D', &stmts);          /* a stream without "C" */
+    pend_flush(db, &pp, 'P', &stmts);
+    db_commit(db);
     t = now_s() - t0;
     printf("rows=%lld seconds=%.3f rows_per_s=%.0f statements=%lld "
-           "commits=%lld coalesce=%d\n", n, t, (double)n / t, stmts, commits,
-           coalesce);
+           "commits=%lld coalesce=%d client_cpu_s=%.2f\n", n, t,
+           (double)n / t, stmts, commits, coalesce, self_cpu());
     mysql_close(db);
     free(data);
     free(pp.sql.p);
@@ -1002,6 +1363,18 @@ static int cmd_status(void)
                     printf("server_cpu_s=%.2f ", (double)(ut + stt) /
                            (double)sysconf(_SC_CLK_TCK));
             }
+            fclose(f);
+        }
+    }
+    {   /* CPU time of the whole machine: busy jiffies, all CPUs */
+        FILE *f = fopen("/proc/stat", "r");
+        unsigned long long v[10] = { 0 };
+        if (f != NULL) {
+            if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu",
+                       &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+                       &v[7]) == 8)
+                printf("machine_busy_s=%.2f ", (double)(v[0] + v[1] + v[2] +
+                       v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK));
             fclose(f);
         }
     }

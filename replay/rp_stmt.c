@@ -1,0 +1,352 @@
+/*
+** rp_stmt.c -- one multi-row statement being built: INSERT ... ON
+** DUPLICATE KEY UPDATE, REPLACE, or DELETE ... WHERE (key) IN (...).
+**
+** A statement holds rows of one table with one column list; it remembers
+** the keys it holds (rp_stmt_has_key) so that rp_apply.c can keep an upsert
+** and a delete statement open side by side as long as their keys are
+** disjoint -- then their order does not matter, and a change stream that
+** mixes updates and deletes still travels in full batches.
+**
+** INVARIANTS:
+**  (T1) column names are mapped to target columns once, when the
+**       statement begins; every later row must have the same names.
+**  (T2) in single mode (one row per statement) a failure is reported with
+**       the row's seq, table, key, the column the server named and that
+**       column's value.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "rp.h"
+
+/* ---- key set (open addressing, FNV-1a) ---- */
+
+static uint64_t fnv(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void keys_reset(rp_stmt *s)
+{
+    for (size_t i = 0; i < s->kcap; i++) {
+        free(s->keys[i]);
+        s->keys[i] = NULL;
+    }
+    s->kn = 0;
+}
+
+int rp_stmt_has_key(const rp_stmt *s, const char *key)
+{
+    if (s->kcap == 0 || key == NULL)
+        return 0;
+    for (size_t i = fnv(key) & (s->kcap - 1);; i = (i + 1) & (s->kcap - 1)) {
+        if (s->keys[i] == NULL)
+            return 0;
+        if (strcmp(s->keys[i], key) == 0)
+            return 1;
+    }
+}
+
+static int keys_add(rp_stmt *s, const char *key)
+{
+    if (rp_stmt_has_key(s, key))
+        return 0;
+    if (2 * (s->kn + 1) > s->kcap) {            /* grow, rehash */
+        size_t cap = s->kcap ? s->kcap * 2 : 1024, n = s->kcap;
+        char **old = s->keys, **nk = calloc(cap, sizeof(char *));
+        if (nk == NULL)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            if (old[i] != NULL) {
+                size_t j = fnv(old[i]) & (cap - 1);
+                while (nk[j] != NULL)
+                    j = (j + 1) & (cap - 1);
+                nk[j] = old[i];
+            }
+        free(old);
+        s->keys = nk;
+        s->kcap = cap;
+    }
+    for (size_t i = fnv(key) & (s->kcap - 1);; i = (i + 1) & (s->kcap - 1))
+        if (s->keys[i] == NULL) {
+            if ((s->keys[i] = strdup(key)) == NULL)
+                return -1;
+            s->kn++;
+            return 0;
+        }
+}
+
+/* ---- statement ---- */
+
+void rp_stmt_reset(rp_stmt *s)
+{
+    for (uint32_t i = 0; i < s->ncols; i++)
+        free((char *)s->colnames[i]);
+    free(s->colnames);
+    s->colnames = NULL;
+    s->ncols = 0;
+    for (uint32_t i = 0; i < s->rown; i++)
+        free(s->rownames[i]);
+    free(s->rownames);
+    free(s->rowmap);
+    s->rownames = NULL;
+    s->rowmap = NULL;
+    s->rown = 0;
+    free(s->table);
+    s->table = NULL;
+    s->op = RP_OP_NONE;
+    s->nrows = 0;
+    s->sql.len = 0;
+    keys_reset(s);
+}
+
+void rp_stmt_free(rp_stmt *s)
+{
+    rp_stmt_reset(s);
+    free(s->keys);
+    rp_str_free(&s->sql);
+    rp_str_free(&s->first_vals);
+    memset(s, 0, sizeof(*s));
+}
+
+void rp_key_text(char *buf, size_t cap, const jr_row *k)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (uint32_t i = 0; i < k->n && o + 4 < cap; i++) {
+        char v[100];
+        rp_value_show(v, sizeof(v), &k->vals[i]);
+        o += (size_t)snprintf(buf + o, cap - o, "%s%s=%s", i ? ", " : "",
+                              k->names[i], v);
+    }
+}
+
+int rp_bad_value(const jr_entry *ent, const char *col, const jr_value *v,
+                 const char *why, rp_error *e)
+{
+    char kt[200], vt[120];
+
+    rp_key_text(kt, sizeof(kt), &ent->rec.key);
+    rp_value_show(vt, sizeof(vt), v);
+    return rp_fail(e, RP_E_DATA, 0, "seq %llu table %s key (%s) column %s "
+                   "value %s: %s", (unsigned long long)ent->seq,
+                   ent->rec.table, kt, col, vt, why);
+}
+
+int rp_stmt_fits(const rp_stmt *s, int op, const char *table,
+                 const jr_row *r, int replace)
+{
+    if (s->op != op || strcmp(s->table, table) != 0 || r->n != s->rown ||
+        (op == RP_OP_PUT && s->replace != replace))
+        return 0;
+    for (uint32_t i = 0; i < r->n; i++)
+        if (strcmp(s->rownames[i], r->names[i]) != 0)
+            return 0;
+    return 1;
+}
+
+int rp_stmt_begin(rp_stmt *s, int op, rp_table *t, const jr_row *r,
+                  int replace, const jr_entry *ent, int single)
+{
+    s->op = op;
+    s->replace = replace;
+    s->table = strdup(t->name);
+    s->sql.len = 0;
+    s->first_seq = ent->seq;
+    s->first_key[0] = 0;
+    s->first_vals.len = 0;
+    if (op == RP_OP_DEL) {
+        rp_str_adds(&s->sql, "DELETE FROM ");
+        rp_str_ident(&s->sql, t->name);
+        rp_str_adds(&s->sql, " WHERE (");
+        for (uint32_t i = 0; i < r->n; i++) {
+            if (i)
+                rp_str_adds(&s->sql, ", ");
+            rp_str_ident(&s->sql, r->names[i]);
+        }
+        rp_str_adds(&s->sql, ") IN (");
+    } else {
+        rp_str_adds(&s->sql, replace ? "REPLACE INTO " : "INSERT INTO ");
+        rp_str_ident(&s->sql, t->name);
+        rp_str_adds(&s->sql, " (");
+    }
+    s->colnames = calloc(r->n + 1, sizeof(char *));
+    s->rownames = calloc(r->n + 1, sizeof(char *));
+    s->rowmap = calloc(r->n + 1, sizeof(int));
+    if (s->colnames == NULL || s->table == NULL || s->rownames == NULL ||
+        s->rowmap == NULL)
+        return -1;
+    for (uint32_t i = 0; i < r->n; i++) {
+        int c = rp_table_col(t, r->names[i]);
+        s->rownames[s->rown] = strdup(r->names[i]);
+        s->rowmap[s->rown++] = c;
+        if (op == RP_OP_PUT && c >= 0 && t->cols[c].generated) {
+            s->rowmap[s->rown - 1] = -2;            /* never written */
+            continue;
+        }
+        if (op == RP_OP_PUT) {
+            if (s->ncols)
+                rp_str_adds(&s->sql, ", ");
+            rp_str_ident(&s->sql, r->names[i]);
+        }
+        s->colnames[s->ncols++] = strdup(r->names[i]);
+    }
+    if (op == RP_OP_PUT)
+        rp_str_adds(&s->sql, ") VALUES ");
+    if (single) {
+        rp_key_text(s->first_key, sizeof(s->first_key), &ent->rec.key);
+        for (uint32_t i = 0; i < r->n; i++) {
+            char v[120];
+            rp_value_show(v, sizeof(v), &r->vals[i]);
+            rp_str_add(&s->first_vals, r->names[i], strlen(r->names[i]) + 1);
+            rp_str_add(&s->first_vals, v, strlen(v) + 1);
+        }
+    }
+    return 0;
+}
+
+int rp_stmt_add(rp_stmt *s, MYSQL *db, rp_table *t, const jr_row *r,
+                const jr_entry *ent, const char *key, rp_error *e)
+{
+    size_t mark = s->sql.len;
+
+    if (s->nrows)
+        rp_str_adds(&s->sql, ", ");
+    rp_str_adds(&s->sql, "(");
+    for (uint32_t i = 0, n = 0; i < r->n; i++) {
+        int c = s->rowmap[i];
+        char why[200];
+        if (c == -2)
+            continue;
+        if (n++)
+            rp_str_adds(&s->sql, ", ");
+        if (c < 0) {
+            rp_fail(e, RP_E_CONFIG, 0, "target table %s has no column %s "
+                    "(seq %llu)", t->name, r->names[i],
+                    (unsigned long long)ent->seq);
+        } else if (rp_value_sql(&s->sql, db, &t->cols[c], &r->vals[i], why,
+                                sizeof(why)) == 0) {
+            continue;
+        } else {
+            rp_bad_value(ent, r->names[i], &r->vals[i], why, e);
+        }
+        s->sql.len = mark;
+        if (s->sql.p != NULL)
+            s->sql.p[mark] = 0;
+        return -1;
+    }
+    rp_str_adds(&s->sql, ")");
+    if (key != NULL && keys_add(s, key) != 0)
+        return rp_fail(e, RP_E_FATAL, 0, "out of memory");
+    s->nrows++;
+    return 0;
+}
+
+/* The column a server error names: "... for column `db`.`t`.`qty` ..." or
+** "... for column 'qty' ...". Empty if none. */
+static const char *server_column(const char *msg, char *col, size_t cap)
+{
+    const char *p = strstr(msg, "for column ");
+    size_t n = 0;
+
+    col[0] = 0;
+    if (p == NULL)
+        return col;
+    p += 11;
+    if (*p == '\'') {
+        const char *end = strchr(p + 1, '\'');
+        if (end != NULL)
+            n = (size_t)(end - p - 1), p++;
+    } else if (*p == '`') {
+        const char *last = p;
+        while (*p == '`') {                    /* `db`.`t`.`col` */
+            const char *end = strchr(p + 1, '`');
+            if (end == NULL)
+                break;
+            last = p;
+            p = end[1] == '.' ? end + 2 : end + 1;
+            n = (size_t)(end - last - 1);
+            if (end[1] != '.')
+                break;
+        }
+        p = last + 1;
+    }
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(col, p, n);
+    col[n] = 0;
+    return col;
+}
+
+/* The value text of column `name` of the single row, or NULL. */
+static const char *value_of(const rp_stmt *s, const char *name)
+{
+    const char *p = s->first_vals.p, *end = p + s->first_vals.len;
+
+    if (name[0] == 0 || p == NULL)
+        return NULL;
+    while (p < end) {
+        const char *v = p + strlen(p) + 1;
+        if (strcasecmp(p, name) == 0)
+            return v;
+        p = v + strlen(v) + 1;
+    }
+    return NULL;
+}
+
+int rp_stmt_flush(rp_stmt *s, MYSQL *db, rp_error *e)
+{
+    int ret = 0;
+
+    if (s->nrows == 0) {
+        rp_stmt_reset(s);
+        return 0;
+    }
+    if (s->op == RP_OP_PUT && !s->replace) {
+        rp_str_adds(&s->sql, " ON DUPLICATE KEY UPDATE ");
+        for (uint32_t i = 0; i < s->ncols; i++) {
+            if (i)
+                rp_str_adds(&s->sql, ", ");
+            rp_str_ident(&s->sql, s->colnames[i]);
+            rp_str_adds(&s->sql, " = VALUES(");
+            rp_str_ident(&s->sql, s->colnames[i]);
+            rp_str_adds(&s->sql, ")");
+        }
+    } else if (s->op == RP_OP_DEL) {
+        rp_str_adds(&s->sql, ")");
+    }
+    if (s->sql.oom) {
+        ret = rp_fail(e, RP_E_FATAL, 0, "out of memory");
+    } else if (mysql_real_query(db, s->sql.p, (unsigned long)s->sql.len)) {
+        char *m, col[128];
+        const char *val = NULL;
+        rp_fail_mysql(e, db, "applying changes");
+        m = strdup(e->msg);
+        e->msg[0] = 0;
+        if (s->nrows == 1 && s->first_key[0] &&
+            (val = value_of(s, server_column(m ? m : "", col,
+                                             sizeof(col)))) != NULL)
+            snprintf(e->msg, sizeof(e->msg), "seq %llu table %s key (%s) "
+                     "column %s value %s: %s",
+                     (unsigned long long)s->first_seq, s->table,
+                     s->first_key, col, val, m ? m : "");
+        else if (s->nrows == 1 && s->first_key[0])
+            snprintf(e->msg, sizeof(e->msg), "seq %llu table %s key (%s): "
+                     "%s", (unsigned long long)s->first_seq, s->table,
+                     s->first_key, m ? m : "");
+        else
+            snprintf(e->msg, sizeof(e->msg), "%s; table %s, seq %llu%s",
+                     m ? m : "", s->table, (unsigned long long)s->first_seq,
+                     s->nrows > 1 ? " and following (batched)" : "");
+        free(m);
+        ret = -1;
+    }
+    rp_stmt_reset(s);
+    return ret;
+}
