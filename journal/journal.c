@@ -319,20 +319,16 @@ void jr__note_read(jr_journal *j, const void *p, size_t n)
     uintptr_t lo = (uintptr_t)p, hi = lo + n;
     long pg = sysconf(_SC_PAGESIZE);
 
-    if (j->read_lo == 0 || lo < j->read_lo)
-        j->read_lo = lo;
-    if (hi > j->read_hi)
-        j->read_hi = hi;
-    j->read_since_trim += n;
-    if (j->read_since_trim < 16u * 1024 * 1024 || pg <= 0)
-        return;
-    /* the map is read-only (no MDB_WRITEMAP): dropping the pages we read
-    ** only makes later reads fault them in again from the page cache */
-    lo = j->read_lo & ~(uintptr_t)(pg - 1);
-    hi = (j->read_hi + (uintptr_t)pg - 1) & ~(uintptr_t)(pg - 1);
+    (void)j;
+    if (pg <= 0 || n < (size_t)pg)
+        return;                          /* small values share leaf pages */
+    /* the map is read-only (no MDB_WRITEMAP) and p lies in it right now
+    ** (the caller's read transaction is still open): dropping these pages
+    ** only makes a later read fault them in again from the page cache.
+    ** Never a range built across calls: the map may move when it grows. */
+    lo &= ~(uintptr_t)(pg - 1);
+    hi = (hi + (uintptr_t)pg - 1) & ~(uintptr_t)(pg - 1);
     madvise((void *)lo, hi - lo, MADV_DONTNEED);
-    j->read_since_trim = 0;
-    j->read_lo = j->read_hi = 0;
 }
 
 uint64_t jr_journal_version(jr_journal *j)

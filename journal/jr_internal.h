@@ -134,13 +134,11 @@ struct jr_journal {
     int read_only;
     uint64_t map_max;
     jr_writer *writer;       /* at most one per handle */
-    uint64_t read_since_trim;    /* bytes read since the last RSS trim */
-    uintptr_t read_lo, read_hi;  /* map addresses read since then */
 };
 
-/* Count `n` bytes read through the map; past a threshold, drop the map's
-** pages from this process's resident set (they stay in the page cache):
-** a long replay would otherwise count every journal page it ever read. */
+/* A stored value p[0..n) of the map has been copied out: drop its pages
+** from this process's resident set (they stay in the page cache), or a long
+** replay would count every journal page it ever read. */
 void jr__note_read(jr_journal *j, const void *p, size_t n);
 
 /* Meta keys (DBI "meta"). */
