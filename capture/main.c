@@ -79,9 +79,7 @@ static const char g_footer[] =
 
 static int usage_error(const char *msg)
 {
-    fprintf(stderr, "sluice-capture: %s\nRun 'sluice-capture --help' for "
-            "usage.\n", msg);
-    return EX_USAGE;
+    return sl_usage_error("sluice-capture", msg);
 }
 
 /* Render and publish the /metrics text (at most once a second). */
@@ -207,9 +205,9 @@ static int run(const cap_cfg *cfg)
 int main(int argc, char **argv)
 {
     cap_cfg cfg;
-    char errbuf[300];
-    char **pos = calloc((size_t)argc + 1, sizeof(char *));
-    int npos = 0, rc, nadmin;
+    char version[80];
+    sl_cli cli = { "sluice-capture", g_opts, g_usage, g_footer, version };
+    int rc, nadmin;
 
     memset(&cfg, 0, sizeof(cfg));
     cfg.poll_ms = 5;
@@ -217,31 +215,10 @@ int main(int argc, char **argv)
     cfg.batch = 10000;
     cfg.map_max_mb = 65536;
     sl_log_init(argv[0]);
-    if (pos == NULL)
-        return EX_SOFTWARE;
-    rc = sl_opts_parse(g_opts, &cfg, argc, argv, pos, &npos, errbuf,
-                       sizeof(errbuf));
-    free(pos);
-    if (rc == SL_OPTS_HELP) {
-        sl_opts_help(stdout, g_usage, g_opts, g_footer);
-        return 0;
-    }
-    if (rc == SL_OPTS_VERSION) {
-        printf("sluice-capture 0.1.0 (SQLite %s)\n", sqlite3_libversion());
-        return 0;
-    }
-    if (rc != SL_OPTS_OK)
-        return usage_error(errbuf);
-    if (npos > 0)
-        return usage_error("unexpected argument (all options are "
-                           "--name VALUE)");
-    if (cfg.log_level != NULL) {
-        int lv = sl_log_parse_level(cfg.log_level);
-        if (lv < 0)
-            return usage_error("--log-level must be debug, info, warn or "
-                               "error");
-        sl_log_level = lv;
-    }
+    snprintf(version, sizeof(version), "sluice-capture 0.1.0 (SQLite %s)",
+             sqlite3_libversion());
+    if ((rc = sl_cli_parse(&cli, &cfg, &cfg.log_level, argc, argv)) >= 0)
+        return rc;
     if (cfg.source == NULL)
         return usage_error("--source DB is required");
     nadmin = cfg.pause + cfg.resume + cfg.uninstall;

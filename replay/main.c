@@ -120,9 +120,7 @@ static void tick(void *arg)
 
 static int usage_error(const char *msg)
 {
-    fprintf(stderr, "sluice-replay: %s\nRun 'sluice-replay --help' for "
-            "usage.\n", msg);
-    return EX_USAGE;
+    return sl_usage_error("sluice-replay", msg);
 }
 
 int main(int argc, char **argv)
@@ -131,9 +129,9 @@ int main(int argc, char **argv)
     rp_state *st;
     tick_ctx tc;
     jr_err err = { 0 };
-    char errbuf[300];
-    char **pos = calloc((size_t)argc + 1, sizeof(char *));
-    int npos = 0, rc;
+    char errbuf[300], version[120];
+    sl_cli cli = { "sluice-replay", g_opts, g_usage, g_footer, version };
+    int rc;
 
     memset(&cfg, 0, sizeof(cfg));
     cfg.replica = "default";
@@ -143,32 +141,10 @@ int main(int argc, char **argv)
     cfg.once_timeout_s = 60;
     cfg.poll_ms = 5;
     sl_log_init(argv[0]);
-    if (pos == NULL)
-        return EX_SOFTWARE;
-    rc = sl_opts_parse(g_opts, &cfg, argc, argv, pos, &npos, errbuf,
-                       sizeof(errbuf));
-    free(pos);
-    if (rc == SL_OPTS_HELP) {
-        sl_opts_help(stdout, g_usage, g_opts, g_footer);
-        return 0;
-    }
-    if (rc == SL_OPTS_VERSION) {
-        printf("sluice-replay 0.1.0 (MariaDB Connector/C %s)\n",
-               mysql_get_client_info());
-        return 0;
-    }
-    if (rc != SL_OPTS_OK)
-        return usage_error(errbuf);
-    if (npos > 0)
-        return usage_error("unexpected argument (all options are "
-                           "--name VALUE)");
-    if (cfg.log_level != NULL) {
-        int lv = sl_log_parse_level(cfg.log_level);
-        if (lv < 0)
-            return usage_error("--log-level must be debug, info, warn or "
-                               "error");
-        sl_log_level = lv;
-    }
+    snprintf(version, sizeof(version), "sluice-replay 0.1.0 (MariaDB "
+             "Connector/C %s)", mysql_get_client_info());
+    if ((rc = sl_cli_parse(&cli, &cfg, &cfg.log_level, argc, argv)) >= 0)
+        return rc;
     if (cfg.journal == NULL)
         return usage_error("--journal DIR is required");
     if (cfg.target == NULL)

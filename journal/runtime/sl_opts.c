@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_log.h"
 #include "sl_opts.h"
 
 int sl_parse_ll(const char *s, long long min, long long max, long long *out)
@@ -118,4 +119,46 @@ void sl_opts_help(FILE *f, const char *usage, const sl_opt *tab,
     fprintf(f, "  %-24s %s\n", "-h, --help", "show this help and exit");
     if (footer != NULL)
         fputs(footer, f);
+}
+
+int sl_usage_error(const char *prog, const char *msg)
+{
+    fprintf(stderr, "%s: %s\nRun '%s --help' for usage.\n", prog, msg,
+            prog);
+    return 64;
+}
+
+int sl_cli_parse(const sl_cli *cli, void *cfg, const char *const *log_level,
+                 int argc, char **argv)
+{
+    char errbuf[300];
+    char **pos = calloc((size_t)argc + 1, sizeof(char *));
+    int npos = 0, rc;
+
+    if (pos == NULL)
+        return sl_usage_error(cli->prog, "out of memory");
+    rc = sl_opts_parse(cli->opts, cfg, argc, argv, pos, &npos, errbuf,
+                       sizeof(errbuf));
+    free(pos);
+    if (rc == SL_OPTS_HELP) {
+        sl_opts_help(stdout, cli->usage, cli->opts, cli->footer);
+        return 0;
+    }
+    if (rc == SL_OPTS_VERSION) {
+        printf("%s\n", cli->version);
+        return 0;
+    }
+    if (rc != SL_OPTS_OK)
+        return sl_usage_error(cli->prog, errbuf);
+    if (npos > 0)
+        return sl_usage_error(cli->prog, "unexpected argument (all options "
+                              "are --name VALUE)");
+    if (log_level != NULL && *log_level != NULL) {
+        int lv = sl_log_parse_level(*log_level);
+        if (lv < 0)
+            return sl_usage_error(cli->prog, "--log-level must be debug, "
+                                  "info, warn or error");
+        sl_log_level = lv;
+    }
+    return -1;
 }

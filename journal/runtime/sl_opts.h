@@ -47,6 +47,26 @@ int sl_opts_parse(const sl_opt *tab, void *cfg, int argc, char **argv,
 void sl_opts_help(FILE *f, const char *usage, const sl_opt *tab,
                   const char *footer);
 
+/* The command line of a long-running program: what sl_cli_parse() needs
+** beyond the option table. */
+typedef struct sl_cli {
+    const char *prog;            /* "sluice-capture" */
+    const sl_opt *opts;
+    const char *usage, *footer;  /* --help text around the table */
+    const char *version;         /* the --version line */
+} sl_cli;
+
+/* Print "PROG: msg" and the --help hint to stderr; returns 64
+** (EX_USAGE), the exit status of a usage error. */
+int sl_usage_error(const char *prog, const char *msg);
+
+/* Parse argv into cfg (no positional arguments allowed), answer --help
+** and --version, and apply *log_level (a field of cfg, may be NULL).
+** Returns -1 to go on, or the exit status main() should return (0 after
+** --help/--version, 64 after a usage error, already reported). */
+int sl_cli_parse(const sl_cli *cli, void *cfg, const char *const *log_level,
+                 int argc, char **argv);
+
 /* Strict integer parse of s into [min, max]. 0 on success, -1 if not. */
 int sl_parse_ll(const char *s, long long min, long long max, long long *out);
 

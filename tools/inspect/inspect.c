@@ -83,9 +83,7 @@ static int fail(const jr_err *err, int code)
 
 static int usage_error(const char *msg)
 {
-    fprintf(stderr, "sluice-inspect: %s\nRun 'sluice-inspect --help' for "
-            "usage.\n", msg);
-    return EX_USAGE;
+    return sl_usage_error("sluice-inspect", msg);
 }
 
 /* Print source_pos as text if printable, else hex. */

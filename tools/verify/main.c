@@ -61,9 +61,7 @@ static const char g_footer[] =
 
 static int usage_error(const char *msg)
 {
-    fprintf(stderr, "sluice-verify: %s\nRun 'sluice-verify --help' for "
-            "usage.\n", msg);
-    return VF_EX_USAGE;
+    return sl_usage_error("sluice-verify", msg);
 }
 
 static int fatal_exit(const vf_err *e)
@@ -72,40 +70,20 @@ static int fatal_exit(const vf_err *e)
     return e->fatal == VF_FATAL_SW ? VF_EX_SOFTWARE : VF_EX_UNAVAILABLE;
 }
 
+/* 0 to go on, -1 after --help/--version, else the exit status. */
 static int parse_args(vf_cfg *cfg, int argc, char **argv)
 {
-    char errbuf[300];
-    char **pos = calloc((size_t)argc + 1, sizeof(char *));
-    int npos = 0, rc;
+    char errbuf[300], version[160];
+    sl_cli cli = { "sluice-verify", g_opts, g_usage, g_footer, version };
     rp_url u;
     jr_err je = { 0 };
+    int rc;
 
-    if (pos == NULL)
-        return VF_EX_SOFTWARE;
-    rc = sl_opts_parse(g_opts, cfg, argc, argv, pos, &npos, errbuf,
-                       sizeof(errbuf));
-    free(pos);
-    if (rc == SL_OPTS_HELP) {
-        sl_opts_help(stdout, g_usage, g_opts, g_footer);
-        return -1;
-    }
-    if (rc == SL_OPTS_VERSION) {
-        printf("sluice-verify 0.1.0 (SQLite %s, MariaDB Connector/C %s)\n",
-               sqlite3_libversion(), mysql_get_client_info());
-        return -1;
-    }
-    if (rc != SL_OPTS_OK)
-        return usage_error(errbuf);
-    if (npos > 0)
-        return usage_error("unexpected argument (all options are "
-                           "--name VALUE)");
-    if (cfg->log_level != NULL) {
-        int lv = sl_log_parse_level(cfg->log_level);
-        if (lv < 0)
-            return usage_error("--log-level must be debug, info, warn or "
-                               "error");
-        sl_log_level = lv;
-    }
+    snprintf(version, sizeof(version), "sluice-verify 0.1.0 (SQLite %s, "
+             "MariaDB Connector/C %s)", sqlite3_libversion(),
+             mysql_get_client_info());
+    if ((rc = sl_cli_parse(&cli, cfg, &cfg->log_level, argc, argv)) >= 0)
+        return rc == 0 ? -1 : rc;
     if (cfg->source == NULL)
         return usage_error("--source DB is required");
     if (cfg->target == NULL)
