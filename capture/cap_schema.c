@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "cap.h"
+#include "sl_opts.h"
 
 void cap_namelist_free(cap_namelist *l)
 {
@@ -43,21 +44,6 @@ int cap_namelist_add(cap_namelist *l, const char *s)
 }
 
 /* Is `name` an item of the comma-separated list? */
-static int in_list(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    const char *p = list;
-
-    while (p != NULL && *p) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (len == n && strncmp(p, name, n) == 0)
-            return 1;
-        p = comma ? comma + 1 : NULL;
-    }
-    return 0;
-}
-
 int cap_list_tables(sqlite3 *db, const cap_cfg *cfg, cap_namelist *out,
                     cap_namelist *skipped, jr_err *err)
 {
@@ -77,9 +63,10 @@ int cap_list_tables(sqlite3 *db, const cap_cfg *cfg, cap_namelist *out,
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(st, 0);
         const char *type = (const char *)sqlite3_column_text(st, 1);
-        int wanted = (cfg->tables == NULL || in_list(cfg->tables, name)) &&
+        int wanted = (cfg->tables == NULL ||
+                      sl_list_has(cfg->tables, name)) &&
                      (cfg->exclude_tables == NULL ||
-                      !in_list(cfg->exclude_tables, name));
+                      !sl_list_has(cfg->exclude_tables, name));
         if (!wanted)
             continue;
         if (cap_namelist_add(strcmp(type, "table") == 0 ? out : skipped,

@@ -162,3 +162,18 @@ int sl_cli_parse(const sl_cli *cli, void *cfg, const char *const *log_level,
     }
     return -1;
 }
+
+int sl_list_has(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    const char *p = list;
+
+    while (p != NULL && *p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return 1;
+        p = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}

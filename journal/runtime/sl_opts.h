@@ -67,6 +67,9 @@ int sl_usage_error(const char *prog, const char *msg);
 int sl_cli_parse(const sl_cli *cli, void *cfg, const char *const *log_level,
                  int argc, char **argv);
 
+/* Is `name` an item of the comma-separated `list` (--tables A,B)? */
+int sl_list_has(const char *list, const char *name);
+
 /* Strict integer parse of s into [min, max]. 0 on success, -1 if not. */
 int sl_parse_ll(const char *s, long long min, long long max, long long *out);
 

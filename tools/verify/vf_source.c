@@ -24,6 +24,7 @@
 
 #include "sl_log.h"
 #include "vf.h"
+#include "sl_opts.h"
 
 int vf_src_open(sqlite3 **out, const char *path, vf_err *e)
 {
@@ -66,21 +67,6 @@ void vf_strv_free(char **v, int n)
     for (int i = 0; i < n; i++)
         free(v[i]);
     free(v);
-}
-
-static int in_list(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    const char *p = list;
-
-    while (p != NULL && *p) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (len == n && strncmp(p, name, n) == 0)
-            return 1;
-        p = comma ? comma + 1 : NULL;
-    }
-    return 0;
 }
 
 static int push(char ***v, int *n, int *cap, const char *s)
@@ -151,7 +137,7 @@ int vf_src_tables(sqlite3 *db, const char *only, const char *exclude,
             why = not_capturable(name, rc == SQLITE_ROW ?
                                  (const char *)sqlite3_column_text(st, 0)
                                  : NULL);
-            if (len > 0 && !(exclude && in_list(exclude, name)) &&
+            if (len > 0 && !(exclude && sl_list_has(exclude, name)) &&
                 (push(names, n, &cap, name) != 0 ||
                  push(bad, &nb, &bcap, why) != 0)) {
                 free(name);
@@ -174,7 +160,7 @@ int vf_src_tables(sqlite3 *db, const char *only, const char *exclude,
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(st, 0);
         const char *type = (const char *)sqlite3_column_text(st, 1);
-        if (exclude != NULL && in_list(exclude, name))
+        if (exclude != NULL && sl_list_has(exclude, name))
             continue;
         if (strcmp(type, "table") != 0) {
             SL_LOG(SL_INFO, "verify.skip", "table=%s type=%s", name, type);
