@@ -1,11 +1,13 @@
 /*
 ** cap.h -- internals of sluice-capture, shared by capture/cap_*.c.
 **
-** Objects sluice adds to the source database (all named _sluice*):
-**   _sluice_meta(key PRIMARY KEY, value)      source_id, paused, version
-**   _sluice_tables(id INTEGER PRIMARY KEY, name, cols, nkey, schema,
-**                  state)                     one row per installation
-**   _sluice_log_<id>(id INTEGER PRIMARY KEY, op, t, k0.., c0.., o0..)
+** Objects sluice adds to the source database -- exactly these, recorded
+** in the registry, and nothing else (cap_install.c):
+**   _sluice_meta(key PRIMARY KEY, value)      source_id, journal_uuid,
+**                                             paused, next_id, format
+**   _sluice_tables(id INTEGER PRIMARY KEY, name, state, cols, keycols,
+**                  keyless, schema)           one row per installation
+**   _sluice_log_<id>(id INTEGER PRIMARY KEY, op, t, k0.., r, c0.., o0..)
 **                                             the change log of one
 **                                             installation of one table
 **   triggers _sluice_<id>_ins/_upd/_del on the captured table.
@@ -16,10 +18,9 @@
 
 #include <sqlite3.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "sluice/journal.h"
-
-#define CAP_MAX_POS_TEXT (1 << 20)
 
 /* ---- configuration (main.c fills it) ---- */
 typedef struct cap_cfg {
@@ -29,13 +30,18 @@ typedef struct cap_cfg {
     const char *exclude_tables;  /* comma list or NULL */
     int once;
     long long poll_ms;
-    long long busy_ms;           /* busy timeout for our own statements */
+    long long busy_ms;           /* how long a read waits for a lock; how
+                                    long --once/admin wait for a quiet
+                                    moment to write */
     long long batch;             /* records per LMDB commit */
     int keep_journal_mode;
     int pause, resume, uninstall;
     const char *log_level;
     long long map_max_mb;
-    long long retention_s;       /* keep acked records this long */
+    long long retention_s;       /* keep applied records this long */
+    long long trim_rows;         /* trim a log once it holds this many
+                                    journaled rows */
+    long long trim_age_s;        /* ... or its oldest one is this old */
     const char *metrics;         /* HOST:PORT or NULL */
 } cap_cfg;
 
@@ -44,10 +50,57 @@ int cap_fail(jr_err *err, const char *op, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int cap_sqlite_fail(jr_err *err, sqlite3 *db, const char *what);
 
-/* ---- identifiers ---- */
-/* "name" with embedded quotes doubled, into a fresh sqlite3_malloc'd
-** string (free with sqlite3_free). */
-char *cap_quote(const char *name);
+/* ---- clocks ---- */
+int64_t cap_now_us(void);      /* wall clock, for record times */
+int64_t cap_clock_us(void);    /* monotonic, for intervals */
+
+/* ---- the source (cap_source.c, cap_gate.c) ---- */
+typedef struct cap_src {
+    sqlite3 *db;
+    char *path;
+    int busy_ms;
+    dev_t dev;                   /* the file opened (S3) */
+    ino_t ino;
+    int db_fd;                   /* our descriptor of the database file */
+    int shm_fd;                  /* ... of its -shm (WAL mode), else -1 */
+    const volatile unsigned char *shm_map;   /* first 136 bytes of -shm */
+    sqlite3_stmt *dv_stmt;       /* PRAGMA data_version */
+    int64_t dv_last, dv_changed_us;
+    int in_write;                /* between gate begin and commit */
+    long busy_pid;               /* a process seen holding a lock */
+    uint64_t commits;            /* commits made through the gate */
+} cap_src;
+
+/* Open an existing SQLite database (S1 in cap_source.c). JR_OK or JR_ERR
+** (err says what is wrong with the file). */
+int cap_src_open(cap_src *s, const char *path, int busy_ms, jr_err *err);
+void cap_src_close(cap_src *s);            /* NULL-safe, idempotent */
+/* JR_OK while --source still names the file opened, else JR_ERR. */
+int cap_src_check(cap_src *s, jr_err *err);
+/* Switch to WAL mode (unless keep), waiting up to wait_ms (-1: until
+** *stop) for a moment no application transaction is open; then attach
+** the gate. JR_OK or JR_ERR. */
+int cap_src_set_wal(cap_src *s, int keep, int wait_ms, volatile int *stop,
+                    jr_err *err);
+
+/* The write gate (cap_gate.c): every commit capture makes to the source.
+**   cap_gate_begin   JR_OK: a write transaction is open and no other
+**                    process has a transaction open; JR_EAGAIN: not now
+**                    (nothing held); JR_ERR.
+**   cap_gate_commit  JR_OK committed; JR_EAGAIN rolled back, a reader
+**                    appeared: redo it later; JR_ERR (rolled back). */
+int cap_gate_attach(cap_src *s, jr_err *err);
+void cap_gate_detach(cap_src *s);
+int cap_gate_begin(cap_src *s, jr_err *err);
+int cap_gate_commit(cap_src *s, jr_err *err);
+void cap_gate_rollback(cap_src *s);
+/* No other process holds a lock on the database file (rollback mode). */
+int cap_gate_rollback_quiet(cap_src *s);
+
+/* SQLite helpers. */
+int cap_exec(sqlite3 *db, const char *sql, jr_err *err);
+void cap_rollback(sqlite3 *db);
+int cap_is_busy(int rc);                   /* SQLITE_BUSY or _LOCKED */
 
 /* ---- table descriptions (cap_schema.c) ---- */
 typedef struct cap_col {
@@ -77,16 +130,24 @@ void cap_table_free(cap_table *t);
 int cap_table_load(sqlite3 *db, const char *name, cap_table **out,
                    jr_err *err);
 
-/* Names of the tables to capture, per cfg filters; virtual tables and
-** their shadow tables are left out (*nskipped counts them and a warning
-** is logged once per name by the caller through skipped[]). */
 typedef struct cap_namelist {
     int n;
     char **names;
 } cap_namelist;
 void cap_namelist_free(cap_namelist *l);
 int cap_namelist_add(cap_namelist *l, const char *s);
-int cap_list_tables(sqlite3 *db, const cap_cfg *cfg, cap_namelist *out,
+int cap_namelist_has(const cap_namelist *l, const char *name);
+
+/* Is `name` one of sluice's own objects in this registry (the two fixed
+** tables, or a change log or trigger of a registered installation)? */
+struct cap_registry;
+int cap_is_ours(const struct cap_registry *r, const char *name);
+
+/* Names of the tables to capture, per cfg filters (compared without
+** regard to ASCII case, as SQLite compares names); sluice's own objects
+** are left out, virtual tables and their shadow tables go to skipped. */
+int cap_list_tables(sqlite3 *db, const cap_cfg *cfg,
+                    const struct cap_registry *reg, cap_namelist *out,
                     cap_namelist *skipped, jr_err *err);
 
 /* ---- installations (cap_install.c) ---- */
@@ -102,6 +163,9 @@ typedef struct cap_inst {
     char **keycols;       /* key column names ("rowid" when keyless) */
     int keyless;          /* old image o0..o(ncols-1) is logged too */
     char *schema_json;
+    /* runtime, not stored */
+    sqlite3_stmt *drain;  /* cached drain statement (cap_drain.c) */
+    int superseded;       /* retired log counted drained to its end */
 } cap_inst;
 
 typedef struct cap_registry {
@@ -111,10 +175,13 @@ typedef struct cap_registry {
 
 void cap_registry_free(cap_registry *r);
 int cap_registry_load(sqlite3 *db, cap_registry *r, jr_err *err);
+cap_inst *cap_registry_find(cap_registry *r, int64_t id);
 
-/* Create the _sluice_meta/_sluice_tables tables if missing, return the
-** source identity (creating it). Runs in the caller's write txn. */
-int cap_meta_init(sqlite3 *db, char *source_id, size_t cap, jr_err *err);
+/* Does the source hold sluice's metadata tables? */
+int cap_meta_exists(sqlite3 *db);
+/* Create the _sluice_meta/_sluice_tables tables if missing, and the
+** source identity. Runs in the caller's write transaction. */
+int cap_meta_init(sqlite3 *db, jr_err *err);
 int cap_meta_get(sqlite3 *db, const char *key, char *buf, size_t cap,
                  jr_err *err);
 int cap_meta_set(sqlite3 *db, const char *key, const char *value,
@@ -127,19 +194,22 @@ int cap_install(sqlite3 *db, const cap_table *t, int64_t *id, jr_err *err);
 int cap_retire(sqlite3 *db, int64_t id, int state, jr_err *err);
 /* Drop the log table and registry row of a retired installation. */
 int cap_forget(sqlite3 *db, int64_t id, jr_err *err);
-/* Remove every object sluice added. */
+/* Remove every object the registry records, then the registry. */
 int cap_uninstall_all(sqlite3 *db, jr_err *err);
-/* Drop every capture trigger (pause). */
+/* Drop the triggers of every registered installation (pause). */
 int cap_drop_all_triggers(sqlite3 *db, jr_err *err);
 
-/* Name of the table the triggers of installation id are attached to now
-** (a RENAME TABLE moves them), or NULL if they are gone. sqlite3_free. */
-char *cap_trigger_table(sqlite3 *db, int64_t id);
+/* Where the triggers of each installation are attached now (a RENAME
+** TABLE moves them): one scan of sqlite_schema. tables[i] receives the
+** table of r->v[i]'s insert trigger (sqlite3_malloc'd), or NULL. */
+int cap_trigger_tables(sqlite3 *db, const cap_registry *r, char **tables,
+                       jr_err *err);
 
 /* ---- positions (cap_pos.c) ----
 ** What is journaled, per installation: the last drained log id, whether
-** the initial snapshot is journaled, whether its DROP is journaled.
-** Committed as the journal's source position, atomically with records. */
+** the initial snapshot is journaled, whether its DROP is journaled; and
+** the source's schema version as of the last reconcile. Committed as the
+** journal's source position, atomically with records. */
 typedef struct cap_posent {
     int64_t id;
     int64_t log_id;
@@ -149,7 +219,8 @@ typedef struct cap_posent {
 
 typedef struct cap_pos {
     int n, cap;
-    cap_posent *v;
+    cap_posent *v;               /* sorted by id */
+    int64_t schema_version;      /* -1: unknown */
 } cap_pos;
 
 void cap_pos_free(cap_pos *p);
@@ -169,33 +240,42 @@ typedef struct cap_stats {
     uint64_t groups;
     uint64_t head_seq;
     int64_t last_change_us;
+    uint64_t gaps;             /* change-log gaps re-snapshotted */
+    uint64_t trimmed;          /* log rows deleted */
+    uint64_t source_commits;   /* commits capture made to the source */
+    uint64_t writes_deferred;  /* write attempts put off (readers) */
+    int64_t waiting_since_us;  /* a needed source write waits, or 0 */
+    int backpressure;          /* waiting for space in a full journal */
 } cap_stats;
 
-int cap_open(cap_state **out, const cap_cfg *cfg, jr_err *err);
+int cap_open(cap_state **out, const cap_cfg *cfg, volatile int *stop,
+             jr_err *err);
 /* One pass: reconcile schema if it moved, drain committed changes into
 ** one group. JR_OK if something was journaled, JR_EAGAIN if idle,
 ** JR_EFULL on back-pressure, else an error. */
 int cap_step(cap_state *st, volatile int *stop, jr_err *err);
 /* Wait up to poll_ms for the source to change (PRAGMA data_version). */
 void cap_wait(cap_state *st, volatile int *stop);
-/* Delete drained log rows (short write transactions). */
-int cap_trim(cap_state *st, int force, jr_err *err);
+/* Housekeeping: trims due, retired logs, journal pruning, source file
+** identity. force: trim everything journaled now (exit, --once).
+** JR_OK or JR_ERR (only for what must stop capture). */
+int cap_housekeep(cap_state *st, int force, jr_err *err);
 void cap_close(cap_state *st);
 const cap_stats *cap_get_stats(cap_state *st);
 /* The journal capture writes (for metrics). */
 jr_journal *cap_journal(cap_state *st);
-/* 1 while paused, 1 while waiting on a full journal. */
+/* 1 while paused. */
 int cap_paused(cap_state *st);
+/* 1 while a schema change waits for the gate (cap_gate.c). */
+int cap_pending(cap_state *st);
 
 /* ---- one-shot admin commands (cap_admin.c) ---- */
 int cap_admin(const cap_cfg *cfg, jr_err *err);
 
-/* ---- SQLite helpers (cap_source.c) ---- */
-int cap_db_open(sqlite3 **out, const char *path, int busy_ms, jr_err *err);
-int cap_exec(sqlite3 *db, const char *sql, jr_err *err);
-/* BEGIN IMMEDIATE with retries on SQLITE_BUSY up to busy_ms. */
-int cap_begin_write(sqlite3 *db, jr_err *err);
-int cap_commit(sqlite3 *db, jr_err *err);
-void cap_rollback(sqlite3 *db);
+/* Run fn(db, arg, err) inside a gated write transaction, retrying until
+** it commits, *stop is set, or wait_ms passes (-1: no limit). JR_OK,
+** JR_EAGAIN (gave up waiting; err says so), or what fn returned. */
+int cap_write(cap_src *s, int (*fn)(sqlite3 *, void *, jr_err *),
+              void *arg, int wait_ms, volatile int *stop, jr_err *err);
 
 #endif

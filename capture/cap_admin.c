@@ -8,66 +8,71 @@
 ** --resume  clears the flag; the capture process (running, or the next one
 **           started) reinstalls triggers and re-snapshots every table,
 **           because what changed while paused is unknown.
-** --uninstall removes every trigger and table sluice added; the
-**           application's tables are untouched. The journal is kept.
-** Each runs in one BEGIN IMMEDIATE: all of it happens or none.
+** --uninstall removes exactly the triggers and tables sluice recorded as
+**           its own (cap_install.c, I1); the application's objects are
+**           untouched whatever their names. The journal is kept.
+** Each runs in one gated write transaction (cap_gate.c), waiting up to
+** --busy-timeout-ms for a moment without application transactions: all
+** of it happens or none, and the application never fails because of it.
 */
 #include <stdio.h>
 #include <string.h>
 
 #include "cap.h"
 
-static int has_meta(sqlite3 *db)
+static int pause_fn(sqlite3 *db, void *arg, jr_err *err)
 {
-    sqlite3_stmt *s;
-    int have = 0;
+    int ret = cap_drop_all_triggers(db, err);
+    (void)arg;
+    return ret == JR_OK ? cap_meta_set(db, "paused", "1", err) : ret;
+}
 
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE name = "
-                           "'_sluice_meta'", -1, &s, NULL) == SQLITE_OK)
-        have = sqlite3_step(s) == SQLITE_ROW;
-    sqlite3_finalize(s);
-    return have;
+static int resume_fn(sqlite3 *db, void *arg, jr_err *err)
+{
+    (void)arg;
+    return cap_meta_set(db, "paused", "0", err);
+}
+
+static int uninstall_fn(sqlite3 *db, void *arg, jr_err *err)
+{
+    (void)arg;
+    return cap_uninstall_all(db, err);
 }
 
 int cap_admin(const cap_cfg *cfg, jr_err *err)
 {
-    sqlite3 *db;
+    cap_src src;
     int ret;
     const char *done;
+    int (*fn)(sqlite3 *, void *, jr_err *);
 
-    if ((ret = cap_db_open(&db, cfg->source, (int)cfg->busy_ms, err)))
+    if ((ret = cap_src_open(&src, cfg->source, (int)cfg->busy_ms, err)))
         return ret;
-    if (!has_meta(db) && !cfg->uninstall) {
-        sqlite3_close(db);
+    if (!cap_meta_exists(src.db) && !cfg->uninstall) {
+        cap_src_close(&src);
         return cap_fail(err, "admin", "sluice is not installed in %s "
                         "(no _sluice_meta table): nothing to %s",
                         cfg->source, cfg->pause ? "pause" : "resume");
     }
-    if ((ret = cap_begin_write(db, err)) != JR_OK) {
-        sqlite3_close(db);
-        return ret;
-    }
     if (cfg->pause) {
-        ret = cap_drop_all_triggers(db, err);
-        if (ret == JR_OK)
-            ret = cap_meta_set(db, "paused", "1", err);
+        fn = pause_fn;
         done = "paused: capture triggers removed; run the migration, then "
                "sluice-capture --resume";
     } else if (cfg->resume) {
-        ret = cap_meta_set(db, "paused", "0", err);
+        fn = resume_fn;
         done = "resumed: sluice-capture reinstalls the triggers and "
                "re-snapshots every table";
     } else {
-        ret = cap_uninstall_all(db, err);
-        done = "uninstalled: every _sluice trigger and table removed "
-               "(the journal directory is left as it is)";
+        fn = uninstall_fn;
+        done = "uninstalled: every trigger and table sluice recorded as "
+               "its own removed (the journal directory is left as it is)";
     }
-    if (ret == JR_OK)
-        ret = cap_commit(db, err);
-    else
-        cap_rollback(db);
-    sqlite3_close(db);
+    /* the same gate as the capture process: an application beside us
+    ** never fails because of an admin command either */
+    if ((ret = cap_gate_attach(&src, err)) == JR_OK)
+        ret = cap_write(&src, fn, NULL, (int)cfg->busy_ms, NULL, err);
+    cap_src_close(&src);
     if (ret == JR_OK)
         printf("sluice-capture: %s: %s\n", cfg->source, done);
-    return ret;
+    return ret == JR_EAGAIN ? JR_ERR : ret;
 }

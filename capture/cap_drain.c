@@ -4,8 +4,10 @@
 **
 ** In one SQLite read transaction (a consistent snapshot that ends at a
 ** commit boundary):
-**   1. the schema must be the one the last reconcile saw, else stop and
-**      reconcile first (CAP_RESCAN);
+**   1. if the schema moved since the last complete reconcile (its writes
+**      wait for the gate), the pass is LIMITED: it drains only the logs of
+**      installations whose triggers still sit on their table, and takes no
+**      snapshot; everything else waits for the reconcile;
 **   2. journal a DROP for every DROPPED installation not yet dropped and
 **      the SCHEMA of every table about to be snapshotted: DDL leads the
 **      group, so replay can run it before the group's transaction;
@@ -22,6 +24,14 @@
 ** not finish, the writer is reopened, which closes the open group with
 ** an ABORT record, and the same changes are journaled again next pass.
 **
+** GAPS. Log ids are dense: SQLite gives a new row max(id)+1, capture
+** never deletes the newest journaled row, and nothing else may delete any.
+** So reading from the journaled position `from`, the first row must be
+** `from` itself (or 1 when from is 0) and each next row the one after.
+** Anything else -- rows another process deleted, a journal restored from
+** an older backup -- is a GAP: the table is re-snapshotted in the same
+** group (logged as capture.gap), never skipped silently.
+**
 ** INVARIANTS:
 **  (G1) exactly once: a position only ever travels in the commit that
 **       ends the group holding the records it accounts for.
@@ -29,6 +39,9 @@
 **       whole transactions only, and all of it goes into one group.
 **  (G3) memory is bounded by cfg.batch records, whatever the backlog or
 **       table size (statements are stepped, never materialised).
+**  (G4) the cost of a pass follows the logs that changed: drain statements
+**       are prepared once per installation and a log with nothing new
+**       costs one index seek; retired logs are looked at until drained.
 */
 #include <math.h>
 #include <stdio.h>
@@ -37,6 +50,7 @@
 #include <unistd.h>
 
 #include "cap_run.h"
+#include "sl_sig.h"
 
 typedef struct pass {
     cap_state *st;
@@ -44,8 +58,13 @@ typedef struct pass {
     uint64_t appended, changes, snap_rows;
     int partial;                 /* some of this group is committed */
     int superseded;              /* retired logs counted drained */
+    int limited;                 /* the schema moved: see step 1 */
+    char **attached;             /* limited: table of each inst's triggers */
+    uint64_t group_first;        /* seq of the group's first record */
     volatile int *stop;
 } pass;
+
+enum { GAP = 1 };                /* drain_log found a gap */
 
 /* Per-installation layout of log rows and images. */
 typedef struct layout {
@@ -140,31 +159,76 @@ static int layout_init(layout *l, const cap_inst *in, jr_err *err)
     return JR_OK;
 }
 
-/* Commit what is pending without a position (the group stays open),
-** waiting out back-pressure. */
-static int commit_partial(pass *p, jr_err *err)
+/* The journal is full while part of this group is committed: can anything
+** ever make room? Only pruning applied records can; if every registered
+** replica has applied everything before this group and nothing is left
+** to prune, this group alone is larger than the cap and would wait
+** forever (a replica never applies half a group). */
+static int group_cannot_fit(pass *p, uint64_t pruned)
+{
+    jr_replica rep[64];
+    uint32_t n = 0;
+
+    if (!p->partial || pruned > 0 ||
+        jr_replica_list(p->st->j, rep, 64, &n, NULL) != JR_OK || n == 0 ||
+        n > 64)
+        return 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (rep[i].acked_seq + 1 < p->group_first)
+            return 0;
+    return 1;
+}
+
+/* Commit (pos != NULL: the group's end with its position), waiting out
+** back-pressure: applied records are pruned early, oldest first, whatever
+** the retention window. */
+static int commit_waiting(pass *p, const char *pos, size_t len, jr_err *err)
 {
     cap_state *st = p->st;
     int logged = 0, ret;
 
     for (;;) {
-        ret = jr_writer_commit(st->w, NULL, 0, err);
+        uint64_t pruned = 0;
+        ret = jr_writer_commit(st->w, pos, len, err);
         if (ret != JR_EFULL)
             break;
         if (!logged)
             SL_LOG(SL_WARN, "capture.backpressure", "journal=%s msg=%s",
                    cap_logq(st, st->cfg.journal), cap_logq2(st, err->msg));
         logged = 1;
+        st->stats.backpressure = 1;
         jr_err_clear(err);
         if (*p->stop)
-            return cap_fail(err, "jr_writer_commit", "journal full while "
-                            "stopping");
-        usleep(200 * 1000);
-        jr_journal_prune(st->j, 0, NULL, NULL);
+            return pos ? JR_EFULL
+                       : cap_fail(err, "jr_writer_commit", "journal full "
+                                  "while stopping");
+        jr_journal_prune(st->j, 0, &pruned, NULL);
+        if (pruned == 0 && group_cannot_fit(p, pruned)) {
+            jr_info info;
+            jr_journal_info(st->j, &info, NULL);
+            return cap_fail(err, "jr_writer_commit", "one group (a snapshot "
+                            "of %llu rows and %llu changes so far) does not "
+                            "fit in the journal's size cap of %llu MiB: "
+                            "every replica has applied everything before it "
+                            "and nothing is left to prune. Restart capture "
+                            "with a larger --map-max-mb (the group is "
+                            "journaled again from the start)",
+                            (unsigned long long)p->snap_rows,
+                            (unsigned long long)p->changes,
+                            (unsigned long long)(info.map_max >> 20));
+        }
+        if (pruned == 0)
+            sl_sleep_ms(200);
     }
-    if (ret == JR_OK)
+    st->stats.backpressure = 0;
+    if (ret == JR_OK && pos == NULL)
         p->partial = 1;
     return ret;
+}
+
+static int commit_partial(pass *p, jr_err *err)
+{
+    return commit_waiting(p, NULL, 0, err);
 }
 
 /* Append one record. A full batch is committed BEFORE the next record is
@@ -182,7 +246,9 @@ static int append(pass *p, const jr_record *r, jr_err *err)
         if ((ret = commit_partial(p, err)) != JR_OK)
             return ret;
     }
-    if ((ret = jr_writer_append(st->w, r, 0, NULL, err)) != JR_OK)
+    if ((ret = jr_writer_append(st->w, r, 0, p->appended ? NULL
+                                                          : &p->group_first,
+                                err)) != JR_OK)
         return ret;
     p->appended++;
     return JR_OK;
@@ -216,50 +282,92 @@ static int prepare_built(cap_state *st, sqlite3_str *q, layout *l, int n,
         layout_free(l);
         return sql ? ret : cap_fail(err, "malloc", "out of memory");
     }
-    rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
+    rc = sqlite3_prepare_v2(st->src.db, sql, -1, s, NULL);
     sqlite3_free(sql);
     if (rc != SQLITE_OK) {
         layout_free(l);
-        return cap_sqlite_fail(err, st->db, what);
+        return cap_sqlite_fail(err, st->src.db, what);
     }
     return JR_OK;
 }
 
-/* Journal the log rows of one installation above *from; advance *from. */
-static int drain_log(pass *p, const cap_inst *in, int64_t *from,
-                     jr_err *err)
+/* The cached drain statement of installation `in`: its log rows from
+** ?1 on (G4). */
+static int drain_stmt(cap_state *st, cap_inst *in, jr_err *err)
 {
-    cap_state *st = p->st;
-    sqlite3_stmt *s = NULL;
-    sqlite3_str *q = sqlite3_str_new(st->db);
-    layout l;
-    int ret, rc, n = in->ncols;
+    sqlite3_str *q;
+    char *sql;
+    int rc, n = in->ncols, nk = in->nkey;
 
-    if ((ret = layout_init(&l, in, err)) != JR_OK) {
-        sqlite3_free(sqlite3_str_finish(q));
-        return ret;
-    }
+    if (in->drain != NULL)
+        return JR_OK;
+    q = sqlite3_str_new(st->src.db);
     sqlite3_str_appendall(q, "SELECT id, op, t");
-    for (int i = 0; i < l.nk; i++)
+    for (int i = 0; i < nk; i++)
         sqlite3_str_appendf(q, ", k%d", i);
-    if (l.kl)
+    if (in->keyless)
         sqlite3_str_appendall(q, ", r");
     for (int i = 0; i < n; i++)
         sqlite3_str_appendf(q, ", c%d", i);
-    for (int i = 0; l.kl && i < n; i++)
+    for (int i = 0; in->keyless && i < n; i++)
         sqlite3_str_appendf(q, ", o%d", i);
-    sqlite3_str_appendf(q, " FROM \"_sluice_log_%lld\" WHERE id > ?1 "
+    sqlite3_str_appendf(q, " FROM \"_sluice_log_%lld\" WHERE id >= ?1 "
                         "ORDER BY id", (long long)in->id);
-    if ((ret = prepare_built(st, q, &l, n, &s, "reading change log", err)))
+    if ((sql = sqlite3_str_finish(q)) == NULL)
+        return cap_fail(err, "malloc", "out of memory");
+    rc = sqlite3_prepare_v3(st->src.db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                            &in->drain, NULL);
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK) {
+        in->drain = NULL;
+        return cap_sqlite_fail(err, st->src.db, "reading change log");
+    }
+    return JR_OK;
+}
+
+/* Journal the log rows of one installation above *from; advance *from.
+** Returns GAP (and journals nothing more) when the log is not dense from
+** *from on (see GAPS above); *gap_at gets the id found. */
+static int drain_log(pass *p, cap_inst *in, int64_t *from, int64_t *gap_at,
+                     jr_err *err)
+{
+    cap_state *st = p->st;
+    sqlite3_stmt *s;
+    layout l;
+    int ret, rc, n = in->ncols, have_layout = 0;
+    int64_t expect = *from > 0 ? *from : 1;
+
+    if ((ret = drain_stmt(st, in, err)) != JR_OK)
         return ret;
-    sqlite3_bind_int64(s, 1, *from);
+    s = in->drain;
+    sqlite3_bind_int64(s, 1, expect);
     while (ret == JR_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(s, 0);
         int op = sqlite3_column_int(s, 1);
-        int kcol = 3, rcol = 3 + l.nk, ccol = rcol + l.kl, ocol = ccol + n;
-        jr_value *key = st->vals, *img = st->vals + l.nk + 1,
-                 *old = img + n + 1;
+        int kcol = 3, rcol, ccol, ocol;
+        jr_value *key, *img, *old;
         jr_record r;
 
+        if (id != expect) {
+            *gap_at = id;
+            ret = GAP;
+            break;
+        }
+        expect++;
+        if (id == *from)
+            continue;                   /* the newest row journaled */
+        if (!have_layout) {
+            if ((ret = layout_init(&l, in, err)) != JR_OK ||
+                (ret = scratch(st, 2 * n + l.nk + 4, err)) != JR_OK)
+                break;
+            have_layout = 1;
+        }
+        rcol = 3 + l.nk;
+        ccol = rcol + l.kl;
+        ocol = ccol + n;
+        key = st->vals;
+        img = st->vals + l.nk + 1;
+        old = img + n + 1;
         memset(&r, 0, sizeof(r));
         r.table = in->name;
         r.time_us = jd_to_us(sqlite3_column_double(s, 2));
@@ -294,20 +402,27 @@ static int drain_log(pass *p, const cap_inst *in, int64_t *from,
         if (op < 1 || op > 3) {
             ret = cap_fail(err, "drain", "change log %lld row %lld has "
                            "unknown op %d", (long long)in->id,
-                           (long long)sqlite3_column_int64(s, 0), op);
+                           (long long)id, op);
             break;
         }
         if ((ret = append(p, &r, err)) != JR_OK)
             break;
-        *from = sqlite3_column_int64(s, 0);
+        *from = id;
         p->changes++;
         if (r.time_us > st->stats.last_change_us)
             st->stats.last_change_us = r.time_us;
     }
     if (ret == JR_OK && rc != SQLITE_DONE)
-        ret = cap_sqlite_fail(err, st->db, "reading change log");
-    sqlite3_finalize(s);
-    layout_free(&l);
+        ret = cap_sqlite_fail(err, st->src.db, "reading change log");
+    /* the journaled row itself must still be there (else ids could be
+    ** handed out again) */
+    if (ret == JR_OK && *from > 0 && expect == *from) {
+        *gap_at = 0;
+        ret = GAP;
+    }
+    sqlite3_reset(s);
+    if (have_layout)
+        layout_free(&l);
     return ret;
 }
 
@@ -320,13 +435,13 @@ static int log_high_mark(cap_state *st, int64_t id, int64_t *mark,
 
     snprintf(sql, sizeof(sql), "SELECT coalesce(max(id), 0) FROM "
              "\"_sluice_log_%lld\"", (long long)id);
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-        return cap_sqlite_fail(err, st->db, "reading change log mark");
+    if (sqlite3_prepare_v2(st->src.db, sql, -1, &s, NULL) != SQLITE_OK)
+        return cap_sqlite_fail(err, st->src.db, "reading change log mark");
     rc = sqlite3_step(s);
     *mark = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
     return rc == SQLITE_ROW ? JR_OK
-                            : cap_sqlite_fail(err, st->db, "reading change "
+                            : cap_sqlite_fail(err, st->src.db, "reading change "
                                               "log mark");
 }
 
@@ -347,7 +462,7 @@ static int snapshot(pass *p, const cap_inst *in, int64_t *mark,
         return ret;
     if ((ret = layout_init(&l, in, err)) != JR_OK)
         return ret;
-    q = sqlite3_str_new(st->db);
+    q = sqlite3_str_new(st->src.db);
     sqlite3_str_appendall(q, "SELECT ");
     for (int i = 0; i < n; i++)
         sqlite3_str_appendf(q, "%s\"%w\"", i ? ", " : "", in->cols[i]);
@@ -379,7 +494,7 @@ static int snapshot(pass *p, const cap_inst *in, int64_t *mark,
         rows++;
     }
     if (ret == JR_OK && rc != SQLITE_DONE)
-        ret = cap_sqlite_fail(err, st->db, "reading table for snapshot");
+        ret = cap_sqlite_fail(err, st->src.db, "reading table for snapshot");
     sqlite3_finalize(s);
     layout_free(&l);
     p->snap_rows += rows;
@@ -398,22 +513,27 @@ static int needs_snapshot(pass *p, const cap_inst *in)
 {
     cap_posent *e = cap_pos_find(&p->work, in->id);
     return in->state == CAP_ACTIVE && !(e && e->snapshotted) &&
-           !p->st->paused;      /* paused: the table may be mid-migration */
+           !p->st->paused &&    /* paused: the table may be mid-migration */
+           !p->limited;         /* the table may differ from its install */
 }
 
-static int run_pass(pass *p, const cap_registry *reg, jr_err *err)
+/* May this pass drain the log of ACTIVE installation i? */
+static int may_drain(pass *p, int i)
 {
+    const cap_inst *in = &p->st->reg.v[i];
+    return !p->limited ||
+           (p->attached[i] != NULL && strcmp(p->attached[i], in->name) == 0);
+}
+
+static int run_pass(pass *p, jr_err *err)
+{
+    cap_registry *reg = &p->st->reg;
     int ret = JR_OK;
 
     /* forget positions of installations that no longer exist */
-    for (int i = p->work.n - 1; i >= 0; i--) {
-        int found = 0;
-        for (int k = 0; k < reg->n; k++)
-            if (reg->v[k].id == p->work.v[i].id)
-                found = 1;
-        if (!found)
+    for (int i = p->work.n - 1; i >= 0; i--)
+        if (cap_registry_find(reg, p->work.v[i].id) == NULL)
             cap_pos_remove(&p->work, p->work.v[i].id);
-    }
     /* 1. DROPs, then 2. the SCHEMA of every table snapshotted below: all
     ** table-level DDL leads the group, so a replayer can run it before it
     ** opens the group's transaction (DDL commits implicitly in MariaDB) */
@@ -435,16 +555,37 @@ static int run_pass(pass *p, const cap_registry *reg, jr_err *err)
         if (needs_snapshot(p, &reg->v[i]))
             ret = append_marker(p, JR_K_SCHEMA, reg->v[i].name,
                                 reg->v[i].schema_json, err);
-    /* 3. changes of tables already snapshotted */
+    /* 3. changes of tables already snapshotted; a gap re-snapshots */
     for (int i = 0; ret == JR_OK && i < reg->n; i++) {
         cap_posent *e = cap_pos_find(&p->work, reg->v[i].id);
-        if (reg->v[i].state == CAP_ACTIVE && e != NULL && e->snapshotted)
-            ret = drain_log(p, &reg->v[i], &e->log_id, err);
+        int64_t gap_at = 0;
+        if (reg->v[i].state != CAP_ACTIVE || e == NULL || !e->snapshotted ||
+            !may_drain(p, i))
+            continue;
+        ret = drain_log(p, &reg->v[i], &e->log_id, &gap_at, err);
+        if (ret != GAP)
+            continue;
+        SL_LOG(SL_WARN, "capture.gap", "table=%s install_id=%lld "
+               "journaled_log_id=%lld found_log_id=%lld action=%s "
+               "reason=%s", cap_logq(p->st, reg->v[i].name),
+               (long long)reg->v[i].id, (long long)e->log_id,
+               (long long)gap_at, p->limited ? "resnapshot_later"
+                                             : "resnapshot",
+               "\"change-log rows capture had not journaled are gone (a "
+               "journal restored from an older backup, or rows deleted by "
+               "another process): the table is snapshotted again\"");
+        p->st->stats.gaps++;
+        e->snapshotted = 0;
+        e->log_id = 0;
+        ret = needs_snapshot(p, &reg->v[i])
+                  ? append_marker(p, JR_K_SCHEMA, reg->v[i].name,
+                                  reg->v[i].schema_json, err)
+                  : JR_OK;
     }
     /* 4. snapshots, each followed by the changes made after its mark */
     for (int i = 0; ret == JR_OK && i < reg->n; i++) {
         cap_posent *e;
-        int64_t mark = 0;
+        int64_t mark = 0, gap_at = 0;
         if (!needs_snapshot(p, &reg->v[i]))
             continue;
         ret = snapshot(p, &reg->v[i], &mark, err);
@@ -453,17 +594,24 @@ static int run_pass(pass *p, const cap_registry *reg, jr_err *err)
                 return cap_fail(err, "malloc", "out of memory");
             e->snapshotted = 1;
             e->log_id = mark;
-            ret = drain_log(p, &reg->v[i], &e->log_id, err);
+            ret = drain_log(p, &reg->v[i], &e->log_id, &gap_at, err);
+            if (ret == GAP)     /* cannot be: same read transaction */
+                ret = cap_fail(err, "drain", "change log of %s changed "
+                               "inside one read transaction",
+                               reg->v[i].name);
         }
     }
     /* 5. logs of retired installations are superseded: by the snapshot of
     ** their table's new installation (journaled above, same group) or by
     ** its DROP. Count them drained without journaling them, so no change
-    ** ever reaches a table after its DROP or before its re-snapshot. */
-    for (int i = 0; ret == JR_OK && i < reg->n && !p->st->paused; i++) {
+    ** ever reaches a table after its DROP or before its re-snapshot. A
+    ** retired log gets no new rows (its triggers are gone): look once. */
+    for (int i = 0; ret == JR_OK && i < reg->n && !p->st->paused &&
+                    !p->limited; i++) {
         cap_posent *e = cap_pos_find(&p->work, reg->v[i].id);
         int64_t max = 0;
-        if (reg->v[i].state == CAP_ACTIVE || e == NULL)
+        if (reg->v[i].state == CAP_ACTIVE || e == NULL ||
+            reg->v[i].superseded)
             continue;
         if ((ret = log_high_mark(p->st, reg->v[i].id, &max, err)) != JR_OK)
             break;
@@ -478,60 +626,55 @@ static int run_pass(pass *p, const cap_registry *reg, jr_err *err)
 /* Close the group and commit it with the new position. */
 static int finish_group(pass *p, jr_err *err)
 {
-    cap_state *st = p->st;
     char *pos;
     size_t len;
-    int ret, logged = 0;
+    int ret;
 
-    if ((ret = jr_writer_end_group(st->w, err)) != JR_OK)
+    if ((ret = jr_writer_end_group(p->st->w, err)) != JR_OK)
         return ret;
     if (cap_pos_encode(&p->work, &pos, &len) != 0)
         return cap_fail(err, "malloc", "out of memory");
-    for (;;) {
-        ret = jr_writer_commit(st->w, pos, len, err);
-        if (ret != JR_EFULL || *p->stop)
-            break;
-        if (!logged)
-            SL_LOG(SL_WARN, "capture.backpressure", "journal=%s msg=%s",
-                   cap_logq(st, st->cfg.journal), cap_logq2(st, err->msg));
-        logged = 1;
-        jr_err_clear(err);
-        usleep(200 * 1000);
-        jr_journal_prune(st->j, 0, NULL, NULL);
-    }
+    ret = commit_waiting(p, pos, len, err);
     free(pos);
     return ret;
+}
+
+/* Limited pass: where the triggers of each installation sit now. */
+static int find_attached(pass *p, jr_err *err)
+{
+    cap_state *st = p->st;
+
+    p->attached = calloc((size_t)st->reg.n + 1, sizeof(char *));
+    if (p->attached == NULL)
+        return cap_fail(err, "malloc", "out of memory");
+    return cap_trigger_tables(st->src.db, &st->reg, p->attached, err);
 }
 
 int cap_drain(cap_state *st, volatile int *stop, jr_err *err)
 {
     pass p;
-    cap_registry reg = { 0 };
     int64_t sv;
     int ret;
 
     memset(&p, 0, sizeof(p));
     p.st = st;
     p.stop = stop;
-    if ((ret = cap_exec(st->db, "BEGIN", err)) != JR_OK)
+    if ((ret = cap_exec(st->src.db, "BEGIN", err)) != JR_OK)
         return ret;
-    if ((ret = cap_schema_version(st, &sv, err)) != JR_OK)
+    if ((ret = cap_schema_version(st->src.db, &sv, err)) != JR_OK)
         goto out;
-    if (sv != st->schema_version) {
-        st->have_schema_version = 0;     /* reconcile before draining */
-        ret = JR_EAGAIN;
-        goto out;
-    }
-    if ((ret = cap_registry_load(st->db, &reg, err)) != JR_OK)
+    p.limited = !st->have_schema_version || sv != st->schema_version;
+    if (p.limited && (ret = find_attached(&p, err)) != JR_OK)
         goto out;
     if (cap_pos_copy(&p.work, &st->pos) != 0) {
         ret = cap_fail(err, "malloc", "out of memory");
         goto out;
     }
-    ret = run_pass(&p, &reg, err);
+    p.work.schema_version = st->schema_version;
+    ret = run_pass(&p, err);
     if (ret == JR_OK && p.appended > 0) {
         ret = finish_group(&p, err);
-    } else if (ret == JR_OK && p.superseded) {
+    } else if (ret == JR_OK && (p.superseded || st->pos_dirty)) {
         char *pos;                      /* position only, no records */
         size_t len;
         if (cap_pos_encode(&p.work, &pos, &len) != 0) {
@@ -542,20 +685,21 @@ int cap_drain(cap_state *st, volatile int *stop, jr_err *err)
         }
     }
     if (ret == JR_OK) {
+        cap_pos_free(&st->pos);
+        st->pos = p.work;
+        memset(&p.work, 0, sizeof(p.work));
+        st->pos_dirty = 0;
+        for (int i = 0; i < st->reg.n && !p.limited && !st->paused; i++)
+            if (st->reg.v[i].state != CAP_ACTIVE)
+                st->reg.v[i].superseded = 1;
+
         if (p.appended == 0) {
-            cap_pos_free(&st->pos);
-            st->pos = p.work;
-            memset(&p.work, 0, sizeof(p.work));
             ret = JR_EAGAIN;
         } else {
-            cap_pos_free(&st->pos);
-            st->pos = p.work;
-            memset(&p.work, 0, sizeof(p.work));
             st->stats.changes += p.changes;
             st->stats.snapshot_rows += p.snap_rows;
             st->stats.groups++;
             st->stats.head_seq = jr_writer_next_seq(st->w) - 1;
-            st->since_trim += p.changes;
             SL_LOG(SL_DEBUG, "capture.group", "seq=%llu changes=%llu "
                    "snapshot_rows=%llu",
                    (unsigned long long)st->stats.head_seq,
@@ -581,9 +725,11 @@ int cap_drain(cap_state *st, volatile int *stop, jr_err *err)
         jr_writer_rollback(st->w);      /* stopping under back-pressure */
     }
 out:
-    cap_exec(st->db, "COMMIT", NULL);
-    cap_rollback(st->db);
-    cap_registry_free(&reg);
+    cap_rollback(st->src.db);
+    if (p.attached != NULL)
+        for (int i = 0; i < st->reg.n; i++)
+            sqlite3_free(p.attached[i]);
+    free(p.attached);
     cap_pos_free(&p.work);
     return ret;
 }

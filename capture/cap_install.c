@@ -25,7 +25,11 @@
 ** value the table accepted (no json_*(), no casts).
 **
 ** INVARIANTS:
-**  (I1) every object is named _sluice*; uninstall removes all of them.
+**  (I1) sluice's objects are exactly: _sluice_meta, _sluice_tables, and
+**       for each registered installation N its log _sluice_log_N and its
+**       triggers _sluice_N_ins/_upd/_del. Uninstall removes exactly those;
+**       an application object whose name merely looks like ours is never
+**       touched, and an id whose names are taken is skipped.
 **  (I2) installation ids come from the counter _sluice_meta.next_id and
 **       are never reused, so a journaled position can never be mistaken
 **       for another table's. (Not AUTOINCREMENT: that would leave an
@@ -86,13 +90,56 @@ int cap_meta_set(sqlite3 *db, const char *key, const char *value,
                                                "_sluice_meta");
 }
 
-int cap_meta_init(sqlite3 *db, char *source_id, size_t cap, jr_err *err)
+int cap_meta_exists(sqlite3 *db)
 {
+    sqlite3_stmt *s;
+    int have = 0;
+
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE type = "
+                           "'table' AND name = '_sluice_meta' COLLATE NOCASE",
+                           -1, &s, NULL) == SQLITE_OK)
+        have = sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_finalize(s);
+    return have;
+}
+
+/* A table named _sluice_meta that sluice did not make is refused. */
+static int meta_is_ours(sqlite3 *db, jr_err *err)
+{
+    sqlite3_stmt *s;
+    int rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM _sluice_meta "
+                                "WHERE key IN ('source_id', 'format')", -1,
+                                &s, NULL);
+    int n = 0;
+
+    if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_OK || n != 2 ||
+        sqlite3_prepare_v2(db, "SELECT id, name, state, cols, keycols, "
+                           "keyless, schema FROM _sluice_tables LIMIT 0",
+                           -1, &s, NULL) != SQLITE_OK) {
+        sqlite3_finalize(s);
+        return cap_fail(err, "meta", "the source has a table named "
+                        "_sluice_meta or _sluice_tables that sluice did not "
+                        "create (or a damaged one): rename the application's "
+                        "table, or run sluice-capture --uninstall if it is a "
+                        "leftover of sluice");
+    }
+    sqlite3_finalize(s);
+    return JR_OK;
+}
+
+int cap_meta_init(sqlite3 *db, jr_err *err)
+{
+    char id[64];
     int ret;
 
+    if (cap_meta_exists(db))
+        return meta_is_ours(db, err);
     if ((ret = cap_exec(db, g_meta_sql, err)) != JR_OK)
         return ret;
-    ret = cap_meta_get(db, "source_id", source_id, cap, err);
+    ret = cap_meta_get(db, "source_id", id, sizeof(id), err);
     if (ret != JR_ENOTFOUND)
         return ret;
     if ((ret = cap_exec(db, "INSERT INTO _sluice_meta(key, value) "
@@ -104,7 +151,7 @@ int cap_meta_init(sqlite3 *db, char *source_id, size_t cap, jr_err *err)
                         "lower(hex(randomblob(6)))", err)) != JR_OK ||
         (ret = cap_meta_set(db, "format", "1", err)) != JR_OK)
         return ret;
-    return cap_meta_get(db, "source_id", source_id, cap, err);
+    return JR_OK;
 }
 
 /* ---- registry ---- */
@@ -121,6 +168,7 @@ void cap_registry_free(cap_registry *r)
         free(in->keycols);
         free(in->name);
         free(in->schema_json);
+        sqlite3_finalize(in->drain);
     }
     free(r->v);
     r->v = NULL;
@@ -208,6 +256,82 @@ int cap_registry_load(sqlite3 *db, cap_registry *r, jr_err *err)
     return ret;
 }
 
+cap_inst *cap_registry_find(cap_registry *r, int64_t id)
+{
+    int lo = 0, hi = r->n - 1;          /* loaded ORDER BY id */
+
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (r->v[mid].id == id)
+            return &r->v[mid];
+        if (r->v[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return NULL;
+}
+
+/* "<prefix><digits><suffix>" without regard to ASCII case: the id. */
+static int64_t parse_name(const char *name, const char *prefix,
+                          const char *suffix)
+{
+    size_t np = strlen(prefix), ns = strlen(suffix), n = strlen(name), d;
+    int64_t id = 0;
+
+    if (n <= np + ns || sqlite3_strnicmp(name, prefix, (int)np) != 0 ||
+        sqlite3_stricmp(name + n - ns, suffix) != 0)
+        return 0;
+    for (d = np; d < n - ns; d++) {
+        if (name[d] < '0' || name[d] > '9' || id > INT64_MAX / 10 - 9)
+            return 0;
+        id = id * 10 + (name[d] - '0');
+    }
+    return name[np] == '0' ? 0 : id;
+}
+
+int cap_is_ours(const cap_registry *r, const char *name)
+{
+    static const char *const trig[] = { "_ins", "_upd", "_del" };
+    int64_t id;
+
+    if (sqlite3_stricmp(name, "_sluice_meta") == 0 ||
+        sqlite3_stricmp(name, "_sluice_tables") == 0)
+        return 1;
+    if (r == NULL)
+        return 0;
+    if ((id = parse_name(name, "_sluice_log_", "")) > 0)
+        return cap_registry_find((cap_registry *)r, id) != NULL;
+    for (int i = 0; i < 3; i++)
+        if ((id = parse_name(name, "_sluice_", trig[i])) > 0)
+            return cap_registry_find((cap_registry *)r, id) != NULL;
+    return 0;
+}
+
+/* Is any of the names installation `id` would use taken? */
+static int id_taken(sqlite3 *db, int64_t id)
+{
+    sqlite3_stmt *s;
+    char log[48], ins[48], upd[48], del[48];
+    int taken = 1;
+
+    snprintf(log, sizeof(log), "_sluice_log_%lld", (long long)id);
+    snprintf(ins, sizeof(ins), "_sluice_%lld_ins", (long long)id);
+    snprintf(upd, sizeof(upd), "_sluice_%lld_upd", (long long)id);
+    snprintf(del, sizeof(del), "_sluice_%lld_del", (long long)id);
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE name IN "
+                           "(?1, ?2, ?3, ?4) COLLATE NOCASE", -1, &s, NULL)
+        == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, log, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, ins, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, upd, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, del, -1, SQLITE_STATIC);
+        taken = sqlite3_step(s) == SQLITE_ROW;
+    }
+    sqlite3_finalize(s);
+    return taken;
+}
+
 /* ---- installing ---- */
 
 static int register_inst(sqlite3 *db, const cap_table *t, int64_t *id,
@@ -249,6 +373,8 @@ static int register_inst(sqlite3 *db, const cap_table *t, int64_t *id,
             sqlite3_free(keyjson);
             return r;
         }
+        while (id_taken(db, next))          /* I1: never collide */
+            next++;
         *id = next;
         snprintf(buf, sizeof(buf), "%lld", next + 1);
         if ((r = cap_meta_set(db, "next_id", buf, err)) != JR_OK) {
@@ -427,59 +553,69 @@ int cap_forget(sqlite3 *db, int64_t id, jr_err *err)
     return ret;
 }
 
-char *cap_trigger_table(sqlite3 *db, int64_t id)
+int cap_trigger_tables(sqlite3 *db, const cap_registry *r, char **tables,
+                       jr_err *err)
 {
     sqlite3_stmt *st;
-    char name[64], *out = NULL;
+    int rc;
 
-    snprintf(name, sizeof(name), "_sluice_%lld_ins", (long long)id);
-    if (sqlite3_prepare_v2(db, "SELECT tbl_name FROM sqlite_schema WHERE "
-                           "type = 'trigger' AND name = ?1", -1, &st,
-                           NULL) != SQLITE_OK)
-        return NULL;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        out = sqlite3_mprintf("%s", sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return out;
-}
-
-/* Run `sql_for(name)` for every schema object whose name matches. */
-static int drop_matching(sqlite3 *db, const char *type, const char *what,
-                         jr_err *err)
-{
-    sqlite3_stmt *st;
-    sqlite3_str *s = sqlite3_str_new(db);
-    char *sql;
-    int rc, ret;
-
-    rc = sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE "
-                            "type = ?1 AND name LIKE '\\_sluice%' ESCAPE "
-                            "'\\' ORDER BY name", -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        sqlite3_free(sqlite3_str_finish(s));
-        return cap_sqlite_fail(err, db, "listing sluice objects");
+    for (int i = 0; i < r->n; i++)
+        tables[i] = NULL;
+    /* one scan of sqlite_schema, however many installations (a lookup
+    ** per installation would scan it once each) */
+    rc = sqlite3_prepare_v2(db, "SELECT name, tbl_name FROM sqlite_schema "
+                            "WHERE type = 'trigger' AND name LIKE "
+                            "'\\_sluice\\_%\\_ins' ESCAPE '\\'", -1, &st,
+                            NULL);
+    if (rc != SQLITE_OK)
+        return cap_sqlite_fail(err, db, "listing capture triggers");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = parse_name((const char *)sqlite3_column_text(st, 0),
+                                "_sluice_", "_ins");
+        cap_inst *in = id ? cap_registry_find((cap_registry *)r, id) : NULL;
+        if (in != NULL) {
+            int i = (int)(in - r->v);
+            sqlite3_free(tables[i]);
+            tables[i] = sqlite3_mprintf("%s", sqlite3_column_text(st, 1));
+        }
     }
-    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
-    while (sqlite3_step(st) == SQLITE_ROW)
-        sqlite3_str_appendf(s, "DROP %s IF EXISTS \"%w\";", what,
-                            (const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
-    sql = sqlite3_str_finish(s);
-    ret = sql ? cap_exec(db, sql, err) : JR_OK;
-    sqlite3_free(sql);
-    return ret;
+    if (rc != SQLITE_DONE) {
+        for (int i = 0; i < r->n; i++) {
+            sqlite3_free(tables[i]);
+            tables[i] = NULL;
+        }
+        return cap_sqlite_fail(err, db, "listing capture triggers");
+    }
+    return JR_OK;
 }
 
 int cap_drop_all_triggers(sqlite3 *db, jr_err *err)
 {
-    return drop_matching(db, "trigger", "TRIGGER", err);
+    cap_registry reg;
+    int ret = cap_registry_load(db, &reg, err);
+
+    for (int i = 0; ret == JR_OK && i < reg.n; i++)
+        ret = drop_triggers(db, reg.v[i].id, err);
+    cap_registry_free(&reg);
+    return ret;
 }
 
 int cap_uninstall_all(sqlite3 *db, jr_err *err)
 {
-    int ret = drop_matching(db, "trigger", "TRIGGER", err);
+    cap_registry reg;
+    int ret;
+
+    if (!cap_meta_exists(db))
+        return JR_OK;
+    if ((ret = meta_is_ours(db, err)) != JR_OK ||
+        (ret = cap_registry_load(db, &reg, err)) != JR_OK)
+        return ret;
+    for (int i = 0; ret == JR_OK && i < reg.n; i++)
+        ret = cap_forget(db, reg.v[i].id, err);
+    cap_registry_free(&reg);
     if (ret == JR_OK)
-        ret = drop_matching(db, "table", "TABLE", err);
+        ret = cap_exec(db, "DROP TABLE _sluice_tables; "
+                       "DROP TABLE _sluice_meta;", err);
     return ret;
 }

@@ -2,12 +2,15 @@
 ** cap_pos.c -- capture's source position, the opaque bytes the journal
 ** commits in the same transaction as the records they account for.
 **
-** Text form: "sluice-pos 1" then one " ID:LOGID:FLAGS" per installation,
-** FLAGS a subset of "s" (initial snapshot journaled) and "d" (DROP
-** journaled), e.g. "sluice-pos 1 3:1042:s 4:0:sd". Text keeps
-** `sluice-inspect stat` readable.
+** Text form: "sluice-pos 1", then " sv=N" (the source's schema version
+** as of the last reconcile, when known), then one " ID:LOGID:FLAGS" per
+** installation, FLAGS a subset of "s" (initial snapshot journaled) and
+** "d" (DROP journaled), e.g. "sluice-pos 1 sv=7 3:1042:s 4:0:sd". Text
+** keeps `sluice-inspect stat` readable.
 **
-** INVARIANT: decode(encode(p)) == p; anything else is rejected whole.
+** INVARIANTS: decode(encode(p)) == p; anything else is rejected whole.
+** Entries are kept sorted by id (binary search: a pass touches every
+** installation, and sources with thousands of tables exist).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,22 +22,36 @@ void cap_pos_free(cap_pos *p)
 {
     free(p->v);
     memset(p, 0, sizeof(*p));
+    p->schema_version = -1;
+}
+
+/* Index of id, or of where it would go. */
+static int lower_bound(const cap_pos *p, int64_t id)
+{
+    int lo = 0, hi = p->n;
+
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (p->v[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 cap_posent *cap_pos_find(cap_pos *p, int64_t id)
 {
-    for (int i = 0; i < p->n; i++)
-        if (p->v[i].id == id)
-            return &p->v[i];
-    return NULL;
+    int i = lower_bound(p, id);
+    return i < p->n && p->v[i].id == id ? &p->v[i] : NULL;
 }
 
 cap_posent *cap_pos_get(cap_pos *p, int64_t id)
 {
-    cap_posent *e = cap_pos_find(p, id);
+    int i = lower_bound(p, id);
 
-    if (e != NULL)
-        return e;
+    if (i < p->n && p->v[i].id == id)
+        return &p->v[i];
     if (p->n == p->cap) {
         int cap = p->cap ? p->cap * 2 : 16;
         cap_posent *v = realloc(p->v, (size_t)cap * sizeof(*v));
@@ -43,24 +60,28 @@ cap_posent *cap_pos_get(cap_pos *p, int64_t id)
         p->v = v;
         p->cap = cap;
     }
-    e = &p->v[p->n++];
-    memset(e, 0, sizeof(*e));
-    e->id = id;
-    return e;
+    memmove(&p->v[i + 1], &p->v[i], (size_t)(p->n - i) * sizeof(*p->v));
+    p->n++;
+    memset(&p->v[i], 0, sizeof(p->v[i]));
+    p->v[i].id = id;
+    return &p->v[i];
 }
 
 void cap_pos_remove(cap_pos *p, int64_t id)
 {
-    for (int i = 0; i < p->n; i++)
-        if (p->v[i].id == id) {
-            p->v[i] = p->v[--p->n];
-            return;
-        }
+    int i = lower_bound(p, id);
+
+    if (i < p->n && p->v[i].id == id) {
+        memmove(&p->v[i], &p->v[i + 1],
+                (size_t)(p->n - i - 1) * sizeof(*p->v));
+        p->n--;
+    }
 }
 
 int cap_pos_copy(cap_pos *dst, const cap_pos *src)
 {
     cap_pos_free(dst);
+    dst->schema_version = src->schema_version;
     if (src->n == 0)
         return 0;
     dst->v = malloc((size_t)src->n * sizeof(*dst->v));
@@ -80,6 +101,9 @@ int cap_pos_encode(const cap_pos *p, char **out, size_t *len)
     if (s == NULL)
         return -1;
     n = (size_t)snprintf(s, cap, "sluice-pos 1");
+    if (p->schema_version >= 0)
+        n += (size_t)snprintf(s + n, cap - n, " sv=%lld",
+                              (long long)p->schema_version);
     for (int i = 0; i < p->n; i++)
         n += (size_t)snprintf(s + n, cap - n, " %lld:%lld:%s%s",
                               (long long)p->v[i].id,
@@ -110,6 +134,14 @@ int cap_pos_decode(cap_pos *p, const char *s, size_t len, jr_err *err)
         int used = 0;
         cap_posent *e;
 
+        if (strncmp(tok, "sv=", 3) == 0) {
+            char *end;
+            long long v = strtoll(tok + 3, &end, 10);
+            if (*end != 0 || end == tok + 3 || v < 0)
+                goto bad;
+            p->schema_version = v;
+            continue;
+        }
         if (sscanf(tok, "%lld:%lld:%n", &id, &log_id, &used) != 2 ||
             used == 0 || strlen(tok + used) > 2 || id <= 0 || log_id < 0)
             goto bad;

@@ -2,23 +2,35 @@
 ** cap_reconcile.c -- bring the installations in line with the source's
 ** schema (run at start and whenever PRAGMA schema_version moves).
 **
-** Inside one BEGIN IMMEDIATE (so no DDL can interleave):
+** PLAN (reads only):
 **   for each ACTIVE installation A of table name N:
-**     triggers gone, or moved to another name (RENAME TABLE), or the
-**     table's definition differs from A's, or A is keyless (a VACUUM may
-**     have renumbered rowids): retire A. It becomes DROPPED when no table
-**     named N exists any more (the journal gets a DROP N), else RETIRED
-**     (a new installation re-snapshots N, which replaces its content).
+**     its triggers are gone, or moved to another name (RENAME TABLE), or
+**     the table's definition differs from A's, or A is keyless and the
+**     schema moved (a VACUUM may have renumbered rowids), or N is no
+**     longer wanted (--tables/--exclude-tables changed): retire A. It
+**     becomes DROPPED when no table named N exists or N is no longer
+**     wanted (the journal gets a DROP N), else RETIRED (a new
+**     installation re-snapshots N, which replaces its content).
 **   for each wanted table without an ACTIVE installation: install one.
 **     The drain pass sees it has no snapshot yet and journals
 **     SCHEMA + SNAPSHOT in the same group as everything else pending.
+** APPLY, only when the plan is not empty, in gated write transactions
+** (cap_gate.c) of at most INSTALLS_PER_TXN installations each, so the
+** source is never held for long. When the gate says "not now" the plan
+** is kept pending and retried on the next step; draining goes on
+** meanwhile (cap_drain.c drains only installations whose triggers still
+** sit on their table). A reconcile that changes nothing writes nothing:
+** the schema version it saw travels in the journal position instead.
 ** While paused (_sluice_meta.paused = 1) nothing is changed.
 **
 ** INVARIANTS:
-**  (X1) after a successful reconcile every wanted, capturable table has
+**  (X1) after a complete reconcile every wanted, capturable table has
 **       exactly one ACTIVE installation whose triggers are attached to it.
-**  (X2) st->schema_version is read inside the same write transaction, after
-**       our own DDL, so a concurrent schema change is never missed.
+**  (X2) st->schema_version is read inside the write transaction, after our
+**       own DDL (or in the read transaction of a plan with nothing to do),
+**       so a concurrent schema change is never missed.
+**  (X3) the write transaction re-checks that the schema version is the one
+**       the plan was made for; otherwise it is rolled back and re-planned.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,108 +38,26 @@
 
 #include "cap_run.h"
 
-static int name_in(const cap_namelist *l, const char *name)
+#define INSTALLS_PER_TXN 64
+
+typedef struct plan {
+    int64_t sv;                  /* schema version the plan was made for */
+    int nretire;
+    int64_t *retire_id;
+    int *retire_state;
+    cap_namelist install;        /* table names */
+    int moved;                   /* the schema moved since last time */
+} plan;
+
+static void plan_free(plan *p)
 {
-    for (int i = 0; i < l->n; i++)
-        if (strcmp(l->names[i], name) == 0)
-            return 1;
-    return 0;
+    free(p->retire_id);
+    free(p->retire_state);
+    cap_namelist_free(&p->install);
+    memset(p, 0, sizeof(*p));
 }
 
-static int table_exists(sqlite3 *db, const char *name)
-{
-    sqlite3_stmt *st;
-    int found = 0;
-
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE type = "
-                           "'table' AND name = ?1", -1, &st, NULL) != 0)
-        return 1;                       /* fail safe: no DROP */
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    return found;
-}
-
-/* Decide the fate of one ACTIVE installation. */
-static int check_active(cap_state *st, const cap_inst *a, jr_err *err)
-{
-    sqlite3 *db = st->db;
-    char *cur = cap_trigger_table(db, a->id);
-    cap_table *t = NULL;
-    int retire = 0, ret = JR_OK, rc;
-
-    if (cur == NULL || strcmp(cur, a->name) != 0) {
-        retire = 1;
-    } else if (a->keyless && st->schema_moved) {
-        retire = 1;                     /* rowids may have been renumbered */
-    } else {
-        rc = cap_table_load(db, a->name, &t, err);
-        if (rc == JR_OK)
-            retire = strcmp(t->schema_json, a->schema_json) != 0;
-        else if (rc == JR_ENOTFOUND)
-            retire = 1;
-        else
-            ret = rc;
-        cap_table_free(t);
-    }
-    sqlite3_free(cur);
-    if (ret != JR_OK || !retire)
-        return ret;
-    rc = table_exists(db, a->name) ? CAP_RETIRED : CAP_DROPPED;
-    SL_LOG(SL_INFO, "capture.table_changed", "table=%s install_id=%lld "
-           "action=%s", cap_logq(st, a->name), (long long)a->id,
-           rc == CAP_DROPPED ? "drop" : "resnapshot");
-    return cap_retire(db, a->id, rc, err);
-}
-
-static int install_missing(cap_state *st, const cap_namelist *want,
-                           jr_err *err)
-{
-    cap_registry reg;
-    int ret = cap_registry_load(st->db, &reg, err);
-
-    for (int i = 0; ret == JR_OK && i < want->n; i++) {
-        const char *name = want->names[i];
-        cap_table *t = NULL;
-        int64_t id;
-        int have = 0;
-
-        for (int k = 0; k < reg.n; k++)
-            if (reg.v[k].state == CAP_ACTIVE &&
-                strcmp(reg.v[k].name, name) == 0)
-                have = 1;
-        if (have)
-            continue;
-        ret = cap_table_load(st->db, name, &t, err);
-        if (ret == JR_ERR) {
-            /* not capturable (e.g. rowid hidden): warn once, go on */
-            if (!name_in(&st->warned, name)) {
-                SL_LOG(SL_WARN, "capture.table_skipped", "table=%s "
-                       "reason=%s", cap_logq(st, name),
-                       cap_logq2(st, err->msg));
-                cap_namelist_add(&st->warned, name);
-            }
-            jr_err_clear(err);
-            ret = JR_OK;
-            continue;
-        }
-        if (ret == JR_ENOTFOUND) {
-            ret = JR_OK;
-            continue;
-        }
-        if (ret == JR_OK)
-            ret = cap_install(st->db, t, &id, err);
-        if (ret == JR_OK)
-            SL_LOG(SL_INFO, "capture.table_installed", "table=%s "
-                   "install_id=%lld columns=%d key=%s", cap_logq(st, name),
-                   (long long)id, t->ncols, t->nkey ? "primary" : "rowid");
-        cap_table_free(t);
-    }
-    cap_registry_free(&reg);
-    return ret;
-}
-
-static int read_schema_version(sqlite3 *db, int64_t *v, jr_err *err)
+int cap_schema_version(sqlite3 *db, int64_t *v, jr_err *err)
 {
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(db, "PRAGMA schema_version", -1, &st, NULL);
@@ -143,104 +73,310 @@ static int read_schema_version(sqlite3 *db, int64_t *v, jr_err *err)
                                               "schema_version");
 }
 
-int cap_schema_version(cap_state *st, int64_t *v, jr_err *err)
+int cap_reload_registry(cap_state *st, jr_err *err)
 {
-    return read_schema_version(st->db, v, err);
+    cap_registry_free(&st->reg);
+    if (!cap_meta_exists(st->src.db))
+        return cap_fail(err, "registry", "sluice's tables disappeared from "
+                        "source %s while capture ran (sluice-capture "
+                        "--uninstall?): capture stopped", st->cfg.source);
+    return cap_registry_load(st->src.db, &st->reg, err);
 }
 
-int cap_reconcile(cap_state *st, jr_err *err)
+static int table_exists(const cap_namelist *all, const char *name)
 {
-    cap_namelist want = { 0 }, skipped = { 0 };
-    cap_registry reg = { 0 };
-    char paused[8];
-    int ret;
+    return cap_namelist_has(all, name);
+}
 
-    if ((ret = cap_begin_write(st->db, err)) != JR_OK)
-        return ret;
-    ret = cap_meta_get(st->db, "paused", paused, sizeof(paused), err);
+/* Read the paused flag; log the transitions. */
+static int read_paused(cap_state *st, jr_err *err)
+{
+    char paused[8];
+    int ret = cap_meta_get(st->src.db, "paused", paused, sizeof(paused),
+                           err);
+
     if (ret == JR_ENOTFOUND) {
         paused[0] = 0;
         ret = JR_OK;
     }
     if (ret != JR_OK)
-        goto fail;
+        return ret;
     st->paused = strcmp(paused, "1") == 0;
-    if (st->paused) {
-        if (!st->paused_logged)
-            SL_LOG(SL_WARN, "capture.paused", "source=%s hint=%s",
-                   cap_logq(st, st->cfg.source),
-                   "run sluice-capture --resume when the migration is done");
-        st->paused_logged = 1;
-        goto done;
-    }
-    if (st->paused_logged)
+    if (st->paused && !st->paused_logged)
+        SL_LOG(SL_WARN, "capture.paused", "source=%s hint=%s",
+               cap_logq(st, st->cfg.source),
+               "\"run sluice-capture --resume when the migration is done\"");
+    else if (!st->paused && st->paused_logged)
         SL_LOG(SL_INFO, "capture.resumed", "source=%s",
                cap_logq(st, st->cfg.source));
-    st->paused_logged = 0;
-    {
-        /* did the schema move since the last reconcile (even while capture
-        ** was down)? keyless tables are re-snapshotted when it did */
-        char buf[32];
-        int64_t now;
-        if ((ret = read_schema_version(st->db, &now, err)) != JR_OK)
-            goto fail;
-        ret = cap_meta_get(st->db, "schema_version", buf, sizeof(buf), err);
-        if (ret != JR_OK && ret != JR_ENOTFOUND)
-            goto fail;
-        st->schema_moved = ret == JR_ENOTFOUND ||
-                           strtoll(buf, NULL, 10) != now;
-        ret = JR_OK;
-    }
-    if ((ret = cap_list_tables(st->db, &st->cfg, &want, &skipped, err)) ||
-        (ret = cap_registry_load(st->db, &reg, err)))
-        goto fail;
-    {
-        /* one warning naming every newly seen virtual/shadow table */
-        char list[400];
-        size_t n = 0;
-        list[0] = 0;
-        for (int i = 0; i < skipped.n; i++)
-            if (!name_in(&st->warned, skipped.names[i])) {
-                n += (size_t)snprintf(list + n, n < sizeof(list)
-                                      ? sizeof(list) - n : 0, "%s%s",
-                                      n ? "," : "", skipped.names[i]);
-                if (n >= sizeof(list))
-                    n = sizeof(list) - 1;
-                cap_namelist_add(&st->warned, skipped.names[i]);
-            }
-        if (list[0])
-            SL_LOG(SL_WARN, "capture.tables_skipped", "tables=%s reason=%s",
-                   cap_logq(st, list),
-                   "\"virtual tables and their shadow tables are not "
-                   "captured: their content is derived from other "
-                   "tables\"");
-    }
-    for (int i = 0; ret == JR_OK && i < reg.n; i++)
-        if (reg.v[i].state == CAP_ACTIVE)
-            ret = check_active(st, &reg.v[i], err);
-    if (ret == JR_OK)
-        ret = install_missing(st, &want, err);
-    if (ret != JR_OK)
-        goto fail;
-done:
-    if ((ret = read_schema_version(st->db, &st->schema_version, err)))
-        goto fail;
-    {
-        char buf[32];
-        snprintf(buf, sizeof(buf), "%lld", (long long)st->schema_version);
-        if ((ret = cap_meta_set(st->db, "schema_version", buf, err)) ||
-            (ret = cap_commit(st->db, err)))
-            goto fail;
-    }
-    st->have_schema_version = 1;
-    cap_namelist_free(&want);
-    cap_namelist_free(&skipped);
-    cap_registry_free(&reg);
+    st->paused_logged = st->paused;
     return JR_OK;
-fail:
-    cap_rollback(st->db);
+}
+
+static void warn_skipped(cap_state *st, const cap_namelist *skipped)
+{
+    char list[400];
+    size_t n = 0;
+
+    list[0] = 0;
+    for (int i = 0; i < skipped->n; i++)
+        if (!cap_namelist_has(&st->warned, skipped->names[i])) {
+            n += (size_t)snprintf(list + n, n < sizeof(list)
+                                  ? sizeof(list) - n : 0, "%s%s",
+                                  n ? "," : "", skipped->names[i]);
+            if (n >= sizeof(list))
+                n = sizeof(list) - 1;
+            cap_namelist_add(&st->warned, skipped->names[i]);
+        }
+    if (list[0])
+        SL_LOG(SL_WARN, "capture.tables_skipped", "tables=%s reason=%s",
+               cap_logq(st, list),
+               "\"virtual tables and their shadow tables are not "
+               "captured: their content is derived from other tables\"");
+}
+
+static int add_retire(plan *p, int64_t id, int state)
+{
+    int64_t *a = realloc(p->retire_id, (size_t)(p->nretire + 1) *
+                         sizeof(*a));
+    int *b;
+
+    if (a == NULL)
+        return -1;
+    p->retire_id = a;
+    b = realloc(p->retire_state, (size_t)(p->nretire + 1) * sizeof(*b));
+    if (b == NULL)
+        return -1;
+    p->retire_state = b;
+    p->retire_id[p->nretire] = id;
+    p->retire_state[p->nretire] = state;
+    p->nretire++;
+    return 0;
+}
+
+/* All table names of the source (for "does N still exist?"). */
+static int list_all_tables(sqlite3 *db, cap_namelist *out, jr_err *err)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE type "
+                           "= 'table'", -1, &s, NULL) != SQLITE_OK)
+        return cap_sqlite_fail(err, db, "listing tables");
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (cap_namelist_add(out, (const char *)sqlite3_column_text(s, 0))) {
+            sqlite3_finalize(s);
+            return cap_fail(err, "malloc", "out of memory");
+        }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? JR_OK
+                             : cap_sqlite_fail(err, db, "listing tables");
+}
+
+/* Make the plan, in the caller's read transaction. */
+static int make_plan(cap_state *st, plan *p, jr_err *err)
+{
+    sqlite3 *db = st->src.db;
+    cap_namelist want = { 0 }, skipped = { 0 }, all = { 0 };
+    char **trig = NULL;
+    int ret;
+
+    memset(p, 0, sizeof(*p));
+    if ((ret = cap_schema_version(db, &p->sv, err)) != JR_OK)
+        return ret;
+    p->moved = st->schema_version < 0 || p->sv != st->schema_version;
+    if ((ret = cap_reload_registry(st, err)) != JR_OK ||
+        (ret = cap_list_tables(db, &st->cfg, &st->reg, &want, &skipped,
+                               err)) != JR_OK ||
+        (ret = list_all_tables(db, &all, err)) != JR_OK)
+        goto out;
+    warn_skipped(st, &skipped);
+    if ((trig = calloc((size_t)st->reg.n + 1, sizeof(*trig))) == NULL) {
+        ret = cap_fail(err, "malloc", "out of memory");
+        goto out;
+    }
+    if ((ret = cap_trigger_tables(db, &st->reg, trig, err)) != JR_OK)
+        goto out;
+    for (int i = 0; ret == JR_OK && i < st->reg.n; i++) {
+        const cap_inst *a = &st->reg.v[i];
+        int retire = 0, wanted = cap_namelist_has(&want, a->name);
+        cap_table *t = NULL;
+
+        if (a->state != CAP_ACTIVE)
+            continue;
+        if (trig[i] == NULL || strcmp(trig[i], a->name) != 0 || !wanted) {
+            retire = 1;
+        } else if (a->keyless && p->moved) {
+            retire = 1;                 /* rowids may have been renumbered */
+        } else {
+            int rc = cap_table_load(db, a->name, &t, err);
+            if (rc == JR_OK)
+                retire = strcmp(t->schema_json, a->schema_json) != 0;
+            else if (rc == JR_ENOTFOUND || rc == JR_ERR)
+                retire = 1;             /* JR_ERR: now uncapturable */
+            jr_err_clear(err);
+            cap_table_free(t);
+        }
+        if (retire &&
+            add_retire(p, a->id, table_exists(&all, a->name) && wanted
+                                     ? CAP_RETIRED : CAP_DROPPED) != 0)
+            ret = cap_fail(err, "malloc", "out of memory");
+    }
+    for (int i = 0; ret == JR_OK && i < want.n; i++) {
+        int have = 0;
+        for (int k = 0; k < st->reg.n && !have; k++)
+            have = st->reg.v[k].state == CAP_ACTIVE &&
+                   strcmp(st->reg.v[k].name, want.names[i]) == 0;
+        for (int k = 0; have && k < p->nretire; k++)
+            for (int r = 0; r < st->reg.n; r++)
+                if (st->reg.v[r].id == p->retire_id[k] &&
+                    strcmp(st->reg.v[r].name, want.names[i]) == 0)
+                    have = 0;
+        if (!have && cap_namelist_add(&p->install, want.names[i]) != 0)
+            ret = cap_fail(err, "malloc", "out of memory");
+    }
+out:
+    if (trig != NULL)
+        for (int i = 0; i < st->reg.n; i++)
+            sqlite3_free(trig[i]);
+    free(trig);
     cap_namelist_free(&want);
     cap_namelist_free(&skipped);
-    cap_registry_free(&reg);
+    cap_namelist_free(&all);
+    return ret;
+}
+
+/* Apply retirements and up to INSTALLS_PER_TXN installations. In the
+** gate's write transaction. *done: the whole plan is applied. */
+static int apply_plan(cap_state *st, plan *p, int *done, jr_err *err)
+{
+    sqlite3 *db = st->src.db;
+    int64_t sv;
+    int ret, n = 0, first;
+
+    *done = 0;
+    if ((ret = cap_schema_version(db, &sv, err)) != JR_OK)
+        return ret;
+    if (sv != p->sv)
+        return JR_EAGAIN;                        /* X3: re-plan */
+    for (int i = 0; i < p->nretire; i++) {
+        cap_inst *a = cap_registry_find(&st->reg, p->retire_id[i]);
+        if ((ret = cap_retire(db, p->retire_id[i], p->retire_state[i],
+                              err)) != JR_OK)
+            return ret;
+        SL_LOG(SL_INFO, "capture.table_changed", "table=%s install_id=%lld "
+               "action=%s", cap_logq(st, a ? a->name : "?"),
+               (long long)p->retire_id[i],
+               p->retire_state[i] == CAP_DROPPED ? "drop" : "resnapshot");
+    }
+    for (first = 0; first < p->install.n && n < INSTALLS_PER_TXN; first++) {
+        const char *name = p->install.names[first];
+        cap_table *t = NULL;
+        int64_t id;
+
+        ret = cap_table_load(db, name, &t, err);
+        if (ret == JR_ERR) {
+            /* not capturable (e.g. rowid hidden, too wide): warn once */
+            if (!cap_namelist_has(&st->warned, name)) {
+                SL_LOG(SL_WARN, "capture.table_skipped", "table=%s "
+                       "reason=%s", cap_logq(st, name),
+                       cap_logq2(st, err->msg));
+                cap_namelist_add(&st->warned, name);
+            }
+            jr_err_clear(err);
+            continue;
+        }
+        if (ret == JR_ENOTFOUND)
+            continue;
+        ret = cap_install(db, t, &id, err);
+        if (ret == JR_OK)
+            SL_LOG(SL_INFO, "capture.table_installed", "table=%s "
+                   "install_id=%lld columns=%d key=%s", cap_logq(st, name),
+                   (long long)id, t->ncols, t->nkey ? "primary" : "rowid");
+        cap_table_free(t);
+        if (ret != JR_OK)
+            return ret;
+        n++;
+    }
+    /* keep what is left for the next transaction */
+    for (int i = 0; i < first; i++)
+        free(p->install.names[i]);
+    memmove(p->install.names, p->install.names + first,
+            (size_t)(p->install.n - first) * sizeof(char *));
+    p->install.n -= first;
+    p->nretire = 0;
+    *done = p->install.n == 0;
+    if ((ret = cap_schema_version(db, &p->sv, err)) != JR_OK)  /* X2 */
+        return ret;
+    return JR_OK;
+}
+
+int cap_reconcile(cap_state *st, jr_err *err)
+{
+    sqlite3 *db = st->src.db;
+    plan p;
+    int ret, done = 0, all = 0;
+
+    /* plan in one read transaction: a consistent view of the schema */
+    if ((ret = cap_exec(db, "BEGIN", err)) != JR_OK)
+        return ret;
+    ret = read_paused(st, err);
+    if (ret == JR_OK && st->paused) {
+        int64_t sv;
+        ret = cap_schema_version(db, &sv, err);
+        cap_rollback(db);
+        if (ret == JR_OK) {
+            st->have_schema_version = 1;        /* nothing to do paused */
+            st->reconcile_pending = 0;
+            st->schema_version = sv;
+        }
+        return ret;
+    }
+    if (ret == JR_OK)
+        ret = make_plan(st, &p, err);
+    cap_rollback(db);
+    if (ret != JR_OK) {
+        plan_free(&p);
+        return ret;
+    }
+    while (!done) {
+        if (p.nretire == 0 && p.install.n == 0) {
+            done = 1;
+            break;
+        }
+        if ((ret = cap_gate_begin(&st->src, err)) != JR_OK)
+            break;
+        ret = apply_plan(st, &p, &all, err);
+        if (ret != JR_OK) {
+            cap_gate_rollback(&st->src);
+            break;
+        }
+        if ((ret = cap_gate_commit(&st->src, err)) != JR_OK)
+            break;
+        done = all;
+        /* our own DDL is not a move: a re-plan after a partial apply must
+        ** not retire the keyless tables it just installed */
+        if (p.sv != st->schema_version)
+            st->pos_dirty = 1;
+        st->schema_version = p.sv;
+        st->drain_due = 1;
+        if ((ret = cap_reload_registry(st, err)) != JR_OK)
+            break;
+    }
+    if (done) {
+        if (p.sv != st->schema_version)
+            st->pos_dirty = 1;
+        st->schema_version = p.sv;
+        st->have_schema_version = 1;
+        st->reconcile_pending = 0;
+        plan_free(&p);
+        return JR_OK;
+    }
+    plan_free(&p);
+    if (ret == JR_EAGAIN) {
+        st->reconcile_pending = 1;
+        jr_err_clear(err);
+    }
     return ret;
 }

@@ -1,21 +1,27 @@
 /*
-** cap_run.c -- the capture engine: open, step, wait, trim, close.
+** cap_run.c -- the capture engine: open, step, wait, housekeeping, close.
 **
-**   cap_open   validate the source, switch it to WAL, bind identities,
-**              become the journal's writer, load the committed position
-**   cap_step   reconcile if PRAGMA schema_version moved, then one drain
-**              pass (cap_drain.c)
-**   cap_wait   poll PRAGMA data_version every poll_ms until it moves
-**   cap_trim   delete log rows the journal has durably (short write
-**              transactions, batched), drop retired logs fully drained
+**   cap_open      validate the source, become the journal's writer, check
+**                 both identities (the journal's source, the source's
+**                 journal), switch the source to WAL, load the position
+**   cap_step      reconcile if PRAGMA schema_version moved (its writes may
+**                 have to wait for the gate: draining goes on meanwhile),
+**                 then one drain pass when the source moved
+**   cap_wait      poll PRAGMA data_version every poll_ms until it moves
+**   cap_housekeep trims, retired logs, journal pruning, the source file's
+**                 identity, about once a second
 **
 ** INVARIANTS:
 **  (R1) nothing is written to the source before every check that can
 **       fail on bad input has passed (missing --tables names, identity
-**       mismatch, a second writer): no half-installed state.
-**  (R2) trim deletes only rows with id < the COMMITTED position of their
-**       log, and never the newest drained row, so log ids only grow.
-** STATES: OPEN -> (reconcile -> drain)* -> CLOSED; PAUSED while
+**       mismatch in either direction, a second writer): no half-installed
+**       state.
+**  (R2) one source, one journal: the source records the UUID of the
+**       journal that owns it (_sluice_meta.journal_uuid) and capture into
+**       any other journal is refused; the journal records its source.
+**  (R3) capture never waits for the source while a drain could run: every
+**       write goes through the gate and is retried later when refused.
+** STATES: OPEN -> (reconcile? -> drain)* -> CLOSED; PAUSED while
 ** _sluice_meta.paused = 1 (drain continues, nothing is installed).
 */
 #include <stdio.h>
@@ -25,13 +31,19 @@
 #include <unistd.h>
 
 #include "cap_run.h"
-
-#define TRIM_CHUNK 5000
+#include "sl_sig.h"
 
 int64_t cap_now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t cap_clock_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
@@ -45,7 +57,6 @@ const char *cap_logq2(cap_state *st, const char *s)
     return sl_q(st->q2, sizeof(st->q2), s ? s : "");
 }
 
-
 /* Every name in --tables must be a capturable table (R1). */
 static int check_table_filter(cap_state *st, jr_err *err)
 {
@@ -55,7 +66,8 @@ static int check_table_filter(cap_state *st, jr_err *err)
 
     if (p == NULL)
         return JR_OK;
-    if ((ret = cap_list_tables(st->db, &st->cfg, &want, &skipped, err)))
+    if ((ret = cap_list_tables(st->src.db, &st->cfg, NULL, &want, &skipped,
+                               err)))
         return ret;
     while (ret == JR_OK && p && *p) {
         const char *comma = strchr(p, ',');
@@ -63,11 +75,11 @@ static int check_table_filter(cap_state *st, jr_err *err)
         int found = 0, virt = 0;
         for (int i = 0; i < want.n; i++)
             if (strlen(want.names[i]) == len &&
-                strncmp(want.names[i], p, len) == 0)
+                sqlite3_strnicmp(want.names[i], p, (int)len) == 0)
                 found = 1;
         for (int i = 0; i < skipped.n; i++)
             if (strlen(skipped.names[i]) == len &&
-                strncmp(skipped.names[i], p, len) == 0)
+                sqlite3_strnicmp(skipped.names[i], p, (int)len) == 0)
                 virt = 1;
         if (len == 0)
             ret = cap_fail(err, "--tables", "--tables has an empty name "
@@ -80,8 +92,8 @@ static int check_table_filter(cap_state *st, jr_err *err)
         else if (!found)
             ret = cap_fail(err, "--tables", "table \"%.*s\" named in "
                            "--tables does not exist in %s (or is also in "
-                           "--exclude-tables)", (int)len, p,
-                           st->cfg.source);
+                           "--exclude-tables, or is one of sluice's own)",
+                           (int)len, p, st->cfg.source);
         p = comma ? comma + 1 : NULL;
     }
     cap_namelist_free(&want);
@@ -89,71 +101,19 @@ static int check_table_filter(cap_state *st, jr_err *err)
     return ret;
 }
 
-static int set_wal(cap_state *st, jr_err *err)
-{
-    sqlite3_stmt *s;
-    const char *mode;
-    int ret = JR_OK;
-
-    if (sqlite3_prepare_v2(st->db, st->cfg.keep_journal_mode
-                           ? "PRAGMA journal_mode" : "PRAGMA journal_mode="
-                           "WAL", -1, &s, NULL) != SQLITE_OK)
-        return cap_sqlite_fail(err, st->db, "PRAGMA journal_mode");
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        ret = cap_sqlite_fail(err, st->db, "switching the source to WAL "
-                              "mode");
-    } else {
-        mode = (const char *)sqlite3_column_text(s, 0);
-        if (!st->cfg.keep_journal_mode && strcmp(mode, "wal") != 0)
-            ret = cap_fail(err, "journal_mode", "could not switch %s to "
-                           "WAL mode (it stays in %s mode); use "
-                           "--keep-journal-mode to capture it anyway",
-                           st->cfg.source, mode);
-        else
-            SL_LOG(SL_INFO, "capture.journal_mode", "source=%s mode=%s",
-                   cap_logq(st, st->cfg.source), mode);
-    }
-    sqlite3_finalize(s);
-    return ret;
-}
-
-/* The source's identity, without creating anything ("" if none yet). */
-static int existing_source_id(cap_state *st, char *buf, size_t cap,
-                              jr_err *err)
-{
-    sqlite3_stmt *s;
-    int have = 0, ret;
-
-    buf[0] = 0;
-    if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM sqlite_schema WHERE "
-                           "name = '_sluice_meta'", -1, &s, NULL) != 0)
-        return cap_sqlite_fail(err, st->db, "reading schema");
-    have = sqlite3_step(s) == SQLITE_ROW;
-    sqlite3_finalize(s);
-    if (!have)
-        return JR_OK;
-    ret = cap_meta_get(st->db, "source_id", buf, cap, err);
-    return ret == JR_ENOTFOUND ? JR_OK : ret;
-}
-
 static int open_journal(cap_state *st, jr_err *err)
 {
     jr_journal_opts o = JR_JOURNAL_OPTS_INIT;
     jr_info info;
-    char have[64];
     int ret;
 
     o.create = 1;
     o.map_max = (uint64_t)st->cfg.map_max_mb * 1024 * 1024;
     if ((ret = jr_journal_open(&st->j, st->cfg.journal, &o, err)) ||
-        (ret = jr_journal_info(st->j, &info, err)) ||
-        (ret = existing_source_id(st, have, sizeof(have), err)))
+        (ret = jr_journal_info(st->j, &info, err)))
         return ret;
-    if (info.source_id[0] && strcmp(info.source_id, have) != 0)
-        return cap_fail(err, "identity", "journal %s was created for "
-                        "another source (%s; this source is %s): give each "
-                        "source its own journal directory", st->cfg.journal,
-                        info.source_id, have[0] ? have : "not captured yet");
+    snprintf(st->journal_uuid, sizeof(st->journal_uuid), "%s",
+             info.journal_uuid);
     ret = jr_writer_open(&st->w, st->j, NULL, err);
     if (ret == JR_EBUSY) {
         jr_err_clear(err);
@@ -161,6 +121,67 @@ static int open_journal(cap_state *st, jr_err *err)
                         "already writing journal %s; run one capture per "
                         "journal", st->cfg.journal);
     }
+    return ret;
+}
+
+/* Both identities, read-only (R1, R2). *need_write: the source lacks
+** sluice's metadata, its identity or its journal's UUID. */
+static int check_identities(cap_state *st, int *need_write, jr_err *err)
+{
+    jr_info info;
+    char have[64] = "", owner[64] = "";
+    int ret;
+
+    *need_write = 1;
+    if ((ret = jr_journal_info(st->j, &info, err)) != JR_OK)
+        return ret;
+    if (cap_meta_exists(st->src.db)) {
+        ret = cap_meta_get(st->src.db, "source_id", have, sizeof(have), err);
+        if (ret == JR_OK)
+            ret = cap_meta_get(st->src.db, "journal_uuid", owner,
+                               sizeof(owner), err);
+        if (ret != JR_OK && ret != JR_ENOTFOUND)
+            return ret;
+        jr_err_clear(err);
+    }
+    if (info.source_id[0] && strcmp(info.source_id, have) != 0)
+        return cap_fail(err, "identity", "journal %s was created for "
+                        "another source (%s; this source is %s): give each "
+                        "source its own journal directory", st->cfg.journal,
+                        info.source_id, have[0] ? have : "not captured yet");
+    if (owner[0] && strcmp(owner, st->journal_uuid) != 0)
+        return cap_fail(err, "identity", "source %s is captured into "
+                        "another journal (%s), not into %s (%s): one source "
+                        "feeds one journal, and a second one would lose "
+                        "changes (each would trim what the other has not "
+                        "read). To feed more targets, run more sluice-replay "
+                        "replicas on the one journal; to start over with a "
+                        "new journal, run sluice-capture --source %s "
+                        "--uninstall first", st->cfg.source, owner,
+                        st->cfg.journal, st->journal_uuid, st->cfg.source);
+    *need_write = !have[0] || !owner[0];
+    if (have[0])
+        snprintf(st->source_id, sizeof(st->source_id), "%s", have);
+    return JR_OK;
+}
+
+static int init_fn(sqlite3 *db, void *arg, jr_err *err)
+{
+    cap_state *st = arg;
+    char owner[64];
+    int ret;
+
+    if ((ret = cap_meta_init(db, err)) != JR_OK ||
+        (ret = cap_meta_get(db, "source_id", st->source_id,
+                            sizeof(st->source_id), err)) != JR_OK)
+        return ret;
+    ret = cap_meta_get(db, "journal_uuid", owner, sizeof(owner), err);
+    if (ret == JR_ENOTFOUND)
+        return cap_meta_set(db, "journal_uuid", st->journal_uuid, err);
+    if (ret == JR_OK && strcmp(owner, st->journal_uuid) != 0)
+        return cap_fail(err, "identity", "source %s was just bound to "
+                        "another journal (%s) by another process",
+                        st->cfg.source, owner);
     return ret;
 }
 
@@ -185,43 +206,52 @@ static int load_position(cap_state *st, jr_err *err)
 
 static int64_t data_version(cap_state *st)
 {
-    sqlite3_stmt *s;
     int64_t v = -1;
 
-    if (sqlite3_prepare_v2(st->db, "PRAGMA data_version", -1, &s, NULL) ==
-        SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-        v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    if (st->dv_stmt == NULL &&
+        sqlite3_prepare_v2(st->src.db, "PRAGMA data_version", -1,
+                           &st->dv_stmt, NULL) != SQLITE_OK)
+        st->dv_stmt = NULL;
+    if (st->dv_stmt != NULL) {
+        if (sqlite3_step(st->dv_stmt) == SQLITE_ROW)
+            v = sqlite3_column_int64(st->dv_stmt, 0);
+        sqlite3_reset(st->dv_stmt);
+    }
     return v;
 }
 
-int cap_open(cap_state **out, const cap_cfg *cfg, jr_err *err)
+int cap_open(cap_state **out, const cap_cfg *cfg, volatile int *stop,
+             jr_err *err)
 {
     cap_state *st = calloc(1, sizeof(*st));
-    int ret;
+    int ret, need_write;
+    int wait_ms = cfg->once ? (int)cfg->busy_ms : -1;
 
     *out = NULL;
     if (st == NULL)
         return cap_fail(err, "malloc", "out of memory");
     st->cfg = *cfg;
-    if ((ret = cap_db_open(&st->db, cfg->source, (int)cfg->busy_ms, err)) ||
+    st->pos.schema_version = -1;
+    st->src.db_fd = st->src.shm_fd = -1;
+    if ((ret = cap_src_open(&st->src, cfg->source, (int)cfg->busy_ms,
+                            err)) ||
         (ret = check_table_filter(st, err)) ||
         (ret = open_journal(st, err)) ||
-        (ret = set_wal(st, err)))
+        (ret = check_identities(st, &need_write, err)) ||
+        (ret = cap_src_set_wal(&st->src, cfg->keep_journal_mode, wait_ms,
+                               stop, err)))
         goto fail;
-    if ((ret = cap_begin_write(st->db, err)) != JR_OK)
+    if (need_write &&
+        (ret = cap_write(&st->src, init_fn, st, wait_ms, stop, err)) != 0)
         goto fail;
-    if ((ret = cap_meta_init(st->db, st->source_id, sizeof(st->source_id),
-                             err)) != JR_OK ||
-        (ret = cap_commit(st->db, err)) != JR_OK) {
-        cap_rollback(st->db);
-        goto fail;
-    }
     if ((ret = jr_journal_bind_source(st->j, st->source_id, err)) ||
-        (ret = load_position(st, err)))
+        (ret = load_position(st, err)) ||
+        (ret = cap_reload_registry(st, err)))
         goto fail;
+    st->schema_version = st->pos.schema_version;
+    st->have_schema_version = 0;        /* the first step reconciles */
     st->data_version = data_version(st);
-    st->last_trim_us = cap_now_us();
+    st->drain_due = 1;
     SL_LOG(SL_INFO, "capture.started", "source=%s journal=%s source_id=%s "
            "next_seq=%llu", cap_logq(st, cfg->source),
            cap_logq2(st, cfg->journal), st->source_id,
@@ -233,9 +263,30 @@ fail:
     return ret;
 }
 
+/* Log (at most once a minute) that a source write keeps waiting. */
+static void note_waiting(cap_state *st, const char *what)
+{
+    int64_t now = cap_clock_us();
+
+    if (st->reconcile_wait_us == 0)
+        st->reconcile_wait_us = now;
+    st->stats.waiting_since_us = st->reconcile_wait_us;
+    if (now - st->reconcile_wait_us < 1000000 ||
+        now - st->last_waiting_log_us < 60000000)
+        return;
+    st->last_waiting_log_us = now;
+    SL_LOG(now - st->reconcile_wait_us > 30000000 ? SL_WARN : SL_INFO,
+           "capture.waiting", "what=%s waited_ms=%lld pid=%ld reason=%s",
+           what, (long long)((now - st->reconcile_wait_us) / 1000),
+           st->src.busy_pid, "\"another process always has a transaction "
+           "open on the source; capture writes only when none is open, so "
+           "the application never fails because of it\"");
+}
+
 int cap_step(cap_state *st, volatile int *stop, jr_err *err)
 {
-    int ret = JR_EAGAIN;
+    int64_t sv;
+    int ret;
 
     if (st->w == NULL &&
         (ret = jr_writer_open(&st->w, st->j, NULL, err)) != JR_OK)
@@ -243,140 +294,75 @@ int cap_step(cap_state *st, volatile int *stop, jr_err *err)
     if (st->paused) {
         /* --resume only changes _sluice_meta (not the schema): look */
         char v[8];
-        int r = cap_meta_get(st->db, "paused", v, sizeof(v), err);
+        int r = cap_meta_get(st->src.db, "paused", v, sizeof(v), err);
         if (r != JR_OK && r != JR_ENOTFOUND)
             return r;
+        jr_err_clear(err);
         if (r == JR_ENOTFOUND || strcmp(v, "1") != 0)
             st->have_schema_version = 0;       /* reconcile now */
     }
-    for (int attempt = 0; attempt < 3 && !*stop; attempt++) {
-        int64_t sv;
-        if ((ret = cap_schema_version(st, &sv, err)) != JR_OK)
+    if ((ret = cap_schema_version(st->src.db, &sv, err)) != JR_OK)
+        return ret;
+    if (!st->have_schema_version || sv != st->schema_version ||
+        st->reconcile_pending) {
+        ret = cap_reconcile(st, err);
+        if (ret == JR_EAGAIN) {
+            note_waiting(st, "schema_change");
+            st->stats.writes_deferred++;
+        } else if (ret != JR_OK) {
             return ret;
-        if (!st->have_schema_version || sv != st->schema_version)
-            if ((ret = cap_reconcile(st, err)) != JR_OK)
-                return ret;
-        ret = cap_drain(st, stop, err);
-        if (ret != JR_EAGAIN || st->have_schema_version)
-            break;
+        } else {
+            if (st->reconcile_wait_us != 0)
+                SL_LOG(SL_INFO, "capture.waited", "what=schema_change "
+                       "waited_ms=%lld", (long long)((cap_clock_us() -
+                       st->reconcile_wait_us) / 1000));
+            st->reconcile_wait_us = 0;
+            st->stats.waiting_since_us = 0;
+        }
     }
+    if (!st->drain_due && !st->pos_dirty)
+        return JR_EAGAIN;
+    st->drain_due = 0;
+    ret = cap_drain(st, stop, err);
+    if (ret == JR_OK)
+        st->drain_due = 1;               /* more may have come meanwhile */
     return ret;
 }
 
 void cap_wait(cap_state *st, volatile int *stop)
 {
-    int64_t until = cap_now_us() + 1000000;   /* housekeeping each second */
+    int64_t until = cap_clock_us() + 1000000;   /* housekeeping each second */
 
-    while (!*stop && cap_now_us() < until) {
+    if (st->reconcile_pending)                   /* retry the gate soon */
+        until = cap_clock_us() + st->cfg.poll_ms * 1000;
+    while (!*stop) {
         int64_t v;
-        usleep((useconds_t)st->cfg.poll_ms * 1000);
+        sl_sleep_ms((long)st->cfg.poll_ms);
         v = data_version(st);
         if (v != st->data_version) {
             st->data_version = v;
-            st->idle_since = 0;
+            st->drain_due = 1;
             return;
         }
-        if (st->idle_since == 0)
-            st->idle_since = cap_now_us();
+        if (cap_clock_us() >= until)
+            return;
     }
 }
 
-static int trim_log(cap_state *st, int64_t id, int64_t below, jr_err *err)
+int cap_housekeep(cap_state *st, int force, jr_err *err)
 {
-    char sql[200];
+    int64_t now = cap_clock_us();
+    int ret;
 
-    snprintf(sql, sizeof(sql), "DELETE FROM \"_sluice_log_%lld\" WHERE id "
-             "< min(%lld, (SELECT coalesce(min(id), 0) FROM "
-             "\"_sluice_log_%lld\") + %d)", (long long)id, (long long)below,
-             (long long)id, TRIM_CHUNK);
-    for (;;) {
-        int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
-        if (rc == SQLITE_BUSY || (rc & 0xff) == SQLITE_BUSY)
-            return JR_EAGAIN;                 /* try again next time */
-        if (rc != SQLITE_OK)
-            return cap_sqlite_fail(err, st->db, "deleting drained log "
-                                   "rows");
-        if (sqlite3_changes(st->db) == 0)
-            return JR_OK;
-    }
-}
-
-/* Drop installations that are retired and fully journaled. */
-static int forget_retired(cap_state *st, jr_err *err)
-{
-    cap_registry reg;
-    int ret, changed = 0;
-
-    if ((ret = cap_begin_write(st->db, err)) != JR_OK)
-        return ret;
-    if ((ret = cap_registry_load(st->db, &reg, err)) != JR_OK) {
-        cap_rollback(st->db);
-        return ret;
-    }
-    for (int i = 0; ret == JR_OK && i < reg.n; i++) {
-        const cap_inst *in = &reg.v[i];
-        cap_posent *e = cap_pos_find(&st->pos, in->id);
-        char sql[96];
-        sqlite3_stmt *s;
-        int64_t max = 0;
-
-        if (in->state == CAP_ACTIVE ||
-            (in->state == CAP_DROPPED && (e == NULL || !e->drop_done)))
-            continue;
-        snprintf(sql, sizeof(sql), "SELECT coalesce(max(id), 0) FROM "
-                 "\"_sluice_log_%lld\"", (long long)in->id);
-        if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) == SQLITE_OK &&
-            sqlite3_step(s) == SQLITE_ROW)
-            max = sqlite3_column_int64(s, 0);
-        sqlite3_finalize(s);
-        if (e != NULL && e->snapshotted && e->log_id < max)
-            continue;                         /* not drained yet */
-        ret = cap_forget(st->db, in->id, err);
-        changed = 1;
-    }
-    cap_registry_free(&reg);
-    if (ret != JR_OK || !changed) {
-        cap_rollback(st->db);
-        return ret;
-    }
-    return cap_commit(st->db, err);
-}
-
-int cap_trim(cap_state *st, int force, jr_err *err)
-{
-    int64_t now = cap_now_us();
-    int ret = JR_OK;
-
-    /* Deleting drained rows takes the source's write lock. An application
-    ** transaction that read before our delete and writes after it fails
-    ** with SQLITE_BUSY_SNAPSHOT whatever its busy timeout, so trim while
-    ** the application is idle (no commit for 200 ms), unless the log has
-    ** grown large or 30 s have passed. */
-    int idle = st->idle_since != 0 && now - st->idle_since > 200000;
-    int due = st->since_trim > 0 &&
-              ((idle && now - st->last_trim_us > 1000000) ||
-               st->since_trim >= 200000 ||
-               now - st->last_trim_us > 30000000);
-
-    if (!force && !due && now - st->last_prune_us <= 10000000)
+    if (!force && now - st->last_housekeep_us < 1000000)
         return JR_OK;
-    for (int i = 0; ret == JR_OK && i < st->pos.n; i++)
-        if (st->pos.v[i].log_id > 1)
-            ret = trim_log(st, st->pos.v[i].id, st->pos.v[i].log_id, err);
-    if (ret == JR_OK)
-        ret = forget_retired(st, err);
-    if (ret == JR_EAGAIN || (ret == JR_ERR && err &&
-                             (err->cause & 0xff) == SQLITE_BUSY)) {
-        jr_err_clear(err);
-        return JR_OK;                         /* busy: next time */
-    }
-    if (ret == JR_OK) {
-        st->since_trim = 0;
-        st->last_trim_us = now;
-    }
-    if (ret == JR_OK && (force || now - st->last_prune_us > 10000000)) {
-        /* records every registered replica has applied (and older than
-        ** the retention window) leave the journal */
+    st->last_housekeep_us = now;
+    if ((ret = cap_src_check(&st->src, err)) != JR_OK ||
+        (ret = cap_trim(st, force, err)) != JR_OK)
+        return ret;
+    if (force || now - st->last_prune_us > 10000000) {
+        /* records every registered replica has applied and older than the
+        ** retention window leave the journal */
         uint64_t pruned = 0;
         jr_err e2 = { 0 };
         st->last_prune_us = now;
@@ -388,7 +374,8 @@ int cap_trim(cap_state *st, int force, jr_err *err)
             SL_LOG(SL_DEBUG, "capture.pruned", "records=%llu",
                    (unsigned long long)pruned);
     }
-    return ret;
+    st->stats.source_commits = st->src.commits;
+    return JR_OK;
 }
 
 const cap_stats *cap_get_stats(cap_state *st)
@@ -406,16 +393,24 @@ int cap_paused(cap_state *st)
     return st->paused;
 }
 
+int cap_pending(cap_state *st)
+{
+    return st->reconcile_pending || !st->have_schema_version;
+}
+
 void cap_close(cap_state *st)
 {
     if (st == NULL)
         return;
     jr_writer_close(st->w);
     jr_journal_close(st->j);
-    if (st->db != NULL)
-        sqlite3_close(st->db);
+    cap_registry_free(&st->reg);        /* finalizes cached statements */
+    if (st->dv_stmt != NULL)
+        sqlite3_finalize(st->dv_stmt);
+    cap_src_close(&st->src);
     cap_pos_free(&st->pos);
     cap_namelist_free(&st->warned);
+    free(st->trim);
     free(st->vals);
     free(st->names);
     free(st);

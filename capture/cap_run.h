@@ -1,6 +1,6 @@
 /*
 ** cap_run.h -- the capture engine's state, shared by cap_run.c,
-** cap_reconcile.c and cap_drain.c only.
+** cap_reconcile.c, cap_drain.c and cap_trim.c only.
 */
 #ifndef SLUICE_CAP_RUN_H
 #define SLUICE_CAP_RUN_H
@@ -8,25 +8,39 @@
 #include "cap.h"
 #include "sl_log.h"
 
+/* Per-installation bookkeeping for trims (memory only). */
+typedef struct cap_trimst {
+    int64_t id;
+    int64_t trimmed_below;       /* rows below this id are gone; -1 unknown */
+    int64_t pending_since_us;    /* journaled rows waiting for a trim since */
+} cap_trimst;
+
 struct cap_state {
     cap_cfg cfg;
-    sqlite3 *db;
+    cap_src src;
     jr_journal *j;
     jr_writer *w;
     char source_id[64];
+    char journal_uuid[40];
 
+    cap_registry reg;            /* cached; reloaded after our own writes */
     cap_pos pos;                 /* committed in the journal */
-    int64_t schema_version;      /* as of the last reconcile */
+    int pos_dirty;               /* pos.schema_version moved, uncommitted */
+    int64_t schema_version;      /* seen by the last complete reconcile */
     int have_schema_version;
-    int schema_moved;            /* the last reconcile saw it move */
+    int reconcile_pending;       /* the schema moved; our writes wait */
+    int64_t reconcile_wait_us;   /* since when they wait (0: not) */
     int64_t data_version;
+    sqlite3_stmt *dv_stmt;       /* PRAGMA data_version */
+    int drain_due;               /* a pass may find something to do */
     int paused, paused_logged;
     cap_namelist warned;         /* skipped tables already warned about */
 
-    uint64_t since_trim;         /* changes journaled since the last trim */
-    int64_t last_trim_us;
+    cap_trimst *trim;            /* one per log with journaled rows */
+    int ntrim;
+    int64_t last_housekeep_us;
     int64_t last_prune_us;
-    int64_t idle_since;          /* no source commit seen since, or 0 */
+    int64_t last_waiting_log_us;
     cap_stats stats;
 
     /* scratch for building records */
@@ -39,14 +53,21 @@ struct cap_state {
 const char *cap_logq(cap_state *st, const char *s);
 const char *cap_logq2(cap_state *st, const char *s);
 
+/* Bring the installations in line with the schema. JR_OK when done,
+** JR_EAGAIN when the writes it needs wait for the gate
+** (st->reconcile_pending stays set), else an error. */
 int cap_reconcile(cap_state *st, jr_err *err);
-int cap_schema_version(cap_state *st, int64_t *v, jr_err *err);
+int cap_schema_version(sqlite3 *db, int64_t *v, jr_err *err);
+/* Reload st->reg from the source (finalizes cached statements). */
+int cap_reload_registry(cap_state *st, jr_err *err);
 
 /* One drain pass in one read transaction -> at most one journal group.
-** JR_OK (journaled), JR_EAGAIN (nothing to do, or the schema moved under
-** us: reconcile first), else an error. */
+** JR_OK (journaled), JR_EAGAIN (nothing to do), JR_EFULL, else an
+** error. */
 int cap_drain(cap_state *st, volatile int *stop, jr_err *err);
 
-int64_t cap_now_us(void);
+/* Trims and retired logs (cap_trim.c). Never an error for the
+** application's sake: JR_OK, or JR_ERR for a failure of our own. */
+int cap_trim(cap_state *st, int force, jr_err *err);
 
 #endif

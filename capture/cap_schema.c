@@ -8,7 +8,11 @@
 ** INVARIANTS:
 **  (D1) virtual tables and their shadow tables are never captured (their
 **       content is derived; triggers on shadow tables would break them).
-**  (D2) sluice's own objects (_sluice*) and sqlite_* are never captured.
+**  (D2) sluice's own objects (exactly those its registry records, see
+**       cap_install.c) and sqlite_* are never captured; an application
+**       table is captured whatever its name (_sluicelog, _Sluice_x, ...).
+**  (D5) --tables/--exclude-tables match names without regard to ASCII
+**       case, as SQLite resolves names.
 **  (D3) a table without a declared primary key is keyed by its rowid,
 **       through an alias (rowid, oid or _rowid_) that no column shadows;
 **       if all three are shadowed the table cannot be captured.
@@ -20,7 +24,6 @@
 #include <string.h>
 
 #include "cap.h"
-#include "sl_opts.h"
 
 void cap_namelist_free(cap_namelist *l)
 {
@@ -43,8 +46,32 @@ int cap_namelist_add(cap_namelist *l, const char *s)
     return 0;
 }
 
-/* Is `name` an item of the comma-separated list? */
-int cap_list_tables(sqlite3 *db, const cap_cfg *cfg, cap_namelist *out,
+int cap_namelist_has(const cap_namelist *l, const char *name)
+{
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Is `name` an item of the comma-separated list (D5)? */
+static int list_has(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    const char *p = list;
+
+    while (p != NULL && *p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && sqlite3_strnicmp(p, name, (int)n) == 0)
+            return 1;
+        p = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+int cap_list_tables(sqlite3 *db, const cap_cfg *cfg,
+                    const cap_registry *reg, cap_namelist *out,
                     cap_namelist *skipped, jr_err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -55,19 +82,17 @@ int cap_list_tables(sqlite3 *db, const cap_cfg *cfg, cap_namelist *out,
     rc = sqlite3_prepare_v2(db,
         "SELECT name, type FROM pragma_table_list WHERE schema = 'main' "
         "AND type IN ('table', 'virtual', 'shadow') "
-        "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
-        "AND name NOT LIKE '\\_sluice%' ESCAPE '\\' ORDER BY name",
+        "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
         -1, &st, NULL);
     if (rc != SQLITE_OK)
         return cap_sqlite_fail(err, db, "listing tables");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(st, 0);
         const char *type = (const char *)sqlite3_column_text(st, 1);
-        int wanted = (cfg->tables == NULL ||
-                      sl_list_has(cfg->tables, name)) &&
+        int wanted = (cfg->tables == NULL || list_has(cfg->tables, name)) &&
                      (cfg->exclude_tables == NULL ||
-                      !sl_list_has(cfg->exclude_tables, name));
-        if (!wanted)
+                      !list_has(cfg->exclude_tables, name));
+        if (!wanted || cap_is_ours(reg, name))
             continue;
         if (cap_namelist_add(strcmp(type, "table") == 0 ? out : skipped,
                          name) != 0) {
@@ -155,8 +180,8 @@ static int load_flags(sqlite3 *db, cap_table *t, jr_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db,
-        "SELECT wr, strict FROM pragma_table_list WHERE schema = 'main' "
-        "AND name = ?1", -1, &st, NULL);
+        "SELECT wr, strict FROM pragma_table_list(?1) WHERE schema = 'main'",
+        -1, &st, NULL);
 
     if (rc != SQLITE_OK)
         return cap_sqlite_fail(err, db, "reading table flags");

@@ -18,6 +18,7 @@
 #define EX_USAGE       64
 #define EX_UNAVAILABLE 69
 #define EX_SOFTWARE    70
+#define EX_TEMPFAIL    75
 
 static const sl_opt g_opts[] = {
     { "source", SL_OPT_STR, 0, 0, offsetof(cap_cfg, source), "DB",
@@ -33,16 +34,26 @@ static const sl_opt g_opts[] = {
     { "poll-ms", SL_OPT_INT, 1, 60000, offsetof(cap_cfg, poll_ms), "N",
       "check the source for commits every N ms (default 5)" },
     { "busy-timeout-ms", SL_OPT_INT, 1, 600000, offsetof(cap_cfg, busy_ms),
-      "N", "wait up to N ms for the source's write lock (default 5000)" },
+      "N", "reads wait up to N ms for a lock; --once and --pause/--resume/"
+      "--uninstall wait up to N ms for a moment with no application "
+      "transaction open to write to the source (default 5000)" },
     { "batch", SL_OPT_INT, 1, 1000000, offsetof(cap_cfg, batch), "N",
       "records per journal commit inside a large group (default 10000)" },
     { "map-max-mb", SL_OPT_INT, 16, 1 << 24, offsetof(cap_cfg, map_max_mb),
-      "N", "cap on the journal's size in MiB (default 65536); at the cap "
-      "capture waits for replicas" },
+      "N", "cap on the journal's size in MiB, 16 or more (default 65536); "
+      "at the cap capture waits for replicas" },
     { "retention-s", SL_OPT_INT, 0, 100LL * 365 * 86400,
       offsetof(cap_cfg, retention_s), "N",
-      "prune records every replica has applied once they are N seconds "
-      "old (default 0)" },
+      "keep records every replica has applied for N seconds, so a target "
+      "restored from a backup catches up from its own position (default "
+      "604800, 7 days; older applied records go first when the journal "
+      "reaches --map-max-mb)" },
+    { "trim-rows", SL_OPT_INT, 1, 1LL << 40, offsetof(cap_cfg, trim_rows),
+      "N", "delete journaled change-log rows from the source once a table's "
+      "log holds N of them (default 10000)" },
+    { "trim-age-s", SL_OPT_INT, 1, 100LL * 365 * 86400,
+      offsetof(cap_cfg, trim_age_s), "N", "... or once the oldest has "
+      "waited N seconds (default 300)" },
     { "keep-journal-mode", SL_OPT_FLAG, 0, 0,
       offsetof(cap_cfg, keep_journal_mode), NULL,
       "do not switch the source to WAL (see README)" },
@@ -74,8 +85,9 @@ static const char g_usage[] =
 
 static const char g_footer[] =
     "\nExit status: 0 ok, 64 usage error, 69 cannot start (bad source or\n"
-    "journal), 70 failed while running. Logs go to stderr, one logfmt "
-    "line\nper event.\n";
+    "journal), 70 failed while running, 75 (--once) the source stayed busy\n"
+    "too long for a write capture needed: run it again. Logs go to stderr,\n"
+    "one logfmt line per event.\n";
 
 static int usage_error(const char *msg)
 {
@@ -84,7 +96,7 @@ static int usage_error(const char *msg)
 
 /* Render and publish the /metrics text (at most once a second). */
 static void publish(sl_metrics *m, cap_state *st, const char *db,
-                    int backpressure, int force)
+                    int force)
 {
     static struct timespec last;
     struct timespec now;
@@ -118,7 +130,24 @@ static void publish(sl_metrics *m, cap_state *st, const char *db,
       (unsigned long long)s->groups);
     M("sluice_capture_backpressure", "gauge",
       "1 while capture waits for space in a full journal.", "%d",
-      backpressure);
+      s->backpressure);
+    M("sluice_capture_gaps_total", "counter",
+      "Change-log gaps found (rows gone before they were journaled); each "
+      "re-snapshots its table.", "%llu", (unsigned long long)s->gaps);
+    M("sluice_capture_trimmed_rows_total", "counter",
+      "Journaled change-log rows deleted from the source.", "%llu",
+      (unsigned long long)s->trimmed);
+    M("sluice_capture_source_commits_total", "counter",
+      "Commits capture made to the source (installs, trims).", "%llu",
+      (unsigned long long)s->source_commits);
+    M("sluice_capture_source_writes_deferred_total", "counter",
+      "Source writes put off because another process had a transaction "
+      "open.", "%llu", (unsigned long long)s->writes_deferred);
+    M("sluice_capture_schema_change_waiting_seconds", "gauge",
+      "How long a schema change has waited for a moment without "
+      "application transactions (0 if none waits).", "%.3f",
+      s->waiting_since_us ? (double)(cap_clock_us() - s->waiting_since_us)
+                            / 1e6 : 0.0);
     M("sluice_capture_paused", "gauge",
       "1 while capture is paused (sluice-capture --pause).", "%d",
       cap_paused(st));
@@ -138,7 +167,8 @@ static int run(const cap_cfg *cfg)
     jr_err err = { 0 };
     char db[256], merr[200];
     const char *base = strrchr(cfg->journal, '/');
-    int rc = JR_OK, backpressure = 0;
+    int rc = JR_OK, status = EX_SOFTWARE;
+    int64_t pending_since = 0;
 
     snprintf(db, sizeof(db), "%s", base && base[1] ? base + 1
                                                    : cfg->journal);
@@ -147,38 +177,53 @@ static int run(const cap_cfg *cfg)
         fprintf(stderr, "sluice-capture: %s\n", merr);
         return EX_USAGE;
     }
-    if (cap_open(&st, cfg, &err) != JR_OK) {
+    if ((rc = cap_open(&st, cfg, (volatile int *)&sl_stop, &err)) !=
+        JR_OK) {
         SL_LOG(SL_ERROR, "capture.start_failed", "msg=\"%s\"", err.msg);
         fprintf(stderr, "sluice-capture: %s\n", err.msg);
         sl_metrics_stop(m);
-        return EX_UNAVAILABLE;
+        if (sl_stop)
+            return 0;
+        return rc == JR_EAGAIN ? EX_TEMPFAIL : EX_UNAVAILABLE;
     }
     if (m != NULL)
         SL_LOG(SL_INFO, "capture.metrics", "url=http://%s/metrics port=%u",
                cfg->metrics, sl_metrics_port(m));
-    publish(m, st, db, 0, 1);
+    publish(m, st, db, 1);
     while (!sl_stop) {
-        publish(m, st, db, backpressure, 0);
+        publish(m, st, db, 0);
         rc = cap_step(st, (volatile int *)&sl_stop, &err);
         if (rc == JR_OK) {
-            backpressure = 0;
-            rc = cap_trim(st, 0, &err);
-            if (rc != JR_OK)
+            if ((rc = cap_housekeep(st, 0, &err)) != JR_OK)
                 break;
             continue;
         }
         if (rc == JR_EFULL) {
-            if (!backpressure)
-                SL_LOG(SL_WARN, "capture.backpressure", "msg=\"%s\"",
-                       err.msg);
-            backpressure = 1;
             jr_err_clear(&err);
             sl_sleep_ms(500);
             continue;
         }
         if (rc != JR_EAGAIN)
             break;
-        if ((rc = cap_trim(st, cfg->once, &err)) != JR_OK || cfg->once)
+        if (cfg->once && cap_pending(st)) {
+            /* --once must not end before a schema change is captured,
+            ** nor wait forever for a moment to install its triggers */
+            if (pending_since == 0)
+                pending_since = cap_clock_us();
+            if (cap_clock_us() - pending_since > cfg->busy_ms * 1000) {
+                cap_fail(&err, "once", "a schema change could not be "
+                         "captured within --busy-timeout-ms=%lld: the "
+                         "source always had an application transaction "
+                         "open; run sluice-capture again",
+                         (long long)cfg->busy_ms);
+                status = EX_TEMPFAIL;
+                rc = JR_ERR;
+                break;
+            }
+            sl_sleep_ms(cfg->poll_ms);
+            continue;
+        }
+        if ((rc = cap_housekeep(st, cfg->once, &err)) != JR_OK || cfg->once)
             break;
         cap_wait(st, (volatile int *)&sl_stop);
     }
@@ -186,6 +231,8 @@ static int run(const cap_cfg *cfg)
         rc = JR_OK;
     if (rc == JR_OK) {
         const cap_stats *s = cap_get_stats(st);
+        if (!cfg->once && cap_housekeep(st, 1, &err) != JR_OK)
+            jr_err_clear(&err);         /* best effort at exit */
         SL_LOG(SL_INFO, "capture.stopped", "head_seq=%llu changes=%llu "
                "snapshot_rows=%llu groups=%llu",
                (unsigned long long)s->head_seq,
@@ -199,7 +246,28 @@ static int run(const cap_cfg *cfg)
     }
     cap_close(st);
     sl_metrics_stop(m);
-    return rc == JR_OK ? 0 : EX_SOFTWARE;
+    return rc == JR_OK ? 0 : status;
+}
+
+/* --tables/--exclude-tables: a comma list of non-empty names. */
+static const char *bad_list(const char *opt, const char *list)
+{
+    static char msg[200];
+    const char *p = list;
+
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == 0) {
+            snprintf(msg, sizeof(msg), "%s has an empty table name (an "
+                     "empty list, two commas, or a comma at either end): "
+                     "give a comma-separated list of table names", opt);
+            return msg;
+        }
+        if (comma == NULL)
+            return NULL;
+        p = comma + 1;
+    }
 }
 
 int main(int argc, char **argv)
@@ -214,6 +282,9 @@ int main(int argc, char **argv)
     cfg.busy_ms = 5000;
     cfg.batch = 10000;
     cfg.map_max_mb = 65536;
+    cfg.retention_s = 7 * 86400;
+    cfg.trim_rows = 10000;
+    cfg.trim_age_s = 300;
     sl_log_init(argv[0]);
     snprintf(version, sizeof(version), "sluice-capture 0.1.0 (SQLite %s)",
              sqlite3_libversion());
@@ -221,6 +292,11 @@ int main(int argc, char **argv)
         return rc;
     if (cfg.source == NULL)
         return usage_error("--source DB is required");
+    if (cfg.tables != NULL && bad_list("--tables", cfg.tables) != NULL)
+        return usage_error(bad_list("--tables", cfg.tables));
+    if (cfg.exclude_tables != NULL &&
+        bad_list("--exclude-tables", cfg.exclude_tables) != NULL)
+        return usage_error(bad_list("--exclude-tables", cfg.exclude_tables));
     nadmin = cfg.pause + cfg.resume + cfg.uninstall;
     if (nadmin > 1)
         return usage_error("--pause, --resume and --uninstall are "

@@ -941,6 +941,9 @@ static void cap_defaults(cap_cfg *c, const char *src, const char *jdir)
     c->busy_ms = 5000;
     c->batch = 10000;
     c->map_max_mb = 65536;
+    c->retention_s = 7 * 86400;
+    c->trim_rows = 10000;
+    c->trim_age_s = 300;
 }
 
 static void probe_batch(void)
@@ -959,7 +962,7 @@ static void probe_batch(void)
     db = db_open(dbp);
     db_exec(db, g_schema);
     cap_defaults(&cfg, dbp, jd);
-    if (cap_open(&st, &cfg, &err) != JR_OK)
+    if (cap_open(&st, &cfg, &stop, &err) != JR_OK)
         die("cap_open: %s", err.msg);
     while ((rc = cap_step(st, &stop, &err)) == JR_OK)   /* install, snap */
         ;
@@ -1362,7 +1365,7 @@ static void phase_drain(void)
 
     cap_defaults(&cfg, dbp, jd);
     t0 = mono_ns();
-    if (cap_open(&st, &cfg, &err) != JR_OK)
+    if (cap_open(&st, &cfg, &stop, &err) != JR_OK)
         die("cap_open: %s", err.msg);
     t1 = mono_ns();
     {
@@ -1376,8 +1379,8 @@ static void phase_drain(void)
     t2 = mono_ns();
     if (rc != JR_EAGAIN)
         die("cap_step: %s", err.msg);
-    if (cap_trim(st, 1, &err) != JR_OK)
-        die("cap_trim: %s", err.msg);
+    if (cap_housekeep(st, 1, &err) != JR_OK)
+        die("cap_housekeep: %s", err.msg);
     t3 = mono_ns();
     D.changes = cap_get_stats(st)->changes;
     {
