@@ -96,6 +96,9 @@ int cap_gate_commit(cap_src *s, jr_err *err);
 void cap_gate_rollback(cap_src *s);
 /* No other process holds a lock on the database file (rollback mode). */
 int cap_gate_rollback_quiet(cap_src *s);
+/* Wait up to max_us for a moment no other process is in a transaction
+** (polling the lock bytes); 1 if one came. */
+int cap_gate_wait_quiet(cap_src *s, int max_us);
 
 /* SQLite helpers. */
 int cap_exec(sqlite3 *db, const char *sql, jr_err *err);

@@ -60,6 +60,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cap.h"
@@ -73,6 +74,7 @@
 #define PENDING_BYTE   0x40000000 /* rollback-journal locks (os_unix.c) */
 #define LOCK_RANGE     (2 + 510)  /* PENDING, RESERVED, SHARED range */
 #define QUIET_US       200000
+#define GAP_WAIT_US    20000      /* look for a gap this long per attempt */
 
 /* Lock (or test, with F_GETLK) `len` bytes at `off` of fd. For F_GETLK
 ** returns 1 if another process holds a conflicting lock (its pid in
@@ -210,24 +212,48 @@ int cap_gate_rollback_quiet(cap_src *s)
     return 1;
 }
 
+/* Is any other process in a transaction right now? */
+static int others_active(cap_src *s)
+{
+    long pid = 0;
+
+    if (s->shm_fd >= 0
+            ? lock_bytes(s->shm_fd, F_GETLK, F_WRLCK, READ_MARKS_OFF,
+                         READ_MARKS_N, &pid)
+            : lock_bytes(s->db_fd, F_GETLK, F_WRLCK, PENDING_BYTE,
+                         LOCK_RANGE, &pid)) {
+        s->busy_pid = pid;
+        return 1;
+    }
+    return 0;
+}
+
+int cap_gate_wait_quiet(cap_src *s, int max_us)
+{
+    int64_t end = cap_clock_us() + max_us;
+    struct timespec ts = { 0, 50000 };
+
+    /* An application that runs transaction after transaction leaves gaps
+    ** of microseconds between them: look often (one fcntl each), briefly */
+    for (;;) {
+        if (!others_active(s))
+            return 1;
+        if (cap_clock_us() >= end)
+            return 0;
+        nanosleep(&ts, NULL);
+    }
+}
+
 int cap_gate_begin(cap_src *s, jr_err *err)
 {
     int rc;
 
     assert(!s->in_write);
     sample_data_version(s);
-    if (s->shm_fd >= 0) {
-        long pid = 0;
-        if (lock_bytes(s->shm_fd, F_GETLK, F_WRLCK, READ_MARKS_OFF,
-                       READ_MARKS_N, &pid)) {
-            s->busy_pid = pid;
-            return JR_EAGAIN;
-        }
-        if (!barrier_up(s))
-            return JR_EAGAIN;
-    } else if (!cap_gate_rollback_quiet(s)) {
+    if (!cap_gate_wait_quiet(s, GAP_WAIT_US))
         return JR_EAGAIN;
-    }
+    if (s->shm_fd >= 0 && !barrier_up(s))
+        return JR_EAGAIN;
     sqlite3_busy_timeout(s->db, 0);
     rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     sqlite3_busy_timeout(s->db, s->busy_ms);

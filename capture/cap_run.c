@@ -374,12 +374,12 @@ int cap_housekeep(cap_state *st, int force, jr_err *err)
             SL_LOG(SL_DEBUG, "capture.pruned", "records=%llu",
                    (unsigned long long)pruned);
     }
-    st->stats.source_commits = st->src.commits;
     return JR_OK;
 }
 
 const cap_stats *cap_get_stats(cap_state *st)
 {
+    st->stats.source_commits = st->src.commits;
     return &st->stats;
 }
 

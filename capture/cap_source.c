@@ -267,7 +267,7 @@ int cap_src_set_wal(cap_src *s, int keep, int wait_ms, volatile int *stop,
     ** transaction that meets our lock would fail at once, and waiting while
     ** holding it would hold the application up. */
     for (;;) {
-        if (cap_gate_rollback_quiet(s)) {
+        if (cap_gate_wait_quiet(s, 20000)) {
             sqlite3_busy_timeout(s->db, 0);
             ret = journal_mode(s, mode, sizeof(mode), 1, &busy, err);
             sqlite3_busy_timeout(s->db, s->busy_ms);

@@ -234,11 +234,16 @@ static int run(const cap_cfg *cfg)
         if (!cfg->once && cap_housekeep(st, 1, &err) != JR_OK)
             jr_err_clear(&err);         /* best effort at exit */
         SL_LOG(SL_INFO, "capture.stopped", "head_seq=%llu changes=%llu "
-               "snapshot_rows=%llu groups=%llu",
+               "snapshot_rows=%llu groups=%llu source_commits=%llu "
+               "writes_deferred=%llu trimmed=%llu gaps=%llu",
                (unsigned long long)s->head_seq,
                (unsigned long long)s->changes,
                (unsigned long long)s->snapshot_rows,
-               (unsigned long long)s->groups);
+               (unsigned long long)s->groups,
+               (unsigned long long)s->source_commits,
+               (unsigned long long)s->writes_deferred,
+               (unsigned long long)s->trimmed,
+               (unsigned long long)s->gaps);
     } else {
         const char *msg = err.msg[0] ? err.msg : jr_strerror(rc);
         SL_LOG(SL_ERROR, "capture.failed", "msg=\"%s\"", msg);

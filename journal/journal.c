@@ -264,6 +264,7 @@ int jr_journal_open(jr_journal **out, const char *dir,
     }
     j->read_only = o->read_only;
     j->map_max = o->map_max ? o->map_max : DEFAULT_MAP_MAX;
+    j->map_max_given = o->map_max != 0;
     if ((rc = mdb_env_create(&j->env)) != 0) {
         j->env = NULL;
         ret = jr__err_mdb(err, rc, "mdb_env_create");
@@ -272,7 +273,8 @@ int jr_journal_open(jr_journal **out, const char *dir,
     rc = mdb_env_set_maxdbs(j->env, 8);
     if (rc == 0)
         rc = mdb_env_set_mapsize(j->env, o->map_initial ? o->map_initial
-                                                        : DEFAULT_MAP_INITIAL);
+                                 : DEFAULT_MAP_INITIAL < j->map_max
+                                 ? DEFAULT_MAP_INITIAL : j->map_max);
     if (rc != 0) {
         ret = jr__err_mdb(err, rc, "mdb_env_set_mapsize");
         goto fail;
@@ -292,6 +294,15 @@ int jr_journal_open(jr_journal **out, const char *dir,
         goto fail;
     }
     mdb_reader_check(j->env, &dead);
+    if (j->map_max_given && !o->read_only) {
+        /* honour a cap below the map an earlier, larger configuration left
+        ** (LMDB keeps the largest map size it was given; it rounds a
+        ** smaller one up to the data already stored) */
+        MDB_envinfo ei;
+        mdb_env_info(j->env, &ei);
+        if (ei.me_mapsize > j->map_max)
+            mdb_env_set_mapsize(j->env, j->map_max);
+    }
     ret = open_dbis(j, o->create && !o->read_only, err);
     if (ret != JR_OK)
         goto fail;
@@ -405,6 +416,13 @@ int jr_journal_info(jr_journal *j, jr_info *info, jr_err *err)
     info->map_size = ei.me_mapsize;
     info->map_used = (uint64_t)(ei.me_last_pgno + 1) * ms.ms_psize;
     info->map_max = j->map_max;
+    if (!j->map_max_given) {
+        /* report the cap the writer runs with, not this handle's default */
+        uint64_t rec = 0;
+        if (jr__meta_u64(txn, j, JR_META_MAP_MAX, &rec, NULL) == JR_OK &&
+            rec != 0)
+            info->map_max = rec;
+    }
 out:
     mdb_txn_abort(txn);
     return ret;

@@ -133,6 +133,7 @@ struct jr_journal {
     char *dir;
     int read_only;
     uint64_t map_max;
+    int map_max_given;       /* opts gave map_max (else: as recorded) */
     jr_writer *writer;       /* at most one per handle */
 };
 
@@ -148,6 +149,7 @@ void jr__note_read(jr_journal *j, const void *p, size_t n);
 #define JR_META_HEAD     "head_seq"
 #define JR_META_COMPLETE "complete_seq"
 #define JR_META_POS      "source_pos"
+#define JR_META_MAP_MAX  "map_max"   /* the writer's cap, for readers */
 
 /* Begin a transaction, transparently adopting a map size grown by another
 ** process (MDB_MAP_RESIZED). */

@@ -53,6 +53,8 @@ struct jr_writer {
     jr_journal *j;
     int lock_fd;
     int state;
+    int cap_recorded;         /* JR_META_MAP_MAX written by this writer */
+    uint64_t over_cap;        /* may grow this far past the cap (ABORT) */
     jr_writer_opts o;
 
     uint64_t head;            /* last committed seq */
@@ -228,8 +230,18 @@ int jr_writer_open(jr_writer **out, jr_journal *j,
         abort_rec.kind = JR_K_ABORT;
         abort_rec.table = "";
         abort_rec.time_us = jr__now_us();
-        if ((ret = jr_writer_append(w, &abort_rec, 1, NULL, err)) ||
-            (ret = jr_writer_commit(w, NULL, 0, err)))
+        if ((ret = jr_writer_append(w, &abort_rec, 1, NULL, err)) != 0)
+            goto fail;
+        ret = jr_writer_commit(w, NULL, 0, err);
+        if (ret == JR_EFULL) {
+            /* the group died because the journal was full: a few pages
+            ** past the cap close it, or nothing could ever follow it */
+            jr_err_clear(err);
+            w->over_cap = 4ull << 20;
+            ret = jr_writer_commit(w, NULL, 0, err);
+            w->over_cap = 0;
+        }
+        if (ret != JR_OK)
             goto fail;
     }
     *out = w;
@@ -372,7 +384,7 @@ static int grow_map(jr_writer *w, jr_err *err)
 
     mdb_env_info(w->j->env, &ei);
     cur = ei.me_mapsize;
-    if (cur >= w->j->map_max)
+    if (cur >= w->j->map_max + w->over_cap)
         return jr__fail(err, JR_EFULL, MDB_MAP_FULL, "mdb_put",
                         "journal %s is full (map cap %llu bytes reached): "
                         "waiting for replicas to acknowledge so old "
@@ -383,8 +395,8 @@ static int grow_map(jr_writer *w, jr_err *err)
         want = cur + 1024ull * 1024 * 1024;
     if (want < cur + 2 * w->sealed_bytes)
         want = cur + 2 * w->sealed_bytes;
-    if (want > w->j->map_max)
-        want = w->j->map_max;
+    if (want > w->j->map_max + w->over_cap)
+        want = w->j->map_max + w->over_cap;
     rc = mdb_env_set_mapsize(w->j->env, want);
     return rc ? jr__err_mdb(err, rc, "mdb_env_set_mapsize") : JR_OK;
 }
@@ -454,6 +466,8 @@ static int commit_once(jr_writer *w, const void *pos, size_t pos_len,
         (rc = put_u64(txn, j, JR_META_COMPLETE, complete)) == 0 &&
         (rc = put_u64(txn, j, META_OPEN_GROUP, open_group)) == 0 &&
         (rc = put_u64(txn, j, META_STORED, stored + w->sealed_bytes)) == 0 &&
+        (w->cap_recorded ||
+         (rc = put_u64(txn, j, JR_META_MAP_MAX, j->map_max)) == 0) &&
         pos != NULL) {
         MDB_val k = { strlen(JR_META_POS), (void *)JR_META_POS };
         MDB_val v = { pos_len, (void *)pos };
@@ -476,6 +490,7 @@ static int commit_once(jr_writer *w, const void *pos, size_t pos_len,
     w->head = last;
     w->complete = complete;
     w->open_group = open_group;
+    w->cap_recorded = 1;
     free_pending(w);
 out:
     if (txn != NULL)

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -38,6 +39,7 @@
 char ct_base[CT_PATH];
 char ct_src[CT_PATH];
 char ct_jdir[CT_PATH];
+long ct_fsize_limit;
 
 static pid_t g_children[MAX_CHILDREN];
 static int g_nchildren;
@@ -51,6 +53,7 @@ void ct_setup(void)
     ct_path(ct_jdir, sizeof(ct_jdir), "journal");
     g_nchildren = 0;
     g_nlogs = 0;
+    ct_fsize_limit = 0;
 }
 
 void ct_teardown(void)
@@ -250,6 +253,14 @@ static void spawn(ct_proc *p, int uid, const char *const *args)
         if (uid >= 0 && (fchmod(fd, 0666) != 0 || setgid((gid_t)uid) != 0 ||
                          setuid((uid_t)uid) != 0))
             _exit(125);
+        if (ct_fsize_limit > 0) {
+            /* a full disk, as the process sees it: EFBIG past the limit */
+            struct rlimit rl = { (rlim_t)ct_fsize_limit,
+                                 (rlim_t)ct_fsize_limit };
+            signal(SIGXFSZ, SIG_IGN);
+            if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+                _exit(124);
+        }
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }

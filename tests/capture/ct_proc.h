@@ -35,6 +35,10 @@
 extern char ct_base[CT_PATH];   /* this test's temporary directory */
 extern char ct_src[CT_PATH];    /* ct_base/src.db */
 extern char ct_jdir[CT_PATH];   /* ct_base/journal */
+/* When > 0, sluice-capture processes started from now on run with this
+** RLIMIT_FSIZE (bytes) and SIGXFSZ ignored: a disk that is full for them.
+** ct_setup() resets it to 0. */
+extern long ct_fsize_limit;
 
 void ct_setup(void);
 void ct_teardown(void);
