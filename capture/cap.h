@@ -65,7 +65,8 @@ typedef struct cap_src {
     int shm_fd;                  /* ... of its -shm (WAL mode), else -1 */
     const volatile unsigned char *shm_map;   /* first 136 bytes of -shm */
     sqlite3_stmt *dv_stmt;       /* PRAGMA data_version */
-    int64_t dv_last, dv_changed_us;
+    int64_t dv_last, dv_changed_us;  /* last value; when it last moved */
+    int dv_stmt_sampled;
     int in_write;                /* between gate begin and commit */
     long busy_pid;               /* a process seen holding a lock */
     uint64_t commits;            /* commits made through the gate */

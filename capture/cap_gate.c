@@ -26,12 +26,13 @@
 **      descriptor: SQLite's own read-mark lock and unlock calls in this
 **      process replace ours on the bytes they touch, opening holes for a
 **      moment. If a reader slipped through one, we roll back at once.
-**   4. the caller writes. Before COMMIT: BARRIER again (same reason), and
-**      if the WAL is fully checkpointed the commit is refused unless the
-**      source has been idle (no commit by anybody else) for QUIET_US:
-**      SQLite then restarts the WAL inside COMMIT, dropping and retaking
-**      read marks -- holes we cannot close before the commit is visible.
-**      A busy application keeps the WAL from being fully checkpointed.
+**   4. the caller writes. Before COMMIT: if the WAL is fully checkpointed,
+**      SQLite restarts it when it writes the first frame, dropping and
+**      retaking read marks (holes): sqlite3_db_cacheflush() makes that
+**      happen now, as uncommitted frames, instead of inside COMMIT; if the
+**      application committed less than QUIET_US ago we do not even try
+**      (a busy application rarely leaves the WAL fully checkpointed).
+**      Then BARRIER again: anyone who slipped through a hole -> roll back.
 **   5. COMMIT, then drop the barrier. Our commits are not fsync'd on
 **      their own (synchronous=NORMAL on this connection), so the barrier
 **      is held for microseconds to a few milliseconds.
@@ -140,10 +141,10 @@ static void sample_data_version(cap_src *s)
             v = sqlite3_column_int64(s->dv_stmt, 0);
         sqlite3_reset(s->dv_stmt);
     }
-    if (v != s->dv_last || s->dv_changed_us == 0) {
-        s->dv_last = v;
-        s->dv_changed_us = now;
-    }
+    if (s->dv_stmt_sampled && v != s->dv_last)
+        s->dv_changed_us = now;         /* 0 until a change is seen */
+    s->dv_last = v;
+    s->dv_stmt_sampled = 1;
 }
 
 int cap_gate_attach(cap_src *s, jr_err *err)
@@ -279,9 +280,20 @@ int cap_gate_commit(cap_src *s, jr_err *err)
 
     assert(s->in_write);
     if (s->shm_fd >= 0) {
-        if (!barrier_up(s) ||
-            (wal_backfilled(s) &&
-             cap_clock_us() - s->dv_changed_us < QUIET_US)) {
+        if (wal_backfilled(s)) {
+            /* SQLite restarts a fully checkpointed WAL when it writes the
+            ** first frame, dropping and retaking read marks (holes in the
+            ** barrier): make that happen now, before the last check, by
+            ** writing our pages as uncommitted frames -- unless the
+            ** application committed a moment ago (it is busy: later) */
+            if (s->dv_changed_us != 0 &&
+                cap_clock_us() - s->dv_changed_us < QUIET_US) {
+                cap_gate_rollback(s);
+                return JR_EAGAIN;
+            }
+            sqlite3_db_cacheflush(s->db);
+        }
+        if (!barrier_up(s)) {
             cap_gate_rollback(s);
             return JR_EAGAIN;
         }

@@ -150,15 +150,12 @@ static int check_identities(cap_state *st, int *need_write, jr_err *err)
                         "source its own journal directory", st->cfg.journal,
                         info.source_id, have[0] ? have : "not captured yet");
     if (owner[0] && strcmp(owner, st->journal_uuid) != 0)
-        return cap_fail(err, "identity", "source %s is captured into "
-                        "another journal (%s), not into %s (%s): one source "
-                        "feeds one journal, and a second one would lose "
-                        "changes (each would trim what the other has not "
-                        "read). To feed more targets, run more sluice-replay "
-                        "replicas on the one journal; to start over with a "
-                        "new journal, run sluice-capture --source %s "
-                        "--uninstall first", st->cfg.source, owner,
-                        st->cfg.journal, st->journal_uuid, st->cfg.source);
+        return cap_fail(err, "identity", "source is captured into journal "
+                        "%s, not %s: one source feeds one journal (a second "
+                        "loses changes). More targets: more sluice-replay "
+                        "replicas of that journal. Start over: "
+                        "sluice-capture --source DB --uninstall", owner,
+                        st->journal_uuid);
     *need_write = !have[0] || !owner[0];
     if (have[0])
         snprintf(st->source_id, sizeof(st->source_id), "%s", have);

@@ -256,7 +256,7 @@ int cap_src_set_wal(cap_src *s, int keep, int wait_ms, volatile int *stop,
     if ((ret = journal_mode(s, mode, sizeof(mode), 0, &busy, err)) != 0)
         return ret;
     if (busy)
-        strcpy(mode, "?");
+        snprintf(mode, sizeof(mode), "?");
     if (keep || strcmp(mode, "wal") == 0) {
         SL_LOG(SL_INFO, "capture.journal_mode", "mode=%s", mode);
         return cap_gate_attach(s, err);

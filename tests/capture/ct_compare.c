@@ -208,6 +208,20 @@ out:
     return ret;
 }
 
+/* Does src hold sluice's registry? Only the objects it records are
+** sluice's own: an application table named like one is compared. */
+static int sluice_registered(sqlite3 *db)
+{
+    sqlite3_stmt *s;
+    int have = 0;
+
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE name = "
+                           "'_sluice_tables'", -1, &s, NULL) == SQLITE_OK)
+        have = sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_finalize(s);
+    return have;
+}
+
 int ct_compare(const char *src, ct_model *m, const char *const *tables,
                char *why, size_t cap)
 {
@@ -233,10 +247,16 @@ int ct_compare(const char *src, ct_model *m, const char *const *tables,
             names_add(&st, tables[i]);
             names_add(&mt, tables[i]);
         }
-    } else if (query_names(db, "SELECT name FROM pragma_table_list WHERE "
+    } else if (query_names(db, sluice_registered(db)
+                           ? "SELECT name FROM pragma_table_list WHERE "
                            "schema = 'main' AND type = 'table' AND name NOT "
-                           "LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE "
-                           "'\\_sluice%' ESCAPE '\\' ORDER BY name", NULL,
+                           "LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT IN "
+                           "('_sluice_meta', '_sluice_tables') AND name NOT "
+                           "IN (SELECT '_sluice_log_' || id FROM "
+                           "_sluice_tables) ORDER BY name"
+                           : "SELECT name FROM pragma_table_list WHERE "
+                           "schema = 'main' AND type = 'table' AND name NOT "
+                           "LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name", NULL,
                            &st, NULL, why, cap) != 0 ||
                query_names(ct__model_db(m), "SELECT name FROM "
                            "_model_schema ORDER BY name", NULL, &mt, NULL,

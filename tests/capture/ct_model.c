@@ -956,3 +956,16 @@ sqlite3 *ct__model_db(ct_model *m)
 {
     return m->db;
 }
+
+int ct_model_ntables(ct_model *m)
+{
+    sqlite3_stmt *s;
+    int n = -1;
+
+    if (sqlite3_prepare_v2(ct__model_db(m), "SELECT count(*) FROM "
+                           "_model_schema", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return n;
+}

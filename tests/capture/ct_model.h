@@ -75,6 +75,8 @@ void ct_model_free(ct_model *m);               /* NULL-safe */
 ** not a sluice journal"; ct_converge() retries). */
 int ct_model_sync(ct_model *m, const char *dir, char *why, size_t cap);
 const ct_model_stats *ct_model_get_stats(const ct_model *m);
+/* Tables the model holds now (-1 on error). */
+int ct_model_ntables(ct_model *m);
 
 /* Compare source file `src` with the model. `tables` (NULL-terminated)
 ** restricts the comparison to those tables; NULL compares every captured

@@ -43,7 +43,7 @@ typedef struct app_result {
 static int app_secs(void)
 {
     const char *e = getenv("SLUICE_APP_TEST_S");
-    int v = e ? atoi(e) : 0;
+    int v = e ? (int)strtol(e, NULL, 10) : 0;
     return v > 0 ? v : DEFAULT_SECS;
 }
 

@@ -929,7 +929,7 @@ static sp_res run_capture(const char *log, const char *src,
 ** change and live runs pass --batch 9999 (the 10,000-row transactions
 ** would otherwise trip it), and the report says so. */
 static int g_batch_bug;
-static char g_batch_bug_msg[400];
+static char g_batch_bug_msg[700];
 
 static void cap_defaults(cap_cfg *c, const char *src, const char *jdir)
 {

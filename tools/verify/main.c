@@ -73,7 +73,7 @@ static int fatal_exit(const vf_err *e)
 /* 0 to go on, -1 after --help/--version, else the exit status. */
 static int parse_args(vf_cfg *cfg, int argc, char **argv)
 {
-    char errbuf[300], version[160];
+    char errbuf[600], version[160];
     sl_cli cli = { "sluice-verify", g_opts, g_usage, g_footer, version };
     rp_url u;
     jr_err je = { 0 };

@@ -62,7 +62,7 @@ typedef struct jr_err {
     int code;             /* jr_code of the first recorded failure */
     int cause;            /* errno, MDB_* or zstd code; 0 if none */
     const char *op;       /* static string naming the failed call */
-    char msg[256];        /* first failure wins */
+    char msg[512];        /* first failure wins */
 } jr_err;
 
 /* Static description of a code ("checksum mismatch", ...). Never NULL. */
