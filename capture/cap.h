@@ -54,6 +54,20 @@ int cap_sqlite_fail(jr_err *err, sqlite3 *db, const char *what);
 int64_t cap_now_us(void);      /* wall clock, for record times */
 int64_t cap_clock_us(void);    /* monotonic, for intervals */
 
+/* ---- the source's write-ahead log (cap_wal.c) ---- */
+typedef struct cap_walmark {
+    int valid;
+    uint32_t mx;                 /* last valid frame */
+    uint32_t szpage;
+    unsigned char salt[8];
+    unsigned char hdr[48];       /* the whole wal-index header */
+} cap_walmark;
+
+typedef struct cap_pageset {
+    uint32_t n, cap;
+    uint32_t *v;                 /* sorted page numbers */
+} cap_pageset;
+
 /* ---- the source (cap_source.c, cap_gate.c) ---- */
 typedef struct cap_src {
     sqlite3 *db;
@@ -63,6 +77,8 @@ typedef struct cap_src {
     ino_t ino;
     int db_fd;                   /* our descriptor of the database file */
     int shm_fd;                  /* ... of its -shm (WAL mode), else -1 */
+    int wal_fd;                  /* ... of its -wal, read-only, or -1 */
+    int autovacuum;              /* PRAGMA auto_vacuum != NONE */
     const volatile unsigned char *shm_map;   /* first 136 bytes of -shm */
     sqlite3_stmt *dv_stmt;       /* PRAGMA data_version */
     int64_t dv_last, dv_changed_us;  /* last value; when it last moved */
@@ -101,6 +117,17 @@ int cap_gate_rollback_quiet(cap_src *s);
 ** (polling the lock bytes); 1 if one came. */
 int cap_gate_wait_quiet(cap_src *s, int max_us);
 
+/* A consistent mark of the wal-index header: 1, or 0 if none (not WAL,
+** or a writer kept changing it). */
+int cap_wal_mark(cap_src *s, cap_walmark *m);
+/* Has the header changed since m (a commit, a checkpoint)? 1 if unsure. */
+int cap_wal_moved(cap_src *s, const cap_walmark *m);
+/* Pages written in frames (a.mx, b.mx] into out (sorted): 1, or 0 when
+** that cannot be known (the WAL restarted, too many frames, ...). */
+int cap_wal_pages(cap_src *s, const cap_walmark *a, const cap_walmark *b,
+                  cap_pageset *out);
+int cap_pageset_has(const cap_pageset *p, uint32_t page);
+
 /* SQLite helpers. */
 int cap_exec(sqlite3 *db, const char *sql, jr_err *err);
 void cap_rollback(sqlite3 *db);
@@ -129,9 +156,27 @@ typedef struct cap_table {
 
 void cap_table_free(cap_table *t);
 
-/* Describe table `name`. Returns JR_OK, JR_ENOTFOUND, or JR_ERR when the
+/* Every table of the source (sqlite_* aside), read in one pass, sorted
+** by name: per-table lookups in SQLite's own lists cost a scan each. */
+typedef struct cap_catent {
+    char *name;
+    int is_table;         /* else virtual or shadow */
+    int without_rowid, strict;
+    char *sql;            /* CREATE statement, or NULL */
+} cap_catent;
+
+typedef struct cap_catalog {
+    int n;
+    cap_catent *v;
+} cap_catalog;
+
+int cap_catalog_load(sqlite3 *db, cap_catalog *c, jr_err *err);
+void cap_catalog_free(cap_catalog *c);
+const cap_catent *cap_catalog_find(const cap_catalog *c, const char *name);
+
+/* Describe table e. Returns JR_OK, JR_ENOTFOUND, or JR_ERR when the
 ** table cannot be captured (err says why). */
-int cap_table_load(sqlite3 *db, const char *name, cap_table **out,
+int cap_table_load(sqlite3 *db, const cap_catent *e, cap_table **out,
                    jr_err *err);
 
 typedef struct cap_namelist {
@@ -150,7 +195,7 @@ int cap_is_ours(const struct cap_registry *r, const char *name);
 /* Names of the tables to capture, per cfg filters (compared without
 ** regard to ASCII case, as SQLite compares names); sluice's own objects
 ** are left out, virtual tables and their shadow tables go to skipped. */
-int cap_list_tables(sqlite3 *db, const cap_cfg *cfg,
+int cap_list_tables(const cap_catalog *cat, const cap_cfg *cfg,
                     const struct cap_registry *reg, cap_namelist *out,
                     cap_namelist *skipped, jr_err *err);
 
@@ -170,6 +215,9 @@ typedef struct cap_inst {
     /* runtime, not stored */
     sqlite3_stmt *drain;  /* cached drain statement (cap_drain.c) */
     int superseded;       /* retired log counted drained to its end */
+    uint32_t root;        /* the log's root page (0: unknown) */
+    int small;            /* the log is that one page (cap_wal.c) */
+    int recheck;          /* its size may have changed: look again */
 } cap_inst;
 
 typedef struct cap_registry {
@@ -179,6 +227,10 @@ typedef struct cap_registry {
 
 void cap_registry_free(cap_registry *r);
 int cap_registry_load(sqlite3 *db, cap_registry *r, jr_err *err);
+/* Root page of every log, and whether it is one page (cap_wal.c). */
+int cap_registry_pages(sqlite3 *db, cap_registry *r, jr_err *err);
+/* Is the log of `in` one page now? */
+void cap_inst_measure(sqlite3 *db, cap_inst *in);
 cap_inst *cap_registry_find(cap_registry *r, int64_t id);
 
 /* Does the source hold sluice's metadata tables? */
@@ -191,9 +243,14 @@ int cap_meta_get(sqlite3 *db, const char *key, char *buf, size_t cap,
 int cap_meta_set(sqlite3 *db, const char *key, const char *value,
                  jr_err *err);
 
+/* Names of every schema object that starts like sluice's, lower-cased and
+** sorted (what cap_install must not collide with). */
+int cap_taken_names(sqlite3 *db, cap_namelist *out, jr_err *err);
 /* Install a new capture generation for table t: log table + triggers +
-** registry row. *id receives the new installation id. */
-int cap_install(sqlite3 *db, const cap_table *t, int64_t *id, jr_err *err);
+** registry row, under an id none of whose names is in `taken`. *id
+** receives the new installation id. */
+int cap_install(sqlite3 *db, const cap_table *t, const cap_namelist *taken,
+                int64_t *id, jr_err *err);
 /* Remove the triggers of installation id and set its state. */
 int cap_retire(sqlite3 *db, int64_t id, int state, jr_err *err);
 /* Drop the log table and registry row of a retired installation. */
@@ -245,6 +302,8 @@ typedef struct cap_stats {
     uint64_t head_seq;
     int64_t last_change_us;
     uint64_t gaps;             /* change-log gaps re-snapshotted */
+    uint64_t logs_read;        /* change logs read by drain passes */
+    uint64_t logs_skipped;     /* ... not read: no page of theirs changed */
     uint64_t trimmed;          /* log rows deleted */
     uint64_t source_commits;   /* commits capture made to the source */
     uint64_t writes_deferred;  /* write attempts put off (readers) */

@@ -59,6 +59,7 @@ typedef struct pass {
     int partial;                 /* some of this group is committed */
     int superseded;              /* retired logs counted drained */
     int limited;                 /* the schema moved: see step 1 */
+    int filter;                  /* st->pages lists every changed page */
     char **attached;             /* limited: table of each inst's triggers */
     uint64_t group_first;        /* seq of the group's first record */
     volatile int *stop;
@@ -559,10 +560,33 @@ static int run_pass(pass *p, jr_err *err)
     for (int i = 0; ret == JR_OK && i < reg->n; i++) {
         cap_posent *e = cap_pos_find(&p->work, reg->v[i].id);
         int64_t gap_at = 0;
-        if (reg->v[i].state != CAP_ACTIVE || e == NULL || !e->snapshotted ||
+        cap_inst *in = &reg->v[i];
+        int skip;
+        uint64_t before;
+        if (in->state != CAP_ACTIVE || e == NULL || !e->snapshotted ||
             !may_drain(p, i))
             continue;
-        ret = drain_log(p, &reg->v[i], &e->log_id, &gap_at, err);
+        /* G4: a one-page log none of whose pages changed has nothing new */
+        skip = p->filter && in->small && in->root != 0 &&
+               !cap_pageset_has(&p->st->pages, in->root);
+        if (skip)
+            p->st->stats.logs_skipped++;
+        if (skip && !p->st->check_filter)
+            continue;
+        before = p->changes;
+        p->st->stats.logs_read++;
+        ret = drain_log(p, in, &e->log_id, &gap_at, err);
+        if (p->changes > before) {
+            if (skip) {
+                /* W1 broken: this would have split a transaction */
+                SL_LOG(SL_ERROR, "capture.filter_missed", "table=%s "
+                       "install_id=%lld root=%u", cap_logq(p->st, in->name),
+                       (long long)in->id, (unsigned)in->root);
+                abort();
+            }
+            if (in->small)
+                in->recheck = 1;        /* it may have grown */
+        }
         if (ret != GAP)
             continue;
         SL_LOG(SL_WARN, "capture.gap", "table=%s install_id=%lld "
@@ -653,16 +677,25 @@ static int find_attached(pass *p, jr_err *err)
 int cap_drain(cap_state *st, volatile int *stop, jr_err *err)
 {
     pass p;
+    cap_walmark before, after;
     int64_t sv;
-    int ret;
+    int ret, have_before;
 
     memset(&p, 0, sizeof(p));
     p.st = st;
     p.stop = stop;
+    have_before = cap_wal_mark(&st->src, &before);
     if ((ret = cap_exec(st->src.db, "BEGIN", err)) != JR_OK)
         return ret;
     if ((ret = cap_schema_version(st->src.db, &sv, err)) != JR_OK)
         goto out;
+    /* the read transaction has begun: pages changed since the mark taken
+    ** before the previous pass began, up to now, cover everything this
+    ** snapshot can hold that the previous one did not (cap_wal.c, W1) */
+    if (have_before && !st->src.autovacuum && st->wal_prev.valid &&
+        cap_wal_mark(&st->src, &after))
+        p.filter = cap_wal_pages(&st->src, &st->wal_prev, &after,
+                                 &st->pages);
     p.limited = !st->have_schema_version || sv != st->schema_version;
     if (p.limited && (ret = find_attached(&p, err)) != JR_OK)
         goto out;
@@ -685,6 +718,14 @@ int cap_drain(cap_state *st, volatile int *stop, jr_err *err)
         }
     }
     if (ret == JR_OK) {
+        /* everything up to `before` has been looked at -- unless this pass
+        ** left logs aside for the reconcile, or nothing could be known */
+        if (!p.limited)
+            st->wal_prev = before;
+        st->seen = before;
+        for (int i = 0; i < st->reg.n; i++)
+            if (st->reg.v[i].recheck)
+                cap_inst_measure(st->src.db, &st->reg.v[i]);
         cap_pos_free(&st->pos);
         st->pos = p.work;
         memset(&p.work, 0, sizeof(p.work));

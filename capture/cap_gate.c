@@ -167,6 +167,14 @@ int cap_gate_attach(cap_src *s, jr_err *err)
         sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL,
                      NULL);
     }
+    {
+        sqlite3_stmt *q;
+        s->autovacuum = 1;
+        if (sqlite3_prepare_v2(s->db, "PRAGMA auto_vacuum", -1, &q, NULL) ==
+                SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+            s->autovacuum = sqlite3_column_int(q, 0) != 0;
+        sqlite3_finalize(q);
+    }
     if (!wal)
         return JR_OK;
     shm = sqlite3_mprintf("%s-shm", dbfile);

@@ -256,6 +256,69 @@ int cap_registry_load(sqlite3 *db, cap_registry *r, jr_err *err)
     return ret;
 }
 
+static int64_t parse_name(const char *name, const char *prefix,
+                          const char *suffix);
+
+static void measure(sqlite3_stmt *s, cap_inst *in)
+{
+    char name[48];
+
+    in->small = 0;
+    in->recheck = 0;
+    snprintf(name, sizeof(name), "_sluice_log_%lld", (long long)in->id);
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        in->small = sqlite3_column_int64(s, 0) == 1;
+    sqlite3_reset(s);
+}
+
+/* dbstat's aggregate row: pageno is the number of pages */
+static const char g_measure_sql[] =
+    "SELECT pageno FROM dbstat WHERE name = ?1 AND aggregate = 1";
+
+void cap_inst_measure(sqlite3 *db, cap_inst *in)
+{
+    sqlite3_stmt *s;
+
+    if (sqlite3_prepare_v2(db, g_measure_sql, -1, &s, NULL) == SQLITE_OK)
+        measure(s, in);
+    else
+        in->small = 0;
+    sqlite3_finalize(s);
+}
+
+int cap_registry_pages(sqlite3 *db, cap_registry *r, jr_err *err)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    rc = sqlite3_prepare_v2(db, "SELECT name, rootpage FROM sqlite_schema "
+                            "WHERE type = 'table' AND name LIKE "
+                            "'\\_sluice\\_log\\_%' ESCAPE '\\'", -1, &s,
+                            NULL);
+    if (rc != SQLITE_OK)
+        return cap_sqlite_fail(err, db, "reading schema");
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t id = parse_name((const char *)sqlite3_column_text(s, 0),
+                                "_sluice_log_", "");
+        cap_inst *in = id ? cap_registry_find(r, id) : NULL;
+        if (in != NULL)
+            in->root = (uint32_t)sqlite3_column_int64(s, 1);
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return cap_sqlite_fail(err, db, "reading schema");
+    if (sqlite3_prepare_v2(db, g_measure_sql, -1, &s, NULL) != SQLITE_OK) {
+        sqlite3_finalize(s);
+        return JR_OK;                   /* no dbstat: every log is read */
+    }
+    for (int i = 0; i < r->n; i++)
+        if (r->v[i].state == CAP_ACTIVE)
+            measure(s, &r->v[i]);
+    sqlite3_finalize(s);
+    return JR_OK;
+}
+
 cap_inst *cap_registry_find(cap_registry *r, int64_t id)
 {
     int lo = 0, hi = r->n - 1;          /* loaded ORDER BY id */
@@ -308,34 +371,61 @@ int cap_is_ours(const cap_registry *r, const char *name)
     return 0;
 }
 
-/* Is any of the names installation `id` would use taken? */
-static int id_taken(sqlite3 *db, int64_t id)
+int cap_taken_names(sqlite3 *db, cap_namelist *out, jr_err *err)
 {
     sqlite3_stmt *s;
-    char log[48], ins[48], upd[48], del[48];
-    int taken = 1;
+    int rc;
 
-    snprintf(log, sizeof(log), "_sluice_log_%lld", (long long)id);
-    snprintf(ins, sizeof(ins), "_sluice_%lld_ins", (long long)id);
-    snprintf(upd, sizeof(upd), "_sluice_%lld_upd", (long long)id);
-    snprintf(del, sizeof(del), "_sluice_%lld_del", (long long)id);
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE name IN "
-                           "(?1, ?2, ?3, ?4) COLLATE NOCASE", -1, &s, NULL)
-        == SQLITE_OK) {
-        sqlite3_bind_text(s, 1, log, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, ins, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, upd, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 4, del, -1, SQLITE_STATIC);
-        taken = sqlite3_step(s) == SQLITE_ROW;
-    }
+    memset(out, 0, sizeof(*out));
+    if (sqlite3_prepare_v2(db, "SELECT lower(name) FROM sqlite_schema WHERE "
+                           "name LIKE '\\_sluice%' ESCAPE '\\' ORDER BY 1",
+                           -1, &s, NULL) != SQLITE_OK)
+        return cap_sqlite_fail(err, db, "reading schema");
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (cap_namelist_add(out, (const char *)sqlite3_column_text(s, 0))) {
+            sqlite3_finalize(s);
+            cap_namelist_free(out);
+            return cap_fail(err, "malloc", "out of memory");
+        }
     sqlite3_finalize(s);
-    return taken;
+    return rc == SQLITE_DONE ? JR_OK
+                             : cap_sqlite_fail(err, db, "reading schema");
+}
+
+static int taken(const cap_namelist *l, const char *name)
+{
+    int lo = 0, hi = l->n - 1;
+
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2, c = strcmp(l->names[mid], name);
+        if (c == 0)
+            return 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return 0;
+}
+
+/* Is any of the names installation `id` would use taken (I1)? */
+static int id_taken(const cap_namelist *names, int64_t id)
+{
+    static const char *const fmt[] = { "_sluice_log_%lld", "_sluice_%lld_ins",
+                                       "_sluice_%lld_upd", "_sluice_%lld_del" };
+    for (int i = 0; i < 4; i++) {
+        char n[48];
+        snprintf(n, sizeof(n), fmt[i], (long long)id);
+        if (taken(names, n))
+            return 1;
+    }
+    return 0;
 }
 
 /* ---- installing ---- */
 
-static int register_inst(sqlite3 *db, const cap_table *t, int64_t *id,
-                         jr_err *err)
+static int register_inst(sqlite3 *db, const cap_table *t,
+                         const cap_namelist *names, int64_t *id, jr_err *err)
 {
     sqlite3_stmt *st;
     sqlite3_str *keys = sqlite3_str_new(db);
@@ -373,7 +463,7 @@ static int register_inst(sqlite3 *db, const cap_table *t, int64_t *id,
             sqlite3_free(keyjson);
             return r;
         }
-        while (id_taken(db, next))          /* I1: never collide */
+        while (id_taken(names, next))       /* I1: never collide */
             next++;
         *id = next;
         snprintf(buf, sizeof(buf), "%lld", next + 1);
@@ -492,12 +582,13 @@ static char *install_sql(sqlite3 *db, const cap_table *t, int64_t id)
     return sqlite3_str_finish(s);
 }
 
-int cap_install(sqlite3 *db, const cap_table *t, int64_t *id, jr_err *err)
+int cap_install(sqlite3 *db, const cap_table *t, const cap_namelist *names,
+                int64_t *id, jr_err *err)
 {
     char *sql;
     int ret;
 
-    if ((ret = register_inst(db, t, id, err)) != JR_OK)
+    if ((ret = register_inst(db, t, names, id, err)) != JR_OK)
         return ret;
     sql = install_sql(db, t, *id);
     if (sql == NULL)

@@ -15,8 +15,10 @@
 **     The drain pass sees it has no snapshot yet and journals
 **     SCHEMA + SNAPSHOT in the same group as everything else pending.
 ** APPLY, only when the plan is not empty, in gated write transactions
-** (cap_gate.c) of at most INSTALLS_PER_TXN installations each, so the
-** source is never held for long. When the gate says "not now" the plan
+** (cap_gate.c) of at most INSTALLS_PER_TXN installations and about
+** TXN_BUDGET_US each, so the source is never held for long (each CREATE
+** costs SQLite a scan of its schema table: thousands of tables make every
+** install slower). When the gate says "not now" the plan
 ** is kept pending and retried on the next step; draining goes on
 ** meanwhile (cap_drain.c drains only installations whose triggers still
 ** sit on their table). A reconcile that changes nothing writes nothing:
@@ -39,6 +41,8 @@
 #include "cap_run.h"
 
 #define INSTALLS_PER_TXN 64
+#define TXN_BUDGET_US    20000   /* the gate holds readers this long, at most
+                                    about: stop adding installs past it */
 
 typedef struct plan {
     int64_t sv;                  /* schema version the plan was made for */
@@ -47,6 +51,7 @@ typedef struct plan {
     int *retire_state;
     cap_namelist install;        /* table names */
     int moved;                   /* the schema moved since last time */
+    cap_catalog cat;             /* the tables as the plan saw them */
 } plan;
 
 static void plan_free(plan *p)
@@ -54,6 +59,7 @@ static void plan_free(plan *p)
     free(p->retire_id);
     free(p->retire_state);
     cap_namelist_free(&p->install);
+    cap_catalog_free(&p->cat);
     memset(p, 0, sizeof(*p));
 }
 
@@ -75,17 +81,16 @@ int cap_schema_version(sqlite3 *db, int64_t *v, jr_err *err)
 
 int cap_reload_registry(cap_state *st, jr_err *err)
 {
+    int ret;
+
     cap_registry_free(&st->reg);
     if (!cap_meta_exists(st->src.db))
         return cap_fail(err, "registry", "sluice's tables disappeared from "
                         "source %s while capture ran (sluice-capture "
                         "--uninstall?): capture stopped", st->cfg.source);
-    return cap_registry_load(st->src.db, &st->reg, err);
-}
-
-static int table_exists(const cap_namelist *all, const char *name)
-{
-    return cap_namelist_has(all, name);
+    ret = cap_registry_load(st->src.db, &st->reg, err);
+    return ret == JR_OK ? cap_registry_pages(st->src.db, &st->reg, err)
+                        : ret;
 }
 
 /* Read the paused flag; log the transitions. */
@@ -154,32 +159,29 @@ static int add_retire(plan *p, int64_t id, int state)
     return 0;
 }
 
-/* All table names of the source (for "does N still exist?"). */
-static int list_all_tables(sqlite3 *db, cap_namelist *out, jr_err *err)
+/* Index of name in a sorted list, or -1. */
+static int sorted_index(const cap_namelist *l, const char *name)
 {
-    sqlite3_stmt *s;
-    int rc;
+    int lo = 0, hi = l->n - 1;
 
-    memset(out, 0, sizeof(*out));
-    if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE type "
-                           "= 'table'", -1, &s, NULL) != SQLITE_OK)
-        return cap_sqlite_fail(err, db, "listing tables");
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        if (cap_namelist_add(out, (const char *)sqlite3_column_text(s, 0))) {
-            sqlite3_finalize(s);
-            return cap_fail(err, "malloc", "out of memory");
-        }
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? JR_OK
-                             : cap_sqlite_fail(err, db, "listing tables");
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2, c = strcmp(l->names[mid], name);
+        if (c == 0)
+            return mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
 }
 
 /* Make the plan, in the caller's read transaction. */
 static int make_plan(cap_state *st, plan *p, jr_err *err)
 {
     sqlite3 *db = st->src.db;
-    cap_namelist want = { 0 }, skipped = { 0 }, all = { 0 };
-    char **trig = NULL;
+    cap_namelist want = { 0 }, skipped = { 0 };
+    char **trig = NULL, *covered = NULL;
     int ret;
 
     memset(p, 0, sizeof(*p));
@@ -187,9 +189,9 @@ static int make_plan(cap_state *st, plan *p, jr_err *err)
         return ret;
     p->moved = st->schema_version < 0 || p->sv != st->schema_version;
     if ((ret = cap_reload_registry(st, err)) != JR_OK ||
-        (ret = cap_list_tables(db, &st->cfg, &st->reg, &want, &skipped,
-                               err)) != JR_OK ||
-        (ret = list_all_tables(db, &all, err)) != JR_OK)
+        (ret = cap_catalog_load(db, &p->cat, err)) != JR_OK ||
+        (ret = cap_list_tables(&p->cat, &st->cfg, &st->reg, &want, &skipped,
+                               err)) != JR_OK)
         goto out;
     warn_skipped(st, &skipped);
     if ((trig = calloc((size_t)st->reg.n + 1, sizeof(*trig))) == NULL) {
@@ -200,7 +202,8 @@ static int make_plan(cap_state *st, plan *p, jr_err *err)
         goto out;
     for (int i = 0; ret == JR_OK && i < st->reg.n; i++) {
         const cap_inst *a = &st->reg.v[i];
-        int retire = 0, wanted = cap_namelist_has(&want, a->name);
+        int retire = 0, wanted = sorted_index(&want, a->name) >= 0;
+        const cap_catent *ce = cap_catalog_find(&p->cat, a->name);
         cap_table *t = NULL;
 
         if (a->state != CAP_ACTIVE)
@@ -209,8 +212,10 @@ static int make_plan(cap_state *st, plan *p, jr_err *err)
             retire = 1;
         } else if (a->keyless && p->moved) {
             retire = 1;                 /* rowids may have been renumbered */
+        } else if (ce == NULL) {
+            retire = 1;
         } else {
-            int rc = cap_table_load(db, a->name, &t, err);
+            int rc = cap_table_load(db, ce, &t, err);
             if (rc == JR_OK)
                 retire = strcmp(t->schema_json, a->schema_json) != 0;
             else if (rc == JR_ENOTFOUND || rc == JR_ERR)
@@ -219,23 +224,28 @@ static int make_plan(cap_state *st, plan *p, jr_err *err)
             cap_table_free(t);
         }
         if (retire &&
-            add_retire(p, a->id, table_exists(&all, a->name) && wanted
+            add_retire(p, a->id, ce != NULL && ce->is_table && wanted
                                      ? CAP_RETIRED : CAP_DROPPED) != 0)
             ret = cap_fail(err, "malloc", "out of memory");
     }
-    for (int i = 0; ret == JR_OK && i < want.n; i++) {
-        int have = 0;
-        for (int k = 0; k < st->reg.n && !have; k++)
-            have = st->reg.v[k].state == CAP_ACTIVE &&
-                   strcmp(st->reg.v[k].name, want.names[i]) == 0;
-        for (int k = 0; have && k < p->nretire; k++)
-            for (int r = 0; r < st->reg.n; r++)
-                if (st->reg.v[r].id == p->retire_id[k] &&
-                    strcmp(st->reg.v[r].name, want.names[i]) == 0)
-                    have = 0;
-        if (!have && cap_namelist_add(&p->install, want.names[i]) != 0)
-            ret = cap_fail(err, "malloc", "out of memory");
+    /* install every wanted table without an ACTIVE installation that
+    ** stays: want is sorted (the catalog is), so this is n log n */
+    if (ret == JR_OK && (covered = calloc((size_t)want.n + 1, 1)) == NULL)
+        ret = cap_fail(err, "malloc", "out of memory");
+    for (int k = 0; ret == JR_OK && k < st->reg.n; k++) {
+        const cap_inst *a = &st->reg.v[k];
+        int i, retiring = 0;
+        if (a->state != CAP_ACTIVE)
+            continue;
+        for (int r = 0; r < p->nretire && !retiring; r++)
+            retiring = p->retire_id[r] == a->id;
+        if (!retiring && (i = sorted_index(&want, a->name)) >= 0)
+            covered[i] = 1;
     }
+    for (int i = 0; ret == JR_OK && i < want.n; i++)
+        if (!covered[i] && cap_namelist_add(&p->install, want.names[i]) != 0)
+            ret = cap_fail(err, "malloc", "out of memory");
+    free(covered);
 out:
     if (trig != NULL)
         for (int i = 0; i < st->reg.n; i++)
@@ -243,7 +253,6 @@ out:
     free(trig);
     cap_namelist_free(&want);
     cap_namelist_free(&skipped);
-    cap_namelist_free(&all);
     return ret;
 }
 
@@ -252,7 +261,8 @@ out:
 static int apply_plan(cap_state *st, plan *p, int *done, jr_err *err)
 {
     sqlite3 *db = st->src.db;
-    int64_t sv;
+    cap_namelist names;
+    int64_t sv, t0 = cap_clock_us();
     int ret, n = 0, first;
 
     *done = 0;
@@ -260,6 +270,9 @@ static int apply_plan(cap_state *st, plan *p, int *done, jr_err *err)
         return ret;
     if (sv != p->sv)
         return JR_EAGAIN;                        /* X3: re-plan */
+    if (p->install.n > 0 &&
+        (ret = cap_taken_names(db, &names, err)) != JR_OK)
+        return ret;
     for (int i = 0; i < p->nretire; i++) {
         cap_inst *a = cap_registry_find(&st->reg, p->retire_id[i]);
         if ((ret = cap_retire(db, p->retire_id[i], p->retire_state[i],
@@ -270,12 +283,17 @@ static int apply_plan(cap_state *st, plan *p, int *done, jr_err *err)
                (long long)p->retire_id[i],
                p->retire_state[i] == CAP_DROPPED ? "drop" : "resnapshot");
     }
-    for (first = 0; first < p->install.n && n < INSTALLS_PER_TXN; first++) {
+    for (first = 0; first < p->install.n && n < INSTALLS_PER_TXN &&
+                    (n == 0 || cap_clock_us() - t0 < TXN_BUDGET_US);
+         first++) {
         const char *name = p->install.names[first];
+        const cap_catent *ce = cap_catalog_find(&p->cat, name);
         cap_table *t = NULL;
         int64_t id;
 
-        ret = cap_table_load(db, name, &t, err);
+        if (ce == NULL)
+            continue;
+        ret = cap_table_load(db, ce, &t, err);
         if (ret == JR_ERR) {
             /* not capturable (e.g. rowid hidden, too wide): warn once */
             if (!cap_namelist_has(&st->warned, name)) {
@@ -289,16 +307,20 @@ static int apply_plan(cap_state *st, plan *p, int *done, jr_err *err)
         }
         if (ret == JR_ENOTFOUND)
             continue;
-        ret = cap_install(db, t, &id, err);
+        ret = cap_install(db, t, &names, &id, err);
         if (ret == JR_OK)
             SL_LOG(SL_INFO, "capture.table_installed", "table=%s "
                    "install_id=%lld columns=%d key=%s", cap_logq(st, name),
                    (long long)id, t->ncols, t->nkey ? "primary" : "rowid");
         cap_table_free(t);
-        if (ret != JR_OK)
+        if (ret != JR_OK) {             /* the caller rolls back */
+            cap_namelist_free(&names);
             return ret;
+        }
         n++;
     }
+    if (p->install.n > 0)
+        cap_namelist_free(&names);
     /* keep what is left for the next transaction */
     for (int i = 0; i < first; i++)
         free(p->install.names[i]);
@@ -316,7 +338,7 @@ int cap_reconcile(cap_state *st, jr_err *err)
 {
     sqlite3 *db = st->src.db;
     plan p;
-    int ret, done = 0, all = 0;
+    int ret, done = 0, all = 0, applied = 0;
 
     /* plan in one read transaction: a consistent view of the schema */
     if ((ret = cap_exec(db, "BEGIN", err)) != JR_OK)
@@ -361,8 +383,14 @@ int cap_reconcile(cap_state *st, jr_err *err)
             st->pos_dirty = 1;
         st->schema_version = p.sv;
         st->drain_due = 1;
-        if ((ret = cap_reload_registry(st, err)) != JR_OK)
-            break;
+        applied = 1;
+    }
+    if (applied) {                      /* once: it costs a pass over all */
+        int r2 = cap_reload_registry(st, err);
+        if (r2 != JR_OK) {
+            plan_free(&p);
+            return r2;
+        }
     }
     if (done) {
         if (p.sv != st->schema_version)

@@ -61,13 +61,17 @@ const char *cap_logq2(cap_state *st, const char *s)
 static int check_table_filter(cap_state *st, jr_err *err)
 {
     cap_namelist want, skipped;
+    cap_catalog cat;
     const char *p = st->cfg.tables;
     int ret;
 
     if (p == NULL)
         return JR_OK;
-    if ((ret = cap_list_tables(st->src.db, &st->cfg, NULL, &want, &skipped,
-                               err)))
+    if ((ret = cap_catalog_load(st->src.db, &cat, err)) != JR_OK)
+        return ret;
+    ret = cap_list_tables(&cat, &st->cfg, NULL, &want, &skipped, err);
+    cap_catalog_free(&cat);
+    if (ret != JR_OK)
         return ret;
     while (ret == JR_OK && p && *p) {
         const char *comma = strchr(p, ',');
@@ -249,6 +253,10 @@ int cap_open(cap_state **out, const cap_cfg *cfg, volatile int *stop,
     st->have_schema_version = 0;        /* the first step reconciles */
     st->data_version = data_version(st);
     st->drain_due = 1;
+    {
+        const char *c = getenv("SLUICE_CAPTURE_CHECK_FILTER");
+        st->check_filter = c != NULL && strcmp(c, "1") == 0;
+    }
     SL_LOG(SL_INFO, "capture.started", "source=%s journal=%s source_id=%s "
            "next_seq=%llu", cap_logq(st, cfg->source),
            cap_logq2(st, cfg->journal), st->source_id,
@@ -333,13 +341,21 @@ void cap_wait(cap_state *st, volatile int *stop)
     if (st->reconcile_pending)                   /* retry the gate soon */
         until = cap_clock_us() + st->cfg.poll_ms * 1000;
     while (!*stop) {
-        int64_t v;
         sl_sleep_ms((long)st->cfg.poll_ms);
-        v = data_version(st);
-        if (v != st->data_version) {
-            st->data_version = v;
-            st->drain_due = 1;
-            return;
+        if (st->seen.valid) {
+            /* WAL mode: a commit changes the wal-index header, which we
+            ** read from shared memory (no system call, no lock) */
+            if (cap_wal_moved(&st->src, &st->seen)) {
+                st->drain_due = 1;
+                return;
+            }
+        } else {
+            int64_t v = data_version(st);
+            if (v != st->data_version) {
+                st->data_version = v;
+                st->drain_due = 1;
+                return;
+            }
         }
         if (cap_clock_us() >= until)
             return;
@@ -408,6 +424,7 @@ void cap_close(cap_state *st)
     cap_pos_free(&st->pos);
     cap_namelist_free(&st->warned);
     free(st->trim);
+    free(st->pages.v);
     free(st->vals);
     free(st->names);
     free(st);

@@ -36,6 +36,11 @@ struct cap_state {
     int paused, paused_logged;
     cap_namelist warned;         /* skipped tables already warned about */
 
+    cap_walmark wal_prev;        /* taken before the last pass began */
+    cap_pageset pages;           /* scratch: pages changed since */
+    int check_filter;            /* SLUICE_CAPTURE_CHECK_FILTER */
+    cap_walmark seen;            /* header as of the last pass (cap_wait) */
+
     cap_trimst *trim;            /* one per log with journaled rows */
     int ntrim;
     int64_t last_housekeep_us;

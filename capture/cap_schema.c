@@ -70,39 +70,111 @@ static int list_has(const char *list, const char *name)
     return 0;
 }
 
-int cap_list_tables(sqlite3 *db, const cap_cfg *cfg,
-                    const cap_registry *reg, cap_namelist *out,
-                    cap_namelist *skipped, jr_err *err)
+/* ---- the catalog: every table of the source, read in one pass ----
+** Per-table lookups through pragma_table_list or sqlite_schema scan every
+** table each time (PRAGMA table_list compares every name): with thousands
+** of tables that made start-up quadratic. */
+
+void cap_catalog_free(cap_catalog *c)
+{
+    for (int i = 0; i < c->n; i++) {
+        free(c->v[i].name);
+        free(c->v[i].sql);
+    }
+    free(c->v);
+    memset(c, 0, sizeof(*c));
+}
+
+static int catent_cmp(const void *a, const void *b)
+{
+    return strcmp(((const cap_catent *)a)->name,
+                  ((const cap_catent *)b)->name);
+}
+
+const cap_catent *cap_catalog_find(const cap_catalog *c, const char *name)
+{
+    cap_catent key;
+
+    key.name = (char *)name;
+    return c->n ? bsearch(&key, c->v, (size_t)c->n, sizeof(*c->v),
+                          catent_cmp) : NULL;
+}
+
+int cap_catalog_load(sqlite3 *db, cap_catalog *c, jr_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc;
+    int rc, cap = 0;
 
-    memset(out, 0, sizeof(*out));
-    memset(skipped, 0, sizeof(*skipped));
+    memset(c, 0, sizeof(*c));
     rc = sqlite3_prepare_v2(db,
-        "SELECT name, type FROM pragma_table_list WHERE schema = 'main' "
-        "AND type IN ('table', 'virtual', 'shadow') "
-        "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-        -1, &st, NULL);
+        "SELECT name, type, wr, strict FROM pragma_table_list "
+        "WHERE schema = 'main' AND type IN ('table', 'virtual', 'shadow') "
+        "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'", -1, &st, NULL);
     if (rc != SQLITE_OK)
         return cap_sqlite_fail(err, db, "listing tables");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 0);
+        cap_catent *e;
         const char *type = (const char *)sqlite3_column_text(st, 1);
+        if (c->n == cap) {
+            cap_catent *v;
+            cap = cap ? cap * 2 : 64;
+            if ((v = realloc(c->v, (size_t)cap * sizeof(*v))) == NULL)
+                goto oom;
+            c->v = v;
+        }
+        e = &c->v[c->n];
+        memset(e, 0, sizeof(*e));
+        if ((e->name = strdup((const char *)sqlite3_column_text(st, 0))) ==
+            NULL)
+            goto oom;
+        c->n++;
+        e->is_table = strcmp(type, "table") == 0;
+        e->without_rowid = sqlite3_column_int(st, 2);
+        e->strict = sqlite3_column_int(st, 3);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc != SQLITE_DONE)
+        return cap_sqlite_fail(err, db, "listing tables");
+    qsort(c->v, (size_t)c->n, sizeof(*c->v), catent_cmp);
+    rc = sqlite3_prepare_v2(db, "SELECT name, sql FROM sqlite_schema WHERE "
+                            "type = 'table'", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return cap_sqlite_fail(err, db, "reading schema");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cap_catent *e = (cap_catent *)cap_catalog_find(
+            c, (const char *)sqlite3_column_text(st, 0));
+        if (e != NULL && sqlite3_column_text(st, 1) != NULL &&
+            (e->sql = strdup((const char *)sqlite3_column_text(st, 1))) ==
+            NULL)
+            goto oom;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return cap_sqlite_fail(err, db, "reading schema");
+    return JR_OK;
+oom:
+    sqlite3_finalize(st);
+    cap_catalog_free(c);
+    return cap_fail(err, "malloc", "out of memory");
+}
+
+int cap_list_tables(const cap_catalog *cat, const cap_cfg *cfg,
+                    const cap_registry *reg, cap_namelist *out,
+                    cap_namelist *skipped, jr_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    memset(skipped, 0, sizeof(*skipped));
+    for (int i = 0; i < cat->n; i++) {
+        const char *name = cat->v[i].name;
         int wanted = (cfg->tables == NULL || list_has(cfg->tables, name)) &&
                      (cfg->exclude_tables == NULL ||
                       !list_has(cfg->exclude_tables, name));
         if (!wanted || cap_is_ours(reg, name))
             continue;
-        if (cap_namelist_add(strcmp(type, "table") == 0 ? out : skipped,
-                         name) != 0) {
-            sqlite3_finalize(st);
+        if (cap_namelist_add(cat->v[i].is_table ? out : skipped, name) != 0)
             return cap_fail(err, "malloc", "out of memory");
-        }
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return cap_sqlite_fail(err, db, "listing tables");
     return JR_OK;
 }
 
@@ -176,27 +248,10 @@ static int has_column(const cap_table *t, const char *name)
     return 0;
 }
 
-static int load_flags(sqlite3 *db, cap_table *t, jr_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db,
-        "SELECT wr, strict FROM pragma_table_list(?1) WHERE schema = 'main'",
-        -1, &st, NULL);
-
-    if (rc != SQLITE_OK)
-        return cap_sqlite_fail(err, db, "reading table flags");
-    sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
-    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        t->without_rowid = sqlite3_column_int(st, 0);
-        t->strict = sqlite3_column_int(st, 1);
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? JR_OK : JR_ENOTFOUND;
-}
-
 /* The SCHEMA record's JSON, built by SQLite's own JSON functions so every
 ** identifier is escaped correctly. */
-static int build_json(sqlite3 *db, cap_table *t, jr_err *err)
+static int build_json(sqlite3 *db, cap_table *t, const char *sql,
+                      jr_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db,
@@ -222,8 +277,7 @@ static int build_json(sqlite3 *db, cap_table *t, jr_err *err)
         "   ORDER BY il.name) WHERE nexpr = 0),"
         " 'without_rowid', json(iif(?3, 'true', 'false')),"
         " 'strict', json(iif(?4, 'true', 'false')),"
-        " 'sql', (SELECT sql FROM sqlite_schema WHERE type = 'table'"
-        "   AND name = ?1))", -1, &st, NULL);
+        " 'sql', ?6)", -1, &st, NULL);
 
     if (rc != SQLITE_OK)
         return cap_sqlite_fail(err, db, "building schema description");
@@ -233,6 +287,8 @@ static int build_json(sqlite3 *db, cap_table *t, jr_err *err)
     sqlite3_bind_int(st, 4, t->strict);
     if (t->rowid_name != NULL)
         sqlite3_bind_text(st, 5, t->rowid_name, -1, SQLITE_STATIC);
+    if (sql != NULL)
+        sqlite3_bind_text(st, 6, sql, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         t->schema_json = sqlite3_mprintf("%s", sqlite3_column_text(st, 0));
     rc = t->schema_json ? JR_OK
@@ -242,9 +298,10 @@ static int build_json(sqlite3 *db, cap_table *t, jr_err *err)
     return rc;
 }
 
-int cap_table_load(sqlite3 *db, const char *name, cap_table **out,
+int cap_table_load(sqlite3 *db, const cap_catent *e, cap_table **out,
                    jr_err *err)
 {
+    const char *name = e->name;
     static const char *const aliases[] = { "rowid", "oid", "_rowid_" };
     cap_table *t = calloc(1, sizeof(*t));
     int ret;
@@ -254,8 +311,9 @@ int cap_table_load(sqlite3 *db, const char *name, cap_table **out,
         free(t);
         return cap_fail(err, "malloc", "out of memory");
     }
-    if ((ret = load_flags(db, t, err)) != JR_OK ||
-        (ret = load_columns(db, t, err)) != JR_OK)
+    t->without_rowid = e->without_rowid;
+    t->strict = e->strict;
+    if ((ret = load_columns(db, t, err)) != JR_OK)
         goto fail;
     if (t->ncols == 0) {
         ret = JR_ENOTFOUND;
@@ -296,7 +354,7 @@ int cap_table_load(sqlite3 *db, const char *name, cap_table **out,
             goto fail;
         }
     }
-    if ((ret = build_json(db, t, err)) != JR_OK)
+    if ((ret = build_json(db, t, e->sql, err)) != JR_OK)
         goto fail;
     *out = t;
     return JR_OK;

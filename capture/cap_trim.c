@@ -179,8 +179,12 @@ int cap_trim(cap_state *st, int force, jr_err *err)
         if (t->pending_since_us == 0)
             t->pending_since_us = now;
         if (force || e->log_id - t->trimmed_below >= st->cfg.trim_rows ||
-            now - t->pending_since_us >= st->cfg.trim_age_s * 1000000)
+            now - t->pending_since_us >= st->cfg.trim_age_s * 1000000) {
+            int64_t was = t->trimmed_below;
             ret = trim_log(st, t, e->log_id, err);
+            if (t->trimmed_below != was)
+                cap_inst_measure(st->src.db, in);   /* it may be small */
+        }
     }
     if (ret == JR_OK)
         ret = forget_retired(st, err);

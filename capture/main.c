@@ -235,7 +235,8 @@ static int run(const cap_cfg *cfg)
             jr_err_clear(&err);         /* best effort at exit */
         SL_LOG(SL_INFO, "capture.stopped", "head_seq=%llu changes=%llu "
                "snapshot_rows=%llu groups=%llu source_commits=%llu "
-               "writes_deferred=%llu trimmed=%llu gaps=%llu",
+               "writes_deferred=%llu trimmed=%llu gaps=%llu logs_read=%llu "
+               "logs_skipped=%llu",
                (unsigned long long)s->head_seq,
                (unsigned long long)s->changes,
                (unsigned long long)s->snapshot_rows,
@@ -243,7 +244,9 @@ static int run(const cap_cfg *cfg)
                (unsigned long long)s->source_commits,
                (unsigned long long)s->writes_deferred,
                (unsigned long long)s->trimmed,
-               (unsigned long long)s->gaps);
+               (unsigned long long)s->gaps,
+               (unsigned long long)s->logs_read,
+               (unsigned long long)s->logs_skipped);
     } else {
         const char *msg = err.msg[0] ? err.msg : jr_strerror(rc);
         SL_LOG(SL_ERROR, "capture.failed", "msg=\"%s\"", msg);
