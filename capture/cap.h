@@ -78,6 +78,7 @@ typedef struct cap_src {
     int db_fd;                   /* our descriptor of the database file */
     int shm_fd;                  /* ... of its -shm (WAL mode), else -1 */
     int wal_fd;                  /* ... of its -wal, read-only, or -1 */
+    int ino_fd, ino_wd;          /* inotify watch of the -wal, or -1 */
     int autovacuum;              /* PRAGMA auto_vacuum != NONE */
     const volatile unsigned char *shm_map;   /* first 136 bytes of -shm */
     sqlite3_stmt *dv_stmt;       /* PRAGMA data_version */
@@ -127,6 +128,11 @@ int cap_wal_moved(cap_src *s, const cap_walmark *m);
 int cap_wal_pages(cap_src *s, const cap_walmark *a, const cap_walmark *b,
                   cap_pageset *out);
 int cap_pageset_has(const cap_pageset *p, uint32_t page);
+/* Wait up to timeout_ms for a commit (the header moving from *seen):
+** 1 if one came, 0 on timeout or *stop. */
+int cap_wal_wait(cap_src *s, const cap_walmark *seen, int timeout_ms,
+                 volatile int *stop);
+void cap_wal_unwatch(cap_src *s);
 
 /* SQLite helpers. */
 int cap_exec(sqlite3 *db, const char *sql, jr_err *err);
@@ -217,6 +223,7 @@ typedef struct cap_inst {
     int superseded;       /* retired log counted drained to its end */
     uint32_t root;        /* the log's root page (0: unknown) */
     int small;            /* the log is that one page (cap_wal.c) */
+    int64_t room;         /* ... and rows this large fit in it still */
     int recheck;          /* its size may have changed: look again */
 } cap_inst;
 
@@ -229,8 +236,9 @@ void cap_registry_free(cap_registry *r);
 int cap_registry_load(sqlite3 *db, cap_registry *r, jr_err *err);
 /* Root page of every log, and whether it is one page (cap_wal.c). */
 int cap_registry_pages(sqlite3 *db, cap_registry *r, jr_err *err);
-/* Is the log of `in` one page now? */
-void cap_inst_measure(sqlite3 *db, cap_inst *in);
+/* Measure the logs marked recheck (is each one page, with how much room)
+** for about budget_us; returns how many were measured. */
+int cap_registry_measure(sqlite3 *db, cap_registry *r, int budget_us);
 cap_inst *cap_registry_find(cap_registry *r, int64_t id);
 
 /* Does the source hold sluice's metadata tables? */

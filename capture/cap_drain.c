@@ -408,6 +408,17 @@ static int drain_log(pass *p, cap_inst *in, int64_t *from, int64_t *gap_at,
         }
         if ((ret = append(p, &r, err)) != JR_OK)
             break;
+        if (in->small) {
+            /* an upper bound of the row's cell: while the root has room
+            ** for it, the log stays one page (cap_wal.c) */
+            int64_t cell = 32;
+            for (int c = 0; c < sqlite3_column_count(s); c++)
+                cell += 9 + sqlite3_column_bytes(s, c);
+            if ((in->room -= cell) <= 0) {
+                in->small = 0;
+                in->recheck = 1;
+            }
+        }
         *from = id;
         p->changes++;
         if (r.time_us > st->stats.last_change_us)
@@ -584,8 +595,7 @@ static int run_pass(pass *p, jr_err *err)
                        (long long)in->id, (unsigned)in->root);
                 abort();
             }
-            if (in->small)
-                in->recheck = 1;        /* it may have grown */
+
         }
         if (ret != GAP)
             continue;
@@ -723,9 +733,7 @@ int cap_drain(cap_state *st, volatile int *stop, jr_err *err)
         if (!p.limited)
             st->wal_prev = before;
         st->seen = before;
-        for (int i = 0; i < st->reg.n; i++)
-            if (st->reg.v[i].recheck)
-                cap_inst_measure(st->src.db, &st->reg.v[i]);
+
         cap_pos_free(&st->pos);
         st->pos = p.work;
         memset(&p.work, 0, sizeof(p.work));

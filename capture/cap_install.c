@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cap.h"
 
@@ -264,27 +265,50 @@ static void measure(sqlite3_stmt *s, cap_inst *in)
     char name[48];
 
     in->small = 0;
+    in->room = 0;
     in->recheck = 0;
     snprintf(name, sizeof(name), "_sluice_log_%lld", (long long)in->id);
     sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        in->small = sqlite3_column_int64(s, 0) == 1;
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL &&
+        strcmp((const char *)sqlite3_column_text(s, 0), "leaf") == 0) {
+        /* cells added while their sizes stay under what the page has
+        ** free cannot split it (cap_drain.c counts them) */
+        in->room = sqlite3_column_int64(s, 1) - 64;
+        in->small = in->room > 0;
+    }
     sqlite3_reset(s);
 }
 
-/* dbstat's aggregate row: pageno is the number of pages */
+/* The root page: a log whose root is a leaf is one page (overflow pages
+** aside: every insert still writes the root), with `unused` bytes free.
+** dbstat scans sqlite_schema for the name: about a millisecond a query
+** with a thousand tables, so logs are measured a few at a time. */
 static const char g_measure_sql[] =
-    "SELECT pageno FROM dbstat WHERE name = ?1 AND aggregate = 1";
+    "SELECT pagetype, unused FROM dbstat WHERE name = ?1 AND path = '/'";
 
-void cap_inst_measure(sqlite3 *db, cap_inst *in)
+int cap_registry_measure(sqlite3 *db, cap_registry *r, int budget_us)
 {
     sqlite3_stmt *s;
+    struct timespec t0, t1;
+    int n = 0;
 
-    if (sqlite3_prepare_v2(db, g_measure_sql, -1, &s, NULL) == SQLITE_OK)
-        measure(s, in);
-    else
-        in->small = 0;
+    if (sqlite3_prepare_v2(db, g_measure_sql, -1, &s, NULL) != SQLITE_OK) {
+        sqlite3_finalize(s);
+        return 0;                       /* no dbstat: every log is read */
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < r->n; i++) {
+        if (!r->v[i].recheck || r->v[i].state != CAP_ACTIVE)
+            continue;
+        measure(s, &r->v[i]);
+        n++;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if ((t1.tv_sec - t0.tv_sec) * 1000000 +
+            (t1.tv_nsec - t0.tv_nsec) / 1000 > budget_us)
+            break;
+    }
     sqlite3_finalize(s);
+    return n;
 }
 
 int cap_registry_pages(sqlite3 *db, cap_registry *r, jr_err *err)
@@ -308,14 +332,10 @@ int cap_registry_pages(sqlite3 *db, cap_registry *r, jr_err *err)
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE)
         return cap_sqlite_fail(err, db, "reading schema");
-    if (sqlite3_prepare_v2(db, g_measure_sql, -1, &s, NULL) != SQLITE_OK) {
-        sqlite3_finalize(s);
-        return JR_OK;                   /* no dbstat: every log is read */
-    }
+    /* measured a few at a time (cap_registry_measure): until then a log
+    ** counts as large and is read every pass */
     for (int i = 0; i < r->n; i++)
-        if (r->v[i].state == CAP_ACTIVE)
-            measure(s, &r->v[i]);
-    sqlite3_finalize(s);
+        r->v[i].recheck = r->v[i].state == CAP_ACTIVE;
     return JR_OK;
 }
 

@@ -214,6 +214,10 @@ static int make_plan(cap_state *st, plan *p, jr_err *err)
             retire = 1;                 /* rowids may have been renumbered */
         } else if (ce == NULL) {
             retire = 1;
+        } else if (!p->moved) {
+            /* the schema version is the one this installation was checked
+            ** against: no definition can have changed (any DDL moves it),
+            ** so a restart does not describe every table again */
         } else {
             int rc = cap_table_load(db, ce, &t, err);
             if (rc == JR_OK)

@@ -245,9 +245,9 @@ int cap_open(cap_state **out, const cap_cfg *cfg, volatile int *stop,
     if (need_write &&
         (ret = cap_write(&st->src, init_fn, st, wait_ms, stop, err)) != 0)
         goto fail;
+    /* the registry is loaded by the first step's reconcile */
     if ((ret = jr_journal_bind_source(st->j, st->source_id, err)) ||
-        (ret = load_position(st, err)) ||
-        (ret = cap_reload_registry(st, err)))
+        (ret = load_position(st, err)))
         goto fail;
     st->schema_version = st->pos.schema_version;
     st->have_schema_version = 0;        /* the first step reconciles */
@@ -340,22 +340,23 @@ void cap_wait(cap_state *st, volatile int *stop)
 
     if (st->reconcile_pending)                   /* retry the gate soon */
         until = cap_clock_us() + st->cfg.poll_ms * 1000;
+    if (st->seen.valid) {
+        /* WAL mode: woken by the WAL file's writes (inotify), confirmed
+        ** by the wal-index header in shared memory (no lock, no read
+        ** transaction) */
+        if (cap_wal_wait(&st->src, &st->seen,
+                         (int)((until - cap_clock_us()) / 1000), stop))
+            st->drain_due = 1;
+        return;
+    }
     while (!*stop) {
+        int64_t v;
         sl_sleep_ms((long)st->cfg.poll_ms);
-        if (st->seen.valid) {
-            /* WAL mode: a commit changes the wal-index header, which we
-            ** read from shared memory (no system call, no lock) */
-            if (cap_wal_moved(&st->src, &st->seen)) {
-                st->drain_due = 1;
-                return;
-            }
-        } else {
-            int64_t v = data_version(st);
-            if (v != st->data_version) {
-                st->data_version = v;
-                st->drain_due = 1;
-                return;
-            }
+        v = data_version(st);
+        if (v != st->data_version) {
+            st->data_version = v;
+            st->drain_due = 1;
+            return;
         }
         if (cap_clock_us() >= until)
             return;

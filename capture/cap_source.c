@@ -131,6 +131,7 @@ int cap_src_open(cap_src *s, const char *path, int busy_ms, jr_err *err)
     s->shm_fd = -1;
     s->db_fd = -1;
     s->wal_fd = -1;
+    s->ino_fd = s->ino_wd = -1;
     s->busy_ms = busy_ms;
     if ((rc = check_file(path, &st, err)) != JR_OK)
         return rc;
@@ -206,6 +207,7 @@ void cap_src_close(cap_src *s)
     if (s->wal_fd >= 0)
         close(s->wal_fd);
     s->wal_fd = -1;
+    cap_wal_unwatch(s);
     free(s->path);
     s->path = NULL;
 }

@@ -183,10 +183,13 @@ int cap_trim(cap_state *st, int force, jr_err *err)
             int64_t was = t->trimmed_below;
             ret = trim_log(st, t, e->log_id, err);
             if (t->trimmed_below != was)
-                cap_inst_measure(st->src.db, in);   /* it may be small */
+                in->recheck = 1;                    /* it may be small */
         }
     }
     if (ret == JR_OK)
         ret = forget_retired(st, err);
+    /* find out which logs are one page, a few at a time (cap_wal.c) */
+    if (ret == JR_OK)
+        cap_registry_measure(st->src.db, &st->reg, force ? 0 : 20000);
     return ret;
 }

@@ -29,11 +29,15 @@
 ** suites set it) reads the skipped logs too and aborts if one had rows.
 */
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cap.h"
+#include "sl_sig.h"
 
 #define HDR_SIZE     48
 #define OFF_ISINIT   12
@@ -132,4 +136,85 @@ int cap_pageset_has(const cap_pageset *p, uint32_t page)
 {
     return p->n > 0 && bsearch(&page, p->v, p->n, sizeof(*p->v),
                                cmp_u32) != NULL;
+}
+
+/* ---- waiting for a commit ----
+** A commit writes frames to the -wal file, then updates the wal-index
+** header in shared memory. inotify tells us about the write at once (no
+** polling while the application is idle); the header follows within
+** microseconds (or an fsync later), so after an event we look at it a few
+** times before going back to sleep. A slow poll stays as a safety net. */
+
+#define SAFETY_MS   50
+#define FOLLOW_US   20000
+#define FOLLOW_STEP 250
+
+static void watch(cap_src *s)
+{
+    const char *db = sqlite3_db_filename(s->db, "main");
+    char *wal;
+
+    if (s->ino_fd < 0)
+        s->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (s->ino_fd < 0 || s->ino_wd >= 0 ||
+        (wal = sqlite3_mprintf("%s-wal", db)) == NULL)
+        return;
+    s->ino_wd = inotify_add_watch(s->ino_fd, wal, IN_MODIFY | IN_DELETE_SELF |
+                                  IN_MOVE_SELF);
+    sqlite3_free(wal);
+}
+
+void cap_wal_unwatch(cap_src *s)
+{
+    if (s->ino_fd >= 0)
+        close(s->ino_fd);
+    s->ino_fd = -1;
+    s->ino_wd = -1;
+}
+
+int cap_wal_wait(cap_src *s, const cap_walmark *seen, int timeout_ms,
+                 volatile int *stop)
+{
+    int64_t end = cap_clock_us() + (int64_t)timeout_ms * 1000;
+
+    watch(s);
+    for (;;) {
+        struct pollfd pfd;
+        int64_t left = end - cap_clock_us();
+        int ms, got = 0;
+
+        if (cap_wal_moved(s, seen))
+            return 1;
+        if (*stop || left <= 0)
+            return 0;
+        ms = left / 1000 > SAFETY_MS ? SAFETY_MS : (int)(left / 1000) + 1;
+        if (s->ino_wd < 0) {
+            sl_sleep_ms(ms);
+            continue;
+        }
+        pfd.fd = s->ino_fd;
+        pfd.events = POLLIN;
+        if (poll(&pfd, 1, ms) > 0) {
+            char buf[4096];
+            ssize_t n;
+            while ((n = read(s->ino_fd, buf, sizeof(buf))) > 0) {
+                for (char *p = buf; p < buf + n;) {
+                    const struct inotify_event *ev = (const void *)p;
+                    if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF |
+                                    IN_IGNORED))
+                        s->ino_wd = -1;         /* watch again next time */
+                    p += sizeof(*ev) + ev->len;
+                }
+                got = 1;
+            }
+        }
+        if (!got)
+            continue;
+        for (int64_t f = cap_clock_us() + FOLLOW_US; cap_clock_us() < f;) {
+            struct timespec ts = { 0, FOLLOW_STEP * 1000 };
+            if (cap_wal_moved(s, seen))
+                return 1;
+            nanosleep(&ts, NULL);
+        }
+    }
 }
