@@ -110,6 +110,9 @@ int cap_src_set_wal(cap_src *s, int keep, int wait_ms, volatile int *stop,
 int cap_gate_attach(cap_src *s, jr_err *err);
 void cap_gate_detach(cap_src *s);
 int cap_gate_begin(cap_src *s, jr_err *err);
+/* Did a write inside the gate fail only because the source was busy (an
+** SQLite BUSY/LOCKED in err)? Then roll back and treat it as JR_EAGAIN. */
+int cap_gate_busy(const jr_err *err);
 int cap_gate_commit(cap_src *s, jr_err *err);
 void cap_gate_rollback(cap_src *s);
 /* No other process holds a lock on the database file (rollback mode). */

@@ -453,8 +453,8 @@ static int log_high_mark(cap_state *st, int64_t id, int64_t *mark,
     *mark = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
     return rc == SQLITE_ROW ? JR_OK
-                            : cap_sqlite_fail(err, st->src.db, "reading change "
-                                              "log mark");
+                            : cap_sqlite_fail(err, st->src.db, "reading "
+                                              "change log mark");
 }
 
 /* SCHEMA, SNAP_BEGIN, every row as an insert, SNAP_END. */

@@ -15,24 +15,28 @@
 ** one of the five read-mark bytes of the -shm file, bytes 123..127 (the
 ** wal-index lock bytes 120..127 of https://www.sqlite.org/walformat.html:
 ** WRITE, CKPT, RECOVER, then READ-0..4). A writer is a reader too. So:
-**   1. BARRIER: fcntl(F_SETLK) an exclusive lock on bytes 123..127. It
+**   1. wait a moment (up to GAP_WAIT_US) for no other process to hold a
+**      read mark (fcntl F_GETLK; an application running transaction after
+**      transaction leaves gaps of microseconds).
+**   The BARRIER is an exclusive fcntl(F_SETLK) lock on bytes 123..127. It
 **      fails at once when any other process holds one of them: somebody
 **      is in a transaction, try later (JR_EAGAIN). While we hold it, no
 **      other process can begin a transaction: SQLite's reader retries,
 **      sleeping a little longer each time, until it gets a read mark.
-**   2. BEGIN IMMEDIATE with a zero busy timeout: an application writer
-**      holding the write lock means try later.
-**   3. BARRIER again. POSIX locks belong to the process, not to the
-**      descriptor: SQLite's own read-mark lock and unlock calls in this
-**      process replace ours on the bytes they touch, opening holes for a
-**      moment. If a reader slipped through one, we roll back at once.
-**   4. the caller writes. Before COMMIT: if the WAL is fully checkpointed,
-**      SQLite restarts it when it writes the first frame, dropping and
-**      retaking read marks (holes): sqlite3_db_cacheflush() makes that
-**      happen now, as uncommitted frames, instead of inside COMMIT; if the
-**      application committed less than QUIET_US ago we do not even try
-**      (a busy application rarely leaves the WAL fully checkpointed).
-**      Then BARRIER again: anyone who slipped through a hole -> roll back.
+**   2. BEGIN and one read: SQLite takes OUR read mark now. Taking it
+**      after the barrier would open holes in it (POSIX locks belong to the
+**      process: SQLite's own lock and unlock calls on a read-mark byte
+**      replace ours), and a reader slipping through while we held the
+**      write lock would fail when it upgrades.
+**   3. BARRIER, then the caller writes: its first write takes the write
+**      lock (no read mark is touched then), with no other process in a
+**      transaction. When the WAL is fully checkpointed, SQLite restarts
+**      it at our first frame, dropping and retaking our read mark (a hole
+**      we cannot close): then we only go on if the source has been idle
+**      (no commit by anybody else) for QUIET_US.
+**   4. before COMMIT: sqlite3_db_cacheflush() writes our pages as
+**      uncommitted frames (so a WAL restart happens now, not inside
+**      COMMIT), then BARRIER again: anyone who slipped in -> roll back.
 **   5. COMMIT, then drop the barrier. Our commits are not fsync'd on
 **      their own (synchronous=NORMAL on this connection), so the barrier
 **      is held for microseconds to a few milliseconds.
@@ -141,8 +145,8 @@ static void sample_data_version(cap_src *s)
             v = sqlite3_column_int64(s->dv_stmt, 0);
         sqlite3_reset(s->dv_stmt);
     }
-    if (s->dv_stmt_sampled && v != s->dv_last)
-        s->dv_changed_us = now;         /* 0 until a change is seen */
+    if (!s->dv_stmt_sampled || v != s->dv_last)
+        s->dv_changed_us = now;         /* quiet counts from the first look */
     s->dv_last = v;
     s->dv_stmt_sampled = 1;
 }
@@ -261,25 +265,55 @@ int cap_gate_begin(cap_src *s, jr_err *err)
     sample_data_version(s);
     if (!cap_gate_wait_quiet(s, GAP_WAIT_US))
         return JR_EAGAIN;
-    if (s->shm_fd >= 0 && !barrier_up(s))
-        return JR_EAGAIN;
+    if (s->shm_fd < 0) {
+        /* rollback-journal mode: checks only (see the top of this file) */
+        sqlite3_busy_timeout(s->db, 0);
+        rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        sqlite3_busy_timeout(s->db, s->busy_ms);
+        if (rc != SQLITE_OK) {
+            cap_rollback(s->db);
+            return cap_is_busy(rc) ? JR_EAGAIN
+                                   : cap_sqlite_fail(err, s->db, "BEGIN");
+        }
+        s->in_write = 1;
+        if (!cap_gate_rollback_quiet(s)) {
+            cap_gate_rollback(s);
+            return JR_EAGAIN;
+        }
+        return JR_OK;
+    }
+    /* 2. our read transaction first: SQLite takes our read mark now,
+    ** before the barrier, so its lock calls cannot open holes in it; the
+    ** write lock comes with the caller's first write (no read mark is
+    ** touched then), when no other process can be in a transaction */
     sqlite3_busy_timeout(s->db, 0);
-    rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    rc = sqlite3_exec(s->db, "BEGIN; SELECT 1 FROM sqlite_schema LIMIT 1",
+                      NULL, NULL, NULL);
     sqlite3_busy_timeout(s->db, s->busy_ms);
     if (rc != SQLITE_OK) {
         cap_rollback(s->db);
-        if (s->shm_fd >= 0)
-            barrier_down(s);
-        if (cap_is_busy(rc))
-            return JR_EAGAIN;
-        return cap_sqlite_fail(err, s->db, "BEGIN IMMEDIATE");
+        return cap_is_busy(rc) ? JR_EAGAIN
+                               : cap_sqlite_fail(err, s->db, "BEGIN");
     }
     s->in_write = 1;
-    if (s->shm_fd >= 0 ? !barrier_up(s) : !cap_gate_rollback_quiet(s)) {
+    /* 3. the barrier */
+    if (!barrier_up(s)) {
+        cap_gate_rollback(s);
+        return JR_EAGAIN;
+    }
+    /* a fully checkpointed WAL is restarted at our first frame, dropping
+    ** and retaking read marks (holes): only when the source is idle */
+    if (wal_backfilled(s) &&
+        cap_clock_us() - s->dv_changed_us < QUIET_US) {
         cap_gate_rollback(s);
         return JR_EAGAIN;
     }
     return JR_OK;
+}
+
+int cap_gate_busy(const jr_err *err)
+{
+    return err != NULL && err->code != JR_OK && cap_is_busy(err->cause);
 }
 
 int cap_gate_commit(cap_src *s, jr_err *err)
@@ -288,19 +322,10 @@ int cap_gate_commit(cap_src *s, jr_err *err)
 
     assert(s->in_write);
     if (s->shm_fd >= 0) {
-        if (wal_backfilled(s)) {
-            /* SQLite restarts a fully checkpointed WAL when it writes the
-            ** first frame, dropping and retaking read marks (holes in the
-            ** barrier): make that happen now, before the last check, by
-            ** writing our pages as uncommitted frames -- unless the
-            ** application committed a moment ago (it is busy: later) */
-            if (s->dv_changed_us != 0 &&
-                cap_clock_us() - s->dv_changed_us < QUIET_US) {
-                cap_gate_rollback(s);
-                return JR_EAGAIN;
-            }
+        /* a WAL restart (see cap_gate_begin) happens here, as uncommitted
+        ** frames, before the last check -- not inside COMMIT */
+        if (wal_backfilled(s))
             sqlite3_db_cacheflush(s->db);
-        }
         if (!barrier_up(s)) {
             cap_gate_rollback(s);
             return JR_EAGAIN;
@@ -346,9 +371,13 @@ int cap_write(cap_src *s, int (*fn)(sqlite3 *, void *, jr_err *),
             ret = fn(s->db, arg, err);
             if (ret != JR_OK) {
                 cap_gate_rollback(s);
-                return ret;
+                if (!cap_gate_busy(err))
+                    return ret;
+                jr_err_clear(err);
+                ret = JR_EAGAIN;
+            } else {
+                ret = cap_gate_commit(s, err);
             }
-            ret = cap_gate_commit(s, err);
         }
         if (ret != JR_EAGAIN)
             return ret;

@@ -431,8 +431,10 @@ static int taken(const cap_namelist *l, const char *name)
 /* Is any of the names installation `id` would use taken (I1)? */
 static int id_taken(const cap_namelist *names, int64_t id)
 {
-    static const char *const fmt[] = { "_sluice_log_%lld", "_sluice_%lld_ins",
-                                       "_sluice_%lld_upd", "_sluice_%lld_del" };
+    static const char *const fmt[] = { "_sluice_log_%lld",
+                                       "_sluice_%lld_ins",
+                                       "_sluice_%lld_upd",
+                                       "_sluice_%lld_del" };
     for (int i = 0; i < 4; i++) {
         char n[48];
         snprintf(n, sizeof(n), fmt[i], (long long)id);

@@ -328,8 +328,9 @@ static int apply_plan(cap_state *st, plan *p, int *done, jr_err *err)
     /* keep what is left for the next transaction */
     for (int i = 0; i < first; i++)
         free(p->install.names[i]);
-    memmove(p->install.names, p->install.names + first,
-            (size_t)(p->install.n - first) * sizeof(char *));
+    if (first > 0)
+        memmove(p->install.names, p->install.names + first,
+                (size_t)(p->install.n - first) * sizeof(char *));
     p->install.n -= first;
     p->nretire = 0;
     *done = p->install.n == 0;
@@ -376,6 +377,10 @@ int cap_reconcile(cap_state *st, jr_err *err)
         ret = apply_plan(st, &p, &all, err);
         if (ret != JR_OK) {
             cap_gate_rollback(&st->src);
+            if (cap_gate_busy(err)) {
+                jr_err_clear(err);
+                ret = JR_EAGAIN;
+            }
             break;
         }
         if ((ret = cap_gate_commit(&st->src, err)) != JR_OK)

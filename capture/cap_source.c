@@ -277,9 +277,17 @@ int cap_src_set_wal(cap_src *s, int keep, int wait_ms, volatile int *stop,
     ** holding it would hold the application up. */
     for (;;) {
         if (cap_gate_wait_quiet(s, 20000)) {
+            /* no sync inside the switch: an application transaction that
+            ** began a moment after our check must not wait out an fsync
+            ** while we hold the lock it needs to write (if power fails,
+            ** the file is still in its old mode and is switched again) */
+            sqlite3_exec(s->db, "PRAGMA synchronous = OFF", NULL, NULL,
+                         NULL);
             sqlite3_busy_timeout(s->db, 0);
             ret = journal_mode(s, mode, sizeof(mode), 1, &busy, err);
             sqlite3_busy_timeout(s->db, s->busy_ms);
+            sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL,
+                         NULL);
             if (ret != JR_OK)
                 return ret;
             if (!busy)

@@ -87,7 +87,8 @@ static int trim_fn(sqlite3 *db, void *arg, jr_err *err)
 
 /* Delete journaled rows of one log, chunk by chunk, while the gate lets
 ** us. JR_OK (done or put off) or JR_ERR. */
-static int trim_log(cap_state *st, cap_trimst *t, int64_t upto, jr_err *err)
+static int trim_log(cap_state *st, cap_trimst *t, int64_t upto, int force,
+                    jr_err *err)
 {
     while (t->trimmed_below < upto) {
         trim_arg a;
@@ -97,14 +98,9 @@ static int trim_log(cap_state *st, cap_trimst *t, int64_t upto, jr_err *err)
         a.from = t->trimmed_below;
         a.below = upto - t->trimmed_below > TRIM_CHUNK
                       ? t->trimmed_below + TRIM_CHUNK : upto;
-        ret = cap_gate_begin(&st->src, err);
-        if (ret == JR_OK) {
-            if ((ret = trim_fn(st->src.db, &a, err)) != JR_OK) {
-                cap_gate_rollback(&st->src);
-                return ret;
-            }
-            ret = cap_gate_commit(&st->src, err);
-        }
+        /* at exit (force) a little patience: the gate may want the
+        ** source idle for a moment first */
+        ret = cap_write(&st->src, trim_fn, &a, force ? 500 : 0, NULL, err);
         if (ret == JR_EAGAIN) {
             st->stats.writes_deferred++;
             jr_err_clear(err);
@@ -181,7 +177,7 @@ int cap_trim(cap_state *st, int force, jr_err *err)
         if (force || e->log_id - t->trimmed_below >= st->cfg.trim_rows ||
             now - t->pending_since_us >= st->cfg.trim_age_s * 1000000) {
             int64_t was = t->trimmed_below;
-            ret = trim_log(st, t, e->log_id, err);
+            ret = trim_log(st, t, e->log_id, force, err);
             if (t->trimmed_below != was)
                 in->recheck = 1;                    /* it may be small */
         }

@@ -312,6 +312,15 @@ void ct_cap_start(ct_proc *p, ...)
     spawn(p, -1, args);
 }
 
+void ct_assert_status(const ct_proc *p, int rc, int want)
+{
+    if (rc != want) {
+        char *log = ct_cap_log(p);     /* read only when failing */
+        cr_assert_fail("sluice-capture exited %d, expected %d:\n%s", rc,
+                       want, log);
+    }
+}
+
 int ct_cap_stop(ct_proc *p, int timeout_ms)
 {
     kill(p->pid, SIGTERM);

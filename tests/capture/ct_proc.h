@@ -92,6 +92,8 @@ void ct_cap_once(void);
 void ct_cap_start_default(ct_proc *p);
 /* Its log so far (malloc'd). */
 char *ct_cap_log(const ct_proc *p);
+/* Assert exit status rc == want, showing p's log only when it is not. */
+void ct_assert_status(const ct_proc *p, int rc, int want);
 
 /* ---- the application ---- */
 

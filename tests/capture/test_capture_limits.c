@@ -197,7 +197,7 @@ Test(capture_limits, a_snapshot_larger_than_the_map_cap_is_refused)
     /* with room it goes on: the aborted group is discarded */
     rc = ct_cap_run(&p, 120000, "--source", ct_src, "--journal", ct_jdir,
                     "--once", "--map-max-mb", "256", NULL);
-    cr_assert_eq(rc, 0, "%s", ct_cap_log(&p));
+    ct_assert_status(&p, rc, 0);
     cr_assert_geq(count_aborts(), 1);
     ct_assert_journal_clean(ct_jdir);
     cr_assert_eq(ct_model_sync(m, ct_jdir, why, sizeof(why)), 0, "%s", why);

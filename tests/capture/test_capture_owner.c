@@ -82,10 +82,10 @@ Test(capture_owner, a_second_journal_for_one_source_is_refused)
     cr_assert_eq(ct_cap_stop(&cap, 20000), 0);
     ct_model_free(m);
     /* starting over: --uninstall, then the new journal is accepted */
-    cr_assert_eq(ct_cap_run(&p, 30000, "--source", ct_src, "--uninstall",
-                            NULL), 0, "%s", ct_cap_log(&p));
-    cr_assert_eq(run_cap(&p, ct_src, j2, NULL, NULL), 0, "%s",
-                 ct_cap_log(&p));
+    ct_assert_status(&p,
+                     ct_cap_run(&p, 30000, "--source", ct_src, "--uninstall",
+                            NULL), 0);
+    ct_assert_status(&p, run_cap(&p, ct_src, j2, NULL, NULL), 0);
     ct_assert_model_equals_source(j2, ct_src);
 }
 
@@ -124,8 +124,7 @@ Test(capture_owner, a_journal_restored_from_an_older_backup_resnapshots)
     sh("rm -rf '%s'%s", ct_jdir, "");
     sh("mv '%s' '%s'", bak, ct_jdir);             /* restored */
     CT_APP("INSERT INTO t VALUES (100, 'after restore');");
-    cr_assert_eq(run_cap(&p, ct_src, ct_jdir, NULL, NULL), 0, "%s",
-                 ct_cap_log(&p));
+    ct_assert_status(&p, run_cap(&p, ct_src, ct_jdir, NULL, NULL), 0);
     cr_assert(log_has_gap(&p), "the journal is behind the trimmed change "
               "log: capture must say it found a gap");
     ct_assert_journal_clean(ct_jdir);
@@ -157,8 +156,7 @@ Test(capture_owner, change_log_rows_deleted_by_another_process_resnapshot)
              "(SELECT max(id) FROM _sluice_log_%lld)", (long long)id,
              (long long)id);
     exec_on(ct_src, sql);
-    cr_assert_eq(run_cap(&p, ct_src, ct_jdir, NULL, NULL), 0, "%s",
-                 ct_cap_log(&p));
+    ct_assert_status(&p, run_cap(&p, ct_src, ct_jdir, NULL, NULL), 0);
     cr_assert(log_has_gap(&p), "rows deleted from the change log must be "
               "reported as a gap");
     ct_assert_model_equals_source(ct_jdir, ct_src);
@@ -170,8 +168,7 @@ Test(capture_owner, change_log_rows_deleted_by_another_process_resnapshot)
              (long long)id);
     exec_on(ct_src, sql);
     CT_APP("INSERT INTO t VALUES (6, 'f'); DELETE FROM t WHERE id = 1;");
-    cr_assert_eq(run_cap(&p, ct_src, ct_jdir, NULL, NULL), 0, "%s",
-                 ct_cap_log(&p));
+    ct_assert_status(&p, run_cap(&p, ct_src, ct_jdir, NULL, NULL), 0);
     cr_assert(log_has_gap(&p), "ids handed out again must be reported as a "
               "gap, never skipped as already journaled");
     ct_assert_model_equals_source(ct_jdir, ct_src);
@@ -196,20 +193,19 @@ Test(capture_owner, application_objects_named_like_sluices_are_not_ours)
            "INSERT INTO _sluice_log_7 VALUES (1, 'mine');"
            "INSERT INTO t VALUES (1, 'a');");
     before = ct_query_int(ct_src, "SELECT count(*) FROM sqlite_schema");
-    cr_assert_eq(run_cap(&p, ct_src, ct_jdir, NULL, NULL), 0, "%s",
-                 ct_cap_log(&p));
+    ct_assert_status(&p, run_cap(&p, ct_src, ct_jdir, NULL, NULL), 0);
     CT_APP("INSERT INTO t VALUES (2, 'b');"
            "UPDATE _Sluice_settings SET v = 'off';"
            "INSERT INTO _sluice_log_7 VALUES (2, 'also mine');");
-    cr_assert_eq(run_cap(&p, ct_src, ct_jdir, NULL, NULL), 0, "%s",
-                 ct_cap_log(&p));
+    ct_assert_status(&p, run_cap(&p, ct_src, ct_jdir, NULL, NULL), 0);
     /* all four application tables are captured, rows included */
     ct_assert_model_equals_source(ct_jdir, ct_src);
     cr_assert_eq(ct_query_int(ct_src, "SELECT count(*) FROM _sluice_tables "
                               "WHERE state = 0"), 4, "every application "
                  "table is captured, whatever its name");
-    cr_assert_eq(ct_cap_run(&p, 30000, "--source", ct_src, "--uninstall",
-                            NULL), 0, "%s", ct_cap_log(&p));
+    ct_assert_status(&p,
+                     ct_cap_run(&p, 30000, "--source", ct_src, "--uninstall",
+                            NULL), 0);
     cr_assert_eq(ct_query_int(ct_src, "SELECT count(*) FROM sqlite_schema"),
                  before, "--uninstall removed or left objects: it must "
                  "remove exactly what sluice created");
@@ -231,12 +227,12 @@ Test(capture_owner, table_filters_ignore_case_as_sqlite_does)
            "CREATE TABLE other(id INTEGER PRIMARY KEY, v);"
            "INSERT INTO Orders VALUES (1, 1); INSERT INTO audit VALUES "
            "(1, 1); INSERT INTO other VALUES (1, 1);");
-    cr_assert_eq(run_cap(&p, ct_src, ct_jdir, "--tables", "ORDERS,Audit"),
-                 0, "%s", ct_cap_log(&p));
+    ct_assert_status(&p, run_cap(&p, ct_src, ct_jdir, "--tables",
+                                 "ORDERS,Audit"), 0);
     cr_assert_eq(ct_query_int(ct_src, "SELECT count(*) FROM _sluice_tables "
                               "WHERE state = 0"), 2);
-    cr_assert_eq(run_cap(&p, ct_src, ct_jdir, "--exclude-tables", "OTHER"),
-                 0, "%s", ct_cap_log(&p));
+    ct_assert_status(&p, run_cap(&p, ct_src, ct_jdir, "--exclude-tables",
+                                 "OTHER"), 0);
     cr_assert_eq(ct_query_int(ct_src, "SELECT count(*) FROM _sluice_tables "
                               "WHERE state = 0 AND name = 'other'"), 0,
                  "--exclude-tables OTHER must exclude table other");
@@ -259,8 +255,7 @@ Test(capture_owner, a_table_left_out_of_tables_stops_being_captured)
            "INSERT INTO a VALUES (1, 1); INSERT INTO b VALUES (1, 1);");
     cr_assert_eq(run_cap(&p, ct_src, ct_jdir, "--tables", "a,b"), 0);
     CT_APP("INSERT INTO b VALUES (2, 2);");
-    cr_assert_eq(run_cap(&p, ct_src, ct_jdir, "--tables", "a"), 0, "%s",
-                 ct_cap_log(&p));
+    ct_assert_status(&p, run_cap(&p, ct_src, ct_jdir, "--tables", "a"), 0);
     ct_scan(ct_jdir, count_drops, &drops);
     cr_assert_eq(drops, 1, "the journal must say b is no longer captured");
     cr_assert_eq(ct_query_int(ct_src, "SELECT count(*) FROM sqlite_schema "
