@@ -94,7 +94,9 @@ int cap_pos_copy(cap_pos *dst, const cap_pos *src)
 
 int cap_pos_encode(const cap_pos *p, char **out, size_t *len)
 {
-    size_t cap = 16 + (size_t)p->n * 48, n;
+    /* "sluice-pos 1" + " sv=" and 20 digits; per entry 2 x 20 digits, two
+    ** colons, a space and two flags: 48 is ample */
+    size_t cap = 48 + (size_t)p->n * 48, n;
     char *s = malloc(cap);
 
     *out = NULL;
