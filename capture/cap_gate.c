@@ -257,6 +257,24 @@ int cap_gate_wait_quiet(cap_src *s, int max_us)
     }
 }
 
+/* Run `sql` (a BEGIN) without waiting for any lock: JR_OK (in_write set),
+** JR_EAGAIN when busy, JR_ERR. */
+static int begin_now(cap_src *s, const char *sql, jr_err *err)
+{
+    int rc;
+
+    sqlite3_busy_timeout(s->db, 0);
+    rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    sqlite3_busy_timeout(s->db, s->busy_ms);
+    if (rc != SQLITE_OK) {
+        cap_rollback(s->db);
+        return cap_is_busy(rc) ? JR_EAGAIN
+                               : cap_sqlite_fail(err, s->db, "BEGIN");
+    }
+    s->in_write = 1;
+    return JR_OK;
+}
+
 int cap_gate_begin(cap_src *s, jr_err *err)
 {
     int rc;
@@ -267,15 +285,8 @@ int cap_gate_begin(cap_src *s, jr_err *err)
         return JR_EAGAIN;
     if (s->shm_fd < 0) {
         /* rollback-journal mode: checks only (see the top of this file) */
-        sqlite3_busy_timeout(s->db, 0);
-        rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-        sqlite3_busy_timeout(s->db, s->busy_ms);
-        if (rc != SQLITE_OK) {
-            cap_rollback(s->db);
-            return cap_is_busy(rc) ? JR_EAGAIN
-                                   : cap_sqlite_fail(err, s->db, "BEGIN");
-        }
-        s->in_write = 1;
+        if ((rc = begin_now(s, "BEGIN IMMEDIATE", err)) != JR_OK)
+            return rc;
         if (!cap_gate_rollback_quiet(s)) {
             cap_gate_rollback(s);
             return JR_EAGAIN;
@@ -286,16 +297,9 @@ int cap_gate_begin(cap_src *s, jr_err *err)
     ** before the barrier, so its lock calls cannot open holes in it; the
     ** write lock comes with the caller's first write (no read mark is
     ** touched then), when no other process can be in a transaction */
-    sqlite3_busy_timeout(s->db, 0);
-    rc = sqlite3_exec(s->db, "BEGIN; SELECT 1 FROM sqlite_schema LIMIT 1",
-                      NULL, NULL, NULL);
-    sqlite3_busy_timeout(s->db, s->busy_ms);
-    if (rc != SQLITE_OK) {
-        cap_rollback(s->db);
-        return cap_is_busy(rc) ? JR_EAGAIN
-                               : cap_sqlite_fail(err, s->db, "BEGIN");
-    }
-    s->in_write = 1;
+    if ((rc = begin_now(s, "BEGIN; SELECT 1 FROM sqlite_schema LIMIT 1",
+                        err)) != JR_OK)
+        return rc;
     /* 3. the barrier */
     if (!barrier_up(s)) {
         cap_gate_rollback(s);

@@ -196,6 +196,20 @@ static long long stopped_field(const char *log, const char *key)
     return p ? atoll(p + strlen(k)) : -1;
 }
 
+/* SIGTERM capture (exit 0) and add up what it says it did. */
+static void stop_and_count(ct_proc *cap, long long *commits,
+                           long long *deferred, long long *trimmed)
+{
+    char *log;
+
+    ct_assert_status(cap, ct_cap_stop(cap, 30000), 0);
+    log = ct_cap_log(cap);
+    *commits += stopped_field(log, "source_commits");
+    *deferred += stopped_field(log, "writes_deferred");
+    *trimmed += stopped_field(log, "trimmed");
+    free(log);
+}
+
 static const char g_schema[] =
     "CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT, "
     " visits INT DEFAULT 0);"
@@ -223,7 +237,7 @@ Test(capture_app, orm_application_beside_capture_sees_no_error,
     const char *args[] = { "--source", ct_src, "--journal", ct_jdir,
                            "--trim-rows", "50", "--trim-age-s", "1", NULL };
     long long commits = 0, deferred = 0, trimmed = 0;
-    char why[1024], *log;
+    char why[1024];
     ct_proc cap;
     app a;
     app_result r;
@@ -233,22 +247,12 @@ Test(capture_app, orm_application_beside_capture_sees_no_error,
     ct_sleep_ms(300);
     ct_cap_startv(&cap, args);          /* attaches to the busy source */
     ct_sleep_ms(secs * 350);
-    ct_assert_status(&cap, ct_cap_stop(&cap, 30000), 0);
-    log = ct_cap_log(&cap);
-    commits += stopped_field(log, "source_commits");
-    deferred += stopped_field(log, "writes_deferred");
-    trimmed += stopped_field(log, "trimmed");
-    free(log);
+    stop_and_count(&cap, &commits, &deferred, &trimmed);
     ct_cap_startv(&cap, args);          /* restart, the application runs */
     r = app_wait(&a, secs * 1000 + 60000);
     cr_assert_eq(ct_converge(m, ct_jdir, ct_src, 60000, why, sizeof(why)),
                  0, "%s", why);
-    ct_assert_status(&cap, ct_cap_stop(&cap, 30000), 0);
-    log = ct_cap_log(&cap);
-    commits += stopped_field(log, "source_commits");
-    deferred += stopped_field(log, "writes_deferred");
-    trimmed += stopped_field(log, "trimmed");
-    free(log);
+    stop_and_count(&cap, &commits, &deferred, &trimmed);
     ct_model_free(m);
     cr_log_info("capture: %lld commits to the source, %lld writes put off, "
                 "%lld log rows trimmed", commits, deferred, trimmed);
