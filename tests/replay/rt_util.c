@@ -923,6 +923,15 @@ static const char *mariadb_sh(void)
     return b;
 }
 
+/* Index of dir in g_servers, or -1. */
+static int server_slot(const char *dir)
+{
+    for (int i = 0; i < g_nservers && i < MAX_SERVERS; i++)
+        if (strcmp(g_servers[i], dir) == 0)
+            return i;
+    return -1;
+}
+
 int rt_server(const char *action, const char *dir)
 {
     const char *argv[] = { mariadb_sh(), action, dir, NULL };
@@ -932,17 +941,13 @@ int rt_server(const char *action, const char *dir)
     rt_spawnv(&p, "/bin/bash", argv, NULL);
     rc = rt_wait(&p, 180000);
     snprintf(g_server_log, sizeof(g_server_log), "%s", p.log);
+    i = server_slot(dir);
     if (strcmp(action, "start") == 0 || strcmp(action, "restart") == 0) {
-        for (i = 0; i < g_nservers; i++)
-            if (strcmp(g_servers[i], dir) == 0)
-                break;
-        if (i == g_nservers && g_nservers < MAX_SERVERS)
+        if (i < 0 && g_nservers < MAX_SERVERS)
             snprintf(g_servers[g_nservers++], sizeof(g_servers[0]), "%s",
                      dir);
-    } else if (strcmp(action, "stop") == 0) {
-        for (i = 0; i < g_nservers; i++)
-            if (strcmp(g_servers[i], dir) == 0)
-                g_servers[i][0] = 0;
+    } else if (strcmp(action, "stop") == 0 && i >= 0) {
+        g_servers[i][0] = 0;
     }
     return rc;
 }
