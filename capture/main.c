@@ -105,7 +105,8 @@ static void publish(sl_metrics *m, cap_state *st, const char *db,
 #define M(name, type, help, fmt, val)                                     \
     do {                                                                  \
         sl_jmetrics_family(f, name, type, help);                          \
-        fprintf(f, "%s{db=\"%s\"} " fmt "\n", name, db, val);             \
+        sl_jmetrics_sample(f, name, db, NULL);                            \
+        fprintf(f, " " fmt "\n", val);                                    \
     } while (0)
     M("sluice_capture_changes_total", "counter",
       "Row changes journaled since start.", "%llu",
@@ -136,7 +137,7 @@ static int run(const cap_cfg *cfg)
     cap_state *st;
     sl_metrics *m = NULL;
     jr_err err = { 0 };
-    char db[256], merr[200];
+    char db[256], merr[200], q[600];
     const char *base = strrchr(cfg->journal, '/');
     int rc = JR_OK, backpressure = 0;
 
@@ -144,18 +145,21 @@ static int run(const cap_cfg *cfg)
                                                    : cfg->journal);
     if (cfg->metrics != NULL &&
         sl_metrics_start(&m, cfg->metrics, merr, sizeof(merr)) != 0) {
-        fprintf(stderr, "sluice-capture: %s\n", merr);
+        SL_LOG(SL_ERROR, "capture.usage", "msg=%s", sl_q(q, sizeof(q), merr));
         return EX_USAGE;
     }
     if (cap_open(&st, cfg, &err) != JR_OK) {
-        SL_LOG(SL_ERROR, "capture.start_failed", "msg=\"%s\"", err.msg);
-        fprintf(stderr, "sluice-capture: %s\n", err.msg);
+        SL_LOG(SL_ERROR, "capture.start_failed", "msg=%s",
+               sl_q(q, sizeof(q), err.msg));
         sl_metrics_stop(m);
         return EX_UNAVAILABLE;
     }
-    if (m != NULL)
-        SL_LOG(SL_INFO, "capture.metrics", "url=http://%s/metrics port=%u",
-               cfg->metrics, sl_metrics_port(m));
+    if (m != NULL) {
+        char url[300];
+        snprintf(url, sizeof(url), "http://%s/metrics", cfg->metrics);
+        SL_LOG(SL_INFO, "capture.metrics", "url=%s port=%u",
+               sl_q(q, sizeof(q), url), sl_metrics_port(m));
+    }
     publish(m, st, db, 0, 1);
     while (!sl_stop) {
         publish(m, st, db, backpressure, 0);
@@ -169,8 +173,8 @@ static int run(const cap_cfg *cfg)
         }
         if (rc == JR_EFULL) {
             if (!backpressure)
-                SL_LOG(SL_WARN, "capture.backpressure", "msg=\"%s\"",
-                       err.msg);
+                SL_LOG(SL_WARN, "capture.backpressure", "msg=%s",
+                       sl_q(q, sizeof(q), err.msg));
             backpressure = 1;
             jr_err_clear(&err);
             sl_sleep_ms(500);
@@ -194,8 +198,7 @@ static int run(const cap_cfg *cfg)
                (unsigned long long)s->groups);
     } else {
         const char *msg = err.msg[0] ? err.msg : jr_strerror(rc);
-        SL_LOG(SL_ERROR, "capture.failed", "msg=\"%s\"", msg);
-        fprintf(stderr, "sluice-capture: %s\n", msg);
+        SL_LOG(SL_ERROR, "capture.failed", "msg=%s", sl_q(q, sizeof(q), msg));
     }
     cap_close(st);
     sl_metrics_stop(m);
@@ -227,8 +230,10 @@ int main(int argc, char **argv)
                            "exclusive");
     if (nadmin == 1) {
         jr_err err = { 0 };
+        char q[600];
         if (cap_admin(&cfg, &err) != JR_OK) {
-            fprintf(stderr, "sluice-capture: %s\n", err.msg);
+            SL_LOG(SL_ERROR, "capture.admin_failed", "msg=%s",
+                   sl_q(q, sizeof(q), err.msg));
             return EX_UNAVAILABLE;
         }
         return 0;

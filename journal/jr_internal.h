@@ -148,6 +148,7 @@ void jr__note_read(jr_journal *j, const void *p, size_t n);
 #define JR_META_HEAD     "head_seq"
 #define JR_META_COMPLETE "complete_seq"
 #define JR_META_POS      "source_pos"
+#define JR_META_HEAD_TIME "head_time"    /* i64 LE µs of the last commit */
 
 /* Begin a transaction, transparently adopting a map size grown by another
 ** process (MDB_MAP_RESIZED). */

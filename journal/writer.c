@@ -454,6 +454,8 @@ static int commit_once(jr_writer *w, const void *pos, size_t pos_len,
         (rc = put_u64(txn, j, JR_META_COMPLETE, complete)) == 0 &&
         (rc = put_u64(txn, j, META_OPEN_GROUP, open_group)) == 0 &&
         (rc = put_u64(txn, j, META_STORED, stored + w->sealed_bytes)) == 0 &&
+        (rc = put_u64(txn, j, JR_META_HEAD_TIME,
+                      (uint64_t)jr__now_us())) == 0 &&
         pos != NULL) {
         MDB_val k = { strlen(JR_META_POS), (void *)JR_META_POS };
         MDB_val v = { pos_len, (void *)pos };

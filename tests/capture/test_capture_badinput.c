@@ -35,8 +35,8 @@ static char *must_fail(const char *src, const char *extra1,
     cr_assert(rc == 69 || rc == 70, "sluice-capture should exit with its "
               "documented 'cannot start' status 69 (or 70), not crash nor "
               "leak: got %d\n%s", rc, log);
-    cr_assert_neq(strstr(log, "sluice-capture: "), NULL, "no error message "
-                  "on stderr:\n%s", log);
+    cr_assert_neq(strstr(log, "level=error prog=sluice-capture "), NULL,
+                  "no error line on stderr:\n%s", log);
     return log;
 }
 
