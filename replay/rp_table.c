@@ -40,6 +40,7 @@
 
 #include "rp.h"
 #include "sl_json.h"
+#include "sl_utf8.h"
 
 void rp_table_free1(rp_table *t);
 
@@ -391,6 +392,20 @@ static void create_sql(rp_str *s, const char *table, const sl_json *js)
                    "COLLATE=utf8mb4_nopad_bin");
 }
 
+/* Can MariaDB hold this name? Valid UTF-8 without NUL, 1..64 characters
+** (MariaDB counts characters, not bytes). Anything else is refused before
+** a query could mistake it for a transient failure. */
+static int name_ok(const char *name)
+{
+    size_t n = strlen(name), chars = 0;
+
+    if (n == 0 || !sl_utf8_valid(name, n, 1))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        chars += ((unsigned char)name[i] & 0xc0) != 0x80;
+    return chars <= 64;
+}
+
 static int owned(MYSQL *db, const char *table, char **schema, rp_error *e)
 {
     MYSQL_RES *r = query1(db, "SELECT schema_json FROM sluice_tables "
@@ -475,10 +490,12 @@ int rp_table_schema(rp_tables *ts, MYSQL *db, const char *table,
     if (js == NULL)
         return rp_fail(e, RP_E_FATAL, 0, "schema record of table %s is not "
                        "valid JSON: %s", table, errbuf);
-    if (strlen(table) > 64) {
+    if (!name_ok(table)) {
         sl_json_free(js);
-        return rp_fail(e, RP_E_CONFIG, 0, "table name %s is longer than "
-                       "MariaDB's 64 characters", table);
+        return rp_fail(e, RP_E_CONFIG, 0, "table %s cannot be a MariaDB "
+                       "table name (not UTF-8, or longer than 64 "
+                       "characters): rename it in the source or leave it "
+                       "out with sluice-capture --exclude-tables", table);
     }
     t = rp_table_get(ts, db, table, e);
     if (t == NULL && e->cls != RP_E_NONE)

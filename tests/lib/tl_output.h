@@ -45,4 +45,11 @@ char *tl_logfmt_get(const char *line, size_t n, const char *key);
 /* Is text a valid exposition? 0, or -1 with the bad line in why. */
 int tl_prom_valid(const char *text, size_t n, char *why, size_t cap);
 
+/* GET path from 127.0.0.1:port over HTTP/1.0; the whole response
+** (headers and body, NUL-terminated, malloc'd) or NULL. */
+char *tl_http_get(int port, const char *path);
+
+/* The body of an HTTP response (after the blank line), or NULL. */
+const char *tl_http_body(const char *response);
+
 #endif
