@@ -226,7 +226,13 @@ static const void *get_bytes(rd *r, uint64_t n)
 static const char *get_str(rd *r)
 {
     uint64_t l = get_varint(r);
-    const char *s = get_bytes(r, l + 1);
+    const char *s;
+
+    if (l >= (uint64_t)(r->end - r->p)) {  /* l + 1 would wrap at 2^64-1 */
+        r->bad = 1;
+        return NULL;
+    }
+    s = get_bytes(r, l + 1);
     if (s == NULL || s[l] != 0) {
         r->bad = 1;
         return NULL;
@@ -339,7 +345,17 @@ int jr__rec_decode(jr__dec *d, const unsigned char **pp,
     if (e->rec.aux_len == 0)
         e->rec.aux = NULL;
     e->group = e->seq - back;
-    /* scratch may have moved while growing: point rows at it only now */
+    /* scratch may have moved while growing: point rows at it only now
+    ** (a record without any column may find no scratch at all, and NULL
+    ** plus an offset, even 0, is undefined) */
+    if (d->names == NULL) {
+        e->rec.key.n = e->rec.new_row.n = e->rec.old_row.n = 0;
+        e->rec.key.names = e->rec.new_row.names = e->rec.old_row.names =
+            NULL;
+        e->rec.key.vals = e->rec.new_row.vals = e->rec.old_row.vals = NULL;
+        *pp = r.end;
+        return JR_OK;
+    }
     e->rec.key.n = nk;
     e->rec.key.names = d->names;
     e->rec.key.vals = d->vals;

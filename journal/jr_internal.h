@@ -18,6 +18,9 @@
 #define JR_CODEC_RAW        0u
 #define JR_CODEC_ZSTD       1u
 #define JR_REC_F_GROUP_END  0x01u
+/* the smallest encoded record: u32 length, kind, flags, group_back,
+** time, table (length + NUL), three row counts, aux length */
+#define JR_REC_MIN          14u
 
 /* ---- errors (err.c) ---- */
 int jr__fail(jr_err *err, int code, int cause, const char *op,

@@ -75,7 +75,7 @@ static int metrics_port(rt_proc *p, const char *event)
             v = tl_logfmt_get(line, nl ? (size_t)(nl - line)
                                        : strlen(line), "port");
             if (v != NULL) {
-                int port = atoi(v);
+                int port = (int)strtol(v, NULL, 10);
                 free(v);
                 return port;
             }
