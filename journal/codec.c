@@ -10,7 +10,8 @@
 **   value = u8 type, then INT: varint zigzag | REAL: 8 bytes LE (raw bits)
 **           | TEXT/BLOB: varint len, bytes | NULL: nothing
 **
-** INVARIANTS:
+** INVARIANTS (C2 checked with SL_CHECK in SLUICE_DEBUG builds; C1 by
+** tests/fuzz/fuzz_journal.c and the golden files):
 **  (C1) decode(encode(r)) == r bit for bit: integers exact, doubles by
 **       their bit pattern (NaN payloads, -0.0), text/blob byte-exact, NULL,
 **       empty text and empty blob distinct.
@@ -339,6 +340,7 @@ int jr__rec_decode(jr__dec *d, const unsigned char **pp,
         return rc;
     e->rec.aux_len = (size_t)get_varint(&r);
     e->rec.aux = get_bytes(&r, e->rec.aux_len);
+    SL_CHECK(r.p <= r.end && r.end <= end);           /* C2 */
     if (r.bad || r.p != r.end || back >= e->seq ||
         e->rec.kind < JR_K_INSERT || e->rec.kind > JR_K_ABORT)
         goto corrupt;

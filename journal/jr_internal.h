@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "sluice/journal.h"
+#include "sluice/sl_assert.h"
 
 /* ---- on-disk constants (see FORMAT.md) ---- */
 #define JR_FORMAT_VERSION   1u
