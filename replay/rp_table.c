@@ -560,12 +560,23 @@ int rp_table_schema(rp_tables *ts, MYSQL *db, const char *table,
                     const char *json, size_t len, rp_error *e)
 {
     char errbuf[128];
-    sl_json *js = sl_json_parse(json, len, errbuf, sizeof(errbuf));
+    sl_json *js;
     char *prev = NULL;
     rp_table *t;
     rp_str s = { 0 };
     int ret = 0, own;
 
+    if (!name_ok(table))             /* before its JSON, which holds it */
+        return rp_fail(e, RP_E_CONFIG, 0, "table %s cannot be a MariaDB "
+                       "table name (not UTF-8, or longer than 64 "
+                       "characters): rename it in the source or leave it "
+                       "out with sluice-capture --exclude-tables", table);
+    if (!sl_utf8_valid(json, len, 0))   /* capture copies names as they are */
+        return rp_fail(e, RP_E_CONFIG, 0, "table %s has a column name that "
+                       "is not UTF-8, which MariaDB cannot hold: rename it "
+                       "in the source or leave the table out with "
+                       "sluice-capture --exclude-tables", table);
+    js = sl_json_parse(json, len, errbuf, sizeof(errbuf));
     if (js == NULL)
         return rp_fail(e, RP_E_FATAL, 0, "schema record of table %s is not "
                        "valid JSON: %s", table, errbuf);
@@ -573,13 +584,6 @@ int rp_table_schema(rp_tables *ts, MYSQL *db, const char *table,
         sl_json_free(js);
         return rp_fail(e, RP_E_FATAL, 0, "schema record of table %s is "
                        "malformed: %s", table, errbuf);
-    }
-    if (!name_ok(table)) {
-        sl_json_free(js);
-        return rp_fail(e, RP_E_CONFIG, 0, "table %s cannot be a MariaDB "
-                       "table name (not UTF-8, or longer than 64 "
-                       "characters): rename it in the source or leave it "
-                       "out with sluice-capture --exclude-tables", table);
     }
     t = rp_table_get(ts, db, table, e);
     if (t == NULL && e->cls != RP_E_NONE)

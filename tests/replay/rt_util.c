@@ -682,6 +682,25 @@ void rt_kill(rt_proc *p)
     rt_wait(p, -1);
 }
 
+void rt_wait_log(rt_proc *p, const char *needle, int n, int timeout_ms)
+{
+    int64_t deadline = rt_now_ms() + timeout_ms;
+
+    for (;;) {
+        char *log = rt_slurp(p->log);        /* not kept: polled often */
+        int have = log ? rt_count(log, needle) : 0;
+
+        free(log);
+        if (have >= n)
+            return;
+        cr_assert(rt_alive(p), "exited (%d) before logging %s %d times:\n%s",
+                  p->status, needle, n, rt_log(p));
+        cr_assert(rt_now_ms() < deadline, "%s not logged %d times in %d "
+                  "ms:\n%s", needle, n, timeout_ms, rt_log(p));
+        rt_sleep_ms(10);
+    }
+}
+
 const char *rt_log(const rt_proc *p)
 {
     return keep(rt_slurp(p->log));

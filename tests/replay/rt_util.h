@@ -137,6 +137,10 @@ int rt_alive(rt_proc *p);
 int rt_stop(rt_proc *p, int timeout_ms);
 /* SIGKILL and reap. */
 void rt_kill(rt_proc *p);
+/* Wait until the process's log holds `needle` at least n times (what it
+** was seen doing, however slow the machine); asserts it stays alive and
+** gets there within timeout_ms. */
+void rt_wait_log(rt_proc *p, const char *needle, int n, int timeout_ms);
 /* Its log so far; never NULL. The string belongs to the fixture (freed
 ** by rt_teardown()), so it can go straight into an assertion message. */
 const char *rt_log(const rt_proc *p);

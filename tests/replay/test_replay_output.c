@@ -225,3 +225,24 @@ Test(replay_output, a_start_failure_naming_a_hostile_table_is_one_logfmt_line)
     cr_assert_not_null(strstr(rt_log(&cap), "nosuch\\\"x\\n=y"), "%s",
                        rt_log(&cap));
 }
+
+Test(replay_output, a_column_name_that_is_not_utf8_stops_replay_with_a_clear_line)
+{
+    rt_proc rep;
+    int rc;
+
+    rt_sql(rt_src, "CREATE TABLE good(id INTEGER PRIMARY KEY, \"c\xe9\" TEXT);"
+                   "INSERT INTO good VALUES (1, 'v');");
+    rt_capture_once();
+    rc = rt_replay_run(&rep, rt_url, NULL);
+    all_logfmt(&rep, "sluice-replay");
+    cr_assert_neq(rc, 0, "replay accepted a column MariaDB cannot hold:\n%s",
+                  rt_log(&rep));
+    cr_assert_neq(rc, -2, "replay retried a permanent problem for 30 s:\n%s",
+                  rt_log(&rep));
+    cr_assert(has_field(rt_log(&rep), "replay.failed", "msg",
+                        "table good has a column name that is not UTF-8, "
+                        "which MariaDB cannot hold: rename it in the source "
+                        "or leave the table out with sluice-capture "
+                        "--exclude-tables"), "%s", rt_log(&rep));
+}
