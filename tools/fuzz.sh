@@ -41,9 +41,10 @@ if ! command -v clang >/dev/null; then
 fi
 
 B=$ROOT/build-fuzz
+mkdir -p "$B"
 CC=clang cmake -S "$ROOT" -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DSLUICE_FUZZ=ON -DSLUICE_DEBUG=ON -DSLUICE_WERROR=ON -DSLUICE_TESTS=OFF \
-    </dev/null >"$B.configure.log" 2>&1 || { cat "$B.configure.log"; exit 1; }
+    </dev/null >"$B/configure.log" 2>&1 || { cat "$B/configure.log"; exit 1; }
 cmake --build "$B" --target fuzz_all --parallel "$JOBS" </dev/null || exit 1
 mkdir -p "$B/crashes"
 

@@ -259,8 +259,9 @@ valgrind_pass() {
 # ---- fuzz ----------------------------------------------------------------------
 
 fuzz_pass() {
-    local log=$ROOT/build-fuzz.log rc passed failed
+    local log=$ROOT/build-fuzz/test-sh-fuzz.log rc passed failed line
     say "fuzz (tools/fuzz.sh -t $FUZZ_SECONDS)"
+    mkdir -p "$ROOT/build-fuzz"
     bash "$ROOT/tools/fuzz.sh" -t "$FUZZ_SECONDS" -j "$JOBS" </dev/null 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     passed=$(grep -cE '^[a-z]+ +[0-9?]+ +[0-9?]+ +[0-9]+ +ok$' "$log")
