@@ -117,7 +117,8 @@ static void publish(sl_metrics *m, cap_state *st, const char *db,
 #define M(name, type, help, fmt, val)                                     \
     do {                                                                  \
         sl_jmetrics_family(f, name, type, help);                          \
-        fprintf(f, "%s{db=\"%s\"} " fmt "\n", name, db, val);             \
+        sl_jmetrics_sample(f, name, db, NULL);                            \
+        fprintf(f, " " fmt "\n", val);                                    \
     } while (0)
     M("sluice_capture_changes_total", "counter",
       "Row changes journaled since start.", "%llu",
@@ -165,7 +166,7 @@ static int run(const cap_cfg *cfg)
     cap_state *st;
     sl_metrics *m = NULL;
     jr_err err = { 0 };
-    char db[256], merr[200];
+    char db[256], merr[200], q[600];
     const char *base = strrchr(cfg->journal, '/');
     int rc = JR_OK, status = EX_SOFTWARE;
     int64_t pending_since = 0;
@@ -174,21 +175,24 @@ static int run(const cap_cfg *cfg)
                                                    : cfg->journal);
     if (cfg->metrics != NULL &&
         sl_metrics_start(&m, cfg->metrics, merr, sizeof(merr)) != 0) {
-        fprintf(stderr, "sluice-capture: %s\n", merr);
+        SL_LOG(SL_ERROR, "capture.usage", "msg=%s", sl_q(q, sizeof(q), merr));
         return EX_USAGE;
     }
     if ((rc = cap_open(&st, cfg, (volatile int *)&sl_stop, &err)) !=
         JR_OK) {
-        SL_LOG(SL_ERROR, "capture.start_failed", "msg=\"%s\"", err.msg);
-        fprintf(stderr, "sluice-capture: %s\n", err.msg);
+        SL_LOG(SL_ERROR, "capture.start_failed", "msg=%s",
+               sl_q(q, sizeof(q), err.msg));
         sl_metrics_stop(m);
         if (sl_stop)
             return 0;
         return rc == JR_EAGAIN ? EX_TEMPFAIL : EX_UNAVAILABLE;
     }
-    if (m != NULL)
-        SL_LOG(SL_INFO, "capture.metrics", "url=http://%s/metrics port=%u",
-               cfg->metrics, sl_metrics_port(m));
+    if (m != NULL) {
+        char url[300];
+        snprintf(url, sizeof(url), "http://%s/metrics", cfg->metrics);
+        SL_LOG(SL_INFO, "capture.metrics", "url=%s port=%u",
+               sl_q(q, sizeof(q), url), sl_metrics_port(m));
+    }
     publish(m, st, db, 1);
     while (!sl_stop) {
         publish(m, st, db, 0);
@@ -249,8 +253,7 @@ static int run(const cap_cfg *cfg)
                (unsigned long long)s->logs_skipped);
     } else {
         const char *msg = err.msg[0] ? err.msg : jr_strerror(rc);
-        SL_LOG(SL_ERROR, "capture.failed", "msg=\"%s\"", msg);
-        fprintf(stderr, "sluice-capture: %s\n", msg);
+        SL_LOG(SL_ERROR, "capture.failed", "msg=%s", sl_q(q, sizeof(q), msg));
     }
     cap_close(st);
     sl_metrics_stop(m);
@@ -311,8 +314,10 @@ int main(int argc, char **argv)
                            "exclusive");
     if (nadmin == 1) {
         jr_err err = { 0 };
+        char q[600];
         if (cap_admin(&cfg, &err) != JR_OK) {
-            fprintf(stderr, "sluice-capture: %s\n", err.msg);
+            SL_LOG(SL_ERROR, "capture.admin_failed", "msg=%s",
+                   sl_q(q, sizeof(q), err.msg));
             return EX_UNAVAILABLE;
         }
         return 0;

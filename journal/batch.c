@@ -9,7 +9,11 @@
 **  (B1) a batch is verified (magic, version, lengths, CRC-32C over header
 **       and stored payload, first_seq == LMDB key) before any byte of its
 **       payload is decoded; a bad batch is JR_ECORRUPT naming its seq.
-**  (B2) the decompressed size must equal raw_len exactly.
+**  (B2) the decompressed size must equal raw_len exactly; before anything
+**       is allocated for it, raw_len must be plausible: at least
+**       JR_REC_MIN bytes per record, at most what zstd can expand the
+**       stored bytes to (128 KiB per 4-byte block), and (zstd) equal to
+**       the frame's declared content size.
 */
 #include <string.h>
 #include <zstd.h>
@@ -50,10 +54,19 @@ int jr__batch_verify(const void *data, size_t len, uint64_t key_seq,
                         jr__get_le32(p + 32), crc);
     if (h->first_seq != key_seq || h->count == 0 ||
         (h->codec != JR_CODEC_RAW && h->codec != JR_CODEC_ZSTD) ||
-        (h->codec == JR_CODEC_RAW && h->raw_len != h->stored_len))
+        (h->codec == JR_CODEC_RAW && h->raw_len != h->stored_len) ||
+        (uint64_t)h->raw_len < (uint64_t)h->count * JR_REC_MIN ||
+        (uint64_t)h->raw_len > (uint64_t)h->stored_len * 32768 + 131072)
         return jr__fail(err, JR_ECORRUPT, 0, "verify",
                         "seq %llu: inconsistent batch header",
                         (unsigned long long)key_seq);
+    if (h->codec == JR_CODEC_ZSTD &&
+        ZSTD_getFrameContentSize(p + JR_BATCH_HDR, h->stored_len) !=
+            (unsigned long long)h->raw_len)
+        return jr__fail(err, JR_ECORRUPT, 0, "verify",
+                        "seq %llu: zstd frame does not hold the %u bytes "
+                        "the batch header announces",
+                        (unsigned long long)key_seq, h->raw_len);
     return JR_OK;
 }
 

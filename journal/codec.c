@@ -10,7 +10,8 @@
 **   value = u8 type, then INT: varint zigzag | REAL: 8 bytes LE (raw bits)
 **           | TEXT/BLOB: varint len, bytes | NULL: nothing
 **
-** INVARIANTS:
+** INVARIANTS (C2 checked with SL_CHECK in SLUICE_DEBUG builds; C1 by
+** tests/fuzz/fuzz_journal.c and the golden files):
 **  (C1) decode(encode(r)) == r bit for bit: integers exact, doubles by
 **       their bit pattern (NaN payloads, -0.0), text/blob byte-exact, NULL,
 **       empty text and empty blob distinct.
@@ -226,7 +227,13 @@ static const void *get_bytes(rd *r, uint64_t n)
 static const char *get_str(rd *r)
 {
     uint64_t l = get_varint(r);
-    const char *s = get_bytes(r, l + 1);
+    const char *s;
+
+    if (l >= (uint64_t)(r->end - r->p)) {  /* l + 1 would wrap at 2^64-1 */
+        r->bad = 1;
+        return NULL;
+    }
+    s = get_bytes(r, l + 1);
     if (s == NULL || s[l] != 0) {
         r->bad = 1;
         return NULL;
@@ -333,13 +340,24 @@ int jr__rec_decode(jr__dec *d, const unsigned char **pp,
         return rc;
     e->rec.aux_len = (size_t)get_varint(&r);
     e->rec.aux = get_bytes(&r, e->rec.aux_len);
+    SL_CHECK(r.p <= r.end && r.end <= end);           /* C2 */
     if (r.bad || r.p != r.end || back >= e->seq ||
         e->rec.kind < JR_K_INSERT || e->rec.kind > JR_K_ABORT)
         goto corrupt;
     if (e->rec.aux_len == 0)
         e->rec.aux = NULL;
     e->group = e->seq - back;
-    /* scratch may have moved while growing: point rows at it only now */
+    /* scratch may have moved while growing: point rows at it only now
+    ** (a record without any column may find no scratch at all, and NULL
+    ** plus an offset, even 0, is undefined) */
+    if (d->names == NULL) {
+        e->rec.key.n = e->rec.new_row.n = e->rec.old_row.n = 0;
+        e->rec.key.names = e->rec.new_row.names = e->rec.old_row.names =
+            NULL;
+        e->rec.key.vals = e->rec.new_row.vals = e->rec.old_row.vals = NULL;
+        *pp = r.end;
+        return JR_OK;
+    }
     e->rec.key.n = nk;
     e->rec.key.names = d->names;
     e->rec.key.vals = d->vals;

@@ -378,6 +378,7 @@ int jr_journal_info(jr_journal *j, jr_info *info, jr_err *err)
     MDB_envinfo ei;
     MDB_cursor *c;
     MDB_val k, v;
+    uint64_t ht;
     int ret, rc;
 
     memset(info, 0, sizeof(*info));
@@ -404,7 +405,12 @@ int jr_journal_info(jr_journal *j, jr_info *info, jr_err *err)
         goto out;
     }
     info->nreplicas = (uint32_t)ms.ms_entries;
-    if (mdb_cursor_open(txn, j->dbi_log, &c) == 0) {
+    /* the last commit's time; journals written before that key existed
+    ** have their last batch's seal time instead (none once fully pruned) */
+    if ((ret = jr__meta_u64(txn, j, JR_META_HEAD_TIME, &ht, err)) != JR_OK)
+        goto out;
+    info->head_time_us = (int64_t)ht;
+    if (ht == 0 && mdb_cursor_open(txn, j->dbi_log, &c) == 0) {
         if (mdb_cursor_get(c, &k, &v, MDB_LAST) == 0 &&
             v.mv_size >= JR_BATCH_HDR)
             info->head_time_us =

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "sluice/journal.h"
+#include "sluice/sl_assert.h"
 
 /* ---- on-disk constants (see FORMAT.md) ---- */
 #define JR_FORMAT_VERSION   1u
@@ -18,6 +19,9 @@
 #define JR_CODEC_RAW        0u
 #define JR_CODEC_ZSTD       1u
 #define JR_REC_F_GROUP_END  0x01u
+/* the smallest encoded record: u32 length, kind, flags, group_back,
+** time, table (length + NUL), three row counts, aux length */
+#define JR_REC_MIN          14u
 
 /* ---- errors (err.c) ---- */
 int jr__fail(jr_err *err, int code, int cause, const char *op,
@@ -150,6 +154,7 @@ void jr__note_read(jr_journal *j, const void *p, size_t n);
 #define JR_META_COMPLETE "complete_seq"
 #define JR_META_POS      "source_pos"
 #define JR_META_MAP_MAX  "map_max"   /* the writer's cap, for readers */
+#define JR_META_HEAD_TIME "head_time"    /* i64 LE µs of the last commit */
 
 /* Begin a transaction, transparently adopting a map size grown by another
 ** process (MDB_MAP_RESIZED). */

@@ -5,7 +5,8 @@
 ** inside a short read transaction, then serves records from that buffer;
 ** it holds no LMDB transaction between calls (journal.c, J2).
 **
-** INVARIANTS:
+** INVARIANTS (R1 and the states checked with SL_CHECK in SLUICE_DEBUG
+** builds):
 **  (R1) records are returned in seq order with no gap: the batch holding
 **       `seq` is found as the last key <= seq; if it does not reach seq
 **       while a later batch exists, the journal has a hole: JR_ECORRUPT.
@@ -28,6 +29,7 @@ struct jr_reader {
     uint64_t pseq;
     void *dctx;
     jr__dec dec;
+    SL_DEBUG_ONLY(uint64_t dbg_next;)   /* R1: the seq next() must return */
 };
 
 int jr_reader_open(jr_reader **out, jr_journal *j, uint64_t from_seq,
@@ -40,6 +42,7 @@ int jr_reader_open(jr_reader **out, jr_journal *j, uint64_t from_seq,
         return jr__err_oom(err);
     r->j = j;
     r->seq = from_seq ? from_seq : 1;
+    SL_DEBUG_ONLY(r->dbg_next = r->seq;)
     *out = r;
     return JR_OK;
 }
@@ -57,6 +60,7 @@ void jr_reader_close(jr_reader *r)
 void jr_reader_seek(jr_reader *r, uint64_t seq)
 {
     r->seq = seq ? seq : 1;
+    SL_DEBUG_ONLY(r->dbg_next = r->seq;)
 }
 
 /* Find and decompress the batch holding r->seq. */
@@ -168,11 +172,15 @@ int jr_reader_next(jr_reader *r, jr_entry *e, jr_err *err)
 {
     int ret;
 
+    SL_CHECK(r->seq == r->dbg_next);              /* R1: no skip */
     if (r->bfirst == 0 || r->seq < r->bfirst ||
         r->seq >= r->bfirst + r->bcount) {
         if ((ret = load(r, err)) != JR_OK)
             return ret;
     }
+    /* LOADED: the batch holds seq (R1), its payload is there (R2) */
+    SL_CHECK(r->bfirst != 0 && r->bfirst <= r->seq &&
+             r->seq < r->bfirst + r->bcount && r->payload.len > 0);
     if (r->pseq > r->seq) {              /* seek backwards in the batch */
         r->p = r->payload.p;
         r->pseq = r->bfirst;
@@ -180,6 +188,8 @@ int jr_reader_next(jr_reader *r, jr_entry *e, jr_err *err)
     while (r->pseq < r->seq)
         if ((ret = skip_one(r, err)) != JR_OK)
             return ret;
+    SL_CHECK(r->pseq == r->seq && r->p >= r->payload.p &&
+             r->p <= r->payload.p + r->payload.len);
     memset(e, 0, sizeof(*e));
     e->seq = r->seq;
     ret = jr__rec_decode(&r->dec, &r->p, r->payload.p + r->payload.len, e,
@@ -188,7 +198,9 @@ int jr_reader_next(jr_reader *r, jr_entry *e, jr_err *err)
         r->bfirst = 0;
         return ret;
     }
+    SL_CHECK(e->seq == r->seq && e->group >= 1 && e->group <= e->seq);
     r->pseq++;
     r->seq++;
+    SL_DEBUG_ONLY(r->dbg_next = r->seq;)
     return JR_OK;
 }

@@ -10,10 +10,13 @@
 ** The last appended record always stays in the raw (unsealed) buffer, so
 ** jr_writer_end_group() can still flag it.
 **
-** INVARIANTS:
+** INVARIANTS (checked by writer_check() in SLUICE_DEBUG builds, at the
+** entry and exit of every public function; W1's batch contiguity also by
+** an SL_ASSERT before each mdb_put, in every build):
 **  (W1) seqs are dense and strictly increasing: next_seq == head + 1 +
-**       pending; a commit verifies that the stored head is still the one
-**       this writer started from.
+**       pending, the sealed batches and the raw buffer holding exactly
+**       head+1 .. next_seq-1 in order; a commit verifies that the stored
+**       head is still the one this writer started from.
 **  (W2) a batch is complete and checksummed before mdb_put(); readers see
 **       it only after mdb_txn_commit() returns 0 (durable: no MDB_NOSYNC).
 **  (W3) the source position is written in the SAME transaction as the
@@ -25,7 +28,8 @@
 **       open_group is the first seq of a group left open by the last
 **       commit (0 if none). A writer that finds an open group at start
 **       closes it with a JR_K_ABORT record.
-** STATES: OPEN -> POISONED -> (close)
+** STATES: OPEN -> POISONED -> (close). Only jr_writer_commit() poisons;
+**       nothing leaves POISONED but jr_writer_close().
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -79,6 +83,37 @@ struct jr_writer {
     void *cctx;
 };
 
+#ifdef SLUICE_DEBUG
+/* W1, W6 and the state machine, from the writer's own fields. */
+static void writer_check(const jr_writer *w)
+{
+    uint64_t next = w->head + 1;
+
+    SL_CHECK(w->state == WR_OPEN || w->state == WR_POISONED);
+    SL_CHECK(w->complete <= w->head);                           /* W6 */
+    SL_CHECK((w->open_group == 0) == (w->complete == w->head)); /* W6 */
+    SL_CHECK(w->open_group == 0 || (w->open_group > w->complete &&
+                                    w->open_group <= w->head));
+    for (size_t i = 0; i < w->nsealed; i++) {                   /* W1 */
+        const unsigned char *h = w->sealed[i].p;
+        SL_CHECK(w->sealed[i].len >= JR_BATCH_HDR);
+        SL_CHECK(jr__get_le64(h + 8) == next);
+        next += (unsigned)h[6] | (unsigned)h[7] << 8;
+    }
+    SL_CHECK(w->raw_count == 0 ? w->raw.len == 0 : w->raw_first == next);
+    next += w->raw_count;
+    SL_CHECK(next == w->next_seq);                              /* W1 */
+    SL_CHECK(w->group_start == 0 || (w->group_start > w->complete &&
+                                     w->group_start < w->next_seq));
+    SL_CHECK(w->pend_complete == 0 || (w->pend_complete > w->head &&
+                                       w->pend_complete < w->next_seq));
+    SL_CHECK(w->nops == 0 || w->next_seq > w->head + 1);
+}
+#define WRITER_CHECK(w) writer_check(w)
+#else
+#define WRITER_CHECK(w) ((void)0)
+#endif
+
 static void free_pending(jr_writer *w)
 {
     for (size_t i = 0; i < w->nsealed; i++)
@@ -100,6 +135,7 @@ void jr_writer_rollback(jr_writer *w)
     free_pending(w);
     w->next_seq = w->head + 1;
     w->group_start = w->open_group;
+    WRITER_CHECK(w);
 }
 
 void jr_writer_close(jr_writer *w)
@@ -188,6 +224,15 @@ static int load_state(jr_writer *w, jr_err *err)
                         "ends at %llu with no open group recorded",
                         w->j->dir, (unsigned long long)w->head,
                         (unsigned long long)w->complete);
+    if (w->complete > w->head ||
+        (w->open_group != 0 && (w->open_group <= w->complete ||
+                                w->open_group > w->head)))
+        return jr__fail(err, JR_ECORRUPT, 0, "jr_writer_open",
+                        "journal %s: open group %llu does not lie between "
+                        "the last complete group (%llu) and the head (%llu)",
+                        w->j->dir, (unsigned long long)w->open_group,
+                        (unsigned long long)w->complete,
+                        (unsigned long long)w->head);
     w->next_seq = w->head + 1;
     w->group_start = w->open_group;
     return JR_OK;
@@ -223,6 +268,7 @@ int jr_writer_open(jr_writer **out, jr_journal *j,
         (ret = load_state(w, err)) != JR_OK)
         goto fail;
     j->writer = w;
+    WRITER_CHECK(w);
     if (w->open_group != 0) {
         /* a previous writer died inside a group: close it as aborted */
         jr_record abort_rec;
@@ -244,6 +290,7 @@ int jr_writer_open(jr_writer **out, jr_journal *j,
         if (ret != JR_OK)
             goto fail;
     }
+    WRITER_CHECK(w);
     *out = w;
     return JR_OK;
 fail:
@@ -329,6 +376,7 @@ int jr_writer_append(jr_writer *w, const jr_record *rec, int group_end,
         return jr__fail(err, JR_EPOISONED, 0, "jr_writer_append",
                         "journal writer is poisoned by an earlier failure; "
                         "close and reopen it");
+    WRITER_CHECK(w);
     if (w->raw_count >= w->o.batch_records ||
         w->raw.len >= w->o.batch_bytes) {
         if ((ret = seal(w, err)) != JR_OK)
@@ -357,6 +405,7 @@ int jr_writer_append(jr_writer *w, const jr_record *rec, int group_end,
     }
     if (seq != NULL)
         *seq = s;
+    WRITER_CHECK(w);
     return JR_OK;
 }
 
@@ -373,6 +422,7 @@ int jr_writer_end_group(jr_writer *w, jr_err *err)
     p[1] |= JR_REC_F_GROUP_END;         /* kind, then flags */
     w->group_start = 0;
     w->pend_complete = w->next_seq - 1;
+    WRITER_CHECK(w);
     return JR_OK;
 }
 
@@ -432,7 +482,7 @@ static int commit_once(jr_writer *w, const void *pos, size_t pos_len,
     MDB_txn *txn;
     uint64_t head, stored, last = w->next_seq - 1;
     uint64_t complete = w->pend_complete ? w->pend_complete : w->complete;
-    uint64_t open_group = w->group_start;
+    uint64_t open_group = w->group_start, next;
     int ret, rc = 0;
 
     *mdb_rc = 0;
@@ -441,6 +491,7 @@ static int commit_once(jr_writer *w, const void *pos, size_t pos_len,
     if ((ret = jr__meta_u64(txn, j, JR_META_HEAD, &head, err)) ||
         (ret = jr__meta_u64(txn, j, META_STORED, &stored, err)))
         goto out;
+    next = head + 1;
     if (head != w->head) {
         ret = jr__fail(err, JR_ERR, 0, "jr_writer_commit",
                        "journal %s head moved from %llu to %llu under this "
@@ -449,12 +500,21 @@ static int commit_once(jr_writer *w, const void *pos, size_t pos_len,
                        (unsigned long long)head);
         goto out;
     }
+    SL_CHECK(w->raw_count == 0);            /* sealed by the caller */
     for (size_t i = 0; i < w->nsealed && rc == 0; i++) {
         unsigned char kb[8];
         MDB_val k = { 8, kb }, v = { w->sealed[i].len, w->sealed[i].p };
-        jr__put_be64(kb, jr__get_le64(w->sealed[i].p + 8));
+        uint64_t first = jr__get_le64(w->sealed[i].p + 8);
+        /* W1, in every build: batches go in whole, dense, in order */
+        SL_ASSERT(first == next);
+        SL_CHECK(jr__batch_verify(w->sealed[i].p, w->sealed[i].len, first,
+                                  &(jr__batch_hdr){ 0 }, NULL) == JR_OK);
+        next += (unsigned)w->sealed[i].p[6] |
+                (unsigned)w->sealed[i].p[7] << 8;
+        jr__put_be64(kb, first);
         rc = mdb_put(txn, j->dbi_log, &k, &v, MDB_APPEND);
     }
+    SL_ASSERT(rc != 0 || next == last + 1);  /* W1: head+1 .. last */
     if (rc == 0)
         rc = put_schema_ops(w, txn);
     if (rc != 0) {
@@ -468,6 +528,8 @@ static int commit_once(jr_writer *w, const void *pos, size_t pos_len,
         (rc = put_u64(txn, j, META_STORED, stored + w->sealed_bytes)) == 0 &&
         (w->cap_recorded ||
          (rc = put_u64(txn, j, JR_META_MAP_MAX, j->map_max)) == 0) &&
+        (rc = put_u64(txn, j, JR_META_HEAD_TIME,
+                      (uint64_t)jr__now_us())) == 0 &&
         pos != NULL) {
         MDB_val k = { strlen(JR_META_POS), (void *)JR_META_POS };
         MDB_val v = { pos_len, (void *)pos };
@@ -507,12 +569,17 @@ int jr_writer_commit(jr_writer *w, const void *pos, size_t pos_len,
         return jr__fail(err, JR_EPOISONED, 0, "jr_writer_commit",
                         "journal writer is poisoned by an earlier failure; "
                         "close and reopen it");
+    WRITER_CHECK(w);
     if ((ret = seal(w, err)) != JR_OK)
         return ret;                      /* nothing written: not poisoned */
     for (;;) {
         ret = commit_once(w, pos, pos_len, &mdb_rc, err);
-        if (ret == JR_OK)
+        if (ret == JR_OK) {
+            SL_CHECK(w->nsealed == 0 && w->raw_count == 0 &&
+                     w->next_seq == w->head + 1);
+            WRITER_CHECK(w);
             return JR_OK;
+        }
         if (mdb_rc != MDB_MAP_FULL)
             break;
         if ((ret = grow_map(w, err)) != JR_OK)

@@ -95,8 +95,8 @@ static void tick(void *arg)
 #define M(name, type, help, fmt, val)                                     \
     do {                                                                  \
         sl_jmetrics_family(f, name, type, help);                          \
-        fprintf(f, "%s{db=\"%s\",replica=\"%s\"} " fmt "\n", name,       \
-                t->db, t->cfg->replica, val);                             \
+        sl_jmetrics_sample(f, name, t->db, t->cfg->replica);              \
+        fprintf(f, " " fmt "\n", val);                                    \
     } while (0)
     M("sluice_replay_connected", "gauge",
       "1 while connected to MariaDB.", "%d", s->connected);
@@ -129,7 +129,7 @@ int main(int argc, char **argv)
     rp_state *st;
     tick_ctx tc;
     jr_err err = { 0 };
-    char errbuf[300], version[120];
+    char errbuf[300], version[120], q[600];
     sl_cli cli = { "sluice-replay", g_opts, g_usage, g_footer, version };
     int rc;
 
@@ -155,7 +155,8 @@ int main(int argc, char **argv)
     if (rp_open(&st, &cfg, &err) != JR_OK) {
         if (sl_stop)
             return 0;                   /* stopped while waiting */
-        fprintf(stderr, "sluice-replay: %s\n", err.msg);
+        SL_LOG(SL_ERROR, "replay.start_failed", "msg=%s",
+               sl_q(q, sizeof(q), err.msg));
         return EX_UNAVAILABLE;
     }
     memset(&tc, 0, sizeof(tc));
@@ -169,12 +170,15 @@ int main(int argc, char **argv)
     if (cfg.metrics != NULL) {
         if (sl_metrics_start(&tc.m, cfg.metrics, errbuf,
                              sizeof(errbuf)) != 0) {
-            fprintf(stderr, "sluice-replay: %s\n", errbuf);
+            SL_LOG(SL_ERROR, "replay.usage", "msg=%s",
+                   sl_q(q, sizeof(q), errbuf));
             rp_close(st);
             return EX_USAGE;
         }
-        SL_LOG(SL_INFO, "replay.metrics", "url=http://%s/metrics port=%u",
-               cfg.metrics, sl_metrics_port(tc.m));
+        char url[300];
+        snprintf(url, sizeof(url), "http://%s/metrics", cfg.metrics);
+        SL_LOG(SL_INFO, "replay.metrics", "url=%s port=%u",
+               sl_q(q, sizeof(q), url), sl_metrics_port(tc.m));
         rp_set_tick(st, tick, &tc);
     }
     rc = rp_run(st, &err);
@@ -190,7 +194,8 @@ int main(int argc, char **argv)
     rp_close(st);
     sl_metrics_stop(tc.m);
     if (rc != JR_OK) {
-        fprintf(stderr, "sluice-replay: %s\n", err.msg);
+        SL_LOG(SL_ERROR, "replay.failed", "msg=%s",
+               sl_q(q, sizeof(q), err.msg));
         return EX_SOFTWARE;
     }
     return 0;

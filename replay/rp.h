@@ -127,6 +127,11 @@ void rp_tables_clear(rp_tables *t);
 rp_table *rp_table_get(rp_tables *ts, MYSQL *db, const char *name,
                        rp_error *e);
 void rp_table_forget(rp_tables *ts, const char *name);
+/* The CREATE TABLE statement a SCHEMA record's JSON (json[0..len)) makes
+** for `table` (what rp_table_schema runs for a new table; tests/fuzz
+** drive it). malloc'd, or NULL with the reason in err. */
+char *rp_table_create_sql(const char *table, const char *json, size_t len,
+                          char *err, size_t cap);
 /* Apply a SCHEMA record: create the table or add missing columns. */
 int rp_table_schema(rp_tables *ts, MYSQL *db, const char *table,
                     const char *json, size_t len, rp_error *e);

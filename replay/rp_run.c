@@ -112,6 +112,8 @@ static void backoff(rp_state *st)
     st->backoff_ms = st->backoff_ms ? st->backoff_ms * 2 : 100;
     if (st->backoff_ms > st->cfg.retry_max_ms)
         st->backoff_ms = (long)st->cfg.retry_max_ms;
+    /* one line per retry at debug level (tests count them) */
+    SL_LOG(SL_DEBUG, "replay.backoff", "delay_ms=%ld", st->backoff_ms);
     for (long left = st->backoff_ms; left > 0 && !sl_stop; left -= 1000) {
         sl_sleep_ms(left < 1000 ? left : 1000);
         if (st->tick != NULL)

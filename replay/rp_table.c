@@ -40,6 +40,7 @@
 
 #include "rp.h"
 #include "sl_json.h"
+#include "sl_utf8.h"
 
 void rp_table_free1(rp_table *t);
 
@@ -312,6 +313,63 @@ static int in_key(const sl_json *key, const char *name)
     return 0;
 }
 
+/* A JSON array of strings, each naming a column of cols. */
+static int names_ok(const sl_json *list, const sl_json *cols)
+{
+    if (list->type != SL_JARR)
+        return 0;
+    for (const sl_json *k = list->child; k; k = k->next)
+        if (k->type != SL_JSTR || find_col(cols, k->str) == NULL)
+            return 0;
+    return 1;
+}
+
+/* Is js a SCHEMA record as journal/FORMAT.md describes it? An object;
+** "columns" an array of objects with a string "name" (and a string or
+** null "type"); "key" an array of strings naming columns; "unique" an
+** array of arrays of such strings; "rowid_name" a string or null. The
+** rest of replay relies on that shape; 0 and why if it does not hold. */
+static int schema_shape_ok(const sl_json *js, char *why, size_t cap)
+{
+    const sl_json *cols = sl_json_get(js, "columns");
+    const sl_json *key = sl_json_get(js, "key");
+    const sl_json *uniq = sl_json_get(js, "unique");
+    const sl_json *rn = sl_json_get(js, "rowid_name");
+
+    if (js->type != SL_JOBJ || cols == NULL || cols->type != SL_JARR) {
+        snprintf(why, cap, "no \"columns\" array");
+        return 0;
+    }
+    for (const sl_json *c = cols->child; c; c = c->next) {
+        const sl_json *ty = sl_json_get(c, "type");
+        if (c->type != SL_JOBJ || sl_json_str(c, "name") == NULL ||
+            (ty != NULL && ty->type != SL_JSTR && ty->type != SL_JNULL)) {
+            snprintf(why, cap, "a column without a name or with a "
+                     "non-text type");
+            return 0;
+        }
+    }
+    if ((key != NULL && key->type != SL_JARR) ||
+        (uniq != NULL && uniq->type != SL_JARR) ||
+        (rn != NULL && rn->type != SL_JSTR && rn->type != SL_JNULL)) {
+        snprintf(why, cap, "\"key\", \"unique\" or \"rowid_name\" has "
+                 "the wrong type");
+        return 0;
+    }
+    if (key != NULL && !names_ok(key, cols)) {
+        snprintf(why, cap, "a key column that is not one of the table's "
+                 "columns");
+        return 0;
+    }
+    for (const sl_json *u = uniq ? uniq->child : NULL; u; u = u->next)
+        if (!names_ok(u, cols)) {
+            snprintf(why, cap, "a unique constraint that is not a list of "
+                     "the table's columns");
+            return 0;
+        }
+    return 1;
+}
+
 static void create_sql(rp_str *s, const char *table, const sl_json *js)
 {
     const sl_json *cols = sl_json_get(js, "columns");
@@ -391,6 +449,42 @@ static void create_sql(rp_str *s, const char *table, const sl_json *js)
                    "COLLATE=utf8mb4_nopad_bin");
 }
 
+/* Can MariaDB hold this name? Valid UTF-8 without NUL, 1..64 characters
+** (MariaDB counts characters, not bytes). Anything else is refused before
+** a query could mistake it for a transient failure. */
+static int name_ok(const char *name)
+{
+    size_t n = strlen(name), chars = 0;
+
+    if (n == 0 || !sl_utf8_valid(name, n, 1))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        chars += ((unsigned char)name[i] & 0xc0) != 0x80;
+    return chars <= 64;
+}
+
+char *rp_table_create_sql(const char *table, const char *json, size_t len,
+                          char *err, size_t cap)
+{
+    sl_json *js = sl_json_parse(json, len, err, cap);
+    rp_str s = { 0 };
+
+    if (js == NULL)
+        return NULL;
+    if (!schema_shape_ok(js, err, cap)) {
+        sl_json_free(js);
+        return NULL;
+    }
+    create_sql(&s, table, js);
+    sl_json_free(js);
+    if (s.oom) {
+        rp_str_free(&s);
+        snprintf(err, cap, "out of memory");
+        return NULL;
+    }
+    return s.p;
+}
+
 static int owned(MYSQL *db, const char *table, char **schema, rp_error *e)
 {
     MYSQL_RES *r = query1(db, "SELECT schema_json FROM sluice_tables "
@@ -466,19 +560,30 @@ int rp_table_schema(rp_tables *ts, MYSQL *db, const char *table,
                     const char *json, size_t len, rp_error *e)
 {
     char errbuf[128];
-    sl_json *js = sl_json_parse(json, len, errbuf, sizeof(errbuf));
+    sl_json *js;
     char *prev = NULL;
     rp_table *t;
     rp_str s = { 0 };
     int ret = 0, own;
 
+    if (!name_ok(table))             /* before its JSON, which holds it */
+        return rp_fail(e, RP_E_CONFIG, 0, "table %s cannot be a MariaDB "
+                       "table name (not UTF-8, or longer than 64 "
+                       "characters): rename it in the source or leave it "
+                       "out with sluice-capture --exclude-tables", table);
+    if (!sl_utf8_valid(json, len, 0))   /* capture copies names as they are */
+        return rp_fail(e, RP_E_CONFIG, 0, "table %s has a column name that "
+                       "is not UTF-8, which MariaDB cannot hold: rename it "
+                       "in the source or leave the table out with "
+                       "sluice-capture --exclude-tables", table);
+    js = sl_json_parse(json, len, errbuf, sizeof(errbuf));
     if (js == NULL)
         return rp_fail(e, RP_E_FATAL, 0, "schema record of table %s is not "
                        "valid JSON: %s", table, errbuf);
-    if (strlen(table) > 64) {
+    if (!schema_shape_ok(js, errbuf, sizeof(errbuf))) {
         sl_json_free(js);
-        return rp_fail(e, RP_E_CONFIG, 0, "table name %s is longer than "
-                       "MariaDB's 64 characters", table);
+        return rp_fail(e, RP_E_FATAL, 0, "schema record of table %s is "
+                       "malformed: %s", table, errbuf);
     }
     t = rp_table_get(ts, db, table, e);
     if (t == NULL && e->cls != RP_E_NONE)

@@ -37,7 +37,7 @@ static int hexval(char c)
     return -1;
 }
 
-/* Percent-decode s in place; -1 on a bad escape. */
+/* Percent-decode s in place; -1 on a bad escape (or %00). */
 static int pct_decode(char *s)
 {
     char *o = s;
@@ -45,7 +45,7 @@ static int pct_decode(char *s)
     for (; *s; s++) {
         if (*s == '%') {
             int h = hexval(s[1]), l = h < 0 ? -1 : hexval(s[2]);
-            if (h < 0 || l < 0)
+            if (h < 0 || l < 0 || h + l == 0)   /* %00 would cut the name */
                 return -1;
             *o++ = (char)(h * 16 + l);
             s += 2;

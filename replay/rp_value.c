@@ -59,6 +59,18 @@ static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
     *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
+/* Does day d of month mo exist in year y? (Feb 30 does not; a text date
+** naming it is not a date, with or without a time.) */
+static int day_exists(int y, int mo, int d)
+{
+    int yy;
+    unsigned mm, dd;
+
+    civil_from_days(days_from_civil(y, (unsigned)mo, (unsigned)d), &yy, &mm,
+                    &dd);
+    return yy == y && (int)mm == mo && (int)dd == d;
+}
+
 static int digits(const char **p, const char *end, int n, int *out)
 {
     int v = 0;
@@ -101,7 +113,7 @@ int rp_parse_datetime(const char *s, size_t n, char *out, size_t cap,
         digits(&p, end, 2, &mo) || p >= end || *p++ != '-' ||
         digits(&p, end, 2, &d))
         return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31)
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || !day_exists(y, mo, d))
         return -1;
     if (p == end) {
         *date_only = 1;
@@ -152,17 +164,14 @@ int rp_parse_datetime(const char *s, size_t n, char *out, size_t cap,
     }
     if (p != end)
         return -1;
-    /* reject impossible days (Feb 30) by round-tripping the date */
     t = days_from_civil(y, (unsigned)mo, (unsigned)d);
-    {
-        int yy;
-        unsigned mm, dd;
-        civil_from_days(t, &yy, &mm, &dd);
-        if (yy != y || (int)mm != mo || (int)dd != d)
-            return -1;
-    }
     t = (t * 86400 + h * 3600 + mi * 60 + sec - (int64_t)off * 60) *
             1000000 + us;
+    /* an offset can carry 0000-01-01 or 9999-12-31 out of the 4-digit
+    ** years a DATETIME holds: refuse rather than write "-001" or "10000" */
+    if (t < days_from_civil(0, 1, 1) * 86400000000LL ||
+        t >= days_from_civil(10000, 1, 1) * 86400000000LL)
+        return -1;
     format_us(out, cap, t);
     return 0;
 }

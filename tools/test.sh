@@ -2,10 +2,21 @@
 #
 # tools/test.sh -- sluice's one test command (run it from anywhere).
 #
-# Passes, each counted in the final "N passed, N failed" line:
-#   1. build/       RelWithDebInfo, ctest (unit, golden, integration, crash)
-#   2. build-asan/  -DSLUICE_SANITIZE=ON, the same ctest under ASan/UBSan
-#   3. valgrind     every unit-labelled test of build/ under memcheck
+# Passes, each counted in the final "N passed, N failed" line; every tree
+# is built with -DSLUICE_WERROR=ON, so a warning at any optimisation level
+# fails the run:
+#   1. build/          RelWithDebInfo, ctest (unit, golden, fuzz corpus
+#                      replays, integration, crash)
+#   2. build-release/  Release (-O3), tests included: all built, the
+#                      unit-labelled tests run (the rest is the same code
+#                      pass 1 and 3 run; -O3 is about warnings and UB)
+#   3. build-asan/     -DSLUICE_SANITIZE=ON -DSLUICE_DEBUG=ON: the whole
+#                      ctest under ASan/UBSan with the invariant checks
+#                      (SL_CHECK) compiled in
+#   4. valgrind        every unit-labelled test of build/ under memcheck
+#   5. fuzz            tools/fuzz.sh: build-fuzz/ (clang, libFuzzer,
+#                      ASan+UBSan, SLUICE_DEBUG), each target for
+#                      SLUICE_FUZZ_SECONDS (default 30), two at a time
 # SLUICE_TEST_QUICK=1 runs pass 1 only. Extra arguments go to every ctest
 # run (e.g. tools/test.sh -R journal). Missing Debian packages are
 # installed when run as root (CI), listed otherwise.
@@ -33,7 +44,8 @@ MARIADB_SH=$ROOT/tests/harness/mariadb.sh
 # shellcheck source=tools/lib/packages.sh
 . "$ROOT/tools/lib/packages.sh" || exit 1
 PACKAGES=("${SLUICE_PACKAGES_BUILD[@]}" "${SLUICE_PACKAGES_RUN[@]}"
-    libcriterion-dev valgrind)
+    "${SLUICE_PACKAGES_TEST[@]}")
+FUZZ_SECONDS=${SLUICE_FUZZ_SECONDS:-30}
 
 TOTAL_PASSED=0
 TOTAL_FAILED=0
@@ -50,18 +62,24 @@ ensure_packages() {
 
 # ---- bookkeeping -------------------------------------------------------------
 
-# record PASS PASSED FAILED NOTE
+PASS_T0=$SECONDS
+
+# record PASS PASSED FAILED NOTE: also the pass's wall time (since the
+# previous record), so the summary shows where CI time goes.
 record() {
     TOTAL_PASSED=$((TOTAL_PASSED + $2))
     TOTAL_FAILED=$((TOTAL_FAILED + $3))
-    SUMMARY+=("$(printf '  %-11s passed=%-4s failed=%-4s %s' "$1" "$2" "$3" "$4")")
+    SUMMARY+=("$(printf '  %-11s passed=%-4s failed=%-4s %4ds %s' "$1" "$2" "$3" \
+        $((SECONDS - PASS_T0)) "$4")")
+    PASS_T0=$SECONDS
 }
 
 # shellcheck disable=SC2317 # trap handler
 stop_servers() {
     local d
     [[ -f $MARIADB_SH ]] || return 0
-    for d in "$ROOT/build/mariadb" "$ROOT/build-asan/mariadb"; do
+    for d in "$ROOT/build/mariadb" "$ROOT/build-release/mariadb" \
+        "$ROOT/build-asan/mariadb"; do
         [[ -d $d ]] && bash "$MARIADB_SH" stop "$d" >/dev/null 2>&1
     done
     return 0
@@ -85,14 +103,22 @@ build_tree() {
     cmake --build "$ROOT/$dir" --parallel "$JOBS" </dev/null || return 1
 }
 
-# ctest_pass NAME DIR [ENV=VAL...]: run ctest in DIR and record the result.
+# ctest_pass NAME DIR [ENV=VAL...] [-- CTEST_ARG...]: run ctest in DIR and
+# record the result.
 ctest_pass() {
     local name=$1 dir=$2 log line passed failed total rc nfail=${#FAILURES[@]}
+    local -a envs=() extra=()
     shift 2
+    while (($#)) && [[ $1 != -- ]]; do
+        envs+=("$1")
+        shift
+    done
+    (($#)) && shift
+    extra=("$@")
     log=$ROOT/$dir/test-sh-ctest.log
-    say "ctest $dir"
-    (cd "$ROOT/$dir" && env "$@" ctest --output-on-failure -j "$JOBS" \
-        --no-tests=error "${CTEST_ARGS[@]}" </dev/null) 2>&1 | tee "$log"
+    say "ctest $dir ${extra[*]}"
+    (cd "$ROOT/$dir" && env "${envs[@]}" ctest --output-on-failure -j "$JOBS" \
+        --no-tests=error "${extra[@]}" "${CTEST_ARGS[@]}" </dev/null) 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)
     if [[ $line =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
@@ -230,6 +256,26 @@ valgrind_pass() {
     record valgrind "$passed" "$failed" "(unit tests of $dir, memcheck${skipped[*]:+; not ELF, skipped: ${skipped[*]}})"
 }
 
+# ---- fuzz ----------------------------------------------------------------------
+
+fuzz_pass() {
+    local log=$ROOT/build-fuzz/test-sh-fuzz.log rc passed failed line
+    say "fuzz (tools/fuzz.sh -t $FUZZ_SECONDS)"
+    mkdir -p "$ROOT/build-fuzz"
+    bash "$ROOT/tools/fuzz.sh" -t "$FUZZ_SECONDS" -j "$JOBS" </dev/null 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    passed=$(grep -cE '^[a-z]+ +[0-9?]+ +[0-9?]+ +[0-9]+ +ok$' "$log")
+    failed=$(grep -cE '^[a-z]+ +[0-9?]+ +[0-9?]+ +[0-9]+ +FAILED' "$log")
+    if ((rc != 0 && failed == 0)); then
+        failed=1
+        FAILURES+=("fuzz: tools/fuzz.sh exited $rc (build?)")
+    fi
+    while IFS= read -r line; do
+        FAILURES+=("fuzz: $line")
+    done < <(grep -E '^[a-z]+ +[0-9?]+ +[0-9?]+ +[0-9]+ +FAILED' "$log")
+    record fuzz "$passed" "$failed" "(build-fuzz/, ${FUZZ_SECONDS} s per target)"
+}
+
 # ---- main ----------------------------------------------------------------------
 
 trap stop_servers EXIT
@@ -238,7 +284,9 @@ trap on_signal INT TERM
 ensure_packages
 
 T0=$SECONDS
-if build_tree build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+PASS_T0=$SECONDS
+if build_tree build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_WERROR=ON \
+    -DSLUICE_SANITIZE=OFF -DSLUICE_DEBUG=OFF; then
     BUILD_OK=1
     ctest_pass ctest build
 else
@@ -248,10 +296,18 @@ else
 fi
 
 if [[ $QUICK == 1 ]]; then
-    SUMMARY+=("  asan        skipped (SLUICE_TEST_QUICK=1)")
-    SUMMARY+=("  valgrind    skipped (SLUICE_TEST_QUICK=1)")
+    for p in release asan valgrind fuzz; do
+        SUMMARY+=("$(printf '  %-11s skipped (SLUICE_TEST_QUICK=1)' "$p")")
+    done
 else
-    if build_tree build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=ON; then
+    if build_tree build-release -DCMAKE_BUILD_TYPE=Release -DSLUICE_WERROR=ON; then
+        ctest_pass release build-release -- -L unit
+    else
+        FAILURES+=("build-release: configure or build failed")
+        record release 0 1 "(build-release/ did not build)"
+    fi
+    if build_tree build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=ON \
+        -DSLUICE_DEBUG=ON -DSLUICE_WERROR=ON; then
         ctest_pass asan build-asan \
             ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -264,6 +320,7 @@ else
     else
         SUMMARY+=("  valgrind    skipped (build/ did not build)")
     fi
+    fuzz_pass
 fi
 
 say "summary ($((SECONDS - T0)) s)"

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "sl_jmetrics.h"
+#include "sl_utf8.h"
 
 void sl_jmetrics_family(FILE *f, const char *name, const char *type,
                         const char *help)
@@ -16,18 +17,50 @@ void sl_jmetrics_family(FILE *f, const char *name, const char *type,
     fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* Label value with \ " and newline escaped. */
-static void label(FILE *f, const char *s)
+/* Label value: the text format wants UTF-8 with \\, \" and \n escaped; a
+** byte that is not part of valid UTF-8 (a directory name can hold any)
+** becomes U+FFFD, so the exposition stays valid. */
+void sl_jmetrics_label(FILE *f, const char *s)
 {
-    for (; *s; s++) {
-        if (*s == '\\' || *s == '"')
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+
+    while (n > 0) {
+        size_t k = 1;
+
+        if (*p >= 0x80) {
+            k = (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3
+                : (*p & 0xf8) == 0xf0 ? 4 : 0;
+            if (k == 0 || k > n || !sl_utf8_valid(p, k, 0)) {
+                fputs("\xef\xbf\xbd", f);
+                p++;
+                n--;
+                continue;
+            }
+            fwrite(p, 1, k, f);
+        } else if (*p == '\\' || *p == '"') {
             fputc('\\', f);
-        if (*s == '\n') {
+            fputc(*p, f);
+        } else if (*p == '\n') {
             fputs("\\n", f);
-            continue;
+        } else {
+            fputc(*p, f);
         }
-        fputc(*s, f);
+        p += k;
+        n -= k;
     }
+}
+
+void sl_jmetrics_sample(FILE *f, const char *name, const char *db,
+                        const char *replica)
+{
+    fprintf(f, "%s{db=\"", name);
+    sl_jmetrics_label(f, db);
+    if (replica != NULL) {
+        fputs("\",replica=\"", f);
+        sl_jmetrics_label(f, replica);
+    }
+    fputs("\"}", f);
 }
 
 static int64_t change_time(jr_journal *j, uint64_t seq)
@@ -74,16 +107,17 @@ int sl_jmetrics_write(FILE *f, jr_journal *j, const char *db,
     sl_jmetrics_family(f, "sluice_journal_info", "gauge",
                        "Journal identity (value is always 1).");
     fputs("sluice_journal_info{db=\"", f);
-    label(f, db);
-    fprintf(f, "\",journal_uuid=\"%s\",source_id=\"", in.journal_uuid);
-    label(f, in.source_id);
+    sl_jmetrics_label(f, db);
+    fputs("\",journal_uuid=\"", f);
+    sl_jmetrics_label(f, in.journal_uuid);
+    fputs("\",source_id=\"", f);
+    sl_jmetrics_label(f, in.source_id);
     fputs("\"} 1\n", f);
 #define G(name, help, val)                                                \
     do {                                                                  \
         sl_jmetrics_family(f, name, "gauge", help);                       \
-        fprintf(f, "%s{db=\"", name);                                     \
-        label(f, db);                                                     \
-        fprintf(f, "\"} %" PRIu64 "\n", (uint64_t)(val));                 \
+        sl_jmetrics_sample(f, name, db, NULL);                            \
+        fprintf(f, " %" PRIu64 "\n", (uint64_t)(val));                    \
     } while (0)
     G("sluice_journal_head_seq", "Last committed journal seq.",
       in.head_seq);
@@ -99,19 +133,15 @@ int sl_jmetrics_write(FILE *f, jr_journal *j, const char *db,
     sl_jmetrics_family(f, "sluice_replay_applied_seq", "gauge",
                        "Last seq the replica applied.");
     for (uint32_t i = 0; i < nrep; i++) {
-        fputs("sluice_replay_applied_seq{db=\"", f);
-        label(f, db);
-        fprintf(f, "\",replica=\"%s\"} %" PRIu64 "\n", reps[i].name,
-                reps[i].acked_seq);
+        sl_jmetrics_sample(f, "sluice_replay_applied_seq", db, reps[i].name);
+        fprintf(f, " %" PRIu64 "\n", reps[i].acked_seq);
     }
     sl_jmetrics_family(f, "sluice_replay_lag_records", "gauge",
                        "Complete journal records the replica has not "
                        "applied yet.");
     for (uint32_t i = 0; i < nrep; i++) {
-        fputs("sluice_replay_lag_records{db=\"", f);
-        label(f, db);
-        fprintf(f, "\",replica=\"%s\"} %" PRIu64 "\n", reps[i].name,
-                in.complete_seq > reps[i].acked_seq
+        sl_jmetrics_sample(f, "sluice_replay_lag_records", db, reps[i].name);
+        fprintf(f, " %" PRIu64 "\n", in.complete_seq > reps[i].acked_seq
                     ? in.complete_seq - reps[i].acked_seq : 0);
     }
     sl_jmetrics_family(f, "sluice_replay_lag_seconds", "gauge",
@@ -124,9 +154,8 @@ int sl_jmetrics_write(FILE *f, jr_journal *j, const char *db,
             if (t > 0 && now > t)
                 lag = (double)(now - t) / 1e6;
         }
-        fputs("sluice_replay_lag_seconds{db=\"", f);
-        label(f, db);
-        fprintf(f, "\",replica=\"%s\"} %.3f\n", reps[i].name, lag);
+        sl_jmetrics_sample(f, "sluice_replay_lag_seconds", db, reps[i].name);
+        fprintf(f, " %.3f\n", lag);
     }
     return JR_OK;
 }

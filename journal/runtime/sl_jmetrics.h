@@ -18,6 +18,15 @@
 int sl_jmetrics_write(FILE *f, jr_journal *j, const char *db,
                       const char *replica, uint64_t applied, jr_err *err);
 
+/* A Prometheus label value: \\, \" and newline escaped, bytes that are
+** not valid UTF-8 written as U+FFFD. Every label value goes through it. */
+void sl_jmetrics_label(FILE *f, const char *s);
+
+/* The start of a sample line: name{db="<db>"[,replica="<replica>"]}
+** (escaped; no trailing space). replica may be NULL. */
+void sl_jmetrics_sample(FILE *f, const char *name, const char *db,
+                        const char *replica);
+
 /* Print one metric family header. */
 void sl_jmetrics_family(FILE *f, const char *name, const char *type,
                         const char *help);

@@ -1,14 +1,17 @@
 /*
 ** sl_json.c -- strict recursive-descent JSON parser.
 ** INVARIANTS: never reads past s+n; nesting depth is capped (64) so hostile
-** input cannot exhaust the stack; \u escapes (with surrogate pairs) are
-** decoded to UTF-8; any syntax error frees everything and returns NULL.
+** input cannot exhaust the stack; the text must be valid UTF-8 and \u
+** escapes (with surrogate pairs) are decoded to UTF-8, so every string is
+** UTF-8; any syntax error frees everything and returns NULL.
 */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sl_json.h"
+#include "sl_utf8.h"
 
 typedef struct parser {
     const char *p, *end;
@@ -202,6 +205,36 @@ bad:
     return NULL;
 }
 
+/* RFC 8259 number: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
+** (strtod alone would take "+1", ".5", "1.", "01" as well). */
+static int number_ok(const char *b)
+{
+    if (*b == '-')
+        b++;
+    if (*b == '0')
+        b++;
+    else if (*b >= '1' && *b <= '9')
+        while (*b >= '0' && *b <= '9')
+            b++;
+    else
+        return 0;
+    if (*b == '.') {
+        if (*++b < '0' || *b > '9')
+            return 0;
+        while (*b >= '0' && *b <= '9')
+            b++;
+    }
+    if (*b == 'e' || *b == 'E') {
+        if (*++b == '+' || *b == '-')
+            b++;
+        if (*b < '0' || *b > '9')
+            return 0;
+        while (*b >= '0' && *b <= '9')
+            b++;
+    }
+    return *b == 0;
+}
+
 static sl_json *value(parser *ps)
 {
     sl_json *j;
@@ -238,7 +271,7 @@ static sl_json *value(parser *ps)
         char buf[64], *e;
         size_t l = 0;
         while (ps->p + l < ps->end && l < sizeof(buf) - 1 &&
-               strchr("+-0123456789.eE", ps->p[l]))
+               ps->p[l] != 0 && strchr("+-0123456789.eE", ps->p[l]))
             l++;
         memcpy(buf, ps->p, l);
         buf[l] = 0;
@@ -247,7 +280,7 @@ static sl_json *value(parser *ps)
             return NULL;
         }
         j->num = strtod(buf, &e);
-        if (*e != 0) {
+        if (*e != 0 || !number_ok(buf) || isinf(j->num)) {   /* 1e999 */
             free(j);
             fail(ps, "bad number");
             return NULL;
@@ -265,6 +298,10 @@ sl_json *sl_json_parse(const char *s, size_t n, char *errbuf, size_t cap)
 
     if (errbuf && cap)
         errbuf[0] = 0;
+    if (!sl_utf8_valid(s, n, 0)) {       /* RFC 8259: JSON text is UTF-8 */
+        fail(&ps, "not valid UTF-8");
+        return NULL;
+    }
     j = value(&ps);
     ws(&ps);
     if (j != NULL && ps.p != ps.end) {

@@ -290,6 +290,10 @@ int ct_converge(ct_model *m, const char *dir, const char *src,
     int64_t deadline = 0;
     struct timespec ts = { 0, 20 * 1000000L };
 
+    /* a limit for reporting a failure, never an expectation */
+    if (timeout_ms > 0 && timeout_ms < 120000)
+        timeout_ms = 120000;
+
     {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);

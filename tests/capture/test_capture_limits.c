@@ -132,7 +132,8 @@ Test(capture_limits, a_full_disk_mid_snapshot_is_survived)
     cr_assert(rc != 0, "capture cannot have journaled 8 MiB in 3:\n%s", log);
     cr_assert(rc < 128, "capture died of a signal (%d) instead of failing "
               "with a message:\n%s", rc, log);
-    cr_assert_neq(strstr(log, "sluice-capture: "), NULL, "no message:\n%s",
+    cr_assert_neq(strstr(log, "level=error prog=sluice-capture "), NULL,
+                  "no error line:\n%s",
                   log);
     free(log);
     ct_fsize_limit = 0;                 /* space again */

@@ -9,6 +9,13 @@
 ** mid-group now and then (groups span commits); every commit carries as
 ** position the number of the last group whose end record it holds.
 **
+** Where a kill lands is chosen by what the writer is seen doing, not by a
+** delay calibrated on one machine: odd iterations wait until the writer
+** reports it is open and then until the journal's head has moved past a
+** target drawn 1..48 records ahead (it is writing, however loaded or slow
+** -- valgrind -- the machine), and strike 0..2 ms later; even iterations
+** strike 0..20 ms after the fork (inside open, or the abort commit).
+**
 ** After each kill the parent reopens the journal, runs jr_journal_check
 ** and feeds the new records to a state machine that demands: seqs dense;
 ** a group starts with i = 0 at group number last+1 and continues with
@@ -27,6 +34,23 @@
 #include "jt_util.h"
 
 TestSuite(journal_crash, .init = jt_tmpdir_up, .fini = jt_tmpdir_down);
+
+/* The committed head of jt_dir (0 while it cannot be read yet). */
+static uint64_t head_now(void)
+{
+    jr_journal_opts o = JR_JOURNAL_OPTS_INIT;
+    jr_journal *j;
+    jr_info info;
+    uint64_t h = 0;
+
+    o.read_only = 1;
+    if (jr_journal_open(&j, jt_dir, &o, NULL) != JR_OK)
+        return 0;
+    if (jr_journal_info(j, &info, NULL) == JR_OK)
+        h = info.head_seq;
+    jr_journal_close(j);
+    return h;
+}
 
 #define ITERATIONS 100
 
@@ -293,7 +317,7 @@ Test(journal_crash, random_kills_leave_a_dense_journal_whose_position_matches,
     for (it = 0; it < ITERATIONS; it++) {
         int status, fds[2];
         pid_t pid;
-        uint64_t resumed;
+        uint64_t resumed, h0 = st.next_seq - 1;
 
         cr_assert_eq(pipe(fds), 0);
         pid = jt_fork();
@@ -303,17 +327,30 @@ Test(journal_crash, random_kills_leave_a_dense_journal_whose_position_matches,
             _exit(run_writer(jt_dir, fds[1], UINT64_MAX));
         }
         close(fds[1]);
-        /* Even iterations count from the fork (kills land in open and in
-        ** the abort commit too); odd ones from the writer being open, so
-        ** groups get written however slow the start (valgrind). */
-        if (it % 2 == 1 && jt_recv_u64(fds[0], &resumed, 30000) == 0 &&
-            resumed != st.last_complete)
-            cr_assert_fail("iteration %d: child resumed after group %llu, "
-                           "the last complete group is %llu", it,
-                           (unsigned long long)resumed,
-                           (unsigned long long)st.last_complete);
+        if (it % 2 == 1) {
+            uint64_t target = h0 + 1 + jt_rng_below(&rng, 48);
+            int64_t deadline = jt_now_us() + 120000000;
+
+            if (jt_recv_u64(fds[0], &resumed, 120000) != 0)
+                cr_assert_fail("iteration %d: the writer did not open in "
+                               "120 s", it);
+            if (resumed != st.last_complete)
+                cr_assert_fail("iteration %d: child resumed after group "
+                               "%llu, the last complete group is %llu", it,
+                               (unsigned long long)resumed,
+                               (unsigned long long)st.last_complete);
+            while (head_now() < target) {
+                if (jt_now_us() > deadline)
+                    cr_assert_fail("iteration %d: the writer did not reach "
+                                   "seq %llu in 120 s", it,
+                                   (unsigned long long)target);
+                usleep(500);
+            }
+            usleep((useconds_t)jt_rng_below(&rng, 2001));
+        } else {
+            usleep((useconds_t)jt_rng_below(&rng, 20001));
+        }
         close(fds[0]);
-        usleep((useconds_t)jt_rng_below(&rng, 50001));
         kill(pid, SIGKILL);
         status = jt_wait(pid, 10000);
         cr_assert_eq(status, 128 + SIGKILL,

@@ -137,6 +137,10 @@ int rt_alive(rt_proc *p);
 int rt_stop(rt_proc *p, int timeout_ms);
 /* SIGKILL and reap. */
 void rt_kill(rt_proc *p);
+/* Wait until the process's log holds `needle` at least n times (what it
+** was seen doing, however slow the machine); asserts it stays alive and
+** gets there within timeout_ms. */
+void rt_wait_log(rt_proc *p, const char *needle, int n, int timeout_ms);
 /* Its log so far; never NULL. The string belongs to the fixture (freed
 ** by rt_teardown()), so it can go straight into an assertion message. */
 const char *rt_log(const rt_proc *p);
@@ -151,7 +155,7 @@ void rt_capture_once(void);
 /* The same with extra arguments (NULL-terminated). */
 void rt_capture_once_with(const char *arg, ...);
 /* sluice-replay --journal rt_jdir --target url --once [args...]: exit
-** status (run to completion; -2 when still running after 30 s); p receives the log. */
+** status (run to completion; -2 when still running after 120 s); p receives the log. */
 int rt_replay_run(rt_proc *p, const char *url, ...);   /* args, NULL */
 /* rt_replay_run(rt_url) asserting exit 0. */
 void rt_replay_once(void);
@@ -171,7 +175,8 @@ int64_t rt_journal_complete_seq(const char *jdir);
 int64_t rt_find_seq(const char *jdir, const char *table,
                     const char *key_text);
 /* Poll until sluice_position of replica (on db) reaches the journal's
-** complete_seq; returns 0, or -1 on timeout. */
+** complete_seq; returns 0, or -1 on timeout (at least 120 s: a limit for
+** reporting a failure, not an expectation). */
 int rt_wait_applied(MYSQL *db, const char *replica, const char *jdir,
                     int timeout_ms);
 

@@ -15,6 +15,12 @@
 ** Replay must converge WITHOUT being restarted (same pid throughout),
 ** log each state change once rather than once per retry, and end with a
 ** target equal to the source row by row.
+**
+** Nothing here waits a fixed time calibrated on one machine: an outage
+** lasts until replay has been seen retrying (its debug log has one
+** event=replay.backoff line per retry) and capture has journaled on
+** while the server was away; "still waiting" is asserted after observed
+** retries, not after a guess of how long a start takes.
 */
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -22,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "rt_util.h"
@@ -86,6 +93,16 @@ static pid_t start_writer(int from, int n)
     _exit(rc == SQLITE_OK ? 0 : 1);
 }
 
+/* Has child pid exited? (Not reaped: rt_wait_pid still sees it.) */
+static int exited(pid_t pid)
+{
+    siginfo_t si;
+
+    memset(&si, 0, sizeof(si));
+    return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           si.si_pid == pid;
+}
+
 /* Wait until the private server's sluice_position shows progress. */
 static void wait_progress(MYSQL *my, int64_t beyond, int timeout_ms)
 {
@@ -132,23 +149,35 @@ static void outage(const char *down, const char *up)
     rt_proc cap, rep;
     MYSQL *my;
     pid_t w, rep_pid;
-    int64_t t0;
+    int64_t t0, at;
+    int retries;
 
     server_paths();
     server("start");
     source_table();
     rt_capture_start(&cap, "--poll-ms", "2", NULL);
     rt_replay_start(&rep, g_url, "--poll-ms", "2", "--retry-max-ms", "300",
-                    NULL);
+                    "--log-level", "debug", NULL);
     rep_pid = rep.pid;
     my = rt_server_connect(g_dir, "sluice_test");
     w = start_writer(1000, 3000);
-    wait_progress(my, 0, 30000);
-    rt_sleep_ms(400);
-    wait_progress(my, rt_position(my, "default"), 30000);
+    wait_progress(my, 0, 60000);
+    wait_progress(my, rt_position(my, "default"), 60000);
+    retries = rt_count(rt_log(&rep), "event=replay.backoff");
     server(down);                     /* mid-stream */
     t0 = rt_now_ms();
-    rt_sleep_ms(2500);
+    at = rt_journal_complete_seq(rt_jdir);
+    /* the outage lasts until replay has retried three times and capture
+    ** has journaled on meanwhile (the outage is lag), unless the
+    ** application is done writing */
+    rt_wait_log(&rep, "event=replay.backoff", retries + 3, 120000);
+    while (rt_journal_complete_seq(rt_jdir) <= at && !exited(w)) {
+        if (!rt_alive(&cap))
+            cr_assert_fail("capture died during the outage");
+        if (rt_now_ms() - t0 >= 120000)
+            cr_assert_fail("capture journaled nothing during the outage");
+        rt_sleep_ms(20);
+    }
     cr_assert(rt_alive(&rep), "replay died during the outage:\n%s",
               rt_log(&rep));
     cr_assert(rt_alive(&cap), "capture died during the outage");
@@ -177,10 +206,10 @@ Test(replay_outage, capture_and_replay_started_before_the_server_exists_converge
     source_table();
     rt_capture_start(&cap, "--poll-ms", "2", NULL);
     rt_replay_start(&rep, g_url, "--poll-ms", "2", "--retry-max-ms", "300",
-                    NULL);
+                    "--log-level", "debug", NULL);
     rep_pid = rep.pid;
     w = start_writer(1000, 1000);
-    rt_sleep_ms(1500);
+    rt_wait_log(&rep, "event=replay.backoff", 5, 120000);  /* retrying */
     cr_assert(rt_alive(&rep), "replay exited with no server:\n%s",
               rt_log(&rep));
     log = rt_log(&rep);
@@ -203,11 +232,12 @@ Test(replay_outage, replay_once_started_while_the_server_is_down_waits_for_it)
     rt_capture_once();
     {
         const char *argv[] = { "--journal", rt_jdir, "--target", g_url,
-                               "--once", "--once-timeout-s", "60",
-                               "--retry-max-ms", "300", NULL };
+                               "--once", "--once-timeout-s", "120",
+                               "--retry-max-ms", "300", "--log-level",
+                               "debug", NULL };
         rt_spawnv(&rep, rt_replay_bin(), argv, rt_password());
     }
-    rt_sleep_ms(1000);
+    rt_wait_log(&rep, "event=replay.backoff", 3, 60000);
     cr_assert(rt_alive(&rep), "replay --once gave up at once:\n%s",
               rt_log(&rep));
     server("restart");
@@ -226,7 +256,7 @@ Test(replay_outage, replay_started_before_capture_created_the_journal_waits_for_
     rt_replay_start(&rep, rt_url, "--poll-ms", "2", "--retry-max-ms", "300",
                     NULL);
     rep_pid = rep.pid;
-    rt_sleep_ms(700);
+    rt_wait_log(&rep, "event=replay.waiting_for_journal", 1, 60000);
     cr_assert(rt_alive(&rep), "replay exited without a journal:\n%s",
               rt_log(&rep));
     source_table();

@@ -306,7 +306,7 @@ Test(replay_reject, a_running_replay_stuck_on_a_bad_value_logs_once_shows_lag_an
     stock_with_bad_group("INSERT INTO stock VALUES (11, 'abc', 'ok')",
                          &applied);
     rt_replay_start(&rep, rt_url, "--retry-max-ms", "200", "--poll-ms", "5",
-                    NULL);
+                    "--log-level", "debug", NULL);
     deadline = rt_now_ms() + 20000;
     for (;;) {
         log = rt_log(&rep);
@@ -317,7 +317,7 @@ Test(replay_reject, a_running_replay_stuck_on_a_bad_value_logs_once_shows_lag_an
         cr_assert(rt_now_ms() < deadline, "no error logged");
         rt_sleep_ms(50);
     }
-    rt_sleep_ms(1500);                /* several retries at <= 200 ms */
+    rt_wait_log(&rep, "event=replay.backoff", 5, 60000);  /* retrying */
     cr_assert(rt_alive(&rep), "replay gave up: %s", rt_log(&rep));
     log = rt_log(&rep);
     cr_expect_eq(rt_count(log, "event=replay.value_rejected"), 1,

@@ -27,7 +27,10 @@ void fmt_time(char *buf, size_t cap, int64_t us)
         frac += 1000000;
         s -= 1;
     }
-    gmtime_r(&s, &tm);
+    if (gmtime_r(&s, &tm) == NULL) {     /* beyond struct tm's years */
+        snprintf(buf, cap, "@%lld.%06ld", (long long)s, frac);
+        return;
+    }
     snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min, tm.tm_sec, frac);

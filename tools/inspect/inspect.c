@@ -6,7 +6,10 @@
 **
 ** The journal is opened read-only; nothing here writes to it. `list`
 ** streams (bounded memory however long the journal). Exit codes: 0 ok,
-** 1 failure, 64 usage error, 65 journal corrupt, 66 no journal.
+** 1 failure (a pruned or missing seq included), 64 usage error, 65
+** journal corrupt, 66 no journal at DIR.
+** main() is inspect_main() (main.c), so tests/fuzz can drive the argument
+** handling in process.
 */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,6 +22,7 @@
 #include <unistd.h>
 
 #include "fmt.h"
+#include "inspect.h"
 #include "sl_jmetrics.h"
 #include "sl_opts.h"
 #include "sluice/journal.h"
@@ -40,7 +44,7 @@ static const sl_opt g_opts[] = {
     { "from", SL_OPT_INT, 1, INT64_MAX, offsetof(cfg, from), "SEQ",
       "list/tail: start at SEQ (list default: first stored seq)" },
     { "limit", SL_OPT_INT, 0, INT64_MAX, offsetof(cfg, limit), "N",
-      "list: print at most N records (default: all, streamed)" },
+      "list/tail: print at most N records (default: all, streamed)" },
     { "poll-ms", SL_OPT_INT, 1, 60000, offsetof(cfg, poll_ms), "N",
       "tail: poll interval in milliseconds (default 50)" },
     { NULL, 0, 0, 0, 0, NULL, NULL }
@@ -69,6 +73,8 @@ static const char g_footer[] =
 
 static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) { (void)sig; g_stop = 1; }
+
+long inspect_tail_polls_max;
 
 static int fail(const jr_err *err, int code)
 {
@@ -121,7 +127,9 @@ static int cmd_stat(jr_journal *j, const cfg *c)
         plen = sizeof(pos);
     fmt_time(t, sizeof(t), in.head_time_us);
     if (c->json) {
-        printf("{\"journal_uuid\":\"%s\",\"source_id\":", in.journal_uuid);
+        printf("{\"journal_uuid\":");
+        fmt_json_str(stdout, in.journal_uuid, strlen(in.journal_uuid));
+        printf(",\"source_id\":");
         fmt_json_str(stdout, in.source_id, strlen(in.source_id));
         printf(",\"first_seq\":%" PRIu64 ",\"head_seq\":%" PRIu64
                ",\"complete_seq\":%" PRIu64 ",\"head_time_us\":%" PRId64
@@ -142,11 +150,20 @@ static int cmd_stat(jr_journal *j, const cfg *c)
     printf("journal uuid   %s\n", in.journal_uuid);
     printf("source         %s\n", in.source_id[0] ? in.source_id
                                                     : "(not bound yet)");
-    printf("records        %" PRIu64 " stored (seq %" PRIu64 "..%" PRIu64
-           "), head %" PRIu64 ", last complete group ends at %" PRIu64
-           "\n", in.first_seq ? in.head_seq - in.first_seq + 1 : 0,
-           in.first_seq, in.head_seq, in.head_seq, in.complete_seq);
-    printf("last commit    %s\n", in.head_seq ? t : "(none)");
+    if (in.first_seq)
+        printf("records        %" PRIu64 " stored (seq %" PRIu64 "..%"
+               PRIu64 ")", in.head_seq - in.first_seq + 1, in.first_seq,
+               in.head_seq);
+    else if (in.head_seq)
+        printf("records        0 stored (seq 1..%" PRIu64 " all pruned)",
+               in.head_seq);
+    else
+        printf("records        0 (nothing journaled yet)");
+    printf(", head %" PRIu64 ", last complete group ends at %" PRIu64 "\n",
+           in.head_seq, in.complete_seq);
+    printf("last commit    %s\n", in.head_time_us ? t
+                                  : in.head_seq ? "unknown (pruned)"
+                                                : "(none)");
     printf("storage        %" PRIu64 " batches, %" PRIu64 " bytes",
            in.nbatches, in.stored_bytes);
     if (in.first_seq)
@@ -177,19 +194,28 @@ static int stream(jr_journal *j, const cfg *c, uint64_t from, int follow)
     jr_reader *r;
     jr_entry e;
     jr_err err = { 0 };
-    long long n = 0;
+    long long n = 0, polls = 0;
     int rc;
 
     if ((rc = jr_reader_open(&r, j, from, &err)) != JR_OK)
         return fail(&err, rc);
-    while (!g_stop && (c->limit == 0 || n < c->limit)) {
+    while (!g_stop && (c->limit < 0 || n < c->limit)) {
         rc = jr_reader_next(r, &e, &err);
         if (rc == JR_EAGAIN) {
-            if (!follow)
+            if (!follow ||
+                (inspect_tail_polls_max > 0 && ++polls >= inspect_tail_polls_max))
                 break;
             fflush(stdout);
             usleep((useconds_t)c->poll_ms * 1000);
             continue;
+        }
+        if (rc == JR_ENOTFOUND) {        /* pruned under us */
+            fflush(stdout);
+            jr_reader_close(r);
+            fprintf(stderr, "sluice-inspect: seq %llu was pruned while "
+                    "reading; run again\n",
+                    (unsigned long long)(from + (uint64_t)n));
+            return 1;
         }
         if (rc != JR_OK) {
             fflush(stdout);
@@ -215,12 +241,20 @@ static int cmd_list(jr_journal *j, const cfg *c, int follow)
 
     if ((rc = jr_journal_info(j, &in, &err)) != JR_OK)
         return fail(&err, rc);
-    if (from == 0)
-        from = follow ? in.head_seq + 1 : (in.first_seq ? in.first_seq : 1);
-    else if (in.first_seq && from < in.first_seq) {
-        fprintf(stderr, "sluice-inspect: seq %llu was pruned; the oldest "
-                "stored seq is %" PRIu64 "\n", (unsigned long long)from,
-                in.first_seq);
+    if (from == 0) {
+        /* a fully pruned journal lists nothing (from = head + 1) */
+        from = follow || in.first_seq == 0 ? in.head_seq + 1
+                                           : in.first_seq;
+    } else if ((in.first_seq && from < in.first_seq) ||
+               (in.first_seq == 0 && from <= in.head_seq)) {
+        if (in.first_seq)
+            fprintf(stderr, "sluice-inspect: seq %llu was pruned; the "
+                    "oldest stored seq is %" PRIu64 "\n",
+                    (unsigned long long)from, in.first_seq);
+        else
+            fprintf(stderr, "sluice-inspect: seq %llu was pruned, as was "
+                    "every record up to the head (%" PRIu64 ")\n",
+                    (unsigned long long)from, in.head_seq);
         return 1;
     }
     return stream(j, c, from, follow);
@@ -302,9 +336,9 @@ static int cmd_metrics(jr_journal *j, const char *dir)
     return rc == JR_OK ? 0 : fail(&err, rc);
 }
 
-int main(int argc, char **argv)
+int inspect_main(int argc, char **argv)
 {
-    cfg c = { 0, 0, 0, 50 };
+    cfg c = { 0, 0, -1, 50 };
     char errbuf[256];
     char **pos = calloc((size_t)argc + 1, sizeof(char *));
     int npos = 0, rc, ret;

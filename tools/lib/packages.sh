@@ -5,6 +5,9 @@
 #
 #   SLUICE_PACKAGES_BUILD   compiler, CMake and the libraries sluice links
 #   SLUICE_PACKAGES_RUN     MariaDB server and client, the sqlite3 shell
+#   SLUICE_PACKAGES_TEST    what tools/test.sh needs beyond those: Criterion,
+#                           valgrind, clang and its libFuzzer/sanitizer
+#                           runtimes (tests/fuzz)
 #   sluice_ensure_packages PROG PKG...
 #       Installs those of PKG... that dpkg does not report as installed,
 #       with apt-get update + apt-get install -y (root only). Not root:
@@ -17,6 +20,8 @@ SLUICE_PACKAGES_BUILD=(build-essential cmake pkg-config libsqlite3-dev
     libmariadb-dev liblmdb-dev libzstd-dev libmicrohttpd-dev)
 # shellcheck disable=SC2034
 SLUICE_PACKAGES_RUN=(mariadb-server mariadb-client sqlite3)
+# shellcheck disable=SC2034
+SLUICE_PACKAGES_TEST=(libcriterion-dev valgrind clang libclang-rt-dev)
 
 sluice_ensure_packages() {
     local prog=$1 p

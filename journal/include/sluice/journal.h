@@ -171,7 +171,10 @@ typedef struct jr_info {
     uint64_t first_seq;       /* oldest stored record; 0 if empty */
     uint64_t head_seq;        /* last committed record; 0 if none */
     uint64_t complete_seq;    /* last committed record ending a group */
-    int64_t head_time_us;     /* commit time of head_seq's batch */
+    int64_t head_time_us;     /* time of the last commit (µs); 0 when
+                                 unknown (nothing committed, or a journal
+                                 from before meta head_time, fully
+                                 pruned) */
     uint64_t nbatches;        /* stored LMDB entries in the log */
     uint64_t stored_bytes;    /* sum of stored entry sizes */
     uint64_t map_size;        /* current map size in bytes */
