@@ -824,11 +824,18 @@ void rt_capture_start(rt_proc *p, ...)
     snprintf(mdb, sizeof(mdb), "%s/data.mdb", rt_jdir);
     deadline = rt_now_ms() + 60000;
     while (stat(mdb, &sb) != 0) {
-        cr_assert(rt_alive(p), "sluice-capture exited %d:\n%s", p->status,
-                  rt_log(p));
-        cr_assert(rt_now_ms() < deadline, "no journal after 60 s");
+        if (!rt_alive(p))
+            cr_assert_fail("sluice-capture exited %d:\n%s", p->status,
+                           rt_log(p));
+        if (rt_now_ms() >= deadline)
+            cr_assert_fail("no journal after 60 s");
         rt_sleep_ms(5);
     }
+    /* and attached: until then it needs the source's locks (switching it
+    ** to WAL, installing triggers), which an application committing
+    ** without pause can keep from it past its busy timeout on a loaded
+    ** machine -- callers start their writers after this returns */
+    rt_wait_log(p, "event=capture.started", 1, 60000);
 }
 
 void rt_replay_start(rt_proc *p, const char *url, ...)

@@ -162,7 +162,8 @@ void rt_replay_once(void);
 /* rt_capture_once() + rt_replay_once(). */
 void rt_sync(void);
 /* Start a long-running sluice-capture / sluice-replay (no --once).
-** rt_capture_start returns once the journal directory exists. */
+** rt_capture_start returns once capture has created the journal and
+** attached to the source (logged event=capture.started). */
 void rt_capture_start(rt_proc *p, ...);                /* extra args */
 void rt_replay_start(rt_proc *p, const char *url, ...); /* extra args */
 

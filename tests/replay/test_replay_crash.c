@@ -28,7 +28,7 @@
 #include "testdb.h"
 
 TestSuite(replay_crash, .init = rt_setup, .fini = rt_teardown,
-          .timeout = 280);
+          .timeout = 900);   /* a limit for hangs: loaded ASan runs take 250 s */
 
 #define NT 4
 static const char *const g_tables[NT] = { "t", "c", "kl", "u" };

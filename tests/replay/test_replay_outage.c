@@ -34,7 +34,7 @@
 #include "rt_util.h"
 
 TestSuite(replay_outage, .init = rt_setup, .fini = rt_teardown,
-          .timeout = 240);
+          .timeout = 600);   /* a limit for hangs, not an expectation */
 
 static char g_dir[RT_PATH + 20];
 static char g_url[RT_PATH + 200];
