@@ -319,10 +319,10 @@ int64_t rt_position(MYSQL *db, const char *replica)
     MYSQL_ROW row;
     int64_t v = -1;
 
-    if (!rt_my_table_exists(db, "sluice_position"))
+    if (!rt_my_table_exists(db, "sqlite_sluice_position"))
         return -1;
     mysql_real_escape_string(db, er, replica, (unsigned long)strlen(replica));
-    snprintf(sql, sizeof(sql), "SELECT seq FROM sluice_position WHERE "
+    snprintf(sql, sizeof(sql), "SELECT seq FROM sqlite_sluice_position WHERE "
              "replica = '%s'", er);
     cr_assert_eq(mysql_query(db, sql), 0, "%s", mysql_error(db));
     r = mysql_store_result(db);

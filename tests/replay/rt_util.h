@@ -95,7 +95,7 @@ int64_t rt_my_int(MYSQL *db, const char *fmt, ...)
 /* Does table `name` exist in the connection's database? */
 int rt_my_table_exists(MYSQL *db, const char *name);
 int rt_my_column_exists(MYSQL *db, const char *table, const char *col);
-/* sluice_position.seq of `replica`, -1 when there is no row (or no
+/* sqlite_sluice_position.seq of `replica`, -1 when there is no row (or no
 ** table). */
 int64_t rt_position(MYSQL *db, const char *replica);
 
@@ -170,7 +170,7 @@ int64_t rt_journal_complete_seq(const char *jdir);
 ** key rendered exactly as key_text (e.g. "key(id=11)"); -1 if none. */
 int64_t rt_find_seq(const char *jdir, const char *table,
                     const char *key_text);
-/* Poll until sluice_position of replica (on db) reaches the journal's
+/* Poll until sqlite_sluice_position of replica (on db) reaches the journal's
 ** complete_seq; returns 0, or -1 on timeout. */
 int rt_wait_applied(MYSQL *db, const char *replica, const char *jdir,
                     int timeout_ms);

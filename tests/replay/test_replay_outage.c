@@ -86,7 +86,7 @@ static pid_t start_writer(int from, int n)
     _exit(rc == SQLITE_OK ? 0 : 1);
 }
 
-/* Wait until the private server's sluice_position shows progress. */
+/* Wait until the private server's sqlite_sluice_position shows progress. */
 static void wait_progress(MYSQL *my, int64_t beyond, int timeout_ms)
 {
     int64_t deadline = rt_now_ms() + timeout_ms;

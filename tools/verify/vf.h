@@ -1,7 +1,6 @@
 /*
 ** vf.h -- internals of sluice-verify, shared by tools/verify/vf_*.c.
 **
-**   vf_text.c      parsing/normalising number, decimal, date and time text
 **   vf_value.c     canonical values: a source value and a target value
 **                  become comparable as replay would have written them
 **   vf_source.c    the SQLite side: open read-only, list and describe
@@ -65,28 +64,6 @@ int vf_fail(vf_err *e, int fatal, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* From an rp_error (connection class errors are fatal). */
 int vf_fail_rp(vf_err *e, const rp_error *re);
-
-/* ---- text helpers (vf_text.c) ---- */
-
-/* Strict decimal number: [-+]digits[.digits][(e|E)[-+]digits] or
-** [-+].digits..., nothing around it. */
-int vf_is_number(const char *p, size_t n);
-/* Strict integer [-+]digits within int64. 0 ok, -1 not. */
-int vf_parse_i64(const char *p, size_t n, int64_t *out);
-/* Decimal text rounded half away from zero to `scale` digits, written
-** canonically ("-12.50", "0.00", "7"). 0 ok, -1 not a number / too
-** long for cap. */
-int vf_dec_norm(const char *p, size_t n, int scale, char *out, size_t cap);
-/* Numeric order of two vf_dec_norm() strings of the same scale. */
-int vf_dec_cmp(const char *a, size_t an, const char *b, size_t bn);
-/* "YYYY-MM-DD[ HH:MM:SS[.f...]]" -> "YYYY-MM-DD HH:MM:SS.ffffff" with
-** digits past `frac` zeroed (MariaDB truncates). date_only: keep the
-** first 10 characters. 0 ok, -1 not in that form. */
-int vf_datetime_norm(const char *p, size_t n, int frac, int date_only,
-                     char *out, size_t cap);
-/* MariaDB TIME text ([-][D ]H+:MM[:SS[.f...]]) -> "[-]HH:MM:SS.ffffff"
-** with digits past `frac` zeroed. 0 ok, -1 not a time. */
-int vf_time_norm(const char *p, size_t n, int frac, char *out, size_t cap);
 
 /* ---- columns and tables (vf_plan.c) ---- */
 
