@@ -24,7 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -331,6 +334,32 @@ int64_t rt_position(MYSQL *db, const char *replica)
         v = strtoll(row[0], NULL, 10);
     mysql_free_result(r);
     return v;
+}
+
+const char *rt_my_str(MYSQL *db, const char *fmt, ...)
+{
+    va_list ap;
+    char *sql;
+    MYSQL_RES *r;
+    MYSQL_ROW row;
+    const char *out;
+
+    va_start(ap, fmt);
+    sql = vfmt(fmt, ap);
+    va_end(ap);
+    cr_assert_eq(mysql_query(db, sql), 0, "%s: %s", sql, mysql_error(db));
+    r = mysql_store_result(db);
+    cr_assert_not_null(r, "%s: no result", sql);
+    free(sql);
+    row = mysql_fetch_row(r);
+    if (row == NULL)
+        out = keep(strdup("(no row)"));
+    else if (row[0] == NULL)
+        out = NULL;
+    else
+        out = keep(strdup(row[0]));
+    mysql_free_result(r);
+    return out;
 }
 
 void rt_db_create(const char *name)
@@ -820,6 +849,92 @@ void rt_replay_start(rt_proc *p, const char *url, ...)
     collect(argv, 4, ap);
     va_end(ap);
     rt_spawnv(p, rt_replay_bin(), argv, rt_password());
+}
+
+const char *rt_http_get(int port, const char *path)
+{
+    struct sockaddr_in a;
+    char req[200], *buf = NULL;
+    size_t len = 0, cap = 0;
+    ssize_t n;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    if (fd < 0)
+        return NULL;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(fd);
+        return NULL;
+    }
+    snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n",
+             path);
+    if (write(fd, req, strlen(req)) < 0) {
+        close(fd);
+        return NULL;
+    }
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            char *p = realloc(buf, cap = cap ? cap * 2 : 8192);
+            if (p == NULL)
+                break;
+            buf = p;
+        }
+        n = read(fd, buf + len, cap - len - 1);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    if (buf == NULL)
+        return NULL;
+    buf[len] = 0;
+    return keep(buf);
+}
+
+int rt_metrics_port(const rt_proc *p, int timeout_ms)
+{
+    int64_t deadline = rt_now_ms() + timeout_ms;
+
+    for (;;) {
+        char *log = rt_slurp(p->log);
+        const char *m = log ? strstr(log, "event=replay.metrics") : NULL;
+        const char *port = m ? strstr(m, "port=") : NULL;
+        if (port != NULL) {
+            int v = atoi(port + 5);
+            free(log);
+            return v;
+        }
+        free(log);
+        cr_assert(rt_now_ms() < deadline, "no metrics endpoint logged:\n%s",
+                  rt_log(p));
+        rt_sleep_ms(20);
+    }
+}
+
+double rt_metric(const char *text, const char *name, const char *labels)
+{
+    char pat[160];
+    const char *p = text;
+
+    snprintf(pat, sizeof(pat), "\n%s{", name);
+    while (p != NULL && (p = strstr(p, pat)) != NULL) {
+        const char *end = strchr(p + 1, '}'), *nl = strchr(p + 1, '\n');
+        char lab[1024];
+        size_t l;
+        if (end == NULL || (nl != NULL && nl < end))
+            return -1;
+        l = (size_t)(end - p) < sizeof(lab) - 1 ? (size_t)(end - p)
+                                                : sizeof(lab) - 1;
+        memcpy(lab, p, l);
+        lab[l] = 0;
+        if (labels == NULL || strstr(lab, labels) != NULL)
+            return strtod(end + 1, NULL);
+        p = end;
+    }
+    return -1;
 }
 
 const char *rt_inspect_stat_json(const char *jdir)

@@ -98,6 +98,10 @@ int rt_my_column_exists(MYSQL *db, const char *table, const char *col);
 /* sqlite_sluice_position.seq of `replica`, -1 when there is no row (or no
 ** table). */
 int64_t rt_position(MYSQL *db, const char *replica);
+/* First column of the first row as text (kept until teardown); NULL for
+** SQL NULL, "(no row)" when there is none. */
+const char *rt_my_str(MYSQL *db, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* ---- SQLite (the application) ---- */
 
@@ -161,6 +165,17 @@ void rt_sync(void);
 ** rt_capture_start returns once the journal directory exists. */
 void rt_capture_start(rt_proc *p, ...);                /* extra args */
 void rt_replay_start(rt_proc *p, const char *url, ...); /* extra args */
+
+/* ---- metrics ---- */
+
+/* GET path from 127.0.0.1:port: the whole response (kept), or NULL. */
+const char *rt_http_get(int port, const char *path);
+/* Port of the /metrics endpoint a child started with --metrics
+** 127.0.0.1:0 logged (waits up to timeout_ms; asserts). */
+int rt_metrics_port(const rt_proc *p, int timeout_ms);
+/* Value of the first sample of metric `name` whose labels contain
+** `labels` (may be NULL); -1 when there is none. */
+double rt_metric(const char *text, const char *name, const char *labels);
 
 /* `sluice-inspect --json jdir stat` output (kept until teardown). */
 const char *rt_inspect_stat_json(const char *jdir);
