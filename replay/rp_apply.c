@@ -55,6 +55,9 @@ typedef struct plan {
     int mode;
     char **uniq;                 /* source unique sets: "a,b" lowercased */
     int nuniq;
+    int loose_key;               /* the target compares the key loosely:
+                                    keys distinct as bytes may collide, so
+                                    deletes and upserts never commute */
     struct plan *next;
 } plan;
 
@@ -414,6 +417,7 @@ static plan *get_plan(rp_apply *a, const char *table, const jr_row *key,
         if (loose_set(t, keyset))
             p->mode = PLAN_PERROW;     /* REPLACE would merge silently */
     }
+    p->loose_key = loose_set(t, keyset);
     if (t->user_created)
         warn_loose(t, keyset, p);
     free(keyset);
@@ -894,7 +898,7 @@ static int apply_row(rp_apply *a, const jr_entry *ent, rp_error *e)
     if (p->mode == PLAN_OLDIMG)
         return apply_oldimg(a, t, ent, e);
     replace = p->mode == PLAN_REPLACE;
-    commute = p->mode == PLAN_UPSERT;
+    commute = p->mode == PLAN_UPSERT && !p->loose_key;
     if (r->kind == JR_K_DELETE ||
         (r->kind == JR_K_UPDATE && key_changed(&key, &nw)))
         if (add_row(a, RP_OP_DEL, t, &key, &key, 0, commute, ent, e) != 0)

@@ -466,10 +466,8 @@ int rp_stmt_flush(rp_stmt *s, MYSQL *db, rp_error *e)
             rp_str_adds(&s->sql, ")");
         }
     } else if (s->op == RP_OP_DEL) {
-        if (s->exact_del && s->exact.p != NULL) {
+        if (s->exact_del && s->exact.p != NULL)   /* ") AND (..) IN (.." */
             rp_str_add(&s->sql, s->exact.p, s->exact.len);
-            rp_str_adds(&s->sql, ")");
-        }
         rp_str_adds(&s->sql, ")");
     }
     if (s->sql.oom) {

@@ -232,8 +232,10 @@ static rp_table *load(MYSQL *db, const char *name, rp_error *e)
                    !(strlen(c->collation) > 10 &&
                      strcmp(c->collation + strlen(c->collation) - 10,
                             "_nopad_bin") == 0);
-        if (strcmp(c->name, RP_CLASS_COL) == 0)
+        if (strcmp(c->name, RP_CLASS_COL) == 0) {
             t->class_col = t->ncols - 1;
+            c->loose = 0;          /* letters only: nothing to confuse */
+        }
     }
     mysql_free_result(r);
     if (owned_table(db, name, &t->user_created, e) != 0) {
