@@ -355,7 +355,8 @@ void rp_key_class(const jr_row *row, const jr_row *key, char *out,
                   size_t cap);
 /* Would a row change of ent's table be applicable (target key matches the
 ** source key)? 0, or -1 with a configuration error. */
-int rp_apply_check(rp_apply *a, const jr_entry *ent, rp_error *err);
+int rp_apply_check(rp_apply *a, const jr_entry *ent, const char *target,
+                   rp_error *err);
 /* Flush buffered rows. */
 int rp_apply_flush(rp_apply *a, rp_error *err);
 /* Number of rows rejected under --on-error=skip in this group. */

@@ -923,21 +923,22 @@ static int apply_row(rp_apply *a, const jr_entry *ent, rp_error *e)
     return add_row(a, RP_OP_PUT, t, &nw, &key, replace, commute, ent, e);
 }
 
-int rp_apply_check(rp_apply *a, const jr_entry *ent, rp_error *e)
+int rp_apply_check(rp_apply *a, const jr_entry *ent, const char *target,
+                   rp_error *e)
 {
-    rp_table *t = rp_table_get(a->ts, a->db, ent->rec.table, e);
+    rp_table *t = rp_table_get(a->ts, a->db, target, e);
     jr_row key = ent->rec.key;
 
+    a->src = ent->rec.table;
     if (t == NULL)
         return e->cls ? -1 : rp_fail(e, RP_E_CONFIG, 0, "target table %s "
-                                     "does not exist (seq %llu)",
-                                     ent->rec.table,
+                                     "does not exist (seq %llu)", target,
                                      (unsigned long long)ent->seq);
     if (t->class_col >= 0 &&
         augment(&a->ak, &ent->rec.key, &ent->rec.key, &ent->rec.key,
                 &key) != 0)
         return rp_fail(e, RP_E_FATAL, 0, "out of memory");
-    return get_plan(a, ent->rec.table, &key, t, e) ? 0 : -1;
+    return get_plan(a, target, &key, t, e) ? 0 : -1;
 }
 
 int rp_apply_record(rp_apply *a, const jr_entry *ent, const char *target,

@@ -477,7 +477,7 @@ static int load_snapshot(rp_state *st, jr_entry *ent, const char *target,
                            jr_kind_name(ent->rec.kind), ent->rec.table, src);
         return rp_apply_record(st->ap, ent, target, e);
     }
-    if (rp_apply_check(st->ap, ent, e) != 0)
+    if (rp_apply_check(st->ap, ent, target, e) != 0)
         return -1;
     t = rp_table_get(&st->ts, st->db, target, e);
     if (t == NULL)

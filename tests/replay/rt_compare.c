@@ -244,7 +244,7 @@ static int dec_is_int(const char *m, size_t n, int64_t i)
 static int dec_scale(const rt_mcol *c)
 {
     const char *comma = strchr(c->column_type, ',');
-    return comma ? atoi(comma + 1) : 0;
+    return comma ? (int)strtol(comma + 1, NULL, 10) : 0;
 }
 
 static void shortest_text(double r, char *out, size_t cap)

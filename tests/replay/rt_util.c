@@ -903,7 +903,7 @@ int rt_metrics_port(const rt_proc *p, int timeout_ms)
         const char *m = log ? strstr(log, "event=replay.metrics") : NULL;
         const char *port = m ? strstr(m, "port=") : NULL;
         if (port != NULL) {
-            int v = atoi(port + 5);
+            int v = (int)strtol(port + 5, NULL, 10);
             free(log);
             return v;
         }
