@@ -33,7 +33,7 @@ MARIADB_SH=$ROOT/tests/harness/mariadb.sh
 # shellcheck source=tools/lib/packages.sh
 . "$ROOT/tools/lib/packages.sh" || exit 1
 PACKAGES=("${SLUICE_PACKAGES_BUILD[@]}" "${SLUICE_PACKAGES_RUN[@]}"
-    libcriterion-dev valgrind)
+    libcriterion-dev valgrind openssl)
 
 TOTAL_PASSED=0
 TOTAL_FAILED=0
