@@ -49,15 +49,20 @@ static const char g_usage[] =
     "scale). Both sides are streamed in key order, so memory does not "
     "grow\nwith the tables. Prints one line per table:\n"
     "  table=T source_rows=N target_rows=M missing=A extra=B differing=C\n"
-    "  status=ok|DIFF|ERROR\n"
+    "  status=ok|DIFF|ERROR|skipped\n"
     "then the first differing keys with the column and both values, and a\n"
-    "summary line. Compare a quiet pipeline (replay caught up): rows still\n"
-    "in flight count as differences.\n";
+    "summary line. Values are compared as replay writes them (its value\n"
+    "policy: MariaDB's roundings, UTC dates, ...), so a value changed\n"
+    "behind sluice's back differs. Tables capture skips (virtual and\n"
+    "shadow tables, too wide) are reported as skipped. Compare a quiet\n"
+    "pipeline (replay caught up): rows still in flight count as\n"
+    "differences.\n";
 
 static const char g_footer[] =
     "\nExit status: 0 every table matches, 1 a difference (or a table that\n"
-    "could not be compared), 64 usage error, 69 cannot open the source or\n"
-    "reach the target, 70 internal error (out of memory).\n";
+    "could not be compared, or no table to compare at all), 64 usage\n"
+    "error, 69 cannot open the source or reach the target, 70 internal\n"
+    "error (out of memory).\n";
 
 static int usage_error(const char *msg)
 {
@@ -102,7 +107,7 @@ int main(int argc, char **argv)
     vf_ctx x;
     vf_err e = { 0 };
     vf_report rep;
-    char **names = NULL, **bad = NULL;
+    char **names = NULL, **bad = NULL, **skip = NULL;
     int n = 0, rc;
 
     memset(&cfg, 0, sizeof(cfg));
@@ -119,7 +124,7 @@ int main(int argc, char **argv)
         return fatal_exit(&e);
     if (vf_tgt_open(&x.tdb, cfg.target, &e) != 0 ||
         vf_src_tables(x.sdb, cfg.tables, cfg.exclude_tables, &names, &bad,
-                      &n, &e) != 0) {
+                      &skip, &n, &e) != 0) {
         sqlite3_close(x.sdb);
         if (x.tdb != NULL)
             mysql_close(x.tdb);
@@ -135,6 +140,9 @@ int main(int argc, char **argv)
         if (bad[i] != NULL) {
             vf_result_note(&r, "%s", bad[i]);
             r.status = VF_ST_ERROR;
+        } else if (skip[i] != NULL) {
+            vf_result_note(&r, "%s", skip[i]);
+            r.status = VF_ST_SKIPPED;
         } else if (vf_run_table(&x, names[i], &r, &e) != 0) {
             vf_result_free(&r);
             break;
@@ -144,6 +152,7 @@ int main(int argc, char **argv)
     }
     vf_strv_free(names, n);
     vf_strv_free(bad, n);
+    vf_strv_free(skip, n);
     rp_tables_clear(&x.ts);
     mysql_close(x.tdb);
     sqlite3_close(x.sdb);

@@ -123,12 +123,15 @@ typedef struct vf_srctable {
 
 /* Open read-only (never creates the file), busy timeout 5 s. */
 int vf_src_open(sqlite3 **out, const char *path, vf_err *e);
-/* Tables to compare, as capture chooses them (skipping sqlite_*,
-** _sluice*, virtual and shadow tables; those are logged). With `only`,
-** exactly those names in that order. (*bad)[i] is NULL, or why names[i]
-** is no table capture would take. Caller frees both (vf_strv_free). */
+/* Tables to compare, as capture chooses them (sqlite_* and _sluice*
+** left out). With `only`, exactly those names in that order. (*bad)[i] is
+** NULL, or why names[i] is no table at all; (*skip)[i] is NULL, or why
+** capture deliberately skips it (virtual or shadow table, too wide, rowid
+** hidden): reported as skipped, never compared. Caller frees all three
+** (vf_strv_free). */
 int vf_src_tables(sqlite3 *db, const char *only, const char *exclude,
-                  char ***names, char ***bad, int *n, vf_err *e);
+                  char ***names, char ***bad, char ***skip, int *n,
+                  vf_err *e);
 void vf_strv_free(char **v, int n);
 /* 0, or 1 when there is no such table, or -1. */
 int vf_src_describe(sqlite3 *db, const char *name, vf_srctable *out,
@@ -218,7 +221,7 @@ int vf_key_cmp(const vf_table *t, const vf_val *a, const vf_val *b);
 
 /* ---- results (vf_report.c) ---- */
 
-enum { VF_ST_OK, VF_ST_DIFF, VF_ST_ERROR };
+enum { VF_ST_OK, VF_ST_DIFF, VF_ST_ERROR, VF_ST_SKIPPED };
 enum { VF_IT_MISSING, VF_IT_EXTRA, VF_IT_DIFFERING };
 
 #define VF_MAX_ITEM_COLS 8
@@ -266,12 +269,13 @@ void vf_result_finish(vf_result *r);
 typedef struct vf_report {
     FILE *f;
     int json;
-    int ntables, nok, ndiff, nerror;
+    int ntables, nok, ndiff, nerror, nskipped;
 } vf_report;
 
 void vf_report_begin(vf_report *rep, FILE *f, int json);
 void vf_report_table(vf_report *rep, const vf_result *r);
-/* The summary; returns the exit status it stands for. */
+/* The summary; returns the exit status it stands for (no table compared
+** at all is an error: there was nothing to vouch for). */
 int vf_report_end(vf_report *rep);
 
 /* ---- comparing (vf_merge.c, vf_multiset.c, vf_run.c) ---- */
