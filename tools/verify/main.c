@@ -19,8 +19,11 @@ static const sl_opt g_opts[] = {
     { "source", SL_OPT_STR, 0, 0, offsetof(vf_cfg, source), "DB",
       "the SQLite database (required; opened read-only)" },
     { "target", SL_OPT_STR, 0, 0, offsetof(vf_cfg, target), "URL",
-      "mariadb://USER@HOST[:PORT]/DB[?socket=PATH] (required); password "
-      "from SLUICE_TARGET_PASSWORD" },
+      "mariadb://USER@HOST[:PORT]/DB[?socket=PATH&tls=MODE&tls_ca=PATH] "
+      "(required, as for sluice-replay); password from "
+      "SLUICE_TARGET_PASSWORD or --password-file" },
+    { "password-file", SL_OPT_STR, 0, 0, offsetof(vf_cfg, password_file),
+      "PATH", "read the MariaDB password from the first line of PATH" },
     { "tables", SL_OPT_STR, 0, 0, offsetof(vf_cfg, tables), "T1,T2",
       "compare only these tables (default: every table capture takes)" },
     { "exclude-tables", SL_OPT_STR, 0, 0,
@@ -75,6 +78,13 @@ static int fatal_exit(const vf_err *e)
     return e->fatal == VF_FATAL_SW ? VF_EX_SOFTWARE : VF_EX_UNAVAILABLE;
 }
 
+static char *g_target;           /* the URL, when argv's is scrubbed */
+
+static void free_target(void)
+{
+    free(g_target);
+}
+
 /* 0 to go on, -1 after --help/--version, else the exit status. */
 static int parse_args(vf_cfg *cfg, int argc, char **argv)
 {
@@ -96,6 +106,26 @@ static int parse_args(vf_cfg *cfg, int argc, char **argv)
     if (rp_url_parse(&u, cfg->target, &je) != JR_OK) {
         snprintf(errbuf, sizeof(errbuf), "--target: %s", je.msg);
         return usage_error(errbuf);
+    }
+    if (u.password_in_url) {
+        if (cfg->password_file != NULL) {
+            rp_url_free(&u);
+            return usage_error("the --target URL carries a password and "
+                               "--password-file gives another: use one");
+        }
+        SL_LOG(SL_WARN, "verify.password_in_url", "hint=\"a password in "
+               "the target URL is visible in the process list and shell "
+               "history: use SLUICE_TARGET_PASSWORD or --password-file\"");
+        /* keep a copy to use; overwrite the one in the process list */
+        if ((g_target = strdup(cfg->target)) == NULL) {
+            rp_url_free(&u);
+            return VF_EX_SOFTWARE;
+        }
+        atexit(free_target);
+        cfg->target = g_target;
+        for (int i = 1; i < argc; i++)
+            if (strstr(argv[i], "://") != NULL)
+                rp_url_scrub(argv[i]);
     }
     rp_url_free(&u);
     return 0;
@@ -122,7 +152,7 @@ int main(int argc, char **argv)
     x.cfg = &cfg;
     if (vf_src_open(&x.sdb, cfg.source, &e) != 0)
         return fatal_exit(&e);
-    if (vf_tgt_open(&x.tdb, cfg.target, &e) != 0 ||
+    if (vf_tgt_open(&x.tdb, cfg.target, cfg.password_file, &e) != 0 ||
         vf_src_tables(x.sdb, cfg.tables, cfg.exclude_tables, &names, &bad,
                       &skip, &n, &e) != 0) {
         sqlite3_close(x.sdb);

@@ -43,6 +43,7 @@ typedef struct vf_cfg {
     const char *target;
     const char *tables;          /* comma list or NULL (all) */
     const char *exclude_tables;  /* comma list or NULL */
+    const char *password_file;   /* --password-file or NULL */
     const char *log_level;
     int json;
     long long show;              /* differing keys shown per table */
@@ -152,8 +153,10 @@ typedef struct vf_tgtcol {
     char *collation;         /* COLLATION_NAME or NULL */
 } vf_tgtcol;
 
-/* Connect (read-only session, UTC, utf8mb4). */
-int vf_tgt_open(MYSQL **out, const char *url, vf_err *e);
+/* Connect (read-only session, UTC, utf8mb4); the password from the URL,
+** else password_file (may be NULL), else SLUICE_TARGET_PASSWORD. */
+int vf_tgt_open(MYSQL **out, const char *url, const char *password_file,
+                vf_err *e);
 /* Columns of `name` as replay sees them, plus per-column extras
 ** (parallel to t->cols). *t NULL when there is no such table. */
 int vf_tgt_describe(MYSQL *db, rp_tables *ts, const char *name,
