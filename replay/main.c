@@ -87,20 +87,6 @@ static const char g_footer[] =
     "error, 69 cannot start, 70 a failure retrying cannot fix (with --once:\n"
     "also any permanent error, or a transient one lasting --once-timeout-s).\n";
 
-/* Prometheus label value: \\ \" and newline escaped. */
-static void label(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '\\' || *s == '"')
-            fputc('\\', f);
-        if (*s == '\n') {
-            fputs("\\n", f);
-            continue;
-        }
-        fputc(*s, f);
-    }
-}
-
 typedef struct round_ctx {
     FILE *f;
     const char *db, *replica;
@@ -112,13 +98,13 @@ static void one_round(void *arg, const char *table, const char *column,
     round_ctx *r = arg;
 
     fputs("sluice_replay_values_rounded_total{db=\"", r->f);
-    label(r->f, r->db);
+    sl_jmetrics_label(r->f, r->db);
     fputs("\",replica=\"", r->f);
-    label(r->f, r->replica);
+    sl_jmetrics_label(r->f, r->replica);
     fputs("\",table=\"", r->f);
-    label(r->f, table);
+    sl_jmetrics_label(r->f, table);
     fputs("\",column=\"", r->f);
-    label(r->f, column);
+    sl_jmetrics_label(r->f, column);
     fprintf(r->f, "\"} %llu\n", (unsigned long long)n);
 }
 

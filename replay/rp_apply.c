@@ -525,8 +525,28 @@ static const char *key_string(rp_apply *a, rp_table *t, const jr_row *r,
     return a->keybuf.oom ? NULL : a->keybuf.p;
 }
 
+/* Upserts that landed on another source key's row so far (the merge
+** guard's count, rp_stmt.c); reset to 0 when not. 0 or -1. */
+static int merges(rp_apply *a, long long *n, rp_error *e)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+
+    *n = 0;
+    if (mysql_query(a->db, "SELECT @sluice_merge") != 0 ||
+        (res = mysql_store_result(a->db)) == NULL)
+        return rp_fail_mysql(e, a->db, "checking for merged keys");
+    if ((row = mysql_fetch_row(res)) != NULL && row[0] != NULL)
+        *n = strtoll(row[0], NULL, 10);
+    mysql_free_result(res);
+    if (*n != 0)
+        mysql_query(a->db, "SET @sluice_merge = 0");
+    return 0;
+}
+
 /* After a single-row upsert: did it land on another source key's row?
-** Names both keys; in skip mode the row is undone (savepoint). */
+** Names both keys; the row is undone (savepoint), so skip mode can
+** record it and go on. */
 static int single_merge_check(rp_apply *a, rp_table *t, const jr_row *r,
                               const jr_row *key, const jr_entry *ent,
                               rp_error *e)
@@ -537,21 +557,14 @@ static int single_merge_check(rp_apply *a, rp_table *t, const jr_row *r,
     char mine[300], other[400] = "";
     long long merged = 0;
 
-    if (mysql_query(a->db, "SELECT @sluice_merge") != 0 ||
-        (res = mysql_store_result(a->db)) == NULL)
-        return rp_fail_mysql(e, a->db, "checking for merged keys");
-    if ((row = mysql_fetch_row(res)) != NULL && row[0] != NULL)
-        merged = strtoll(row[0], NULL, 10);
-    mysql_free_result(res);
+    if (merges(a, &merged, e) != 0)
+        return -1;
     if (merged == 0)
         return 0;
     /* the row it landed on: found by the target's own comparison */
     rp_str_adds(&s, "SELECT ");
     for (uint32_t k = 0; k < key->n; k++) {
         rp_str_adds(&s, k ? ", " : "");
-        rp_str_adds(&s, "HEX(");
-        rp_str_ident(&s, key->names[k]);
-        rp_str_adds(&s, "), ");
         rp_str_ident(&s, key->names[k]);
     }
     rp_str_adds(&s, " FROM ");
@@ -580,11 +593,9 @@ static int single_merge_check(rp_apply *a, rp_table *t, const jr_row *r,
             for (uint32_t k = 0; k < key->n && o + 8 < sizeof(other); k++) {
                 jr_value v;
                 char shown[120];
-                v.type = JR_TEXT;
-                v.u.b.p = row[2 * k + 1] ? row[2 * k + 1] : "";
-                v.u.b.n = row[2 * k + 1] ? len[2 * k + 1] : 0;
-                if (row[2 * k + 1] == NULL)
-                    v.type = JR_NULL;
+                v.type = row[k] != NULL ? JR_TEXT : JR_NULL;
+                v.u.b.p = row[k] != NULL ? row[k] : "";
+                v.u.b.n = row[k] != NULL ? len[k] : 0;
                 rp_value_show(shown, sizeof(shown), &v);
                 o += (size_t)snprintf(other + o, sizeof(other) - o,
                                       "%s%s=%s", k ? ", " : "",
@@ -596,7 +607,6 @@ static int single_merge_check(rp_apply *a, rp_table *t, const jr_row *r,
     rp_str_free(&s);
     if (e->cls != RP_E_NONE)
         return -1;
-    mysql_query(a->db, "SET @sluice_merge = 0");
     mysql_query(a->db, "ROLLBACK TO SAVEPOINT sluice_row");
     rp_key_text(mine, sizeof(mine), key);
     if (other[0])
@@ -616,22 +626,15 @@ static int single_merge_check(rp_apply *a, rp_table *t, const jr_row *r,
 
 int rp_apply_check_merges(rp_apply *a, rp_error *e)
 {
-    MYSQL_RES *res;
-    MYSQL_ROW row;
     long long merged = 0;
 
     if (!a->guarded)
         return 0;
     a->guarded = 0;
-    if (mysql_query(a->db, "SELECT @sluice_merge") != 0 ||
-        (res = mysql_store_result(a->db)) == NULL)
-        return rp_fail_mysql(e, a->db, "checking for merged keys");
-    if ((row = mysql_fetch_row(res)) != NULL && row[0] != NULL)
-        merged = strtoll(row[0], NULL, 10);
-    mysql_free_result(res);
+    if (merges(a, &merged, e) != 0)
+        return -1;
     if (merged == 0)
         return 0;
-    mysql_query(a->db, "SET @sluice_merge = 0");
     return rp_fail(e, RP_E_DATA, 0, "%lld change(s) of this group would land "
                    "on the row of another source key (the target compares "
                    "distinct source keys as one value); finding which",
@@ -774,6 +777,24 @@ static int key_changed(const jr_row *key, const jr_row *nw)
     return 0;
 }
 
+/* Value i of the new image into s, its rounding counted. */
+static int new_value(rp_apply *a, rp_str *s, rp_table *t, const jr_row *nw,
+                     uint32_t i, const jr_entry *ent, rp_error *e)
+{
+    int altered = 0, c = rp_table_col(t, nw->names[i]);
+    char why[300];
+
+    if (c < 0)
+        return add_value(a, s, t, nw, i, ent, a->flags, e);
+    if (rp_value_sql(s, a->db, &t->cols[c], &nw->vals[i], a->flags,
+                     &altered, why, sizeof(why)) != 0)
+        return rp_bad_value(ent, nw->names[i], &nw->vals[i], why, e);
+    if (altered)
+        rp_rounds_note(a->rounds, t->name, nw->names[i], ent->seq,
+                       &nw->vals[i]);
+    return 0;
+}
+
 static int apply_oldimg(rp_apply *a, rp_table *t, const jr_entry *ent,
                         rp_error *e)
 {
@@ -798,18 +819,9 @@ static int apply_oldimg(rp_apply *a, rp_table *t, const jr_entry *ent,
         }
         rp_str_adds(&s, ") VALUES (");
         for (uint32_t i = 0; ret == 0 && i < nw.n; i++) {
-            int altered = 0, c = rp_table_col(t, nw.names[i]);
-            char why[300];
             if (i)
                 rp_str_adds(&s, ", ");
-            if (c < 0)
-                ret = add_value(a, &s, t, &nw, i, ent, a->flags, e);
-            else if (rp_value_sql(&s, a->db, &t->cols[c], &nw.vals[i],
-                                  a->flags, &altered, why, sizeof(why)) != 0)
-                ret = rp_bad_value(ent, nw.names[i], &nw.vals[i], why, e);
-            else if (altered)
-                rp_rounds_note(a->rounds, t->name, nw.names[i], ent->seq,
-                               &nw.vals[i]);
+            ret = new_value(a, &s, t, &nw, i, ent, e);
         }
         rp_str_adds(&s, ")");
     } else {
@@ -818,22 +830,11 @@ static int apply_oldimg(rp_apply *a, rp_table *t, const jr_entry *ent,
         if (r->kind == JR_K_UPDATE) {
             rp_str_adds(&s, " SET ");
             for (uint32_t i = 0; ret == 0 && i < nw.n; i++) {
-                int altered = 0, c = rp_table_col(t, nw.names[i]);
-                char why[300];
                 if (i)
                     rp_str_adds(&s, ", ");
                 rp_str_ident(&s, nw.names[i]);
                 rp_str_adds(&s, " = ");
-                if (c < 0)
-                    ret = add_value(a, &s, t, &nw, i, ent, a->flags, e);
-                else if (rp_value_sql(&s, a->db, &t->cols[c], &nw.vals[i],
-                                      a->flags, &altered, why,
-                                      sizeof(why)) != 0)
-                    ret = rp_bad_value(ent, nw.names[i], &nw.vals[i], why,
-                                       e);
-                else if (altered)
-                    rp_rounds_note(a->rounds, t->name, nw.names[i],
-                                   ent->seq, &nw.vals[i]);
+                ret = new_value(a, &s, t, &nw, i, ent, e);
             }
         }
         rp_str_adds(&s, " WHERE ");

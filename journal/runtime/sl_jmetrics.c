@@ -16,8 +16,7 @@ void sl_jmetrics_family(FILE *f, const char *name, const char *type,
     fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* Label value with \ " and newline escaped. */
-static void label(FILE *f, const char *s)
+void sl_jmetrics_label(FILE *f, const char *s)
 {
     for (; *s; s++) {
         if (*s == '\\' || *s == '"')
@@ -81,15 +80,15 @@ int sl_jmetrics_write(FILE *f, jr_journal *j, const char *db,
     sl_jmetrics_family(f, "sluice_journal_info", "gauge",
                        "Journal identity (value is always 1).");
     fputs("sluice_journal_info{db=\"", f);
-    label(f, db);
+    sl_jmetrics_label(f, db);
     fprintf(f, "\",journal_uuid=\"%s\",source_id=\"", in.journal_uuid);
-    label(f, in.source_id);
+    sl_jmetrics_label(f, in.source_id);
     fputs("\"} 1\n", f);
 #define G(name, help, val)                                                \
     do {                                                                  \
         sl_jmetrics_family(f, name, "gauge", help);                       \
         fprintf(f, "%s{db=\"", name);                                     \
-        label(f, db);                                                     \
+        sl_jmetrics_label(f, db);                                         \
         fprintf(f, "\"} %" PRIu64 "\n", (uint64_t)(val));                 \
     } while (0)
     G("sluice_journal_head_seq", "Last committed journal seq.",
@@ -107,7 +106,7 @@ int sl_jmetrics_write(FILE *f, jr_journal *j, const char *db,
                        "Last seq the replica applied.");
     for (uint32_t i = 0; i < nrep; i++) {
         fputs("sluice_replay_applied_seq{db=\"", f);
-        label(f, db);
+        sl_jmetrics_label(f, db);
         fprintf(f, "\",replica=\"%s\"} %" PRIu64 "\n", reps[i].name,
                 reps[i].acked_seq);
     }
@@ -116,7 +115,7 @@ int sl_jmetrics_write(FILE *f, jr_journal *j, const char *db,
                        "applied yet.");
     for (uint32_t i = 0; i < nrep; i++) {
         fputs("sluice_replay_lag_records{db=\"", f);
-        label(f, db);
+        sl_jmetrics_label(f, db);
         fprintf(f, "\",replica=\"%s\"} %" PRIu64 "\n", reps[i].name,
                 in.complete_seq > reps[i].acked_seq
                     ? in.complete_seq - reps[i].acked_seq : 0);
@@ -133,7 +132,7 @@ int sl_jmetrics_write(FILE *f, jr_journal *j, const char *db,
                 lag = (double)(now - t) / 1e6;
         }
         fputs("sluice_replay_lag_seconds{db=\"", f);
-        label(f, db);
+        sl_jmetrics_label(f, db);
         fprintf(f, "\",replica=\"%s\"} %.3f\n", reps[i].name, lag);
     }
     return JR_OK;

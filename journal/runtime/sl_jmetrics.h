@@ -18,6 +18,9 @@
 int sl_jmetrics_write(FILE *f, jr_journal *j, const char *db,
                       const char *replica, uint64_t applied, jr_err *err);
 
+/* A label value with \\ " and newline escaped (Prometheus text). */
+void sl_jmetrics_label(FILE *f, const char *s);
+
 /* Print one metric family header. */
 void sl_jmetrics_family(FILE *f, const char *name, const char *type,
                         const char *help);

@@ -33,4 +33,11 @@ int tl_rm_rf(const char *path);
 */
 const char *tl_build_dir(void);
 
+/*
+** GET `path` from 127.0.0.1:port over HTTP/1.0 (a /metrics endpoint):
+** the whole response, headers included, malloc'd and NUL-terminated, or
+** NULL (errno set) when the connection fails.
+*/
+char *tl_http_get(int port, const char *path);
+
 #endif /* SLUICE_TESTLIB_H */

@@ -24,10 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -853,45 +850,8 @@ void rt_replay_start(rt_proc *p, const char *url, ...)
 
 const char *rt_http_get(int port, const char *path)
 {
-    struct sockaddr_in a;
-    char req[200], *buf = NULL;
-    size_t len = 0, cap = 0;
-    ssize_t n;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    if (fd < 0)
-        return NULL;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((unsigned short)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-        close(fd);
-        return NULL;
-    }
-    snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n",
-             path);
-    if (write(fd, req, strlen(req)) < 0) {
-        close(fd);
-        return NULL;
-    }
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            char *p = realloc(buf, cap = cap ? cap * 2 : 8192);
-            if (p == NULL)
-                break;
-            buf = p;
-        }
-        n = read(fd, buf + len, cap - len - 1);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    close(fd);
-    if (buf == NULL)
-        return NULL;
-    buf[len] = 0;
-    return keep(buf);
+    char *buf = tl_http_get(port, path);
+    return buf ? keep(buf) : NULL;
 }
 
 int rt_metrics_port(const rt_proc *p, int timeout_ms)
