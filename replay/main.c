@@ -29,8 +29,8 @@ static const sl_opt g_opts[] = {
     { "password-file", SL_OPT_STR, 0, 0, offsetof(rp_cfg, password_file),
       "PATH", "read the MariaDB password from the first line of PATH" },
     { "replica", SL_OPT_STR, 0, 0, offsetof(rp_cfg, replica), "NAME",
-      "this replica's name in the journal and sluice_position (default "
-      "\"default\")" },
+      "this replica's name in the journal and sqlite_sluice_position "
+      "(default \"default\")" },
     { "once", SL_OPT_FLAG, 0, 0, offsetof(rp_cfg, once), NULL,
       "apply everything journaled so far, then exit 0" },
     { "on-error", SL_OPT_STR, 0, 0, offsetof(rp_cfg, on_error),
@@ -55,7 +55,8 @@ static const sl_opt g_opts[] = {
       "cap of the reconnect backoff (default 30000)" },
     { "once-timeout-s", SL_OPT_INT, 0, 86400,
       offsetof(rp_cfg, once_timeout_s), "N",
-      "--once: give up reaching MariaDB after N seconds (default 60)" },
+      "--once: give up on a transient error (MariaDB unreachable, lock "
+      "waits, ...) lasting N seconds (default 60)" },
     { "poll-ms", SL_OPT_INT, 1, 60000, offsetof(rp_cfg, poll_ms), "N",
       "check the journal for new groups every N ms (default 5)" },
     { "metrics", SL_OPT_STR, 0, 0, offsetof(rp_cfg, metrics), "HOST:PORT",

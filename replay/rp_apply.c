@@ -121,8 +121,12 @@ rp_apply *rp_apply_new(MYSQL *db, rp_tables *ts, jr_journal *j,
     a->cfg = cfg;
     a->rounds = rounds;
     a->flags = cfg->strict_values ? RP_POL_STRICT : 0;
-    /* room for the statement around the rows, and the protocol */
-    a->limit = max_packet > 64 * 1024 ? max_packet - 16 * 1024 : 0;
+    /* room for the statement around the rows, and the protocol; a server
+    ** that would not say is taken to have MariaDB's default (16 MiB) */
+    if (max_packet == 0)
+        max_packet = 16UL * 1024 * 1024;
+    a->limit = max_packet - (max_packet / 4 < 16 * 1024 ? max_packet / 4
+                                                        : 16 * 1024);
     snprintf(a->uuid, sizeof(a->uuid), "%s", journal_uuid);
     return a;
 }

@@ -203,8 +203,13 @@ static int conv_float(rp_conv *cv, const rp_col *c, const jr_value *v,
                  "a %s column", v->u.i, c->data_type);
         return -1;
     }
-    if (number_text(v, b, sizeof(b)) != 0)
+    if (v->type == JR_REAL && isfinite(v->u.r)) {
+        /* 17 digits read back to the same double; cheaper than the
+        ** shortest form, and a DOUBLE column holds the double itself */
+        snprintf(b, sizeof(b), "%.17g", v->u.r);
+    } else if (number_text(v, b, sizeof(b)) != 0) {
         return not_a_number(c, v, why, cap);
+    }
     set_num(cv, b);
     return 0;
 }
@@ -279,7 +284,7 @@ static int epoch_us(const rp_col *c, const jr_value *v, int64_t *us,
 
 /* buf holds "YYYY-MM-DD HH:MM:SS.ffffff": cut it to the column. */
 static int fit_datetime(rp_conv *cv, const rp_col *c, int flags,
-                        const char *shown, char *why, size_t cap)
+                        const jr_value *v, char *why, size_t cap)
 {
     int frac = c->frac < 0 ? 0 : c->frac > 6 ? 6 : c->frac, lost = 0;
     char *f = cv->buf + 20;                 /* first fraction digit */
@@ -298,7 +303,8 @@ static int fit_datetime(rp_conv *cv, const rp_col *c, int flags,
     }
     set_buf(cv, RP_CV_STR);
     if (lost) {
-        char what[400];
+        char what[400], shown[120];
+        rp_value_show(shown, sizeof(shown), v);
         snprintf(what, sizeof(what), "%s has more time detail than a %s(%d) "
                  "column keeps (it becomes %s)", shown, c->data_type,
                  c->kind == RP_T_DATE ? 0 : frac, cv->buf);
@@ -310,10 +316,8 @@ static int fit_datetime(rp_conv *cv, const rp_col *c, int flags,
 static int conv_date(rp_conv *cv, const rp_col *c, const jr_value *v,
                      int flags, char *why, size_t cap)
 {
-    char shown[120];
     int64_t us;
 
-    rp_value_show(shown, sizeof(shown), v);
     if (v->type == JR_TEXT) {
         int date_only;
         if (rp_parse_datetime(v->u.b.p, v->u.b.n, cv->buf, sizeof(cv->buf),
@@ -324,13 +328,13 @@ static int conv_date(rp_conv *cv, const rp_col *c, const jr_value *v,
         }
         if (date_only)
             snprintf(cv->buf + 10, sizeof(cv->buf) - 10, " 00:00:00.000000");
-        return fit_datetime(cv, c, flags, shown, why, cap);
+        return fit_datetime(cv, c, flags, v, why, cap);
     }
     if (v->type == JR_INT || v->type == JR_REAL) {
         if (epoch_us(c, v, &us, why, cap) != 0)
             return -1;
         rp_format_us(cv->buf, sizeof(cv->buf), us);
-        return fit_datetime(cv, c, flags, shown, why, cap);
+        return fit_datetime(cv, c, flags, v, why, cap);
     }
     snprintf(why, cap, "a blob cannot be stored in a %s column",
              c->data_type);
@@ -346,7 +350,8 @@ static int conv_time(rp_conv *cv, const rp_col *c, const jr_value *v,
     double secs = 0;
     char shown[120], t[64];
 
-    rp_value_show(shown, sizeof(shown), v);
+    /* for messages only: refusals and alterations are rare */
+#define SHOWN (rp_value_show(shown, sizeof(shown), v), shown)
     if (v->type == JR_TEXT) {
         char dt[40];
         int d_only;
@@ -367,12 +372,12 @@ static int conv_time(rp_conv *cv, const rp_col *c, const jr_value *v,
         int64_t us, a;
         if (!isfinite(r) || fabs(r) > TIME_MAX_S) {
             snprintf(why, cap, "%s seconds is beyond the range of a TIME "
-                     "column (838:59:59)", shown);
+                     "column (838:59:59)", SHOWN);
             return -1;
         }
         if (v->type == JR_REAL && fabs(r) >= 1e6) {
             snprintf(why, cap, "real %s looks like a Julian day (a date), "
-                     "not seconds: refused for a TIME column", shown);
+                     "not seconds: refused for a TIME column", SHOWN);
             return -1;
         }
         us = v->type == JR_INT ? v->u.i * 1000000 : (int64_t)llround(r * 1e6);
@@ -383,7 +388,7 @@ static int conv_time(rp_conv *cv, const rp_col *c, const jr_value *v,
         secs = r;
         if (rp_time_round(t, strlen(t), frac, t, sizeof(t), &dropped,
                           NULL) != 0) {
-            snprintf(why, cap, "%s cannot be stored as a time", shown);
+            snprintf(why, cap, "%s cannot be stored as a time", SHOWN);
             return -1;
         }
     } else {
@@ -393,7 +398,7 @@ static int conv_time(rp_conv *cv, const rp_col *c, const jr_value *v,
     }
     if (fabs(secs) >= 3020400.0) {
         snprintf(why, cap, "%s is beyond the range of a TIME column "
-                 "(838:59:59)", shown);
+                 "(838:59:59)", SHOWN);
         return -1;
     }
     /* "[-]HH:MM:SS.ffffff" with the column's digits */
@@ -407,11 +412,12 @@ static int conv_time(rp_conv *cv, const rp_col *c, const jr_value *v,
     if (dropped) {
         char what[400];
         snprintf(what, sizeof(what), "%s has more fractional digits than a "
-                 "TIME(%d) column keeps (it becomes %s)", shown, frac,
+                 "TIME(%d) column keeps (it becomes %s)", SHOWN, frac,
                  cv->buf);
         return altered(cv, flags, what, c, why, cap);
     }
     return 0;
+#undef SHOWN
 }
 
 static int conv_text(rp_conv *cv, const rp_col *c, const jr_value *v,
