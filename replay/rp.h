@@ -337,9 +337,7 @@ int rp_apply_flags(const rp_apply *a);
 rp_rounds *rp_apply_rounds(rp_apply *a);
 /* Largest statement to send (max_allowed_packet less a margin). */
 size_t rp_apply_limit(const rp_apply *a);
-/* Did an upsert of this group land on another source key's row? 0 no,
-** -1 yes or the check failed (e filled). */
-int rp_apply_check_merges(rp_apply *a, rp_error *e);
+
 /* One row per statement (to pin a failing value on one seq). */
 void rp_apply_set_single(rp_apply *a, int single);
 /* Drop cached plans/metadata of a table (after DDL). */
@@ -393,8 +391,12 @@ int rp_position_init(MYSQL *db, rp_error *e);
 ** journal. */
 int rp_position_get(MYSQL *db, const char *replica, const char *uuid,
                     uint64_t *seq, rp_error *e);
+/* Move the position from `expected` to `seq` (compare-and-set), only
+** when no upsert of the group merged two source keys (@sluice_merge = 0,
+** else a DATA error: single-row mode then names them); a position that
+** moved meanwhile is a CONN error (reconnect, re-read it). */
 int rp_position_set(MYSQL *db, const char *replica, const char *uuid,
-                    uint64_t seq, rp_error *e);
+                    uint64_t expected, uint64_t seq, rp_error *e);
 /* Record a rejected change (inside the group's transaction). */
 int rp_reject_record(MYSQL *db, const char *replica, const jr_entry *ent,
                      const char *table, const char *why, size_t limit,

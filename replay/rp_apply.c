@@ -27,8 +27,9 @@
 ** twice converges to the same state.
 **
 ** Distinct source keys never become one row silently: upserts carry the
-** merge guard (rp_stmt.c), checked once per group (rp_apply_check_merges)
-** and, in single-row mode, after each row, where it names both keys; a
+** merge guard (rp_stmt.c), checked by the group's position write (it
+** only moves when no upsert merged, rp_meta.c) and, in single-row mode,
+** after each row, where it names both keys; a
 ** created table with an untyped key carries the key's storage classes in
 ** sqlite_sluice_class (rows are given that column here).
 **
@@ -81,7 +82,6 @@ struct rp_apply {
     const char *src;             /* source name of the record applied */
     plan *plans;
     int single;                  /* one row per statement */
-    int guarded;                 /* an upsert ran since the last check */
     rp_stmt put, del;            /* open statements (see add_row) */
     rp_str keybuf;               /* scratch: a row's key literals */
     aug ak, an;                  /* scratch: key and new row + class */
@@ -452,8 +452,6 @@ int rp_apply_flush(rp_apply *a, rp_error *e)
         rp_stmt_reset(&a->put);
         return -1;
     }
-    if (a->put.op != RP_OP_NONE && a->put.guard)
-        a->guarded = 1;
     return rp_stmt_flush(&a->put, a->db, e);
 }
 
@@ -628,23 +626,6 @@ static int single_merge_check(rp_apply *a, rp_table *t, const jr_row *r,
                    (unsigned long long)ent->seq, ent->rec.table, mine);
 }
 
-int rp_apply_check_merges(rp_apply *a, rp_error *e)
-{
-    long long merged = 0;
-
-    if (!a->guarded)
-        return 0;
-    a->guarded = 0;
-    if (merges(a, &merged, e) != 0)
-        return -1;
-    if (merged == 0)
-        return 0;
-    return rp_fail(e, RP_E_DATA, 0, "%lld change(s) of this group would land "
-                   "on the row of another source key (the target compares "
-                   "distinct source keys as one value); finding which",
-                   merged);
-}
-
 /* Add one row change. With `commute` (the key is the table's only unique
 ** key) an upsert and a delete statement stay open side by side while
 ** their keys are disjoint: changes to different rows commute, so a stream
@@ -666,14 +647,10 @@ static int add_row(rp_apply *a, int op, rp_table *t, const jr_row *r,
     if (other->op != RP_OP_NONE &&
         (ks == NULL || strcmp(other->table, t->name) != 0 ||
          rp_stmt_has_key(other, ks))) {
-        if (other == &a->put && other->guard)
-            a->guarded = 1;
         if (rp_stmt_flush(other, a->db, e) != 0)
             return -1;
     }
     if (me->op != RP_OP_NONE && !rp_stmt_fits(me, op, t->name, r, replace)) {
-        if (me == &a->put && me->guard)
-            a->guarded = 1;
         if (rp_stmt_flush(me, a->db, e) != 0)
             return -1;
     }
@@ -685,8 +662,6 @@ static int add_row(rp_apply *a, int op, rp_table *t, const jr_row *r,
                          a->limit, e);
         if (rc != RP_STMT_FULL)
             break;
-        if (me == &a->put && me->guard)
-            a->guarded = 1;
         if (rp_stmt_flush(me, a->db, e) != 0)      /* full: send, again */
             return -1;
     }
@@ -700,8 +675,6 @@ static int add_row(rp_apply *a, int op, rp_table *t, const jr_row *r,
         return single_merge_check(a, t, r, key, ent, e);
     }
     if (a->single || me->nrows >= (uint64_t)a->cfg->batch_rows) {
-        if (me == &a->put && me->guard)
-            a->guarded = 1;
         return rp_stmt_flush(me, a->db, e);
     }
     return 0;

@@ -18,7 +18,9 @@
 ** table that happens to have the name is left alone).
 **
 ** INVARIANTS:
-**  (M1) the position row is only written inside the group's transaction.
+**  (M1) the position row is only written inside the group's transaction,
+**       as a compare-and-set on the seq the group started from: two
+**       replays with one --replica name cannot both apply a group.
 **  (M2) a reject row always fits: its text is escaped to valid UTF-8,
 **       its row image is JSON with non-text bytes as hex, and values are
 **       cut until the statement is under max_allowed_packet.
@@ -27,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <mysqld_error.h>
 
 #include "rp.h"
 #include "sl_log.h"
@@ -46,20 +50,22 @@ static const struct legacy {
     { "sluice_tables", RP_TABLES_TABLE, "table_name,schema_json" },
 };
 
-/* The column list of `table` ("a,b,c"), "" when there is no such table.
-** 0 or -1 (e filled). */
-static int columns_of(MYSQL *db, const char *table, char *out, size_t cap,
-                      rp_error *e)
+/* One query for all six names: "table\tcol1,col2,...\n" per table. */
+static int columns_of_all(MYSQL *db, rp_str *out, rp_error *e)
 {
-    rp_str s = { 0 };
     MYSQL_RES *r;
     MYSQL_ROW row;
+    rp_str s = { 0 };
 
-    out[0] = 0;
-    rp_str_adds(&s, "SELECT COLUMN_NAME FROM information_schema.COLUMNS "
-                    "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ");
-    rp_str_quote(&s, db, table, strlen(table));
-    rp_str_adds(&s, " ORDER BY ORDINAL_POSITION");
+    rp_str_adds(&s, "SELECT TABLE_NAME, GROUP_CONCAT(COLUMN_NAME ORDER BY "
+                    "ORDINAL_POSITION SEPARATOR ',') FROM information_schema."
+                    "COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME "
+                    "IN (");
+    for (size_t i = 0; i < sizeof(g_legacy) / sizeof(g_legacy[0]); i++) {
+        rp_str_addf(&s, "%s'%s', '%s'", i ? ", " : "", g_legacy[i].old,
+                    g_legacy[i].new_name);
+    }
+    rp_str_adds(&s, ") GROUP BY TABLE_NAME");
     if (s.oom || mysql_real_query(db, s.p, (unsigned long)s.len) != 0 ||
         (r = mysql_store_result(db)) == NULL) {
         rp_str_free(&s);
@@ -67,25 +73,47 @@ static int columns_of(MYSQL *db, const char *table, char *out, size_t cap,
     }
     rp_str_free(&s);
     while ((row = mysql_fetch_row(r)) != NULL) {
-        size_t o = strlen(out);
-        snprintf(out + o, cap - o, "%s%s", o ? "," : "", row[0]);
+        rp_str_addf(out, "%s\t%s\n", row[0], row[1] ? row[1] : "");
     }
     mysql_free_result(r);
-    return 0;
+    return out->oom ? rp_fail(e, RP_E_FATAL, 0, "out of memory") : 0;
+}
+
+/* Columns of `table` in the columns_of_all() text ("" if absent). */
+static const char *columns_in(const rp_str *all, const char *table,
+                              char *buf, size_t cap)
+{
+    size_t n = strlen(table);
+
+    buf[0] = 0;
+    for (const char *p = all->p; p != NULL && *p;) {
+        const char *nl = strchr(p, '\n');
+        if (strncmp(p, table, n) == 0 && p[n] == '\t') {
+            size_t l = (size_t)((nl ? nl : p + strlen(p)) - (p + n + 1));
+            snprintf(buf, cap, "%.*s", (int)l, p + n + 1);
+            break;
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    return buf;
 }
 
 static int migrate(MYSQL *db, rp_error *e)
 {
     char cols[400], now[400];
+    rp_str all = { 0 };
 
+    if (columns_of_all(db, &all, e) != 0) {
+        rp_str_free(&all);
+        return -1;
+    }
     for (size_t i = 0; i < sizeof(g_legacy) / sizeof(g_legacy[0]); i++) {
         const struct legacy *l = &g_legacy[i];
         rp_str s = { 0 };
         int ret;
 
-        if (columns_of(db, l->new_name, now, sizeof(now), e) != 0 ||
-            columns_of(db, l->old, cols, sizeof(cols), e) != 0)
-            return -1;
+        columns_in(&all, l->new_name, now, sizeof(now));
+        columns_in(&all, l->old, cols, sizeof(cols));
         if (now[0] != 0 || strcmp(cols, l->columns) != 0)
             continue;             /* done already, or not ours */
         rp_str_adds(&s, "RENAME TABLE ");
@@ -94,13 +122,16 @@ static int migrate(MYSQL *db, rp_error *e)
         rp_str_ident(&s, l->new_name);
         ret = rp_exec(db, s.p, s.len, e);
         rp_str_free(&s);
-        if (ret != 0)
+        if (ret != 0) {
+            rp_str_free(&all);
             return -1;
+        }
         SL_LOG(SL_WARN, "replay.migrated", "table=%s new_name=%s "
                "reason=\"replay's bookkeeping tables moved to the "
                "sqlite_sluice_ namespace, which no source table can use\"",
                l->old, l->new_name);
     }
+    rp_str_free(&all);
     return 0;
 }
 
@@ -174,22 +205,72 @@ int rp_position_get(MYSQL *db, const char *replica, const char *uuid,
     return ret;
 }
 
+/* The position write matched nothing: an upsert of this group landed on
+** another source key's row (the merge guard counted it, rp_stmt.c), or
+** the position moved under this replay. */
+static int not_written(MYSQL *db, rp_error *e, const char *replica)
+{
+    MYSQL_RES *r;
+    MYSQL_ROW row;
+    long long merged = 0;
+
+    if (mysql_query(db, "SELECT @sluice_merge") != 0 ||
+        (r = mysql_store_result(db)) == NULL)
+        return rp_fail_mysql(e, db, "checking for merged keys");
+    if ((row = mysql_fetch_row(r)) != NULL && row[0] != NULL)
+        merged = strtoll(row[0], NULL, 10);
+    mysql_free_result(r);
+    if (merged > 0) {
+        mysql_query(db, "SET @sluice_merge = 0");
+        return rp_fail(e, RP_E_DATA, 0, "%lld change(s) of this group would "
+                       "land on the row of another source key (the target "
+                       "compares distinct source keys as one value); "
+                       "finding which", merged);
+    }
+    return rp_fail(e, RP_E_CONN, 0, "the position of replica %s moved "
+                   "under this replay (another sluice-replay with the same "
+                   "--replica on this target?): rolled back, re-reading it",
+                   replica);
+}
+
 int rp_position_set(MYSQL *db, const char *replica, const char *uuid,
-                    uint64_t seq, rp_error *e)
+                    uint64_t expected, uint64_t seq, rp_error *e)
 {
     rp_str s = { 0 };
-    int ret;
+    int ret = 0;
 
-    rp_str_adds(&s, "INSERT INTO " RP_POSITION_TABLE "(replica, "
-                    "journal_uuid, seq, updated_at) VALUES (");
-    rp_str_quote(&s, db, replica, strlen(replica));
-    rp_str_adds(&s, ", ");
+    /* compare-and-set: only from the position this group started at,
+    ** and only when no upsert of the group merged two source keys */
+    rp_str_adds(&s, "UPDATE " RP_POSITION_TABLE " SET journal_uuid = ");
     rp_str_quote(&s, db, uuid, strlen(uuid));
-    rp_str_addf(&s, ", %llu, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE "
-                "journal_uuid = VALUES(journal_uuid), seq = VALUES(seq), "
-                "updated_at = VALUES(updated_at)", (unsigned long long)seq);
-    ret = mysql_real_query(db, s.p, (unsigned long)s.len) != 0
-              ? rp_fail_mysql(e, db, "writing " RP_POSITION_TABLE) : 0;
+    rp_str_addf(&s, ", seq = %llu, updated_at = UTC_TIMESTAMP(6) WHERE "
+                "replica = ", (unsigned long long)seq);
+    rp_str_quote(&s, db, replica, strlen(replica));
+    rp_str_addf(&s, " AND seq = %llu AND @sluice_merge = 0",
+                (unsigned long long)expected);
+    if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0)
+        ret = rp_fail_mysql(e, db, "writing " RP_POSITION_TABLE);
+    else if (mysql_affected_rows(db) == 1)
+        ret = 0;                          /* CLIENT_FOUND_ROWS: matched */
+    else if (expected != 0)
+        ret = not_written(db, e, replica);
+    else {
+        /* the replica's first group on this target */
+        s.len = 0;
+        rp_str_adds(&s, "INSERT INTO " RP_POSITION_TABLE "(replica, "
+                        "journal_uuid, seq, updated_at) SELECT ");
+        rp_str_quote(&s, db, replica, strlen(replica));
+        rp_str_adds(&s, ", ");
+        rp_str_quote(&s, db, uuid, strlen(uuid));
+        rp_str_addf(&s, ", %llu, UTC_TIMESTAMP(6) FROM DUAL WHERE "
+                    "@sluice_merge = 0", (unsigned long long)seq);
+        if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0)
+            ret = mysql_errno(db) == ER_DUP_ENTRY
+                      ? not_written(db, e, replica)
+                      : rp_fail_mysql(e, db, "writing " RP_POSITION_TABLE);
+        else if (mysql_affected_rows(db) != 1)
+            ret = not_written(db, e, replica);
+    }
     rp_str_free(&s);
     return ret;
 }

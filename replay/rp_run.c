@@ -588,11 +588,10 @@ static int apply_group(rp_state *st, rp_error *e)
             goto fail;
         }
     }
-    if (!aborted &&
-        (rp_apply_flush(st->ap, e) != 0 ||
-         rp_apply_check_merges(st->ap, e) != 0))
+    if (!aborted && rp_apply_flush(st->ap, e) != 0)
         goto fail;
-    if (rp_position_set(st->db, st->cfg.replica, st->uuid, ent.seq, e))
+    if (rp_position_set(st->db, st->cfg.replica, st->uuid, st->applied,
+                        ent.seq, e))
         goto fail;
     if (mysql_commit(st->db) != 0) {
         rp_fail_mysql(e, st->db, "COMMIT");

@@ -13,8 +13,9 @@
 ** under PAD SPACE) or a conflict on a unique index the source does not
 ** have. ON DUPLICATE KEY UPDATE therefore first compares the stored key
 ** with the incoming one byte for byte; when they differ it keeps the row's
-** key and counts the merge in @sluice_merge, which rp_apply.c checks
-** before the group commits. Deletes of keys a loose collation compares
+** key and counts the merge in @sluice_merge; the group's position write
+** (rp_meta.c) only happens while that count is 0, so a merge never
+** commits. Deletes of keys a loose collation compares
 ** re-check them by bytes, so deleting 'bob' never removes 'Bob'.
 **
 ** SIZE. A statement is kept under the server's max_allowed_packet: a row

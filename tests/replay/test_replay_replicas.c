@@ -240,3 +240,52 @@ Test(replay_replicas, a_replay_that_fails_at_start_registers_nothing_and_a_repli
     cr_expect_eq(unregister("r1"), 1, "dropping an unknown replica must "
                  "say so");
 }
+
+static void keyless_writer(int n)
+{
+    sqlite3 *db;
+    char sql[200];
+    int rc = 0;
+
+    if (sqlite3_open(rt_src, &db) != SQLITE_OK)
+        _exit(2);
+    sqlite3_busy_timeout(db, 5000);
+    for (int i = 0; i < n && rc == 0; i++) {
+        snprintf(sql, sizeof(sql), "INSERT INTO lg VALUES ('row %d', %d);",
+                 i, i);
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+        usleep(2000);
+    }
+    sqlite3_close(db);
+    _exit(rc == SQLITE_OK ? 0 : 1);
+}
+
+Test(replay_replicas, two_replays_with_one_replica_name_never_apply_a_group_twice)
+{
+    MYSQL *my = rt_my();
+    rt_proc cap, a, b;
+    pid_t w;
+
+    /* a keyless user table: its inserts are not idempotent, so a group
+    ** applied twice leaves duplicate rows */
+    rt_my_exec(my, "CREATE TABLE lg (msg VARCHAR(40), n INT)");
+    rt_sql(rt_src, "CREATE TABLE lg(msg TEXT, n INT);");
+    rt_sync();
+    rt_capture_start(&cap, "--poll-ms", "2", NULL);
+    rt_replay_start(&a, rt_url, "--poll-ms", "1", NULL);
+    rt_replay_start(&b, rt_url, "--poll-ms", "1", NULL);
+    w = rt_fork();
+    if (w == 0)
+        keyless_writer(300);
+    cr_assert_eq(rt_wait_pid(w, 60000), 0, "writer failed");
+    cr_assert_eq(rt_stop(&cap, 20000), 0, "%s", rt_log(&cap));
+    rt_capture_once();
+    cr_assert_eq(rt_wait_applied(my, "default", rt_jdir, 60000), 0,
+                 "%s\n%s", rt_log(&a), rt_log(&b));
+    cr_expect_eq(rt_stop(&a, 20000), 0, "%s", rt_log(&a));
+    cr_expect_eq(rt_stop(&b, 20000), 0, "%s", rt_log(&b));
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM lg"), 300,
+                 "a group was applied twice:\n%s\n%s", rt_log(&a),
+                 rt_log(&b));
+    RT_ASSERT_SAME_ALL(my);
+}
