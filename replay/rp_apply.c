@@ -318,6 +318,10 @@ static void warn_loose(const rp_table *t, const char *keyset,
                 snprintf(ks, sizeof(ks), ",%s,", p->uniq[u]);
                 keyish = strstr(ks, one) != NULL;
             }
+            for (int u = 0; !keyish && u < t->nuniq; u++) {
+                snprintf(ks, sizeof(ks), ",%s,", t->uniq_sql[u]);
+                keyish = strstr(ks, one) != NULL;   /* the user's own */
+            }
         }
         if (keyish) {
             col = c->name;

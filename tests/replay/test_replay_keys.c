@@ -192,3 +192,34 @@ Test(replay_keys, case_only_key_changes_in_a_case_insensitive_user_table_converg
     cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM ci WHERE BINARY k "
                            "LIKE 'K%%'"), 2500);
 }
+
+Test(replay_keys, a_unique_index_only_the_target_has_never_merges_two_source_rows)
+{
+    MYSQL *my = rt_my();
+    rt_proc p;
+    int rc;
+
+    /* the source lets two rows share an email (in different case); the
+    ** user's table has a case-insensitive UNIQUE index on it */
+    rt_my_exec(my, "CREATE TABLE acct (id BIGINT PRIMARY KEY,"
+                   " email VARCHAR(100), UNIQUE KEY by_email (email))");
+    rt_sql(rt_src, "CREATE TABLE acct(id INTEGER PRIMARY KEY, email TEXT);");
+    rt_sync();
+    rt_sql(rt_src, "INSERT INTO acct VALUES (1, 'Eve@x.com');"
+                   "INSERT INTO acct VALUES (2, 'eve@x.com');");
+    rt_capture_once();
+    rc = rt_replay_run(&p, rt_url, NULL);
+    cr_assert(rc > 0 && rc < 128, "row 2 overwrote row 1: %d\n%s", rc,
+              rt_log(&p));
+    cr_expect(strstr(rt_log(&p), "unique index") != NULL &&
+              strstr(rt_log(&p), "id=2") != NULL, "%s", rt_log(&p));
+    cr_expect_eq(rt_count(rt_log(&p), "event=replay.loose_key_collation"),
+                 1, "%s", rt_log(&p));
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM acct"), 0);
+    rc = rt_replay_run(&p, rt_url, "--on-error", "skip", NULL);
+    cr_assert_eq(rc, 0, "%s", rt_log(&p));
+    cr_expect_str_eq(rt_my_str(my, "SELECT CONCAT(id, ':', email) FROM "
+                               "acct"), "1:Eve@x.com");
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects "
+                           "WHERE row_key = 'id=2'"), 1);
+}
