@@ -22,16 +22,32 @@ static const sl_opt g_opts[] = {
     { "journal", SL_OPT_STR, 0, 0, offsetof(rp_cfg, journal), "DIR",
       "the journal directory written by sluice-capture (required)" },
     { "target", SL_OPT_STR, 0, 0, offsetof(rp_cfg, target), "URL",
-      "mariadb://USER@HOST[:PORT]/DB[?socket=PATH] (required); password "
-      "from SLUICE_TARGET_PASSWORD" },
+      "mariadb://USER@HOST[:PORT]/DB[?socket=PATH&tls=MODE&tls_ca=PATH] "
+      "(required); TLS modes disabled, preferred, required (certificate "
+      "verified), verify-full (and its host name); the password comes "
+      "from SLUICE_TARGET_PASSWORD or --password-file" },
+    { "password-file", SL_OPT_STR, 0, 0, offsetof(rp_cfg, password_file),
+      "PATH", "read the MariaDB password from the first line of PATH" },
     { "replica", SL_OPT_STR, 0, 0, offsetof(rp_cfg, replica), "NAME",
-      "this replica's name in the journal and sluice_position (default "
-      "\"default\")" },
+      "this replica's name in the journal and sqlite_sluice_position "
+      "(default \"default\")" },
     { "once", SL_OPT_FLAG, 0, 0, offsetof(rp_cfg, once), NULL,
       "apply everything journaled so far, then exit 0" },
     { "on-error", SL_OPT_STR, 0, 0, offsetof(rp_cfg, on_error),
       "stop|skip", "a value the target refuses: stop and retry (default) "
-      "or record it in sluice_rejects and go on" },
+      "or record it in sqlite_sluice_rejects and go on" },
+    { "strict-values", SL_OPT_FLAG, 0, 0, offsetof(rp_cfg, strict_values),
+      NULL, "refuse a value MariaDB would round or truncate (default: "
+      "store what MariaDB stores, counted and logged once per column)" },
+    { "tables", SL_OPT_STR, 0, 0, offsetof(rp_cfg, tables), "T1,T2",
+      "apply only these source tables" },
+    { "exclude-tables", SL_OPT_STR, 0, 0, offsetof(rp_cfg, exclude_tables),
+      "T3,T4", "never apply these source tables" },
+    { "map", SL_OPT_STR, 0, 0, offsetof(rp_cfg, map), "SRC=DST,...",
+      "apply source table SRC to target table DST" },
+    { "unregister", SL_OPT_FLAG, 0, 0, offsetof(rp_cfg, unregister), NULL,
+      "remove --replica from the journal (pruning stops waiting for it), "
+      "then exit; needs no --target" },
     { "batch-rows", SL_OPT_INT, 1, 100000, offsetof(rp_cfg, batch_rows),
       "N", "rows per multi-row statement (default 1000)" },
     { "retry-max-ms", SL_OPT_INT, 100, 3600000,
@@ -39,7 +55,8 @@ static const sl_opt g_opts[] = {
       "cap of the reconnect backoff (default 30000)" },
     { "once-timeout-s", SL_OPT_INT, 0, 86400,
       offsetof(rp_cfg, once_timeout_s), "N",
-      "--once: give up reaching MariaDB after N seconds (default 60)" },
+      "--once: give up on a transient error (MariaDB unreachable, lock "
+      "waits, ...) lasting N seconds (default 60)" },
     { "poll-ms", SL_OPT_INT, 1, 60000, offsetof(rp_cfg, poll_ms), "N",
       "check the journal for new groups every N ms (default 5)" },
     { "metrics", SL_OPT_STR, 0, 0, offsetof(rp_cfg, metrics), "HOST:PORT",
@@ -54,17 +71,43 @@ static const char g_usage[] =
     "Usage: sluice-replay --journal DIR --target URL [--replica NAME] "
     "[--once]\n"
     "                     [--on-error stop|skip] [--metrics HOST:PORT]\n"
+    "       sluice-replay --journal DIR --replica NAME --unregister\n"
     "\n"
     "Apply a sluice journal to MariaDB, one journal group per transaction,\n"
-    "recording the applied seq in table sluice_position in the same\n"
+    "recording the applied seq in table sqlite_sluice_position in the same\n"
     "transaction. Starts and keeps running while MariaDB is down: the\n"
     "outage is lag that drains when it is back. Runs until SIGTERM/SIGINT\n"
     "(exit 0) unless --once.\n";
 
 static const char g_footer[] =
-    "\nExit status: 0 ok, 64 usage error, 69 cannot start, 70 a failure\n"
-    "retrying cannot fix (with --once: also a value the target refuses,\n"
-    "bad credentials, or MariaDB unreachable for --once-timeout-s).\n";
+    "\nEvery error is transient (retried with backoff, logged once) or\n"
+    "permanent (one message naming the fix; a running replay shows\n"
+    "sluice_replay_stuck 1 and retries slowly, so a fixed target converges\n"
+    "without a restart). --once always ends.\n"
+    "\nExit status: 0 ok, 1 --unregister found no such replica, 64 usage\n"
+    "error, 69 cannot start, 70 a failure retrying cannot fix (with --once:\n"
+    "also any permanent error, or a transient one lasting --once-timeout-s).\n";
+
+typedef struct round_ctx {
+    FILE *f;
+    const char *db, *replica;
+} round_ctx;
+
+static void one_round(void *arg, const char *table, const char *column,
+                      uint64_t n)
+{
+    round_ctx *r = arg;
+
+    fputs("sluice_replay_values_rounded_total{db=\"", r->f);
+    sl_jmetrics_label(r->f, r->db);
+    fputs("\",replica=\"", r->f);
+    sl_jmetrics_label(r->f, r->replica);
+    fputs("\",table=\"", r->f);
+    sl_jmetrics_label(r->f, table);
+    fputs("\",column=\"", r->f);
+    sl_jmetrics_label(r->f, column);
+    fprintf(r->f, "\"} %llu\n", (unsigned long long)n);
+}
 
 typedef struct tick_ctx {
     sl_metrics *m;
@@ -110,9 +153,17 @@ static void tick(void *arg)
       "Records applied since start.", "%llu",
       (unsigned long long)s->records);
     M("sluice_replay_rejected_total", "counter",
-      "Changes recorded in sluice_rejects since start.", "%llu",
+      "Changes recorded in sqlite_sluice_rejects since start.", "%llu",
       (unsigned long long)s->rejected);
 #undef M
+    {
+        round_ctx rc = { f, t->db, t->cfg->replica };
+        sl_jmetrics_family(f, "sluice_replay_values_rounded_total",
+                           "counter", "Values MariaDB's conversion rounded "
+                           "or truncated (fractional digits beyond the "
+                           "column's), per table and column.");
+        rp_rounds_each(t->st, one_round, &rc);
+    }
     fclose(f);
     sl_metrics_publish(t->m, text, len);
     free(text);
@@ -123,13 +174,84 @@ static int usage_error(const char *msg)
     return sl_usage_error("sluice-replay", msg);
 }
 
+/* --unregister: drop the replica from the journal, nothing else. */
+static int unregister(const rp_cfg *cfg)
+{
+    jr_journal_opts o = JR_JOURNAL_OPTS_INIT;
+    jr_journal *j = NULL;
+    jr_err err = { 0 };
+    char q[600], q2[300];
+    int rc;
+
+    if (cfg->target != NULL)
+        return usage_error("--unregister takes no --target");
+    if ((rc = jr_journal_open(&j, cfg->journal, &o, &err)) != JR_OK) {
+        SL_LOG(SL_ERROR, "replay.unregister_failed", "msg=%s",
+               sl_q(q, sizeof(q), err.msg));
+        return EX_UNAVAILABLE;
+    }
+    rc = jr_replica_unregister(j, cfg->replica, &err);
+    jr_journal_close(j);
+    if (rc == JR_ENOTFOUND) {
+        SL_LOG(SL_ERROR, "replay.unregister_failed", "journal=%s "
+               "replica=%s msg=\"the journal has no such replica\" "
+               "hint=\"sluice-inspect DIR replicas lists them\"",
+               sl_q(q, sizeof(q), cfg->journal),
+               sl_q(q2, sizeof(q2), cfg->replica));
+        return 1;
+    }
+    if (rc != JR_OK) {
+        SL_LOG(SL_ERROR, "replay.unregister_failed", "msg=%s",
+               sl_q(q, sizeof(q), err.msg));
+        return EX_UNAVAILABLE;
+    }
+    SL_LOG(SL_INFO, "replay.unregistered", "replica=%s journal=%s "
+           "hint=\"pruning no longer waits for it\"",
+           sl_q(q2, sizeof(q2), cfg->replica),
+           sl_q(q, sizeof(q), cfg->journal));
+    return 0;
+}
+
+/* Parse the URL once to report its mistakes as usage errors; a password
+** in it is visible in the process list: warn, and overwrite it in argv
+** (after taking a copy to use). */
+static int check_target(const rp_cfg *cfg, int argc, char **argv,
+                        char **copy)
+{
+    rp_url u;
+    jr_err je = { 0 };
+    char msg[sizeof(je.msg) + 16];
+    int in_url;
+
+    if (rp_url_parse(&u, cfg->target, &je) != JR_OK) {
+        snprintf(msg, sizeof(msg), "--target: %s", je.msg);
+        return usage_error(msg);
+    }
+    in_url = u.password_in_url;
+    rp_url_free(&u);
+    if (in_url && cfg->password_file != NULL)
+        return usage_error("the --target URL carries a password and "
+                           "--password-file gives another: use one");
+    if ((*copy = strdup(cfg->target)) == NULL)
+        return EX_SOFTWARE;
+    if (in_url) {
+        SL_LOG(SL_WARN, "replay.password_in_url", "hint=\"a password in "
+               "the target URL is visible in the process list and shell "
+               "history: use SLUICE_TARGET_PASSWORD or --password-file\"");
+        for (int i = 1; i < argc; i++)
+            if (strstr(argv[i], "://") != NULL)
+                rp_url_scrub(argv[i]);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     rp_cfg cfg;
     rp_state *st;
     tick_ctx tc;
     jr_err err = { 0 };
-    char errbuf[300], version[120], q[600];
+    char errbuf[300], version[120], q[600], *target = NULL;
     sl_cli cli = { "sluice-replay", g_opts, g_usage, g_footer, version };
     int rc;
 
@@ -147,12 +269,19 @@ int main(int argc, char **argv)
         return rc;
     if (cfg.journal == NULL)
         return usage_error("--journal DIR is required");
+    if (cfg.unregister)
+        return unregister(&cfg);
     if (cfg.target == NULL)
         return usage_error("--target URL is required");
     if (strcmp(cfg.on_error, "stop") != 0 && strcmp(cfg.on_error, "skip"))
         return usage_error("--on-error must be stop or skip");
+    if ((rc = check_target(&cfg, argc, argv, &target)) != 0)
+        return rc;
+    cfg.target = target;
     sl_sig_install();
-    if (rp_open(&st, &cfg, &err) != JR_OK) {
+    rc = rp_open(&st, &cfg, &err);
+    if (rc != JR_OK) {
+        free(target);
         if (sl_stop)
             return 0;                   /* stopped while waiting */
         SL_LOG(SL_ERROR, "replay.start_failed", "msg=%s",
@@ -173,6 +302,7 @@ int main(int argc, char **argv)
             SL_LOG(SL_ERROR, "replay.usage", "msg=%s",
                    sl_q(q, sizeof(q), errbuf));
             rp_close(st);
+            free(target);
             return EX_USAGE;
         }
         char url[300];
@@ -193,6 +323,7 @@ int main(int argc, char **argv)
     }
     rp_close(st);
     sl_metrics_stop(tc.m);
+    free(target);
     if (rc != JR_OK) {
         SL_LOG(SL_ERROR, "replay.failed", "msg=%s",
                sl_q(q, sizeof(q), err.msg));

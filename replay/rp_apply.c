@@ -3,8 +3,9 @@
 **
 ** Rows are buffered into multi-row statements per (table, operation) and
 ** flushed when the table, the operation or the column list changes, or
-** the batch is full; order within a table is preserved. How a row change
-** becomes SQL depends on the table's PLAN, decided once per table:
+** the batch is full (rows, or bytes against max_allowed_packet); order
+** within a table is preserved. How a row change becomes SQL depends on the
+** table's PLAN, decided once per table:
 **   UPSERT   INSERT ... ON DUPLICATE KEY UPDATE (the target has a unique
 **            index on the key; the source declared no other UNIQUE set)
 **   REPLACE  REPLACE INTO: the source has UNIQUE sets and the target has
@@ -13,21 +14,31 @@
 **            did (capture logs no delete for that row when the
 **            application runs without recursive_triggers)
 **   PERROW   like REPLACE, for a target lacking some of those unique
-**            indexes: per row, delete rows holding the same values in a
+**            indexes or comparing them loosely (a *_ci or PAD SPACE
+**            collation): per row, delete rows holding the same bytes in a
 **            source UNIQUE set under another key, then upsert
 **   OLDIMG   source keyed by rowid, target has no such column: match
-**            rows by their old image (UPDATE/DELETE ... LIMIT 1)
+**            rows by their old image (UPDATE/DELETE ... LIMIT 1), values
+**            converted as the target column stores them; an image that
+**            matches no row is an error, never a silent skip
 ** A key change (UPDATE whose new key differs from its old key) is a
 ** delete of the old key followed by an upsert of the new row. Every
 ** operation is idempotent (except OLDIMG inserts), so replaying a group
 ** twice converges to the same state.
+**
+** Distinct source keys never become one row silently: upserts carry the
+** merge guard (rp_stmt.c), checked by the group's position write (it
+** only moves when no upsert merged, rp_meta.c) and, in single-row mode,
+** after each row, where it names both keys; a
+** created table with an untyped key carries the key's storage classes in
+** sqlite_sluice_class (rows are given that column here).
 **
 ** INVARIANTS:
 **  (A1) nothing here commits: the caller commits the group together with
 **       its position row (rp_position_set), or rolls it all back.
 **  (A2) in `single` mode every row is its own statement, so a failing
 **       value is pinned to one seq; with --on-error=skip the row goes to
-**       sluice_rejects (same transaction) and the group continues.
+**       sqlite_sluice_rejects (same transaction) and the group continues.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,27 +47,44 @@
 
 #include "rp.h"
 #include "sl_json.h"
+#include "sl_log.h"
 
 enum { PLAN_UPSERT, PLAN_REPLACE, PLAN_PERROW, PLAN_OLDIMG };
 
 typedef struct plan {
-    char *table;
+    char *table;                 /* target name */
     int mode;
     char **uniq;                 /* source unique sets: "a,b" lowercased */
     int nuniq;
+    int loose_key;               /* the target compares the key loosely:
+                                    keys distinct as bytes may collide, so
+                                    deletes and upserts never commute */
     struct plan *next;
 } plan;
+
+/* Rows given sqlite_sluice_class (tables with an untyped key). */
+typedef struct aug {
+    const char **names;
+    jr_value *vals;
+    uint32_t cap;
+    char klass[20];
+} aug;
 
 struct rp_apply {
     MYSQL *db;
     rp_tables *ts;
     jr_journal *j;
     const rp_cfg *cfg;
+    rp_rounds *rounds;
+    size_t limit;                /* largest statement to send */
+    int flags;                   /* RP_POL_* for every value */
     char uuid[40];
+    const char *src;             /* source name of the record applied */
     plan *plans;
     int single;                  /* one row per statement */
     rp_stmt put, del;            /* open statements (see add_row) */
     rp_str keybuf;               /* scratch: a row's key literals */
+    aug ak, an;                  /* scratch: key and new row + class */
     uint64_t rejected;
 };
 
@@ -80,7 +108,8 @@ static void stmt_reset(rp_apply *a)
 }
 
 rp_apply *rp_apply_new(MYSQL *db, rp_tables *ts, jr_journal *j,
-                       const rp_cfg *cfg, const char *journal_uuid)
+                       const rp_cfg *cfg, const char *journal_uuid,
+                       rp_rounds *rounds, unsigned long max_packet)
 {
     rp_apply *a = calloc(1, sizeof(*a));
 
@@ -90,8 +119,31 @@ rp_apply *rp_apply_new(MYSQL *db, rp_tables *ts, jr_journal *j,
     a->ts = ts;
     a->j = j;
     a->cfg = cfg;
+    a->rounds = rounds;
+    a->flags = cfg->strict_values ? RP_POL_STRICT : 0;
+    /* room for the statement around the rows, and the protocol; a server
+    ** that would not say is taken to have MariaDB's default (16 MiB) */
+    if (max_packet == 0)
+        max_packet = 16UL * 1024 * 1024;
+    a->limit = max_packet - (max_packet / 4 < 16 * 1024 ? max_packet / 4
+                                                        : 16 * 1024);
     snprintf(a->uuid, sizeof(a->uuid), "%s", journal_uuid);
     return a;
+}
+
+int rp_apply_flags(const rp_apply *a)
+{
+    return a->flags;
+}
+
+rp_rounds *rp_apply_rounds(rp_apply *a)
+{
+    return a->rounds;
+}
+
+size_t rp_apply_limit(const rp_apply *a)
+{
+    return a->limit;
 }
 
 void rp_apply_free(rp_apply *a)
@@ -102,6 +154,10 @@ void rp_apply_free(rp_apply *a)
     rp_stmt_free(&a->del);
     rp_str_free(&a->keybuf);
     plans_free(a->plans);
+    free(a->ak.names);
+    free(a->ak.vals);
+    free(a->an.names);
+    free(a->an.vals);
     free(a);
 }
 
@@ -136,6 +192,58 @@ void rp_apply_forget(rp_apply *a, const char *table)
     rp_table_forget(a->ts, table);
 }
 
+/* ---- sqlite_sluice_class ---- */
+
+void rp_key_class(const jr_row *row, const jr_row *key, char *out,
+                  size_t cap)
+{
+    static const char letter[] = "nirtb";
+    size_t o = 0;
+
+    for (uint32_t k = 0; k < key->n && o + 1 < cap; k++) {
+        char ch = 'n';
+        for (uint32_t i = 0; i < row->n; i++)
+            if (strcmp(row->names[i], key->names[k]) == 0) {
+                int ty = row->vals[i].type;
+                ch = ty >= 0 && ty <= 4 ? letter[ty] : '?';
+                break;
+            }
+        out[o++] = ch;
+    }
+    out[o] = 0;
+}
+
+/* r plus the class column (classes of key's values in `from`). */
+static int augment(aug *g, const jr_row *r, const jr_row *from,
+                   const jr_row *key, jr_row *out)
+{
+    if (g->cap < r->n + 1) {
+        const char **nn = realloc(g->names, (r->n + 1) * sizeof(char *));
+        jr_value *nv;
+        if (nn == NULL)
+            return -1;
+        g->names = nn;
+        nv = realloc(g->vals, (r->n + 1) * sizeof(jr_value));
+        if (nv == NULL)
+            return -1;
+        g->vals = nv;
+        g->cap = r->n + 1;
+    }
+    memcpy(g->names, r->names, r->n * sizeof(char *));
+    memcpy(g->vals, r->vals, r->n * sizeof(jr_value));
+    rp_key_class(from, key, g->klass, sizeof(g->klass));
+    g->names[r->n] = RP_CLASS_COL;
+    g->vals[r->n].type = JR_TEXT;
+    g->vals[r->n].u.b.p = g->klass;
+    g->vals[r->n].u.b.n = strlen(g->klass);
+    out->n = r->n + 1;
+    out->names = g->names;
+    out->vals = g->vals;
+    return 0;
+}
+
+/* ---- plans ---- */
+
 /* "a,b" lowercased from a JSON array of names */
 static char *set_of(const sl_json *arr)
 {
@@ -161,13 +269,104 @@ static int has_set(const rp_table *t, const char *set)
     return 0;
 }
 
+/* Is a column of set "a,b" compared loosely by the target? */
+static int loose_set(const rp_table *t, const char *set)
+{
+    char *cols = strdup(set), *save = NULL;
+    int loose = 0;
+
+    for (char *c = cols ? strtok_r(cols, ",", &save) : NULL; c;
+         c = strtok_r(NULL, ",", &save)) {
+        int k = rp_table_col(t, c);
+        if (k >= 0 && t->cols[k].loose)
+            loose = 1;
+    }
+    free(cols);
+    return loose;
+}
+
+/* Warn once per process and table about a user table whose key or
+** unique columns compare text loosely: two source keys such as 'Bob'
+** and 'bob' are one value there (replay refuses the second, it never
+** merges them). */
+static void warn_loose(const rp_table *t, const char *keyset,
+                       const plan *p)
+{
+    static char **seen;
+    static int nseen;
+    const char *why = NULL, *col = NULL;
+    char **ns;
+
+    for (int i = 0; i < nseen; i++)
+        if (strcmp(seen[i], t->name) == 0)
+            return;
+    for (int i = 0; i < t->ncols && why == NULL; i++) {
+        const rp_col *c = &t->cols[i];
+        char one[300];
+        int keyish = 0;
+        if (!c->loose)
+            continue;
+        snprintf(one, sizeof(one), ",%s,", c->name);
+        for (char *q = one; *q; q++)
+            if (*q >= 'A' && *q <= 'Z')
+                *q = (char)(*q + 32);
+        {
+            char ks[600];
+            snprintf(ks, sizeof(ks), ",%s,", keyset);
+            keyish = strstr(ks, one) != NULL;
+            for (int u = 0; !keyish && u < p->nuniq; u++) {
+                snprintf(ks, sizeof(ks), ",%s,", p->uniq[u]);
+                keyish = strstr(ks, one) != NULL;
+            }
+            for (int u = 0; !keyish && u < t->nuniq; u++) {
+                snprintf(ks, sizeof(ks), ",%s,", t->uniq_sql[u]);
+                keyish = strstr(ks, one) != NULL;   /* the user's own */
+            }
+        }
+        if (keyish) {
+            col = c->name;
+            why = c->collation;
+        }
+    }
+    if (why == NULL)
+        return;
+    ns = realloc(seen, (size_t)(nseen + 1) * sizeof(char *));
+    if (ns == NULL)
+        return;
+    seen = ns;
+    if ((seen[nseen] = strdup(t->name)) != NULL)
+        nseen++;
+    SL_LOG(SL_WARN, "replay.loose_key_collation", "table=%s column=%s "
+           "collation=%s hint=\"this key column compares text ignoring "
+           "case or trailing spaces; source keys that differ only so are "
+           "one value here: replay refuses the second (or records it with "
+           "--on-error=skip) -- give the column a *_nopad_bin collation to "
+           "keep them apart\"", t->name, col, why);
+}
+
+/* Schema of source table `src` from the journal (NULL if none). */
+static sl_json *source_schema(rp_apply *a, const char *src)
+{
+    size_t len = 0;
+    char *buf;
+    sl_json *js = NULL;
+
+    if (jr_journal_table_schema(a->j, src, NULL, 0, &len, NULL) != JR_OK)
+        return NULL;
+    if ((buf = malloc(len + 1)) == NULL)
+        return NULL;
+    if (jr_journal_table_schema(a->j, src, buf, len, &len, NULL) == JR_OK)
+        js = sl_json_parse(buf, len, NULL, 0);
+    free(buf);
+    return js;
+}
+
 static plan *get_plan(rp_apply *a, const char *table, const jr_row *key,
                       rp_table *t, rp_error *e)
 {
     plan *p;
-    char *buf = NULL, *keyset;
-    size_t len = 0, cap = 0;
-    sl_json *js = NULL;
+    char *keyset;
+    sl_json *js;
     rp_str ks = { 0 };
 
     for (p = a->plans; p; p = p->next)
@@ -180,13 +379,7 @@ static plan *get_plan(rp_apply *a, const char *table, const jr_row *key,
         return NULL;
     }
     /* the source's unique sets, from the journal's latest schema */
-    if (jr_journal_table_schema(a->j, table, NULL, 0, &len, NULL) == JR_OK) {
-        cap = len;
-        buf = malloc(cap + 1);
-        if (buf && jr_journal_table_schema(a->j, table, buf, cap, &len,
-                                           NULL) == JR_OK)
-            js = sl_json_parse(buf, len, NULL, 0);
-    }
+    js = source_schema(a, a->src ? a->src : table);
     if (js != NULL && sl_json_get(js, "unique") != NULL)
         for (const sl_json *c = sl_json_get(js, "unique")->child; c;
              c = c->next) {
@@ -198,7 +391,6 @@ static plan *get_plan(rp_apply *a, const char *table, const jr_row *key,
             p->uniq[p->nuniq++] = set_of(c);
         }
     sl_json_free(js);
-    free(buf);
     /* is the key a unique index of the target? */
     for (uint32_t i = 0; i < key->n; i++) {
         if (i)
@@ -228,9 +420,14 @@ static plan *get_plan(rp_apply *a, const char *table, const jr_row *key,
     } else {
         p->mode = PLAN_REPLACE;
         for (int i = 0; i < p->nuniq; i++)
-            if (!has_set(t, p->uniq[i]))
+            if (!has_set(t, p->uniq[i]) || loose_set(t, p->uniq[i]))
                 p->mode = PLAN_PERROW;
+        if (loose_set(t, keyset))
+            p->mode = PLAN_PERROW;     /* REPLACE would merge silently */
     }
+    p->loose_key = loose_set(t, keyset);
+    if (t->user_created)
+        warn_loose(t, keyset, p);
     free(keyset);
     p->next = a->plans;
     a->plans = p;
@@ -241,6 +438,11 @@ static plan *get_plan(rp_apply *a, const char *table, const jr_row *key,
 
 static int run(rp_apply *a, const char *sql, size_t len, rp_error *e)
 {
+    if (a->limit > 0 && len > a->limit)
+        return rp_fail(e, RP_E_DATA, 1153, "a statement of %zu bytes is "
+                       "over the server's max_allowed_packet (%zu bytes "
+                       "with room): raise max_allowed_packet on the server",
+                       len, a->limit);
     if (mysql_real_query(a->db, sql, (unsigned long)len) != 0)
         return rp_fail_mysql(e, a->db, "applying changes");
     return 0;
@@ -257,24 +459,27 @@ int rp_apply_flush(rp_apply *a, rp_error *e)
     return rp_stmt_flush(&a->put, a->db, e);
 }
 
-/* Literal of value i of row r for target table t into s. */
+/* Literal of value i of row r for target table t into s (a WHERE clause:
+** the value as the column stores it, no rounding counted). */
 static int add_value(rp_apply *a, rp_str *s, rp_table *t, const jr_row *r,
-                     uint32_t i, const jr_entry *ent, rp_error *e)
+                     uint32_t i, const jr_entry *ent, int flags, rp_error *e)
 {
-    char why[200];
+    char why[300];
     int c = rp_table_col(t, r->names[i]);
 
     if (c < 0)
         return rp_fail(e, RP_E_CONFIG, 0, "target table %s has no column "
                        "%s (seq %llu)", t->name, r->names[i],
                        (unsigned long long)ent->seq);
-    if (rp_value_sql(s, a->db, &t->cols[c], &r->vals[i], why,
+    if (rp_value_sql(s, a->db, &t->cols[c], &r->vals[i], flags, NULL, why,
                      sizeof(why)) != 0)
         return rp_bad_value(ent, r->names[i], &r->vals[i], why, e);
     return 0;
 }
 
-/* `col1 = v1 AND col2 = v2` (NULL-safe <=>) for row r */
+/* `col1 <=> v1 AND col2 <=> v2` for row r: values as the target column
+** stores them (a DATETIME keeps whole seconds: so does the value matched),
+** text compared byte for byte whatever the collation. */
 static int where_row(rp_apply *a, rp_str *s, rp_table *t, const jr_row *r,
                      const jr_entry *ent, rp_error *e)
 {
@@ -282,22 +487,20 @@ static int where_row(rp_apply *a, rp_str *s, rp_table *t, const jr_row *r,
 
     for (uint32_t i = 0; i < r->n; i++) {
         int c = rp_table_col(t, r->names[i]);
+        int bytes = c >= 0 && (t->cols[c].kind == RP_T_TEXT ||
+                               t->cols[c].kind == RP_T_JSON);
         if (c >= 0 && t->cols[c].generated)
             continue;
         if (!first)
             rp_str_adds(s, " AND ");
         first = 0;
-        /* text is matched byte for byte, whatever the column's
-        ** collation ('A' is not 'a', 'a ' is not 'a') */
-        if (c >= 0 && (t->cols[c].kind == RP_T_TEXT ||
-                       t->cols[c].kind == RP_T_JSON))
+        if (bytes)
             rp_str_adds(s, "BINARY ");
         rp_str_ident(s, r->names[i]);
         rp_str_adds(s, " <=> ");
-        if (c >= 0 && (t->cols[c].kind == RP_T_TEXT ||
-                       t->cols[c].kind == RP_T_JSON))
+        if (bytes)
             rp_str_adds(s, "BINARY ");
-        if (add_value(a, s, t, r, i, ent, e) != 0)
+        if (add_value(a, s, t, r, i, ent, a->flags, e) != 0)
             return -1;
     }
     return 0;
@@ -308,7 +511,7 @@ static int where_row(rp_apply *a, rp_str *s, rp_table *t, const jr_row *r,
 static const char *key_string(rp_apply *a, rp_table *t, const jr_row *r,
                               const jr_row *key)
 {
-    char why[200];
+    char why[300];
 
     a->keybuf.len = 0;
     for (uint32_t k = 0; k < key->n; k++) {
@@ -320,11 +523,111 @@ static const char *key_string(rp_apply *a, rp_table *t, const jr_row *r,
         if (i == r->n || c < 0)
             return NULL;
         rp_str_add(&a->keybuf, "\x1f", 1);
-        if (rp_value_sql(&a->keybuf, a->db, &t->cols[c], &r->vals[i], why,
+        if (rp_value_sql(&a->keybuf, a->db, &t->cols[c], &r->vals[i],
+                         a->flags | RP_POL_KEY, NULL, why,
                          sizeof(why)) != 0)
             return NULL;
     }
     return a->keybuf.oom ? NULL : a->keybuf.p;
+}
+
+/* Upserts that landed on another source key's row so far (the merge
+** guard's count, rp_stmt.c); reset to 0 when not. 0 or -1. */
+static int merges(rp_apply *a, long long *n, rp_error *e)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+
+    *n = 0;
+    if (mysql_query(a->db, "SELECT @sluice_merge") != 0 ||
+        (res = mysql_store_result(a->db)) == NULL)
+        return rp_fail_mysql(e, a->db, "checking for merged keys");
+    if ((row = mysql_fetch_row(res)) != NULL && row[0] != NULL)
+        *n = strtoll(row[0], NULL, 10);
+    mysql_free_result(res);
+    if (*n != 0)
+        mysql_query(a->db, "SET @sluice_merge = 0");
+    return 0;
+}
+
+/* After a single-row upsert: did it land on another source key's row?
+** Names both keys; the row is undone (savepoint), so skip mode can
+** record it and go on. */
+static int single_merge_check(rp_apply *a, rp_table *t, const jr_row *r,
+                              const jr_row *key, const jr_entry *ent,
+                              rp_error *e)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    rp_str s = { 0 };
+    char mine[300], other[400] = "";
+    long long merged = 0;
+
+    if (merges(a, &merged, e) != 0)
+        return -1;
+    if (merged == 0)
+        return 0;
+    /* the row it landed on: found by the target's own comparison */
+    rp_str_adds(&s, "SELECT ");
+    for (uint32_t k = 0; k < key->n; k++) {
+        rp_str_adds(&s, k ? ", " : "");
+        rp_str_ident(&s, key->names[k]);
+    }
+    rp_str_adds(&s, " FROM ");
+    rp_str_ident(&s, t->name);
+    rp_str_adds(&s, " WHERE ");
+    for (uint32_t k = 0; k < key->n; k++) {
+        uint32_t i;
+        for (i = 0; i < r->n; i++)
+            if (strcmp(r->names[i], key->names[k]) == 0)
+                break;
+        if (i == r->n)
+            continue;
+        rp_str_adds(&s, k ? " AND " : "");
+        rp_str_ident(&s, key->names[k]);
+        rp_str_adds(&s, " = ");
+        if (add_value(a, &s, t, r, i, ent, a->flags, e) != 0)
+            break;
+    }
+    rp_str_adds(&s, " LIMIT 1");
+    if (e->cls == RP_E_NONE && !s.oom &&
+        mysql_real_query(a->db, s.p, (unsigned long)s.len) == 0 &&
+        (res = mysql_store_result(a->db)) != NULL) {
+        if ((row = mysql_fetch_row(res)) != NULL) {
+            unsigned long *len = mysql_fetch_lengths(res);
+            size_t o = 0;
+            for (uint32_t k = 0; k < key->n && o + 8 < sizeof(other); k++) {
+                jr_value v;
+                char shown[120];
+                v.type = row[k] != NULL ? JR_TEXT : JR_NULL;
+                v.u.b.p = row[k] != NULL ? row[k] : "";
+                v.u.b.n = row[k] != NULL ? len[k] : 0;
+                rp_value_show(shown, sizeof(shown), &v);
+                o += (size_t)snprintf(other + o, sizeof(other) - o,
+                                      "%s%s=%s", k ? ", " : "",
+                                      key->names[k], shown);
+            }
+        }
+        mysql_free_result(res);
+    }
+    rp_str_free(&s);
+    if (e->cls != RP_E_NONE)
+        return -1;
+    mysql_query(a->db, "ROLLBACK TO SAVEPOINT sluice_row");
+    rp_key_text(mine, sizeof(mine), key);
+    if (other[0])
+        return rp_fail(e, RP_E_DATA, 0, "seq %llu table %s key (%s) lands on "
+                       "the row of another source key (%s): the target "
+                       "compares the two as one value (a case-insensitive "
+                       "or PAD SPACE collation, or a type that normalises "
+                       "them) and sluice never merges distinct source keys",
+                       (unsigned long long)ent->seq, ent->rec.table, mine,
+                       other);
+    return rp_fail(e, RP_E_DATA, 0, "seq %llu table %s key (%s) lands on the "
+                   "row of another source key through a unique index of "
+                   "the target that the source does not have; sluice never "
+                   "merges distinct source keys",
+                   (unsigned long long)ent->seq, ent->rec.table, mine);
 }
 
 /* Add one row change. With `commute` (the key is the table's only unique
@@ -341,30 +644,48 @@ static int add_row(rp_apply *a, int op, rp_table *t, const jr_row *r,
     rp_stmt *me = op == RP_OP_PUT ? &a->put : &a->del;
     rp_stmt *other = op == RP_OP_PUT ? &a->del : &a->put;
     const char *ks = NULL;
+    int rc;
 
     if (commute && !a->single)
         ks = key_string(a, t, r, key);
     if (other->op != RP_OP_NONE &&
         (ks == NULL || strcmp(other->table, t->name) != 0 ||
-         rp_stmt_has_key(other, ks)))
+         rp_stmt_has_key(other, ks))) {
         if (rp_stmt_flush(other, a->db, e) != 0)
             return -1;
-    if (me->op != RP_OP_NONE && !rp_stmt_fits(me, op, t->name, r, replace))
+    }
+    if (me->op != RP_OP_NONE && !rp_stmt_fits(me, op, t->name, r, replace)) {
         if (rp_stmt_flush(me, a->db, e) != 0)
             return -1;
-    if (me->op == RP_OP_NONE &&
-        rp_stmt_begin(me, op, t, r, replace, ent, a->single) != 0)
-        return rp_fail(e, RP_E_FATAL, 0, "out of memory");
-    if (rp_stmt_add(me, a->db, t, r, ent, ks, e) != 0)
+    }
+    for (int tries = 0; tries < 2; tries++) {
+        if (me->op == RP_OP_NONE &&
+            rp_stmt_begin(me, op, t, r, key, replace, ent, a->single) != 0)
+            return rp_fail(e, RP_E_FATAL, 0, "out of memory");
+        rc = rp_stmt_add(me, a->db, t, r, ent, ks, a->flags, a->rounds,
+                         a->limit, e);
+        if (rc != RP_STMT_FULL)
+            break;
+        if (rp_stmt_flush(me, a->db, e) != 0)      /* full: send, again */
+            return -1;
+    }
+    if (rc != 0)
         return -1;
-    if (a->single || me->nrows >= (uint64_t)a->cfg->batch_rows ||
-        me->sql.len > 4u * 1024 * 1024)
+    if (a->single && op == RP_OP_PUT && me->guard) {
+        if (mysql_query(a->db, "SAVEPOINT sluice_row") != 0)
+            return rp_fail_mysql(e, a->db, "SAVEPOINT");
+        if (rp_stmt_flush(me, a->db, e) != 0)
+            return -1;
+        return single_merge_check(a, t, r, key, ent, e);
+    }
+    if (a->single || me->nrows >= (uint64_t)a->cfg->batch_rows) {
         return rp_stmt_flush(me, a->db, e);
+    }
     return 0;
 }
 
 /* PERROW: delete rows that hold r's values of a source UNIQUE set under
-** another key. */
+** another key (text compared by bytes). */
 static int delete_conflicts(rp_apply *a, plan *p, rp_table *t,
                             const jr_row *r, const jr_row *key,
                             const jr_entry *ent, rp_error *e)
@@ -377,27 +698,36 @@ static int delete_conflicts(rp_apply *a, plan *p, rp_table *t,
         rp_str_adds(&s, "DELETE FROM ");
         rp_str_ident(&s, t->name);
         rp_str_adds(&s, " WHERE ");
-        for (char *c = strtok_r(cols, ",", &save); c && ret == 0;
-             c = strtok_r(NULL, ",", &save)) {
+        for (char *c = cols ? strtok_r(cols, ",", &save) : NULL;
+             c && ret == 0; c = strtok_r(NULL, ",", &save)) {
             for (uint32_t i = 0; i < r->n; i++)
                 if (strcasecmp(r->names[i], c) == 0) {
+                    int k = rp_table_col(t, r->names[i]);
+                    int bin = k >= 0 && t->cols[k].loose;
+                    if (bin)
+                        rp_str_adds(&s, "BINARY ");
                     rp_str_ident(&s, r->names[i]);
-                    rp_str_adds(&s, " = ");
-                    ret = add_value(a, &s, t, r, i, ent, e);
+                    rp_str_adds(&s, bin ? " = BINARY " : " = ");
+                    ret = add_value(a, &s, t, r, i, ent, a->flags, e);
                     rp_str_adds(&s, " AND ");
                 }
         }
         rp_str_adds(&s, "NOT (");
         for (uint32_t i = 0; ret == 0 && i < key->n; i++) {
+            int k = rp_table_col(t, key->names[i]);
+            int bin = k >= 0 && t->cols[k].loose;
             if (i)
                 rp_str_adds(&s, " AND ");
+            if (bin)
+                rp_str_adds(&s, "BINARY ");
             rp_str_ident(&s, key->names[i]);
-            rp_str_adds(&s, " <=> ");
-            ret = add_value(a, &s, t, key, i, ent, e);
+            rp_str_adds(&s, bin ? " <=> BINARY " : " <=> ");
+            ret = add_value(a, &s, t, key, i, ent, a->flags, e);
         }
         rp_str_adds(&s, ")");
         if (ret == 0)
-            ret = run(a, s.p, s.len, e);
+            ret = s.oom ? rp_fail(e, RP_E_FATAL, 0, "out of memory")
+                        : run(a, s.p, s.len, e);
         free(cols);
         rp_str_free(&s);
         if (ret != 0)
@@ -428,6 +758,24 @@ static int key_changed(const jr_row *key, const jr_row *nw)
     return 0;
 }
 
+/* Value i of the new image into s, its rounding counted. */
+static int new_value(rp_apply *a, rp_str *s, rp_table *t, const jr_row *nw,
+                     uint32_t i, const jr_entry *ent, rp_error *e)
+{
+    int altered = 0, c = rp_table_col(t, nw->names[i]);
+    char why[300];
+
+    if (c < 0)
+        return add_value(a, s, t, nw, i, ent, a->flags, e);
+    if (rp_value_sql(s, a->db, &t->cols[c], &nw->vals[i], a->flags,
+                     &altered, why, sizeof(why)) != 0)
+        return rp_bad_value(ent, nw->names[i], &nw->vals[i], why, e);
+    if (altered)
+        rp_rounds_note(a->rounds, t->name, nw->names[i], ent->seq,
+                       &nw->vals[i]);
+    return 0;
+}
+
 static int apply_oldimg(rp_apply *a, rp_table *t, const jr_entry *ent,
                         rp_error *e)
 {
@@ -454,7 +802,7 @@ static int apply_oldimg(rp_apply *a, rp_table *t, const jr_entry *ent,
         for (uint32_t i = 0; ret == 0 && i < nw.n; i++) {
             if (i)
                 rp_str_adds(&s, ", ");
-            ret = add_value(a, &s, t, &nw, i, ent, e);
+            ret = new_value(a, &s, t, &nw, i, ent, e);
         }
         rp_str_adds(&s, ")");
     } else {
@@ -467,7 +815,7 @@ static int apply_oldimg(rp_apply *a, rp_table *t, const jr_entry *ent,
                     rp_str_adds(&s, ", ");
                 rp_str_ident(&s, nw.names[i]);
                 rp_str_adds(&s, " = ");
-                ret = add_value(a, &s, t, &nw, i, ent, e);
+                ret = new_value(a, &s, t, &nw, i, ent, e);
             }
         }
         rp_str_adds(&s, " WHERE ");
@@ -479,6 +827,19 @@ static int apply_oldimg(rp_apply *a, rp_table *t, const jr_entry *ent,
         ret = s.oom ? rp_fail(e, RP_E_FATAL, 0, "out of memory")
                     : run(a, s.p, s.len, e);
     rp_str_free(&s);
+    if (ret == 0 && r->kind != JR_K_INSERT &&
+        mysql_affected_rows(a->db) == 0) {
+        /* never skipped silently: the target lost the row, or it was
+        ** changed behind sluice's back */
+        char kt[200];
+        rp_key_text(kt, sizeof(kt), &r->key);
+        return rp_fail(e, RP_E_DATA, 0, "seq %llu table %s (no key; source "
+                       "%s): the %s matches no row of the target by its old "
+                       "row image -- the row is missing or was changed "
+                       "outside sluice", (unsigned long long)ent->seq,
+                       t->name, kt, r->kind == JR_K_DELETE ? "delete"
+                                                           : "update");
+    }
     return ret;
 }
 
@@ -500,6 +861,7 @@ static int apply_row(rp_apply *a, const jr_entry *ent, rp_error *e)
 {
     const jr_record *r = &ent->rec;
     rp_table *t = rp_table_get(a->ts, a->db, r->table, e);
+    jr_row key = r->key, nw = r->new_row;
     plan *p;
     int replace, commute;
 
@@ -508,104 +870,84 @@ static int apply_row(rp_apply *a, const jr_entry *ent, rp_error *e)
                                      "does not exist (seq %llu); its schema "
                                      "record is missing from the journal",
                                      r->table, (unsigned long long)ent->seq);
-    if ((p = get_plan(a, r->table, &r->key, t, e)) == NULL)
+    if (t->class_col >= 0 &&
+        (augment(&a->ak, &r->key, &r->key, &r->key, &key) != 0 ||
+         (nw.n > 0 && augment(&a->an, &r->new_row, &r->new_row, &r->key,
+                              &nw) != 0)))
+        return rp_fail(e, RP_E_FATAL, 0, "out of memory");
+    if ((p = get_plan(a, r->table, &key, t, e)) == NULL)
         return -1;
     if (p->mode == PLAN_OLDIMG)
         return apply_oldimg(a, t, ent, e);
     replace = p->mode == PLAN_REPLACE;
-    commute = p->mode == PLAN_UPSERT;
+    commute = p->mode == PLAN_UPSERT && !p->loose_key;
     if (r->kind == JR_K_DELETE ||
-        (r->kind == JR_K_UPDATE && key_changed(&r->key, &r->new_row)))
-        if (add_row(a, RP_OP_DEL, t, &r->key, &r->key, 0, commute, ent,
-                    e) != 0)
+        (r->kind == JR_K_UPDATE && key_changed(&key, &nw)))
+        if (add_row(a, RP_OP_DEL, t, &key, &key, 0, commute, ent, e) != 0)
             return -1;
     if (r->kind == JR_K_DELETE)
         return 0;
     if (p->mode == PLAN_PERROW) {
-        jr_row nk = r->key;
+        jr_row nk = key;
         jr_value kv[16];
         /* the new key: the new row's values of the key columns */
-        if (r->key.n <= 16) {
-            for (uint32_t k = 0; k < r->key.n; k++)
-                for (uint32_t i = 0; i < r->new_row.n; i++)
-                    if (!strcmp(r->key.names[k], r->new_row.names[i]))
-                        kv[k] = r->new_row.vals[i];
+        if (key.n <= 16) {
+            for (uint32_t k = 0; k < key.n; k++)
+                for (uint32_t i = 0; i < nw.n; i++)
+                    if (!strcmp(key.names[k], nw.names[i]))
+                        kv[k] = nw.vals[i];
             nk.vals = kv;
         }
         if (rp_apply_flush(a, e) != 0 ||
-            delete_conflicts(a, p, t, &r->new_row, &nk, ent, e) != 0)
+            delete_conflicts(a, p, t, &nw, &nk, ent, e) != 0)
             return -1;
     }
-    return add_row(a, RP_OP_PUT, t, &r->new_row, &r->key, replace, commute,
-                   ent, e);
+    return add_row(a, RP_OP_PUT, t, &nw, &key, replace, commute, ent, e);
 }
 
-int rp_apply_check(rp_apply *a, const jr_entry *ent, rp_error *e)
+int rp_apply_check(rp_apply *a, const jr_entry *ent, const char *target,
+                   rp_error *e)
 {
-    rp_table *t = rp_table_get(a->ts, a->db, ent->rec.table, e);
+    rp_table *t = rp_table_get(a->ts, a->db, target, e);
+    jr_row key = ent->rec.key;
 
+    a->src = ent->rec.table;
     if (t == NULL)
         return e->cls ? -1 : rp_fail(e, RP_E_CONFIG, 0, "target table %s "
-                                     "does not exist (seq %llu)",
-                                     ent->rec.table,
+                                     "does not exist (seq %llu)", target,
                                      (unsigned long long)ent->seq);
-    return get_plan(a, ent->rec.table, &ent->rec.key, t, e) ? 0 : -1;
+    if (t->class_col >= 0 &&
+        augment(&a->ak, &ent->rec.key, &ent->rec.key, &ent->rec.key,
+                &key) != 0)
+        return rp_fail(e, RP_E_FATAL, 0, "out of memory");
+    return get_plan(a, target, &key, t, e) ? 0 : -1;
 }
 
-static int record_reject(rp_apply *a, const jr_entry *ent, const char *why,
-                         rp_error *e)
+int rp_apply_record(rp_apply *a, const jr_entry *ent, const char *target,
+                    rp_error *e)
 {
-    rp_str s = { 0 };
-    char kt[400];
+    jr_entry m = *ent;
+    const jr_record *r = &m.rec;
     int ret;
 
-    rp_key_text(kt, sizeof(kt), &ent->rec.key);
-    rp_str_adds(&s, "INSERT INTO sluice_rejects(replica, seq, table_name, "
-                    "row_key, error, row_json) VALUES (");
-    rp_str_quote(&s, a->db, a->cfg->replica, strlen(a->cfg->replica));
-    rp_str_addf(&s, ", %llu, ", (unsigned long long)ent->seq);
-    rp_str_quote(&s, a->db, ent->rec.table, strlen(ent->rec.table));
-    rp_str_adds(&s, ", ");
-    rp_str_quote(&s, a->db, kt, strlen(kt));
-    rp_str_adds(&s, ", ");
-    rp_str_quote(&s, a->db, why, strlen(why));
-    rp_str_adds(&s, ", JSON_OBJECT(");
-    for (uint32_t i = 0; i < ent->rec.new_row.n; i++) {
-        char v[200];
-        rp_value_show(v, sizeof(v), &ent->rec.new_row.vals[i]);
-        if (i)
-            rp_str_adds(&s, ", ");
-        rp_str_quote(&s, a->db, ent->rec.new_row.names[i],
-                     strlen(ent->rec.new_row.names[i]));
-        rp_str_adds(&s, ", ");
-        rp_str_quote(&s, a->db, v, strlen(v));
-    }
-    rp_str_adds(&s, "))");
-    ret = s.oom ? rp_fail(e, RP_E_FATAL, 0, "out of memory")
-                : run(a, s.p, s.len, e);
-    rp_str_free(&s);
-    if (ret == 0)
-        a->rejected++;
-    return ret;
-}
-
-int rp_apply_record(rp_apply *a, const jr_entry *ent, rp_error *e)
-{
-    const jr_record *r = &ent->rec;
-    int ret;
-
+    /* the target's name for SQL; the source's for the journal */
+    a->src = ent->rec.table;
+    m.rec.table = target;
     switch (r->kind) {
     case JR_K_INSERT:
     case JR_K_UPDATE:
     case JR_K_DELETE:
-        ret = apply_row(a, ent, e);
+        ret = apply_row(a, &m, e);
         if (ret != 0 && e->cls == RP_E_DATA && a->single &&
             strcmp(a->cfg->on_error, "skip") == 0) {
             char why[sizeof(e->msg)];
             snprintf(why, sizeof(why), "%s", e->msg);
             memset(e, 0, sizeof(*e));
             stmt_reset(a);
-            return record_reject(a, ent, why, e);
+            ret = rp_reject_record(a->db, a->cfg->replica, ent,
+                                   ent->rec.table, why, a->limit, e);
+            if (ret == 0)
+                a->rejected++;
         }
         return ret;
     case JR_K_SNAP_BEGIN:
@@ -627,93 +969,4 @@ int rp_apply_record(rp_apply *a, const jr_entry *ent, rp_error *e)
     default:
         return 0;
     }
-}
-
-/* ---- position and rejects tables ---- */
-
-int rp_position_init(MYSQL *db, rp_error *e)
-{
-    static const char sql[] =
-        "CREATE TABLE IF NOT EXISTS sluice_position ("
-        " replica VARCHAR(64) NOT NULL PRIMARY KEY,"
-        " journal_uuid CHAR(36) NOT NULL,"
-        " seq BIGINT UNSIGNED NOT NULL,"
-        " updated_at DATETIME(6) NOT NULL) ENGINE=InnoDB;"
-        "CREATE TABLE IF NOT EXISTS sluice_rejects ("
-        " id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,"
-        " replica VARCHAR(64) NOT NULL, seq BIGINT UNSIGNED NOT NULL,"
-        " table_name VARCHAR(255) NOT NULL, row_key TEXT NOT NULL,"
-        " error TEXT NOT NULL, row_json LONGTEXT,"
-        " created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
-        " KEY (replica, seq)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;"
-        "CREATE TABLE IF NOT EXISTS sluice_tables ("
-        " table_name VARCHAR(255) NOT NULL PRIMARY KEY,"
-        " schema_json LONGTEXT NOT NULL) ENGINE=InnoDB "
-        " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin";
-    const char *p = sql;
-
-    /* one statement at a time (no multi-statement flag on the link) */
-    while (*p) {
-        const char *end = strchr(p, ';');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (mysql_real_query(db, p, (unsigned long)n) != 0)
-            return rp_fail_mysql(e, db, "creating sluice_position");
-        p += n + (end ? 1 : 0);
-    }
-    if (mysql_commit(db) != 0)
-        return rp_fail_mysql(e, db, "creating sluice_position");
-    return 0;
-}
-
-int rp_position_get(MYSQL *db, const char *replica, const char *uuid,
-                    uint64_t *seq, rp_error *e)
-{
-    rp_str s = { 0 };
-    MYSQL_RES *r;
-    MYSQL_ROW row;
-    int ret = 0;
-
-    *seq = 0;
-    rp_str_adds(&s, "SELECT journal_uuid, seq FROM sluice_position WHERE "
-                    "replica = ");
-    rp_str_quote(&s, db, replica, strlen(replica));
-    if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0 ||
-        (r = mysql_store_result(db)) == NULL) {
-        rp_str_free(&s);
-        return rp_fail_mysql(e, db, "reading sluice_position");
-    }
-    rp_str_free(&s);
-    if ((row = mysql_fetch_row(r)) != NULL) {
-        if (strcmp(row[0], uuid) != 0)
-            ret = rp_fail(e, RP_E_CONFIG, 0, "sluice_position says replica "
-                          "%s applied journal %s, but this journal is %s: "
-                          "refusing to mix journals in one target (use "
-                          "another --replica name or target database)",
-                          replica, row[0], uuid);
-        else
-            *seq = strtoull(row[1], NULL, 10);
-    }
-    mysql_free_result(r);
-    mysql_commit(db);            /* end the read's snapshot */
-    return ret;
-}
-
-int rp_position_set(MYSQL *db, const char *replica, const char *uuid,
-                    uint64_t seq, rp_error *e)
-{
-    rp_str s = { 0 };
-    int ret;
-
-    rp_str_adds(&s, "INSERT INTO sluice_position(replica, journal_uuid, "
-                    "seq, updated_at) VALUES (");
-    rp_str_quote(&s, db, replica, strlen(replica));
-    rp_str_adds(&s, ", ");
-    rp_str_quote(&s, db, uuid, strlen(uuid));
-    rp_str_addf(&s, ", %llu, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE "
-                "journal_uuid = VALUES(journal_uuid), seq = VALUES(seq), "
-                "updated_at = VALUES(updated_at)", (unsigned long long)seq);
-    ret = mysql_real_query(db, s.p, (unsigned long)s.len) != 0
-              ? rp_fail_mysql(e, db, "writing sluice_position") : 0;
-    rp_str_free(&s);
-    return ret;
 }

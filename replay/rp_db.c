@@ -10,8 +10,16 @@
 ** had, and within a group changes are ordered per table, not across
 ** tables, so a parent may be applied after its child.
 **
+** TLS (?tls=): preferred = TLS when offered, unverified; required = TLS
+** or no connection, the certificate chain verified against tls_ca= (or
+** the system CAs); verify-full = required + the server's name checked
+** against its certificate. Connector/C quietly connects in plain text to
+** a server without TLS even with SSL_ENFORCE set, so after connecting
+** the cipher is checked: no cipher, no session.
+**
 ** INVARIANT: every failure is classified (rp.h RP_E_*), so the loop knows
-** whether to reconnect, retry, stop on a bad value, or give up.
+** whether to reconnect, retry, stop on a bad value, or give up; an error
+** number nobody listed is permanent (retrying forever fixes nothing).
 */
 #include <errmsg.h>
 #include <mysqld_error.h>
@@ -36,31 +44,43 @@ int rp_fail(rp_error *e, int cls, unsigned no, const char *fmt, ...)
     return -1;
 }
 
+/* Transient errors: connection trouble (reconnect, retry the group) and
+** contention or resources (roll back, retry the group). Values and rows
+** the target refuses are DATA. Everything else MariaDB says -- DDL
+** errors, access denied, unknown columns, errors this list has never
+** heard of -- is permanent: retrying cannot fix it (CONFIG). */
 static int classify(unsigned no)
 {
-    if (no >= 2000 && no < 3000)
-        return RP_E_CONN;                  /* client library: connection */
     switch (no) {
+    /* client library: the connection, or the packet */
+    case 2005:  /* CR_UNKNOWN_HOST (DNS may come back) */
+        return RP_E_CONN;
+    case 2020:  /* CR_NET_PACKET_TOO_LARGE */
+    case ER_NET_PACKET_TOO_LARGE:
+        return RP_E_DATA;
+    case 2026:  /* CR_SSL_CONNECTION_ERROR: certificates, TLS config */
+    case 2059:  /* CR_AUTH_PLUGIN_CANNOT_LOAD */
+    case 2047:  /* CR_CONN_UNKNOW_PROTOCOL */
+    case 2027:  /* CR_MALFORMED_PACKET */
+        return RP_E_CONFIG;
+    /* server: connection, shutdown, read-only (failover), resources */
     case ER_CON_COUNT_ERROR: case ER_SERVER_SHUTDOWN:
     case ER_CONNECTION_KILLED: case ER_QUERY_INTERRUPTED:
     case ER_TOO_MANY_USER_CONNECTIONS: case ER_NET_READ_ERROR:
     case ER_NET_READ_INTERRUPTED: case ER_NET_ERROR_ON_WRITE:
     case ER_NET_WRITE_INTERRUPTED: case 4031:  /* idle disconnect */
     case ER_READ_ONLY_MODE: case ER_OPTION_PREVENTS_STATEMENT:
+    case ER_UNKNOWN_COM_ERROR:                 /* Galera: not ready */
+    case ER_HOST_IS_BLOCKED: case ER_NET_UNCOMPRESS_ERROR:
         return RP_E_CONN;
     case ER_LOCK_WAIT_TIMEOUT: case ER_LOCK_DEADLOCK:
-    case ER_CHECKREAD: case ER_LOCK_TABLE_FULL:
+    case ER_CHECKREAD: case ER_LOCK_TABLE_FULL: case ER_LOCK_ABORTED:
+    case ER_TOO_MANY_CONCURRENT_TRXS: case ER_STATEMENT_TIMEOUT:
+    case ER_OUTOFMEMORY: case ER_OUT_OF_RESOURCES: case ER_DISK_FULL:
+    case ER_RECORD_FILE_FULL: case ER_ERROR_ON_WRITE: case ER_GET_ERRNO:
+    case ER_CANT_LOCK: case ER_USER_LOCK_DEADLOCK:
         return RP_E_RETRY;
-    case ER_ACCESS_DENIED_ERROR: case ER_DBACCESS_DENIED_ERROR:
-    case ER_BAD_DB_ERROR: case ER_TABLEACCESS_DENIED_ERROR:
-    case ER_COLUMNACCESS_DENIED_ERROR: case ER_SPECIFIC_ACCESS_DENIED_ERROR:
-    case ER_BAD_FIELD_ERROR: case ER_NO_SUCH_TABLE:
-    case ER_WRONG_VALUE_COUNT_ON_ROW: case ER_NON_UNIQ_ERROR:
-    case ER_TOO_LONG_KEY: case ER_TOO_LONG_IDENT:
-    case ER_TOO_MANY_KEY_PARTS: case ER_BLOB_KEY_WITHOUT_LENGTH:
-    case ER_WRONG_COLUMN_NAME: case ER_WRONG_TABLE_NAME:
-    case ER_TABLE_MUST_HAVE_COLUMNS: case ER_TOO_BIG_ROWSIZE:
-        return RP_E_CONFIG;
+    /* values and rows */
     case ER_TRUNCATED_WRONG_VALUE: case ER_TRUNCATED_WRONG_VALUE_FOR_FIELD:
     case ER_DATA_TOO_LONG: case ER_WARN_DATA_OUT_OF_RANGE:
     case ER_BAD_NULL_ERROR: case ER_NO_DEFAULT_FOR_FIELD:
@@ -69,11 +89,21 @@ static int classify(unsigned no)
     case ER_WRONG_VALUE_FOR_TYPE: case ER_INVALID_CHARACTER_STRING:
     case ER_CONSTRAINT_FAILED: case ER_NO_REFERENCED_ROW_2:
     case ER_ROW_IS_REFERENCED_2: case ER_WARN_NULL_TO_NOTNULL:
-    case 4078: /* illegal parameter data type */
+    case ER_CANT_CREATE_GEOMETRY_OBJECT: case ER_WRONG_VALUE:
+    case ER_ILLEGAL_VALUE_FOR_TYPE: case ER_WARN_TOO_FEW_RECORDS:
+    case ER_DUP_ENTRY_WITH_KEY_NAME:
+    case 4078:  /* illegal parameter data type */
         return RP_E_DATA;
     default:
-        return RP_E_RETRY;
+        if (no >= 2000 && no < 3000)
+            return RP_E_CONN;              /* client library: connection */
+        return RP_E_CONFIG;
     }
+}
+
+int rp_db_class(unsigned mysql_errno)
+{
+    return classify(mysql_errno);
 }
 
 int rp_fail_mysql(rp_error *e, MYSQL *db, const char *what)
@@ -83,41 +113,87 @@ int rp_fail_mysql(rp_error *e, MYSQL *db, const char *what)
                    mysql_error(db), no);
 }
 
+static void where_of(const rp_url *u, char *where, size_t cap)
+{
+    if (u->socket)
+        snprintf(where, cap, "socket %s", u->socket);
+    else
+        snprintf(where, cap, "%s:%u", u->host, u->port ? u->port : 3306);
+}
+
+static void set_tls(MYSQL *db, const rp_url *u)
+{
+    my_bool yes = 1;
+
+    switch (u->tls) {
+    case RP_TLS_PREFERRED:
+        /* Connector/C: TLS when the server offers it, unverified */
+        mysql_options(db, MYSQL_OPT_SSL_ENFORCE, &yes);
+        break;
+    case RP_TLS_REQUIRED:
+    case RP_TLS_VERIFY_FULL:
+        mysql_options(db, MYSQL_OPT_SSL_ENFORCE, &yes);
+        /* a CA makes the library verify the certificate chain; without
+        ** tls_ca the system's trusted CAs are the CA */
+        if (u->tls_ca != NULL)
+            mysql_options(db, MYSQL_OPT_SSL_CA, u->tls_ca);
+        else
+            mysql_options(db, MYSQL_OPT_SSL_CAPATH, "/etc/ssl/certs");
+        if (u->tls == RP_TLS_VERIFY_FULL)     /* + the host name */
+            mysql_options(db, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
+        break;
+    default:
+        break;
+    }
+}
+
 MYSQL *rp_db_connect(const rp_url *u, rp_error *e)
 {
     static const char session[] =
         "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,"
         "NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,"
         "NO_AUTO_VALUE_ON_ZERO', time_zone = '+00:00', autocommit = 0, "
-        "foreign_key_checks = 0, NAMES utf8mb4";
+        "foreign_key_checks = 0, NAMES utf8mb4, @sluice_merge = 0";
     unsigned timeout = 5, rw_timeout = 3600;
+    unsigned long client_packet = 1024UL * 1024 * 1024;
     my_bool yes = 1;
+    char where[300];
     MYSQL *db = mysql_init(NULL);
 
     if (db == NULL) {
         rp_fail(e, RP_E_FATAL, 0, "mysql_init: out of memory");
         return NULL;
     }
+    where_of(u, where, sizeof(where));
     mysql_options(db, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
     mysql_options(db, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
     mysql_options(db, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
     mysql_options(db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     mysql_options(db, MYSQL_OPT_LOCAL_INFILE, &yes);
-    if (u->tls > 0)
-        mysql_options(db, MYSQL_OPT_SSL_ENFORCE, &yes);
+    mysql_options(db, MYSQL_OPT_MAX_ALLOWED_PACKET, &client_packet);
+    set_tls(db, u);
     if (mysql_real_connect(db, u->socket ? "localhost" : u->host, u->user,
                            u->password, u->database, u->port, u->socket,
                            CLIENT_FOUND_ROWS) == NULL) {
-        char where[300];
-        if (u->socket)
-            snprintf(where, sizeof(where), "socket %s", u->socket);
-        else
-            snprintf(where, sizeof(where), "%s:%u", u->host,
-                     u->port ? u->port : 3306);
-        rp_fail(e, classify(mysql_errno(db)), mysql_errno(db),
-                "cannot connect to MariaDB at %s as %s, database %s: %s "
-                "(MariaDB error %u)", where, u->user, u->database,
-                mysql_error(db), mysql_errno(db));
+        unsigned no = mysql_errno(db);
+        rp_fail(e, classify(no), no, "cannot connect to MariaDB at %s as %s, "
+                "database %s: %s (MariaDB error %u)%s", where, u->user,
+                u->database, mysql_error(db), no,
+                no == 2026 ? "; check tls= and tls_ca= in the target URL "
+                             "(tls_ca names the CA that signed the "
+                             "server's certificate)" : "");
+        mysql_close(db);
+        return NULL;
+    }
+    if ((u->tls == RP_TLS_REQUIRED || u->tls == RP_TLS_VERIFY_FULL) &&
+        mysql_get_ssl_cipher(db) == NULL) {
+        /* Connector/C falls back to plain text when the server has no
+        ** TLS (have_ssl=DISABLED) unless it verifies: never accept it */
+        rp_fail(e, RP_E_CONFIG, 2026, "MariaDB at %s did not encrypt the "
+                "connection although the target URL says tls=%s (the "
+                "server has TLS disabled?): configure TLS on the server "
+                "(ssl_cert, ssl_key) or change tls=", where,
+                u->tls == RP_TLS_REQUIRED ? "required" : "verify-full");
         mysql_close(db);
         return NULL;
     }
@@ -127,6 +203,21 @@ MYSQL *rp_db_connect(const rp_url *u, rp_error *e)
         return NULL;
     }
     return db;
+}
+
+unsigned long rp_db_max_packet(MYSQL *db)
+{
+    MYSQL_RES *r;
+    MYSQL_ROW row;
+    unsigned long v = 0;
+
+    if (mysql_query(db, "SELECT @@max_allowed_packet") != 0 ||
+        (r = mysql_store_result(db)) == NULL)
+        return 0;
+    if ((row = mysql_fetch_row(r)) != NULL && row[0] != NULL)
+        v = strtoul(row[0], NULL, 10);
+    mysql_free_result(r);
+    return v;
 }
 
 int rp_exec(MYSQL *db, const char *sql, size_t len, rp_error *e)

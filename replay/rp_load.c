@@ -11,9 +11,17 @@
 ** binary columns travel as hex through UNHEX()). Memory stays bounded by
 ** the callback's buffer; REPLACE keeps the load idempotent.
 **
+** An ABORT record inside the snapshot (capture stopped mid-snapshot and
+** its writer closed the group on restart) ends the load: the caller
+** discards the whole group, as any aborted group. REPLACE reports how many
+** rows it replaced; the table was emptied at SNAP_BEGIN, so any replaced
+** row means two distinct source keys are one key to the target -- an
+** error, never a silent merge (single-row mode then names the keys).
+**
 ** INVARIANTS:
-**  (D1) the callback consumes records up to and including SNAP_END and
-**       nothing after it; anything else inside a snapshot is an error.
+**  (D1) the callback consumes records up to and including SNAP_END (or
+**       ABORT) and nothing after it; anything else inside a snapshot is
+**       an error.
 **  (D2) a failure inside the callback (a value the column cannot take, a
 **       journal error) is reported as that failure, not as the client
 **       library's generic "local infile" error.
@@ -29,6 +37,9 @@ typedef struct li_ctx {
     rp_apply *a;
     MYSQL *db;
     rp_table *t;
+    const char *src;             /* the source table's name */
+    int aborted;                 /* ended by an ABORT record */
+    int *keyflag;                /* per snapshot column: part of the key */
     rp_next_fn next;
     void *nctx;
     const jr_entry *first;       /* formatted before the first next() */
@@ -45,17 +56,17 @@ typedef struct li_ctx {
 static int format_row(li_ctx *c, const jr_entry *ent)
 {
     const jr_row *r = &ent->rec.new_row;
-    char why[200];
+    char why[300];
 
     if (ent->rec.kind != JR_K_INSERT || strcmp(ent->rec.table,
-                                               c->t->name) != 0 ||
+                                               c->src) != 0 ||
         r->n != c->ncols)
         return rp_fail(&c->err, RP_E_FATAL, 0, "seq %llu: unexpected %s "
                        "record inside the snapshot of table %s",
                        (unsigned long long)ent->seq,
                        jr_kind_name(ent->rec.kind), c->t->name);
     for (uint32_t i = 0; i < r->n; i++) {
-        int k = rp_table_col(c->t, r->names[i]);
+        int k = rp_table_col(c->t, r->names[i]), altered = 0;
         if (strcmp(r->names[i], c->names[i]) != 0)
             return rp_fail(&c->err, RP_E_FATAL, 0, "seq %llu: snapshot "
                            "row of %s has columns unlike the first row",
@@ -64,15 +75,27 @@ static int format_row(li_ctx *c, const jr_entry *ent)
             rp_str_add(&c->buf, "\t", 1);
         if (k < 0 || c->t->cols[k].generated)
             continue;                 /* skipped rowid / generated */
-        if (rp_value_tsv(&c->buf, &c->t->cols[k], &r->vals[i], why,
-                         sizeof(why)) != 0) {
-            char v[120];
+        if (rp_value_tsv(&c->buf, &c->t->cols[k], &r->vals[i],
+                         rp_apply_flags(c->a) |
+                             (c->keyflag[i] ? RP_POL_KEY : 0),
+                         &altered, why, sizeof(why)) != 0) {
+            char v[120], kt[200];
             rp_value_show(v, sizeof(v), &r->vals[i]);
-            return rp_fail(&c->err, RP_E_DATA, 0, "seq %llu table %s "
-                           "column %s value %s: %s",
-                           (unsigned long long)ent->seq, c->t->name,
+            rp_key_text(kt, sizeof(kt), &ent->rec.key);
+            return rp_fail(&c->err, RP_E_DATA, 0, "seq %llu table %s key "
+                           "(%s) column %s value %s: %s",
+                           (unsigned long long)ent->seq, c->t->name, kt,
                            r->names[i], v, why);
         }
+        if (altered)
+            rp_rounds_note(rp_apply_rounds(c->a), c->t->name, r->names[i],
+                           ent->seq, &r->vals[i]);
+    }
+    if (c->t->class_col >= 0) {
+        char klass[20];
+        rp_key_class(r, &ent->rec.key, klass, sizeof(klass));
+        rp_str_add(&c->buf, "\t", 1);
+        rp_str_adds(&c->buf, klass);
     }
     rp_str_add(&c->buf, "\n", 1);
     c->rows++;
@@ -115,6 +138,12 @@ static int li_read(void *ptr, char *out, unsigned int len)
             c->eof = 1;
             break;
         }
+        if (ent.rec.kind == JR_K_ABORT) {
+            /* capture stopped mid-snapshot: the group is discarded */
+            *c->end = ent;
+            c->aborted = 1;
+            goto fail;
+        }
         if (format_row(c, &ent) != 0)
             goto fail;
     }
@@ -144,7 +173,17 @@ static int li_error(void *ptr, char *msg, unsigned int len)
     return 2000;
 }
 
-int rp_load_snapshot(rp_apply *a, MYSQL *db, rp_table *t,
+/* "Records: 3  Deleted: 1  Skipped: 0  Warnings: 0" -> 1 */
+static unsigned long long replaced(MYSQL *db)
+{
+    const char *info = mysql_info(db), *d;
+
+    if (info == NULL || (d = strstr(info, "Deleted:")) == NULL)
+        return 0;
+    return strtoull(d + 8, NULL, 10);
+}
+
+int rp_load_snapshot(rp_apply *a, MYSQL *db, rp_table *t, const char *src,
                      const jr_entry *first, rp_next_fn next, void *nctx,
                      jr_entry *end, uint64_t *rows, rp_error *e)
 {
@@ -161,10 +200,19 @@ int rp_load_snapshot(rp_apply *a, MYSQL *db, rp_table *t,
     c.nctx = nctx;
     c.first = first;
     c.end = end;
+    c.src = src;
     c.ncols = r->n;
     c.names = calloc(r->n + 1, sizeof(char *));
-    if (c.names == NULL)
+    c.keyflag = calloc(r->n + 1, sizeof(int));
+    if (c.names == NULL || c.keyflag == NULL) {
+        free(c.names);
+        free(c.keyflag);
         return rp_fail(e, RP_E_FATAL, 0, "out of memory");
+    }
+    for (uint32_t i = 0; i < r->n; i++)
+        for (uint32_t k = 0; k < first->rec.key.n; k++)
+            if (strcmp(r->names[i], first->rec.key.names[k]) == 0)
+                c.keyflag[i] = 1;
     rp_str_adds(&s, "LOAD DATA LOCAL INFILE 'sluice-snapshot' REPLACE INTO "
                     "TABLE ");
     rp_str_ident(&s, t->name);
@@ -195,6 +243,8 @@ int rp_load_snapshot(rp_apply *a, MYSQL *db, rp_table *t,
         else
             rp_str_ident(&s, r->names[i]);
     }
+    if (t->class_col >= 0)
+        rp_str_adds(&s, ", `" RP_CLASS_COL "`");
     rp_str_adds(&s, ")");
     nv = 0;
     for (uint32_t i = 0; i < r->n; i++) {
@@ -212,7 +262,9 @@ int rp_load_snapshot(rp_apply *a, MYSQL *db, rp_table *t,
     mysql_set_local_infile_handler(db, li_init, li_read, li_end, li_error,
                                    &c);
     if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0) {
-        if (c.failed && c.err.cls != RP_E_NONE)
+        if (c.aborted)
+            ret = RP_LOAD_ABORTED;
+        else if (c.failed && c.err.cls != RP_E_NONE)
             ret = rp_fail(e, c.err.cls, c.err.mysql_errno, "%s",
                           c.err.msg);
         else
@@ -224,6 +276,11 @@ int rp_load_snapshot(rp_apply *a, MYSQL *db, rp_table *t,
     } else if (!c.eof) {
         ret = rp_fail(e, RP_E_FATAL, 0, "snapshot of %s ended before its "
                       "end record", t->name);
+    } else if (replaced(db) > 0) {
+        ret = rp_fail(e, RP_E_DATA, 0, "snapshot of %s from seq %llu: %llu "
+                      "row(s) landed on the row of another source key (the "
+                      "target compares distinct source keys as one value)",
+                      t->name, (unsigned long long)first->seq, replaced(db));
     }
     mysql_set_local_infile_default(db);
     *rows = c.rows;
@@ -231,6 +288,7 @@ out:
     for (uint32_t i = 0; i < c.ncols; i++)
         free(c.names[i]);
     free(c.names);
+    free(c.keyflag);
     rp_str_free(&c.buf);
     rp_str_free(&s);
     return ret;

@@ -3,21 +3,31 @@
 **
 **   connect (retrying with capped exponential backoff; MariaDB being down
 **   at start is normal) -> read the replica's applied seq from
-**   sluice_position -> for each COMPLETE group after it: run its leading
-**   DDL records, apply the rest in one transaction together with the new
-**   position, COMMIT, acknowledge to the journal (batched) -> wait for
-**   more (poll jr_journal_version).
+**   sqlite_sluice_position -> check the journal still holds the next seq
+**   -> register the replica in the journal (only now: a replay that never
+**   started must not hold back pruning) -> for each COMPLETE group after
+**   it: run its leading DDL records, apply the rest in one transaction
+**   together with the new position, COMMIT, acknowledge to the journal
+**   (batched) -> wait for more (poll jr_journal_version).
 **
 ** Failure handling, by class (rp.h):
-**   CONN    drop the connection, reconnect with backoff, retry the group
-**   RETRY   roll back, retry the group after a short pause
-**   DATA    retry the group in single-row mode to pin the value on one
-**           seq; then --on-error=skip records it in sluice_rejects and
-**           goes on, --on-error=stop logs it and retries slowly (the lag
-**           metric shows it); never a partial group
-**   CONFIG  log it, retry slowly (--once: exit non-zero)
-**   FATAL   exit non-zero
-** Each state change is logged once, not once per retry.
+**   CONN    transient: drop the connection, reconnect with backoff, retry
+**           the group
+**   RETRY   transient: roll back, retry the group after a pause
+**   DATA    retry the group in single-row mode to pin the value (or the
+**           merged key) on one seq; then --on-error=skip records it in
+**           sqlite_sluice_rejects and goes on, --on-error=stop is stuck:
+**           logged once, sluice_replay_stuck 1, retried slowly (a fixed
+**           target converges without a restart); never a partial group
+**   CONFIG  permanent: stuck, logged once, retried slowly
+**   FATAL   journal corruption: exit non-zero
+** --once always ends: a permanent error exits at once, a transient one
+** after --once-timeout-s. Log lines about problems are rate-limited: one
+** per distinct message, and at most one per event every 30 s
+** (suppressed=N counts the rest).
+**
+** A group that ends in ABORT (capture stopped inside it, also inside a
+** snapshot) is discarded: rolled back, and the position moves past it.
 **
 ** INVARIANTS:
 **  (L1) a group is applied only once it is complete in the journal
@@ -26,6 +36,9 @@
 **       changes; the journal ack only ever trails it.
 **  (L3) a group is never skipped: after any error the same group is
 **       retried from its first record.
+**  (L4) DDL (SCHEMA, DROP) only leads a group: MariaDB commits DDL
+**       implicitly, so one after row changes would commit half a group
+**       without its position -- such a journal is refused as corrupt.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,20 +49,40 @@
 #include "sl_log.h"
 #include "sl_sig.h"
 
+typedef struct round {
+    char *table, *column;
+    uint64_t total, pending;
+    uint64_t seq;                /* first seen */
+    char example[120];
+    int logged;
+    struct round *next;
+} round;
+
+struct rp_rounds {
+    round *head;
+};
+
 struct rp_state {
     rp_cfg cfg;
     rp_url url;
+    rp_names *names;
     jr_journal *j;
     char uuid[40];
     MYSQL *db;
+    unsigned long max_packet;
     rp_tables ts;
     rp_apply *ap;
     jr_reader *rd;
+    rp_rounds rounds;
     uint64_t applied, acked, complete;
     int64_t last_ack_us;
     long backoff_ms;
     int single;
+    int registered;
     char last_problem[600];
+    char last_event[64];
+    int64_t last_log_us;
+    uint64_t suppressed;
     rp_stats stats;
     char q[700];
     void (*tick)(void *);
@@ -79,6 +112,87 @@ static const char *q(rp_state *st, const char *s)
     return sl_q(st->q, sizeof(st->q), s);
 }
 
+/* ---- roundings ---- */
+
+void rp_rounds_note(rp_rounds *r, const char *table, const char *column,
+                    uint64_t seq, const jr_value *v)
+{
+    round *x;
+
+    if (r == NULL)
+        return;
+    for (x = r->head; x; x = x->next)
+        if (strcmp(x->table, table) == 0 && strcmp(x->column, column) == 0)
+            break;
+    if (x == NULL) {
+        if ((x = calloc(1, sizeof(*x))) == NULL)
+            return;
+        x->table = strdup(table);
+        x->column = strdup(column);
+        if (x->table == NULL || x->column == NULL) {
+            free(x->table);
+            free(x->column);
+            free(x);
+            return;
+        }
+        x->next = r->head;
+        r->head = x;
+    }
+    if (x->pending == 0 && !x->logged) {
+        x->seq = seq;
+        rp_value_show(x->example, sizeof(x->example), v);
+    }
+    x->pending++;
+}
+
+static void rounds_discard(rp_rounds *r)
+{
+    for (round *x = r->head; x; x = x->next)
+        x->pending = 0;
+}
+
+static void rounds_commit(rp_state *st)
+{
+    for (round *x = st->rounds.head; x; x = x->next) {
+        x->total += x->pending;
+        x->pending = 0;
+        if (x->total > 0 && !x->logged) {
+            char t[300], c[300];
+            x->logged = 1;
+            SL_LOG(SL_WARN, "replay.value_rounded", "table=%s column=%s "
+                   "seq=%llu value=%s hint=\"MariaDB keeps fewer digits in "
+                   "this column: values are rounded or truncated as a "
+                   "direct write would be, counted in "
+                   "sluice_replay_values_rounded_total; logged once per "
+                   "column (--strict-values refuses them instead)\"",
+                   sl_q(t, sizeof(t), x->table),
+                   sl_q(c, sizeof(c), x->column),
+                   (unsigned long long)x->seq,
+                   q(st, x->example));
+        }
+    }
+}
+
+void rp_rounds_each(rp_state *st, rp_round_fn fn, void *ctx)
+{
+    for (round *x = st->rounds.head; x; x = x->next)
+        if (x->total > 0)
+            fn(ctx, x->table, x->column, x->total);
+}
+
+static void rounds_free(rp_rounds *r)
+{
+    while (r->head) {
+        round *n = r->head->next;
+        free(r->head->table);
+        free(r->head->column);
+        free(r->head);
+        r->head = n;
+    }
+}
+
+/* ---- problems ---- */
+
 static const char *class_name(int cls)
 {
     static const char *const n[] = { "none", "connection", "retry",
@@ -86,15 +200,33 @@ static const char *class_name(int cls)
     return cls >= 0 && cls <= RP_E_FATAL ? n[cls] : "?";
 }
 
-/* Log a problem once per distinct message. */
+static int transient(int cls)
+{
+    return cls == RP_E_CONN || cls == RP_E_RETRY;
+}
+
+/* Log a problem once per distinct message, and the same event at most
+** once every 30 s. */
 static void problem(rp_state *st, const rp_error *e, const char *event)
 {
-    if (strcmp(st->last_problem, e->msg) == 0)
+    int64_t t = now_us();
+    int same_event = strcmp(st->last_event, event) == 0;
+
+    if (strcmp(st->last_problem, e->msg) == 0 ||
+        (same_event && t - st->last_log_us < 30000000)) {
+        st->suppressed++;
+        snprintf(st->last_problem, sizeof(st->last_problem), "%s", e->msg);
         return;
+    }
     snprintf(st->last_problem, sizeof(st->last_problem), "%s", e->msg);
-    SL_LOG(e->cls == RP_E_RETRY ? SL_WARN : SL_ERROR, event,
-           "class=%s applied_seq=%llu msg=%s", class_name(e->cls),
-           (unsigned long long)st->applied, q(st, e->msg));
+    snprintf(st->last_event, sizeof(st->last_event), "%s", event);
+    st->last_log_us = t;
+    SL_LOG(transient(e->cls) ? SL_WARN : SL_ERROR, event,
+           "class=%s kind=%s applied_seq=%llu suppressed=%llu msg=%s",
+           class_name(e->cls), transient(e->cls) ? "transient" : "permanent",
+           (unsigned long long)st->applied,
+           (unsigned long long)st->suppressed, q(st, e->msg));
+    st->suppressed = 0;
 }
 
 static void recovered(rp_state *st)
@@ -103,6 +235,8 @@ static void recovered(rp_state *st)
         SL_LOG(SL_INFO, "replay.recovered", "applied_seq=%llu",
                (unsigned long long)st->applied);
         st->last_problem[0] = 0;
+        st->last_event[0] = 0;
+        st->suppressed = 0;
     }
     st->backoff_ms = 0;
 }
@@ -121,6 +255,8 @@ static void backoff(rp_state *st)
     }
 }
 
+/* ---- connection ---- */
+
 static void disconnect(rp_state *st)
 {
     rp_apply_free(st->ap);
@@ -131,24 +267,61 @@ static void disconnect(rp_state *st)
     st->db = NULL;
 }
 
+/* The journal still holds the seq after `applied` (or nothing is there
+** yet)? Else no retry can help: a fresh snapshot (new journal) is due. */
+static int start_readable(rp_state *st, rp_error *e)
+{
+    jr_info info;
+
+    if (jr_journal_info(st->j, &info, NULL) != JR_OK)
+        return 0;
+    if (info.first_seq > 0 && info.first_seq > st->applied + 1 &&
+        info.complete_seq > st->applied)
+        return rp_fail(e, RP_E_FATAL, 0, "seq %llu was pruned from the "
+                       "journal before replica %s applied it (the oldest "
+                       "stored seq is %llu; applied records are kept "
+                       "for sluice-capture's --retention-s, 7 days by "
+                       "default): this target needs a fresh snapshot "
+                       "(new journal)",
+                       (unsigned long long)st->applied + 1, st->cfg.replica,
+                       (unsigned long long)info.first_seq);
+    return 0;
+}
+
 static int connect_target(rp_state *st, rp_error *e)
 {
+    jr_err je = { 0 };
+
     st->db = rp_db_connect(&st->url, e);
     if (st->db == NULL)
         return -1;
+    st->max_packet = rp_db_max_packet(st->db);
     if (rp_position_init(st->db, e) != 0 ||
         rp_position_get(st->db, st->cfg.replica, st->uuid, &st->applied,
-                        e) != 0) {
+                        e) != 0 ||
+        start_readable(st, e) != 0) {
         disconnect(st);
         return -1;
     }
-    st->ap = rp_apply_new(st->db, &st->ts, st->j, &st->cfg, st->uuid);
+    if (!st->registered) {
+        if (jr_replica_register(st->j, st->cfg.replica, &je) != JR_OK) {
+            disconnect(st);
+            return rp_fail(e, RP_E_FATAL, 0, "registering replica %s in the "
+                           "journal: %s", st->cfg.replica, je.msg);
+        }
+        st->registered = 1;
+    }
+    st->ap = rp_apply_new(st->db, &st->ts, st->j, &st->cfg, st->uuid,
+                          &st->rounds, st->max_packet);
     if (st->ap == NULL) {
         disconnect(st);
         return rp_fail(e, RP_E_FATAL, 0, "out of memory");
     }
-    SL_LOG(SL_INFO, "replay.connected", "replica=%s applied_seq=%llu",
-           st->cfg.replica, (unsigned long long)st->applied);
+    SL_LOG(SL_INFO, "replay.connected", "replica=%s applied_seq=%llu "
+           "max_allowed_packet=%lu tls=%s", st->cfg.replica,
+           (unsigned long long)st->applied, st->max_packet,
+           mysql_get_ssl_cipher(st->db) ? mysql_get_ssl_cipher(st->db)
+                                        : "none");
     return 0;
 }
 
@@ -157,7 +330,10 @@ int rp_open(rp_state **out, const rp_cfg *cfg, jr_err *err)
     rp_state *st = calloc(1, sizeof(*st));
     jr_journal_opts o = JR_JOURNAL_OPTS_INIT;
     jr_info info;
-    int rc;
+    jr_replica reps[64];
+    uint32_t nrep = 0;
+    char why[300];
+    int rc, waited = 0;
 
     *out = NULL;
     if (st == NULL)
@@ -165,29 +341,44 @@ int rp_open(rp_state **out, const rp_cfg *cfg, jr_err *err)
     st->cfg = *cfg;
     if ((rc = rp_url_parse(&st->url, cfg->target, err)) != JR_OK)
         goto fail;
+    if (cfg->password_file != NULL &&
+        (rc = rp_url_password_file(&st->url, cfg->password_file, err)) !=
+            JR_OK)
+        goto fail;
+    if ((st->names = rp_names_new(cfg->tables, cfg->exclude_tables,
+                                  cfg->map, why, sizeof(why))) == NULL) {
+        snprintf(err->msg, sizeof(err->msg), "%s", why);
+        err->code = rc = JR_ERR;
+        goto fail;
+    }
     /* replay may start before capture made the journal: wait for it
     ** (--once: nothing to apply is an error worth reporting) */
     while ((rc = jr_journal_open(&st->j, cfg->journal, &o, err)) ==
                JR_ENOTFOUND && !cfg->once && !sl_stop) {
-        if (!st->stats.groups) {
+        if (!waited) {
             SL_LOG(SL_WARN, "replay.waiting_for_journal", "journal=%s "
                    "hint=\"start sluice-capture; replay waits\"",
                    q(st, cfg->journal));
-            st->stats.groups = 1;       /* logged once */
+            waited = 1;                 /* logged once */
         }
         jr_err_clear(err);
         sl_sleep_ms(500);
     }
-    st->stats.groups = 0;
     if (rc != JR_OK || sl_stop) {
         if (rc == JR_OK)
             rc = JR_ERR;                /* stopped while waiting */
         goto fail;
     }
     if ((rc = jr_journal_info(st->j, &info, err)) != JR_OK ||
-        (rc = jr_replica_register(st->j, cfg->replica, err)) != JR_OK ||
+        (rc = jr_replica_list(st->j, reps, 64, &nrep, err)) != JR_OK ||
         (rc = jr_reader_open(&st->rd, st->j, 1, err)) != JR_OK)
         goto fail;
+    /* until connected, the journal's ack stands for this replica (lag) */
+    for (uint32_t i = 0; i < nrep && i < 64; i++)
+        if (strcmp(reps[i].name, cfg->replica) == 0) {
+            st->applied = st->acked = reps[i].acked_seq;
+            st->registered = 1;
+        }
     snprintf(st->uuid, sizeof(st->uuid), "%s", info.journal_uuid);
     st->last_ack_us = now_us();
     *out = st;
@@ -201,12 +392,14 @@ void rp_close(rp_state *st)
 {
     if (st == NULL)
         return;
-    if (st->j != NULL && st->applied > st->acked)
+    if (st->j != NULL && st->registered && st->applied > st->acked)
         jr_replica_ack(st->j, st->cfg.replica, st->applied, NULL);
     disconnect(st);
     jr_reader_close(st->rd);
     jr_journal_close(st->j);
     rp_url_free(&st->url);
+    rp_names_free(st->names);
+    rounds_free(&st->rounds);
     free(st);
 }
 
@@ -222,7 +415,7 @@ static void ack(rp_state *st, int force)
 {
     int64_t t = now_us();
 
-    if (st->applied <= st->acked ||
+    if (!st->registered || st->applied <= st->acked ||
         (!force && t - st->last_ack_us < 1000000))
         return;
     if (jr_replica_ack(st->j, st->cfg.replica, st->applied, NULL) ==
@@ -231,6 +424,8 @@ static void ack(rp_state *st, int force)
         st->last_ack_us = t;
     }
 }
+
+/* ---- applying ---- */
 
 /* Read the next record of the group; journal problems are FATAL. */
 static int next(rp_state *st, jr_entry *e, rp_error *re)
@@ -259,47 +454,79 @@ static int next_cb(void *ctx, jr_entry *e, rp_error *re)
 }
 
 /* After SNAP_BEGIN: stream the snapshot's rows through LOAD DATA. On
-** return *ent is the last record consumed (SNAP_END, or the one row). */
-static int load_snapshot(rp_state *st, jr_entry *ent, uint64_t *rows,
-                         rp_error *e)
+** return *ent is the last record consumed (SNAP_END, ABORT, or the one
+** record after SNAP_BEGIN). 0, -1, or RP_LOAD_ABORTED. */
+static int load_snapshot(rp_state *st, jr_entry *ent, const char *target,
+                         uint64_t *rows, rp_error *e)
 {
-    char table[512];
+    char src[512];
     rp_table *t;
     jr_entry end;
     uint64_t n = 0;
+    int rc;
 
-    snprintf(table, sizeof(table), "%s", ent->rec.table);
+    snprintf(src, sizeof(src), "%s", ent->rec.table);
     if (next(st, ent, e) != 0)
         return -1;
-    if (ent->rec.kind != JR_K_INSERT || strcmp(ent->rec.table, table) != 0)
-        return rp_apply_record(st->ap, ent, e);   /* empty snapshot */
-    if (rp_apply_check(st->ap, ent, e) != 0)
+    if (ent->rec.kind == JR_K_ABORT)
+        return RP_LOAD_ABORTED;
+    if (ent->rec.kind != JR_K_INSERT || strcmp(ent->rec.table, src) != 0) {
+        /* an empty snapshot: this is its SNAP_END */
+        if (ent->rec.kind != JR_K_SNAP_END || strcmp(ent->rec.table, src))
+            return rp_fail(e, RP_E_FATAL, 0, "seq %llu: unexpected %s record "
+                           "of table %s inside the snapshot of table %s: "
+                           "the journal is corrupt",
+                           (unsigned long long)ent->seq,
+                           jr_kind_name(ent->rec.kind), ent->rec.table, src);
+        return rp_apply_record(st->ap, ent, target, e);
+    }
+    if (rp_apply_check(st->ap, ent, target, e) != 0)
         return -1;
-    t = rp_table_get(&st->ts, st->db, table, e);
+    t = rp_table_get(&st->ts, st->db, target, e);
     if (t == NULL)
         return e->cls ? -1 : rp_fail(e, RP_E_CONFIG, 0, "target table %s "
-                                     "does not exist (seq %llu)", table,
+                                     "does not exist (seq %llu)", target,
                                      (unsigned long long)ent->seq);
     memset(&end, 0, sizeof(end));
-    if (rp_load_snapshot(st->ap, st->db, t, ent, next_cb, st, &end, &n,
-                         e) != 0)
+    rc = rp_load_snapshot(st->ap, st->db, t, src, ent, next_cb, st, &end,
+                          &n, e);
+    if (rc == -1)
         return -1;
     *rows += n;
     *ent = end;
-    return 0;
+    return rc;
+}
+
+/* A group that ends in ABORT: nothing of it is applied. */
+static void discard_group(rp_state *st, uint64_t start, uint64_t seq)
+{
+    mysql_rollback(st->db);
+    rp_apply_reset(st->ap);
+    rounds_discard(&st->rounds);
+    SL_LOG(SL_INFO, "replay.group_aborted", "group=%llu seq=%llu "
+           "reason=\"capture stopped inside this group; it is discarded "
+           "(capture journals those changes again)\"",
+           (unsigned long long)start, (unsigned long long)seq);
+}
+
+static int is_ddl(int kind)
+{
+    return kind == JR_K_SCHEMA || kind == JR_K_DROP;
 }
 
 /* Apply the group starting at applied + 1. */
 static int apply_group(rp_state *st, rp_error *e)
 {
     uint64_t start = st->applied + 1, rows = 0;
-    int ddl = 1;
+    int ddl = 1, aborted = 0;
     jr_entry ent;
 
     jr_reader_seek(st->rd, start);
     rp_apply_reset(st->ap);
     rp_apply_set_single(st->ap, st->single);
+    rounds_discard(&st->rounds);
     for (;;) {
+        const char *target, *clash;
         if (next(st, &ent, e) != 0)
             goto fail;
         if (ent.seq == start && ent.group != start) {
@@ -315,25 +542,59 @@ static int apply_group(rp_state *st, rp_error *e)
         }
         if (ent.rec.kind == JR_K_ABORT) {
             /* a crashed capture left this group open: discard it */
-            mysql_rollback(st->db);
-            SL_LOG(SL_INFO, "replay.group_aborted", "group=%llu seq=%llu",
-                   (unsigned long long)start, (unsigned long long)ent.seq);
-        } else {
-            if (ddl && ent.rec.kind != JR_K_SCHEMA &&
-                ent.rec.kind != JR_K_DROP)
-                ddl = 0;
-            if (rp_apply_record(st->ap, &ent, e) != 0)
-                goto fail;
-            rows++;
-            if (ent.rec.kind == JR_K_SNAP_BEGIN && !st->single &&
-                !ent.group_end && load_snapshot(st, &ent, &rows, e) != 0)
-                goto fail;
+            discard_group(st, start, ent.seq);
+            aborted = 1;
+            goto end;
         }
+        if (is_ddl(ent.rec.kind) && !ddl) {
+            rp_fail(e, RP_E_FATAL, 0, "seq %llu: a %s record of table %s "
+                    "follows row changes inside group %llu; MariaDB commits "
+                    "DDL implicitly, so applying it would commit part of "
+                    "the group without its position: the journal is "
+                    "corrupt (no capture writes this; check it with "
+                    "sluice-inspect DIR check)", (unsigned long long)ent.seq,
+                    jr_kind_name(ent.rec.kind), ent.rec.table,
+                    (unsigned long long)start);
+            goto fail;
+        }
+        if (!is_ddl(ent.rec.kind))
+            ddl = 0;
+        target = rp_names_target(st->names, ent.rec.table);
+        if (target == NULL)
+            goto end;                    /* left out: --tables/--exclude */
+        if ((clash = rp_names_clash(st->names, ent.rec.table)) != NULL) {
+            rp_fail(e, RP_E_CONFIG, 0, "source tables %s and %s would both "
+                    "land in target table %s: change --map", ent.rec.table,
+                    clash, target);
+            goto fail;
+        }
+        if (rp_apply_record(st->ap, &ent, target, e) != 0)
+            goto fail;
+        rows++;
+        if (ent.rec.kind == JR_K_SNAP_BEGIN && !st->single &&
+            !ent.group_end) {
+            int rc = load_snapshot(st, &ent, target, &rows, e);
+            if (rc == RP_LOAD_ABORTED) {
+                discard_group(st, start, ent.seq);
+                aborted = 1;
+            } else if (rc != 0) {
+                goto fail;
+            }
+        }
+    end:
         if (ent.group_end)
             break;
+        if (aborted) {
+            rp_fail(e, RP_E_FATAL, 0, "seq %llu: the journal goes on after "
+                    "an ABORT record inside group %llu: it is corrupt",
+                    (unsigned long long)ent.seq, (unsigned long long)start);
+            goto fail;
+        }
     }
-    if (rp_apply_flush(st->ap, e) != 0 ||
-        rp_position_set(st->db, st->cfg.replica, st->uuid, ent.seq, e))
+    if (!aborted && rp_apply_flush(st->ap, e) != 0)
+        goto fail;
+    if (rp_position_set(st->db, st->cfg.replica, st->uuid, st->applied,
+                        ent.seq, e))
         goto fail;
     if (mysql_commit(st->db) != 0) {
         rp_fail_mysql(e, st->db, "COMMIT");
@@ -343,15 +604,18 @@ static int apply_group(rp_state *st, rp_error *e)
     st->stats.groups++;
     st->stats.records += rows;
     st->stats.rejected += rp_apply_rejected(st->ap);
+    rounds_commit(st);
     if (rp_apply_rejected(st->ap) > 0)
         SL_LOG(SL_WARN, "replay.rejected", "group=%llu rows=%llu "
-               "hint=\"see table sluice_rejects\"", (unsigned long long)start,
+               "hint=\"see table " RP_REJECTS_TABLE "\"",
+               (unsigned long long)start,
                (unsigned long long)rp_apply_rejected(st->ap));
     SL_LOG(SL_DEBUG, "replay.group", "group=%llu last_seq=%llu records=%llu",
            (unsigned long long)start, (unsigned long long)ent.seq,
            (unsigned long long)rows);
     return 0;
 fail:
+    rounds_discard(&st->rounds);
     if (st->db != NULL)
         mysql_rollback(st->db);
     return -1;
@@ -378,6 +642,8 @@ int rp_run(rp_state *st, jr_err *err)
     rp_error e;
 
     while (!sl_stop) {
+        int once_over = st->cfg.once &&
+            now_us() - started > st->cfg.once_timeout_s * 1000000;
         memset(&e, 0, sizeof(e));
         if (st->tick != NULL)
             st->tick(st->tick_ctx);
@@ -385,8 +651,7 @@ int rp_run(rp_state *st, jr_err *err)
             if (connect_target(st, &e) != 0) {
                 problem(st, &e, "replay.target_unavailable");
                 if (e.cls == RP_E_FATAL ||
-                    (st->cfg.once && (e.cls == RP_E_CONFIG ||
-                     now_us() - started > st->cfg.once_timeout_s * 1000000)))
+                    (st->cfg.once && (!transient(e.cls) || once_over)))
                     goto fatal;
                 backoff(st);
                 continue;
@@ -420,6 +685,8 @@ int rp_run(rp_state *st, jr_err *err)
         case RP_E_CONN:
             problem(st, &e, "replay.connection_lost");
             disconnect(st);
+            if (once_over)
+                goto fatal;
             backoff(st);
             break;
         case RP_E_DATA:
@@ -430,6 +697,8 @@ int rp_run(rp_state *st, jr_err *err)
             problem(st, &e, "replay.value_rejected");
             if (st->cfg.once)
                 goto fatal;
+            rp_tables_clear(&st->ts);
+            rp_apply_reset(st->ap);
             backoff(st);
             break;
         case RP_E_CONFIG:
@@ -444,6 +713,8 @@ int rp_run(rp_state *st, jr_err *err)
             goto fatal;
         default:
             problem(st, &e, "replay.retry");
+            if (once_over)
+                goto fatal;
             backoff(st);
             break;
         }

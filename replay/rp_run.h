@@ -16,8 +16,9 @@ typedef struct rp_stats {
     int stuck;                  /* the next group keeps failing */
 } rp_stats;
 
-/* Parse the URL, open the journal, register the replica. No connection
-** is made here: MariaDB may well be down. JR_OK or JR_ERR (err). */
+/* Parse the URL, open the journal. No connection is made here: MariaDB
+** may well be down; the replica is registered in the journal once replay
+** has connected and found its start. JR_OK or JR_ERR (err). */
 int rp_open(rp_state **out, const rp_cfg *cfg, jr_err *err);
 /* Apply until stopped (or, with --once, until caught up). JR_OK, or
 ** JR_ERR with err->msg on a failure that retrying cannot fix. */
@@ -27,5 +28,10 @@ const rp_stats *rp_get_stats(rp_state *st);
 jr_journal *rp_journal(rp_state *st);
 /* Called from the loop between groups and while waiting (metrics). */
 void rp_set_tick(rp_state *st, void (*fn)(void *), void *ctx);
+/* Every table and column whose values MariaDB's conversion rounded or
+** truncated (committed counts). */
+typedef void (*rp_round_fn)(void *ctx, const char *table,
+                            const char *column, uint64_t n);
+void rp_rounds_each(rp_state *st, rp_round_fn fn, void *ctx);
 
 #endif

@@ -8,12 +8,27 @@
 ** disjoint -- then their order does not matter, and a change stream that
 ** mixes updates and deletes still travels in full batches.
 **
+** MERGE GUARD. An upsert may land on a row that another source key wrote:
+** a key the target compares loosely ('Bob' = 'bob' under *_ci, 'a' = 'a '
+** under PAD SPACE) or a conflict on a unique index the source does not
+** have. ON DUPLICATE KEY UPDATE therefore first compares the stored key
+** with the incoming one byte for byte; when they differ it keeps the row's
+** key and counts the merge in @sluice_merge; the group's position write
+** (rp_meta.c) only happens while that count is 0, so a merge never
+** commits. Deletes of keys a loose collation compares
+** re-check them by bytes, so deleting 'bob' never removes 'Bob'.
+**
+** SIZE. A statement is kept under the server's max_allowed_packet: a row
+** that would push it over flushes it first (RP_STMT_FULL); a row that
+** alone is over it is refused naming the setting.
+**
 ** INVARIANTS:
 **  (T1) column names are mapped to target columns once, when the
 **       statement begins; every later row must have the same names.
 **  (T2) in single mode (one row per statement) a failure is reported with
 **       the row's seq, table, key, the column the server named and that
 **       column's value.
+**  (T3) sql.len + exact.len + tail <= limit whenever rows are held.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +118,11 @@ void rp_stmt_reset(rp_stmt *s)
     s->op = RP_OP_NONE;
     s->nrows = 0;
     s->sql.len = 0;
+    s->exact.len = 0;
+    free(s->keycol);
+    s->keycol = NULL;
+    s->guard = s->exact_del = 0;
+    s->tail = 0;
     keys_reset(s);
 }
 
@@ -111,6 +131,7 @@ void rp_stmt_free(rp_stmt *s)
     rp_stmt_reset(s);
     free(s->keys);
     rp_str_free(&s->sql);
+    rp_str_free(&s->exact);
     rp_str_free(&s->first_vals);
     memset(s, 0, sizeof(*s));
 }
@@ -151,16 +172,33 @@ int rp_stmt_fits(const rp_stmt *s, int op, const char *table,
     return 1;
 }
 
+static int in_row(const jr_row *r, const char *name)
+{
+    for (uint32_t i = 0; r != NULL && i < r->n; i++)
+        if (strcmp(r->names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int is_bytes(const rp_col *c)
+{
+    return c->kind == RP_T_TEXT || c->kind == RP_T_JSON ||
+           c->kind == RP_T_BINARY || c->kind == RP_T_OTHER;
+}
+
 int rp_stmt_begin(rp_stmt *s, int op, rp_table *t, const jr_row *r,
-                  int replace, const jr_entry *ent, int single)
+                  const jr_row *key, int replace, const jr_entry *ent,
+                  int single)
 {
     s->op = op;
     s->replace = replace;
     s->table = strdup(t->name);
     s->sql.len = 0;
+    s->exact.len = 0;
     s->first_seq = ent->seq;
     s->first_key[0] = 0;
     s->first_vals.len = 0;
+    s->tail = 64;
     if (op == RP_OP_DEL) {
         rp_str_adds(&s->sql, "DELETE FROM ");
         rp_str_ident(&s->sql, t->name);
@@ -179,13 +217,19 @@ int rp_stmt_begin(rp_stmt *s, int op, rp_table *t, const jr_row *r,
     s->colnames = calloc(r->n + 1, sizeof(char *));
     s->rownames = calloc(r->n + 1, sizeof(char *));
     s->rowmap = calloc(r->n + 1, sizeof(int));
+    s->keycol = calloc(r->n + 1, sizeof(int));
     if (s->colnames == NULL || s->table == NULL || s->rownames == NULL ||
-        s->rowmap == NULL)
+        s->rowmap == NULL || s->keycol == NULL)
         return -1;
     for (uint32_t i = 0; i < r->n; i++) {
         int c = rp_table_col(t, r->names[i]);
         s->rownames[s->rown] = strdup(r->names[i]);
+        /* 2: a key column compared by bytes, 1: by value */
+        s->keycol[s->rown] = !in_row(key, r->names[i]) ? 0
+                             : c >= 0 && is_bytes(&t->cols[c]) ? 2 : 1;
         s->rowmap[s->rown++] = c;
+        if (op == RP_OP_DEL && c >= 0 && t->cols[c].loose)
+            s->exact_del = 1;
         if (op == RP_OP_PUT && c >= 0 && t->cols[c].generated) {
             s->rowmap[s->rown - 1] = -2;            /* never written */
             continue;
@@ -194,11 +238,28 @@ int rp_stmt_begin(rp_stmt *s, int op, rp_table *t, const jr_row *r,
             if (s->ncols)
                 rp_str_adds(&s->sql, ", ");
             rp_str_ident(&s->sql, r->names[i]);
+            s->tail += 2 * strlen(r->names[i]) + 24;
+            if (s->keycol[s->rown - 1])
+                s->tail += 2 * strlen(r->names[i]) + 48;
         }
         s->colnames[s->ncols++] = strdup(r->names[i]);
     }
     if (op == RP_OP_PUT)
         rp_str_adds(&s->sql, ") VALUES ");
+    s->guard = op == RP_OP_PUT && !replace && key != NULL && key->n > 0;
+    if (s->exact_del) {
+        /* AND (BINARY k1, k2) IN ((BINARY 'v', 2), ...) */
+        rp_str_adds(&s->exact, ") AND (");
+        for (uint32_t i = 0; i < r->n; i++) {
+            int c = s->rowmap[i];
+            if (i)
+                rp_str_adds(&s->exact, ", ");
+            if (c >= 0 && t->cols[c].loose)
+                rp_str_adds(&s->exact, "BINARY ");
+            rp_str_ident(&s->exact, r->names[i]);
+        }
+        rp_str_adds(&s->exact, ") IN (");
+    }
     if (single) {
         rp_key_text(s->first_key, sizeof(s->first_key), &ent->rec.key);
         for (uint32_t i = 0; i < r->n; i++) {
@@ -212,40 +273,92 @@ int rp_stmt_begin(rp_stmt *s, int op, rp_table *t, const jr_row *r,
 }
 
 int rp_stmt_add(rp_stmt *s, MYSQL *db, rp_table *t, const jr_row *r,
-                const jr_entry *ent, const char *key, rp_error *e)
+                const jr_entry *ent, const char *key, int flags,
+                rp_rounds *rounds, size_t limit, rp_error *e)
 {
-    size_t mark = s->sql.len;
+    size_t mark = s->sql.len, xmark = s->exact.len;
+    uint32_t alt[64];
+    int nalt = 0;
 
-    if (s->nrows)
+    if (s->nrows) {
         rp_str_adds(&s->sql, ", ");
+        if (s->exact_del)
+            rp_str_adds(&s->exact, ", ");
+    }
     rp_str_adds(&s->sql, "(");
+    if (s->exact_del)
+        rp_str_adds(&s->exact, "(");
     for (uint32_t i = 0, n = 0; i < r->n; i++) {
-        int c = s->rowmap[i];
-        char why[200];
+        int c = s->rowmap[i], altered = 0;
+        size_t vstart;
+        char why[300];
         if (c == -2)
             continue;
         if (n++)
             rp_str_adds(&s->sql, ", ");
+        vstart = s->sql.len;
         if (c < 0) {
             rp_fail(e, RP_E_CONFIG, 0, "target table %s has no column %s "
                     "(seq %llu)", t->name, r->names[i],
                     (unsigned long long)ent->seq);
-        } else if (rp_value_sql(&s->sql, db, &t->cols[c], &r->vals[i], why,
-                                sizeof(why)) == 0) {
+        } else if (rp_value_sql(&s->sql, db, &t->cols[c], &r->vals[i],
+                                flags | (s->keycol[i] ? RP_POL_KEY : 0),
+                                &altered, why, sizeof(why)) == 0) {
+            if (altered && nalt < 64)
+                alt[nalt++] = i;
+            if (s->exact_del) {
+                if (i)
+                    rp_str_adds(&s->exact, ", ");
+                if (t->cols[c].loose)
+                    rp_str_adds(&s->exact, "BINARY ");
+                if (s->sql.p != NULL)
+                    rp_str_add(&s->exact, s->sql.p + vstart,
+                               s->sql.len - vstart);
+            }
             continue;
         } else {
             rp_bad_value(ent, r->names[i], &r->vals[i], why, e);
         }
-        s->sql.len = mark;
-        if (s->sql.p != NULL)
-            s->sql.p[mark] = 0;
-        return -1;
+        goto undo;
     }
     rp_str_adds(&s->sql, ")");
+    if (s->exact_del)
+        rp_str_adds(&s->exact, ")");
+    if (limit > 0 && s->sql.len + s->exact.len + s->tail > limit) {
+        if (s->nrows > 0) {
+            s->sql.len = mark;
+            s->exact.len = xmark;
+            if (s->sql.p != NULL)
+                s->sql.p[mark] = 0;
+            return RP_STMT_FULL;
+        }
+        {
+            char kt[200];
+            rp_key_text(kt, sizeof(kt), &ent->rec.key);
+            rp_fail(e, RP_E_DATA, 1153, "seq %llu table %s key (%s): the row "
+                    "is %zu bytes as SQL, over the server's "
+                    "max_allowed_packet (%zu bytes with room for the "
+                    "statement): raise max_allowed_packet on the server "
+                    "(SET GLOBAL max_allowed_packet = ...; and in its "
+                    "configuration file), then replay goes on",
+                    (unsigned long long)ent->seq, ent->rec.table, kt,
+                    s->sql.len + s->exact.len - mark, limit);
+        }
+        goto undo;
+    }
     if (key != NULL && keys_add(s, key) != 0)
         return rp_fail(e, RP_E_FATAL, 0, "out of memory");
+    for (int k = 0; k < nalt; k++)
+        rp_rounds_note(rounds, t->name, r->names[alt[k]], ent->seq,
+                       &r->vals[alt[k]]);
     s->nrows++;
     return 0;
+undo:
+    s->sql.len = mark;
+    s->exact.len = xmark;
+    if (s->sql.p != NULL)
+        s->sql.p[mark] = 0;
+    return -1;
 }
 
 /* The column a server error names: "... for column `db`.`t`.`qty` ..." or
@@ -309,9 +422,44 @@ int rp_stmt_flush(rp_stmt *s, MYSQL *db, rp_error *e)
         return 0;
     }
     if (s->op == RP_OP_PUT && !s->replace) {
+        const char *first = NULL;
         rp_str_adds(&s->sql, " ON DUPLICATE KEY UPDATE ");
-        for (uint32_t i = 0; i < s->ncols; i++) {
-            if (i)
+        for (uint32_t i = 0; s->guard && i < s->rown; i++)
+            if (s->keycol[i] && s->rowmap[i] >= 0) {
+                first = s->rownames[i];
+                break;
+            }
+        if (first != NULL) {
+            /* the merge guard, evaluated before any column changes */
+            int n = 0;
+            rp_str_ident(&s->sql, first);
+            rp_str_adds(&s->sql, " = IF(");
+            for (uint32_t i = 0; i < s->rown; i++) {
+                if (!s->keycol[i] || s->rowmap[i] < 0)
+                    continue;
+                if (n++)
+                    rp_str_adds(&s->sql, " AND ");
+                if (s->keycol[i] == 2)
+                    rp_str_adds(&s->sql, "BINARY ");
+                rp_str_ident(&s->sql, s->rownames[i]);
+                rp_str_adds(&s->sql, s->keycol[i] == 2 ? " <=> BINARY VALUES("
+                                                       : " <=> VALUES(");
+                rp_str_ident(&s->sql, s->rownames[i]);
+                rp_str_adds(&s->sql, ")");
+            }
+            rp_str_adds(&s->sql, ", VALUES(");
+            rp_str_ident(&s->sql, first);
+            rp_str_adds(&s->sql, "), IF((@sluice_merge := @sluice_merge + "
+                                 "1) > 0, ");
+            rp_str_ident(&s->sql, first);
+            rp_str_adds(&s->sql, ", ");
+            rp_str_ident(&s->sql, first);
+            rp_str_adds(&s->sql, "))");
+        }
+        for (uint32_t i = 0, n = first != NULL; i < s->ncols; i++) {
+            if (first != NULL && strcmp(s->colnames[i], first) == 0)
+                continue;
+            if (n++)
                 rp_str_adds(&s->sql, ", ");
             rp_str_ident(&s->sql, s->colnames[i]);
             rp_str_adds(&s->sql, " = VALUES(");
@@ -319,6 +467,8 @@ int rp_stmt_flush(rp_stmt *s, MYSQL *db, rp_error *e)
             rp_str_adds(&s->sql, ")");
         }
     } else if (s->op == RP_OP_DEL) {
+        if (s->exact_del && s->exact.p != NULL)   /* ") AND (..) IN (.." */
+            rp_str_add(&s->sql, s->exact.p, s->exact.len);
         rp_str_adds(&s->sql, ")");
     }
     if (s->sql.oom) {

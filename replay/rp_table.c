@@ -1,32 +1,49 @@
 /*
 ** rp_table.c -- what the target tables look like, and making them.
 **
-** Metadata comes from information_schema (columns, their types, unique
-** indexes) and is cached per table until a SCHEMA/DROP record or a
-** reconnect. Tables sluice creates are recorded in `sluice_tables`; a
-** SCHEMA record for such a table whose columns changed recreates it (the
-** re-snapshot that always follows refills it). Tables the user created
-** are never dropped or recreated: sluice only adds missing columns and
-** maps the source's columns onto theirs by name.
+** Metadata comes from information_schema (columns, their types and
+** collations, unique indexes) and is cached per table until a
+** SCHEMA/DROP record or a reconnect. Tables sluice creates are recorded
+** in sqlite_sluice_tables; a SCHEMA record for such a table whose columns
+** changed recreates it (the re-snapshot that always follows refills it).
+** Tables the user created are never dropped or recreated -- not even when
+** the source drops or renames its table: sluice only adds missing columns
+** and maps the source's columns onto theirs by name.
 **
 ** TYPE MAP (SQLite declared type -> MariaDB), by SQLite's affinity rules:
 **   contains INT                       BIGINT
 **   BOOL / BOOLEAN                     TINYINT(1)
 **   contains CHAR, CLOB or TEXT        LONGTEXT (key column: VARCHAR(n))
-**   contains BLOB, ANY, or no type     LONGBLOB (key column: VARBINARY(n))
+**   contains BLOB, ANY, or no type     LONGBLOB (key column: VARBINARY(n)
+**                                      + sqlite_sluice_class in the key)
 **   contains REAL, FLOA or DOUB        DOUBLE
-**   DATETIME, TIMESTAMP                DATETIME(6)
-**   DATE                               DATE
-**   TIME                               TIME(6)
-**   JSON                               JSON
+**   DATETIME, TIMESTAMP                DATETIME(6) (key/unique: as text)
+**   DATE                               DATE (key/unique: as text)
+**   TIME                               TIME(6) (key/unique: as text)
+**   JSON                               JSON (key/unique: as text)
 **   DECIMAL(p,s), NUMERIC(p,s)         DECIMAL(p,s)
 **   other NUMERIC affinity             DOUBLE (an integer a double cannot
 **                                      hold exactly is refused)
 ** Text is utf8mb4 with the binary NO PAD collation (byte-exact keys, as
-** in SQLite: 'a' and 'a ' stay two keys). Key columns of text/blob type become VARCHAR or
-** VARBINARY sized so the whole key fits InnoDB's 3072-byte limit. UNIQUE
-** constraints are carried over (long ones as hash uniques). A table keyed
-** by rowid gets that rowid as a BIGINT primary key column.
+** in SQLite: 'a' and 'a ' stay two keys). Key columns of text/blob type
+** become VARCHAR or VARBINARY sized so the whole key fits InnoDB's
+** 3072-byte limit. UNIQUE constraints are carried over (long ones as hash
+** uniques). A table keyed by rowid gets that rowid as a BIGINT primary
+** key column.
+**
+** DISTINCT KEYS STAY DISTINCT. Two SQLite keys must never become one row.
+** So key and unique columns get types that keep every SQLite value apart:
+** a date-typed key stays text ('2024-01-01' and '2024-01-01 00:00:00' are
+** two SQLite keys, one DATETIME), and an untyped key column -- where 1,
+** '1' and x'31' are three SQLite keys with the same bytes -- is paired
+** with sqlite_sluice_class, the storage classes of the key's values
+** (i, r, t, b; one letter per key column), which is part of the primary
+** key. Key values are never rounded (rp_policy.c RP_POL_KEY).
+**
+** NAMES MariaDB cannot take (over 64 characters, trailing spaces,
+** characters beyond U+FFFF, two columns equal to MariaDB, more than 1017
+** columns) stop replay for that table with a message naming the way out
+** (--exclude-tables, --map).
 **
 ** INVARIANT: identifiers are always backtick-quoted with backticks
 ** doubled (rp_str_ident), and values bound as escaped literals: a name can
@@ -38,8 +55,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <mysqld_error.h>
+
 #include "rp.h"
 #include "sl_json.h"
+#include "sl_log.h"
 #include "sl_utf8.h"
 
 void rp_table_free1(rp_table *t);
@@ -49,6 +69,7 @@ void rp_table_free1(rp_table *t)
     for (int i = 0; i < t->ncols; i++) {
         free(t->cols[i].name);
         free(t->cols[i].data_type);
+        free(t->cols[i].collation);
     }
     for (int i = 0; i < t->nuniq; i++)
         free(t->uniq_sql[i]);
@@ -134,6 +155,35 @@ static MYSQL_RES *query1(MYSQL *db, const char *pre, const char *arg,
     return r;
 }
 
+/* *own = 1 when `name` is recorded in sqlite_sluice_tables (a missing
+** bookkeeping table -- a target replay never wrote, as verify may see --
+** means no). 0 or -1. */
+static int owned_table(MYSQL *db, const char *name, int *own, rp_error *e)
+{
+    rp_str s = { 0 };
+    MYSQL_RES *r;
+
+    *own = 0;
+    rp_str_adds(&s, "SELECT 1 FROM " RP_TABLES_TABLE " WHERE table_name = ");
+    rp_str_quote(&s, db, name, strlen(name));
+    if (s.oom) {
+        rp_str_free(&s);
+        return rp_fail(e, RP_E_FATAL, 0, "out of memory");
+    }
+    if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0) {
+        rp_str_free(&s);
+        if (mysql_errno(db) == ER_NO_SUCH_TABLE)
+            return 0;
+        return rp_fail_mysql(e, db, "reading " RP_TABLES_TABLE);
+    }
+    rp_str_free(&s);
+    if ((r = mysql_store_result(db)) == NULL)
+        return rp_fail_mysql(e, db, "reading " RP_TABLES_TABLE);
+    *own = mysql_num_rows(r) > 0;
+    mysql_free_result(r);
+    return 0;
+}
+
 static rp_table *load(MYSQL *db, const char *name, rp_error *e)
 {
     MYSQL_RES *r;
@@ -144,7 +194,8 @@ static rp_table *load(MYSQL *db, const char *name, rp_error *e)
     int uniq = 0;
 
     r = query1(db, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, EXTRA, "
-               "COALESCE(DATETIME_PRECISION, 0), COALESCE(NUMERIC_SCALE, 0) "
+               "COALESCE(DATETIME_PRECISION, 0), COALESCE(NUMERIC_SCALE, 0), "
+               "COALESCE(NUMERIC_PRECISION, 0), COLLATION_NAME "
                "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
                "DATABASE() AND TABLE_NAME = ", name,
                " ORDER BY ORDINAL_POSITION", e);
@@ -155,6 +206,8 @@ static rp_table *load(MYSQL *db, const char *name, rp_error *e)
         return NULL;                       /* no such table; e untouched */
     }
     t = calloc(1, sizeof(*t));
+    if (t != NULL)
+        t->class_col = -1;
     if (t == NULL || (t->name = strdup(name)) == NULL ||
         (t->cols = calloc(mysql_num_rows(r), sizeof(rp_col))) == NULL) {
         mysql_free_result(r);
@@ -171,8 +224,26 @@ static rp_table *load(MYSQL *db, const char *name, rp_error *e)
         c->generated = row[3] && strstr(row[3], "GENERATED") != NULL;
         c->frac = (int)strtol(row[4], NULL, 10);
         c->scale = (int)strtol(row[5], NULL, 10);
+        c->precision = c->kind == RP_T_DECIMAL
+                           ? (int)strtol(row[6], NULL, 10) : 0;
+        c->collation = row[7] ? strdup(row[7]) : NULL;
+        /* only *_nopad_bin tells every string apart ('a' = 'a ' under
+        ** PAD SPACE, 'a' = 'A' under *_ci) */
+        c->loose = c->collation != NULL &&
+                   !(strlen(c->collation) > 10 &&
+                     strcmp(c->collation + strlen(c->collation) - 10,
+                            "_nopad_bin") == 0);
+        if (strcmp(c->name, RP_CLASS_COL) == 0) {
+            t->class_col = t->ncols - 1;
+            c->loose = 0;          /* letters only: nothing to confuse */
+        }
     }
     mysql_free_result(r);
+    if (owned_table(db, name, &t->user_created, e) != 0) {
+        rp_table_free1(t);
+        return NULL;
+    }
+    t->user_created = !t->user_created;
     /* unique indexes, each as "col1,col2" lowercased, in index order */
     r = query1(db, "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema."
                "STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND NON_UNIQUE "
@@ -287,6 +358,29 @@ static void map_type(rp_str *s, const char *decl, int key_chars)
     }
 }
 
+/* Date, time and JSON columns keep their SQLite text in keys: as
+** DATETIME, '2024-01-01' and '2024-01-01 00:00:00' would be one key. */
+static const char *key_decl(const char *decl, int keyish)
+{
+    if (keyish && (strncasecmp(decl, "DATETIME", 8) == 0 ||
+                   strncasecmp(decl, "TIMESTAMP", 9) == 0 ||
+                   strcasecmp(decl, "DATE") == 0 ||
+                   strcasecmp(decl, "TIME") == 0 ||
+                   strcasecmp(decl, "JSON") == 0))
+        return "TEXT";
+    return decl;
+}
+
+/* BLOB affinity: any storage class, so 1, '1' and x'31' may all be keys */
+static int is_untyped(const char *decl)
+{
+    return !has_word(decl, "INT") && strcasecmp(decl, "BOOL") != 0 &&
+           strcasecmp(decl, "BOOLEAN") != 0 && !has_word(decl, "CHAR") &&
+           !has_word(decl, "CLOB") && !has_word(decl, "TEXT") &&
+           (decl[0] == 0 || has_word(decl, "BLOB") ||
+            strcasecmp(decl, "ANY") == 0);
+}
+
 static int is_texty(const char *decl)
 {
     return !has_word(decl, "INT") &&
@@ -370,26 +464,61 @@ static int schema_shape_ok(const sl_json *js, char *why, size_t cap)
     return 1;
 }
 
+static int in_unique(const sl_json *uniq, const char *name)
+{
+    for (const sl_json *u = uniq ? uniq->child : NULL; u; u = u->next)
+        if (in_key(u, name))
+            return 1;
+    return 0;
+}
+
+/* The declared type as the type map reads it for column c. */
+static const char *decl_of(const sl_json *c, const sl_json *key,
+                           const sl_json *uniq)
+{
+    const char *n = sl_json_str(c, "name"), *ty = sl_json_str(c, "type");
+    if (ty == NULL)
+        ty = "";
+    return key_decl(ty, n && (in_key(key, n) || in_unique(uniq, n)));
+}
+
+/* Does the table need sqlite_sluice_class (an untyped key column)? */
+static int needs_class(const sl_json *js)
+{
+    const sl_json *cols = sl_json_get(js, "columns");
+    const sl_json *key = sl_json_get(js, "key");
+
+    if (sl_json_bool(js, "rowid_key"))
+        return 0;
+    for (const sl_json *k = key ? key->child : NULL; k; k = k->next) {
+        const sl_json *c = k->type == SL_JSTR ? find_col(cols, k->str)
+                                              : NULL;
+        const char *ty = c ? sl_json_str(c, "type") : NULL;
+        if (c != NULL && is_untyped(ty ? ty : ""))
+            return 1;
+    }
+    return 0;
+}
+
 static void create_sql(rp_str *s, const char *table, const sl_json *js)
 {
     const sl_json *cols = sl_json_get(js, "columns");
     const sl_json *key = sl_json_get(js, "key");
     const sl_json *uniq = sl_json_get(js, "unique");
     int rowid_key = sl_json_bool(js, "rowid_key"), ntext = 0, first = 1;
-    int key_chars;
+    int key_chars, klass = needs_class(js);
 
     for (const sl_json *k = key ? key->child : NULL; k; k = k->next) {
         const sl_json *c = k->type == SL_JSTR ? find_col(cols, k->str)
                                               : NULL;
-        if (c && is_texty(sl_json_str(c, "type") ? sl_json_str(c, "type")
-                                                 : ""))
+        if (c && is_texty(decl_of(c, key, uniq)))
             ntext++;
     }
     /* InnoDB keys hold 3072 bytes: other key columns take up to 16 each
-    ** (BIGINT, DOUBLE, DATETIME(6), DECIMAL), the rest is shared by the
-    ** text/blob ones at 4 bytes a utf8mb4 character */
+    ** (BIGINT, DOUBLE, DATETIME(6), DECIMAL, the class column), the rest
+    ** is shared by the text/blob ones at 4 bytes a utf8mb4 character */
     if (ntext > 0) {
-        int nother = (int)sl_json_len(key) - ntext;
+        int nother = (int)sl_json_len(key) - ntext + klass;
         key_chars = (3072 - 16 * nother) / ntext / 4 - 1;
         if (key_chars < 16)
             key_chars = 16;
@@ -400,7 +529,7 @@ static void create_sql(rp_str *s, const char *table, const sl_json *js)
     rp_str_ident(s, table);
     rp_str_adds(s, " (");
     for (const sl_json *c = cols ? cols->child : NULL; c; c = c->next) {
-        const char *n = sl_json_str(c, "name"), *ty = sl_json_str(c, "type");
+        const char *n = sl_json_str(c, "name"), *ty = decl_of(c, key, uniq);
         int k = n && in_key(key, n);
         if (n == NULL)
             continue;
@@ -409,11 +538,13 @@ static void create_sql(rp_str *s, const char *table, const sl_json *js)
         first = 0;
         rp_str_ident(s, n);
         rp_str_adds(s, " ");
-        map_type(s, ty ? ty : "", k && is_texty(ty ? ty : "") ? key_chars
-                                                              : 0);
+        map_type(s, ty, k && is_texty(ty) ? key_chars : 0);
         if (k)
             rp_str_adds(s, " NOT NULL");
     }
+    if (klass)
+        rp_str_adds(s, ", `" RP_CLASS_COL "` VARCHAR(16) CHARACTER SET "
+                       "ascii COLLATE ascii_bin NOT NULL DEFAULT ''");
     if (rowid_key) {
         rp_str_adds(s, ", ");
         rp_str_ident(s, sl_json_str(js, "rowid_name") ?
@@ -426,15 +557,14 @@ static void create_sql(rp_str *s, const char *table, const sl_json *js)
             if (k->next)
                 rp_str_adds(s, ", ");
         }
-        rp_str_adds(s, ")");
+        rp_str_adds(s, klass ? ", `" RP_CLASS_COL "`)" : ")");
     }
     for (const sl_json *u = uniq ? uniq->child : NULL; u; u = u->next) {
         int texty = 0;
         for (const sl_json *k = u->child; k; k = k->next) {
             const sl_json *c = k->type == SL_JSTR ? find_col(cols, k->str)
                                                   : NULL;
-            if (c && is_texty(sl_json_str(c, "type") ?
-                              sl_json_str(c, "type") : ""))
+            if (c && is_texty(decl_of(c, key, uniq)))
                 texty = 1;
         }
         rp_str_adds(s, ", UNIQUE (");
@@ -447,20 +577,6 @@ static void create_sql(rp_str *s, const char *table, const sl_json *js)
     }
     rp_str_adds(s, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 "
                    "COLLATE=utf8mb4_nopad_bin");
-}
-
-/* Can MariaDB hold this name? Valid UTF-8 without NUL, 1..64 characters
-** (MariaDB counts characters, not bytes). Anything else is refused before
-** a query could mistake it for a transient failure. */
-static int name_ok(const char *name)
-{
-    size_t n = strlen(name), chars = 0;
-
-    if (n == 0 || !sl_utf8_valid(name, n, 1))
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        chars += ((unsigned char)name[i] & 0xc0) != 0x80;
-    return chars <= 64;
 }
 
 char *rp_table_create_sql(const char *table, const char *json, size_t len,
@@ -487,7 +603,7 @@ char *rp_table_create_sql(const char *table, const char *json, size_t len,
 
 static int owned(MYSQL *db, const char *table, char **schema, rp_error *e)
 {
-    MYSQL_RES *r = query1(db, "SELECT schema_json FROM sluice_tables "
+    MYSQL_RES *r = query1(db, "SELECT schema_json FROM " RP_TABLES_TABLE " "
                           "WHERE table_name = ", table, "", e);
     MYSQL_ROW row;
     int found = 0;
@@ -509,7 +625,7 @@ static int record_owned(MYSQL *db, const char *table, const char *json,
     rp_str s = { 0 };
     int ret;
 
-    rp_str_adds(&s, "REPLACE INTO sluice_tables(table_name, schema_json) "
+    rp_str_adds(&s, "REPLACE INTO " RP_TABLES_TABLE "(table_name, schema_json) "
                     "VALUES (");
     rp_str_quote(&s, db, table, strlen(table));
     rp_str_adds(&s, ", ");
@@ -556,6 +672,73 @@ static int add_missing(rp_tables *ts, MYSQL *db, const char *table,
     return ret;
 }
 
+/* Names of the table and its columns that MariaDB cannot take: a
+** permanent error for this table, naming the way out. */
+static int check_table_name(const char *table, rp_error *e)
+{
+    char why[200];
+
+    if (rp_name_check(table, why, sizeof(why)) != 0)
+        return rp_fail(e, RP_E_CONFIG, 0, "table %s: MariaDB cannot take "
+                       "this table name: %s; replay it under another name "
+                       "with --map '%s=NEW_NAME', or leave it out with "
+                       "--exclude-tables", table, why, table);
+    return 0;
+}
+
+/* The column names (the table's own name was checked before its JSON,
+** which holds it, was read). */
+static int check_names(const char *table, const sl_json *js, rp_error *e)
+{
+    const sl_json *cols = sl_json_get(js, "columns");
+    char why[200];
+    size_t n = 0;
+
+    for (const sl_json *c = cols ? cols->child : NULL; c; c = c->next) {
+        const char *name = sl_json_str(c, "name");
+        if (name == NULL)
+            continue;
+        n++;
+        if (rp_name_check(name, why, sizeof(why)) != 0 ||
+            rp_meta_reserved(name))
+            return rp_fail(e, RP_E_CONFIG, 0, "table %s: MariaDB cannot "
+                           "take column name %s: %s; rename the column in "
+                           "SQLite, or leave the table out with "
+                           "--exclude-tables '%s'", table, name,
+                           rp_meta_reserved(name) ? "it is in replay's own "
+                           "sqlite_sluice namespace" : why, table);
+        for (const sl_json *d = cols->child; d != c; d = d->next) {
+            const char *other = sl_json_str(d, "name");
+            if (other != NULL && strcasecmp(other, name) == 0)
+                return rp_fail(e, RP_E_CONFIG, 0, "table %s: columns %s "
+                               "and %s are one name to MariaDB (column "
+                               "names ignore case); rename one in SQLite, "
+                               "or leave the table out with "
+                               "--exclude-tables '%s'", table, other, name,
+                               table);
+        }
+    }
+    if (n + 2 > 1017)
+        return rp_fail(e, RP_E_CONFIG, 0, "table %s has %zu columns; an "
+                       "InnoDB table holds at most 1017: leave it out with "
+                       "--exclude-tables '%s'", table, n, table);
+    return 0;
+}
+
+/* A DDL statement MariaDB refused: permanent, with the way out. */
+static int ddl_failed(rp_error *e, const char *what, const char *table)
+{
+    size_t o = strlen(e->msg);
+
+    if (e->cls == RP_E_CONN || e->cls == RP_E_RETRY)
+        return -1;
+    e->cls = RP_E_CONFIG;
+    snprintf(e->msg + o, sizeof(e->msg) - o, " (%s table %s; if MariaDB "
+             "cannot hold this table, leave it out with --exclude-tables "
+             "'%s' or map it with --map)", what, table, table);
+    return -1;
+}
+
 int rp_table_schema(rp_tables *ts, MYSQL *db, const char *table,
                     const char *json, size_t len, rp_error *e)
 {
@@ -566,11 +749,8 @@ int rp_table_schema(rp_tables *ts, MYSQL *db, const char *table,
     rp_str s = { 0 };
     int ret = 0, own;
 
-    if (!name_ok(table))             /* before its JSON, which holds it */
-        return rp_fail(e, RP_E_CONFIG, 0, "table %s cannot be a MariaDB "
-                       "table name (not UTF-8, or longer than 64 "
-                       "characters): rename it in the source or leave it "
-                       "out with sluice-capture --exclude-tables", table);
+    if (check_table_name(table, e) != 0)  /* before its JSON, which holds it */
+        return -1;
     if (!sl_utf8_valid(json, len, 0))   /* capture copies names as they are */
         return rp_fail(e, RP_E_CONFIG, 0, "table %s has a column name that "
                        "is not UTF-8, which MariaDB cannot hold: rename it "
@@ -584,6 +764,10 @@ int rp_table_schema(rp_tables *ts, MYSQL *db, const char *table,
         sl_json_free(js);
         return rp_fail(e, RP_E_FATAL, 0, "schema record of table %s is "
                        "malformed: %s", table, errbuf);
+    }
+    if (check_names(table, js, e) != 0) {
+        sl_json_free(js);
+        return -1;
     }
     t = rp_table_get(ts, db, table, e);
     if (t == NULL && e->cls != RP_E_NONE)
@@ -599,8 +783,10 @@ int rp_table_schema(rp_tables *ts, MYSQL *db, const char *table,
         ** that follows this record refills it) */
         rp_str_adds(&s, "DROP TABLE IF EXISTS ");
         rp_str_ident(&s, table);
-        if ((ret = rp_exec(db, s.p, s.len, e)) != 0)
+        if ((ret = rp_exec(db, s.p, s.len, e)) != 0) {
+            ddl_failed(e, "dropping", table);
             goto out;
+        }
         rp_table_forget(ts, table);
         t = NULL;
         s.len = 0;
@@ -612,14 +798,14 @@ int rp_table_schema(rp_tables *ts, MYSQL *db, const char *table,
             goto out;
         }
         if ((ret = rp_exec(db, s.p, s.len, e)) != 0) {
-            snprintf(e->msg + strlen(e->msg), sizeof(e->msg) -
-                     strlen(e->msg), " (creating table %s)", table);
+            ddl_failed(e, "creating", table);
             goto out;
         }
         rp_table_forget(ts, table);
         ret = record_owned(db, table, json, len, e);
     } else if (!own) {
-        ret = add_missing(ts, db, table, js, e);
+        if ((ret = add_missing(ts, db, table, js, e)) != 0)
+            ddl_failed(e, "adding columns to", table);
     }
 out:
     rp_str_free(&s);
@@ -638,17 +824,29 @@ int rp_table_drop(rp_tables *ts, MYSQL *db, const char *table, rp_error *e)
     if (own < 0)
         return -1;
     rp_table_forget(ts, table);
+    if (!own) {
+        /* not replay's: the user made it, the user decides (a source
+        ** DROP or RENAME never takes their table, data or indexes) */
+        if (rp_table_get(ts, db, table, e) != NULL)
+            SL_LOG(SL_WARN, "replay.table_kept", "table=%s reason=\"the "
+                   "source dropped or renamed it, but replay did not create "
+                   "the target table: it stays as it is\"", table);
+        rp_table_forget(ts, table);
+        return e->cls != RP_E_NONE ? -1 : 0;
+    }
     rp_str_adds(&s, "DROP TABLE IF EXISTS ");
     rp_str_ident(&s, table);
     ret = rp_exec(db, s.p, s.len, e);
     rp_str_free(&s);
     if (ret == 0) {
-        rp_str_adds(&s, "DELETE FROM sluice_tables WHERE table_name = ");
+        rp_str_adds(&s, "DELETE FROM " RP_TABLES_TABLE " WHERE table_name = ");
         rp_str_quote(&s, db, table, strlen(table));
         ret = rp_exec(db, s.p, s.len, e);
         rp_str_free(&s);
         if (ret == 0 && mysql_commit(db) != 0)
             ret = rp_fail_mysql(e, db, "dropping table");
+    } else {
+        ddl_failed(e, "dropping", table);
     }
     return ret;
 }

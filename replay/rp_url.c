@@ -2,12 +2,16 @@
 ** rp_url.c -- mariadb://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?k=v&...]
 **
 ** Accepted schemes: mariadb://, mysql://. Query keys: socket=PATH (connect
-** through a unix socket), tls=required|preferred|disabled. User, password
-** and values are percent-decoded. SLUICE_TARGET_PASSWORD supplies the
-** password when the URL has none (keep passwords off command lines).
+** through a unix socket), tls=disabled|preferred|required|verify-full,
+** tls_ca=PATH (the CA that signed the server's certificate). User,
+** password and values are percent-decoded. SLUICE_TARGET_PASSWORD or
+** --password-file supply the password when the URL has none: a password
+** in the URL shows in the process list (the programs warn, and scrub
+** their own argv).
 ** INVARIANT: any malformed part is rejected with a message naming it;
 ** nothing is guessed.
 */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +66,57 @@ void rp_url_free(rp_url *u)
     free(u->buf);
     free(u->password);
     memset(u, 0, sizeof(*u));
+}
+
+void rp_url_scrub(char *url)
+{
+    char *s = strstr(url, "://"), *slash, *at, *colon;
+
+    if (s == NULL)
+        return;
+    s += 3;
+    slash = strchr(s, '/');
+    at = strchr(s, '@');
+    /* the userinfo ends at the last @ before the path */
+    while (at != NULL) {
+        char *next = strchr(at + 1, '@');
+        if (next == NULL || (slash != NULL && next > slash))
+            break;
+        at = next;
+    }
+    if (at == NULL || (slash != NULL && at > slash))
+        return;
+    colon = memchr(s, ':', (size_t)(at - s));
+    if (colon == NULL)
+        return;
+    for (char *p = colon + 1; p < at; p++)
+        *p = 'x';
+}
+
+int rp_url_password_file(rp_url *u, const char *path, jr_err *err)
+{
+    FILE *f;
+    char line[1024];
+    size_t n;
+
+    if (u->password_in_url)
+        return bad(err, "the target URL carries a password and "
+                   "--password-file gives another: use one");
+    if ((f = fopen(path, "r")) == NULL)
+        return bad(err, "--password-file %s: %s", path, strerror(errno));
+    if (fgets(line, sizeof(line), f) == NULL)
+        line[0] = 0;
+    fclose(f);
+    n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = 0;
+    if (n == 0)
+        return bad(err, "--password-file %s: the first line is empty", path);
+    free(u->password);
+    if ((u->password = strdup(line)) == NULL)
+        return bad(err, "out of memory");
+    memset(line, 0, sizeof(line));
+    return JR_OK;
 }
 
 int rp_url_parse(rp_url *u, const char *url, jr_err *err)
@@ -149,20 +204,24 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
             u->socket = eq + 1;
         } else if (strcmp(q, "tls") == 0 || strcmp(q, "ssl") == 0) {
             if (strcmp(eq + 1, "required") == 0 || !strcmp(eq + 1, "true"))
-                u->tls = 1;
+                u->tls = RP_TLS_REQUIRED;
+            else if (!strcmp(eq + 1, "verify-full"))
+                u->tls = RP_TLS_VERIFY_FULL;
             else if (!strcmp(eq + 1, "disabled") || !strcmp(eq + 1, "false"))
-                u->tls = -1;
+                u->tls = RP_TLS_DISABLED;
             else if (strcmp(eq + 1, "preferred") == 0)
-                u->tls = 0;
+                u->tls = RP_TLS_PREFERRED;
             else {
-                int r = bad(err, "target URL tls must be required, "
-                           "preferred or disabled");
+                int r = bad(err, "target URL tls must be disabled, "
+                           "preferred, required or verify-full");
                 rp_url_free(u);
                 return r;
             }
+        } else if (strcmp(q, "tls_ca") == 0 || strcmp(q, "tls-ca") == 0) {
+            u->tls_ca = eq + 1;
         } else {
             int r = bad(err, "unknown target URL parameter '%s' (known: "
-                       "socket, tls)", q);
+                       "socket, tls, tls_ca)", q);
             rp_url_free(u);
             return r;
         }
@@ -179,6 +238,14 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
         rp_url_free(u);
         return r;
     }
+    if (u->tls_ca != NULL && u->tls != RP_TLS_REQUIRED &&
+        u->tls != RP_TLS_VERIFY_FULL) {
+        int r = bad(err, "target URL has tls_ca but not tls=required or "
+                   "tls=verify-full (a CA is only used to verify)");
+        rp_url_free(u);
+        return r;
+    }
+    u->password_in_url = pw != NULL;
     if (pw == NULL)
         pw = getenv("SLUICE_TARGET_PASSWORD");
     if (pw != NULL && (u->password = strdup(pw)) == NULL) {

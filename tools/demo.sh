@@ -178,14 +178,14 @@ lite() {
 
 # read_state: COMPLETE (last seq of a complete journal group), ACKED (what
 # the replica acknowledged to the journal, at most once a second), APPLIED
-# (sluice_position.seq in MariaDB, committed with the data; "-" while
+# (sqlite_sluice_position.seq in MariaDB, committed with the data; "-" while
 # MariaDB is down), LAG (COMPLETE minus the best known applied seq),
 # WROTE/WFAIL (writer transactions committed/failed).
 read_state() {
     local js w
     # MariaDB first, then the journal: what is applied can then never look
     # ahead of what is journaled.
-    APPLIED=$(sql "SELECT seq FROM sluice_position WHERE replica = 'default'" 2>/dev/null) ||
+    APPLIED=$(sql "SELECT seq FROM sqlite_sluice_position WHERE replica = 'default'" 2>/dev/null) ||
         APPLIED=-
     [[ $APPLIED =~ ^[0-9]+$ ]] || APPLIED=-
     COMPLETE=0
@@ -262,7 +262,7 @@ watch_for() {
 }
 
 # wait_synced TIMEOUT: a status line every second until the journal has
-# stopped growing and MariaDB's sluice_position has reached its end (the
+# stopped growing and MariaDB's sqlite_sluice_position has reached its end (the
 # authoritative "lag 0": the journal's acknowledgement trails by up to a
 # second). 0 when reached.
 wait_synced() {
@@ -478,13 +478,13 @@ echo "$REPLAY_PID" >>"$DEMO/pids"
 say "capture pid $CAPTURE_PID, replay pid $REPLAY_PID"
 say "each line below: journal = last seq of the journal's complete groups;"
 say "acked = seq sluice-replay last acknowledged to the journal (once a second);"
-say "applied = sluice_position.seq, committed in MariaDB together with the data;"
+say "applied = sqlite_sluice_position.seq, committed in MariaDB together with the data;"
 say "lag = journal - applied (journal - acked while MariaDB is down)"
 say "initial snapshot of the three tables -> journal -> MariaDB:"
 PEAK_LAG=0
 PHASE_T0=$(now_ms)
 wait_synced 60 || die "the initial snapshot did not reach MariaDB within 60 s"
-say "MariaDB has the snapshot: sluice_position.seq = $APPLIED = the journal's last complete seq"
+say "MariaDB has the snapshot: sqlite_sluice_position.seq = $APPLIED = the journal's last complete seq"
 
 section "The application writes; MariaDB is up"
 say "writer: 'sqlite3 $APP_DB < $CHANGE_SQL' in a loop, one transaction of ~15 row"
@@ -566,7 +566,7 @@ while :; do
         RESTART_PID=
     fi
 done
-say "the writer stops; waiting for MariaDB's sluice_position to reach the journal's end"
+say "the writer stops; waiting for MariaDB's sqlite_sluice_position to reach the journal's end"
 stop_writer
 wait_synced "$DRAIN_TIMEOUT_S" || {
     show_log "$LOGS/replay.log" 20

@@ -63,12 +63,19 @@ void sl_jmetrics_sample(FILE *f, const char *name, const char *db,
     fputs("\"}", f);
 }
 
-static int64_t change_time(jr_journal *j, uint64_t seq)
+/* Source change time of the oldest record after `acked` still stored
+** (an unapplied record may have been pruned already, when the replica
+** was never registered or was unregistered: its lag is then counted from
+** the oldest record there is). 0 if there is none. */
+static int64_t change_time(jr_journal *j, const jr_info *in, uint64_t acked)
 {
     jr_reader *r;
     jr_entry e;
     int64_t t = 0;
+    uint64_t seq = acked + 1;
 
+    if (in->first_seq > seq)
+        seq = in->first_seq;
     if (jr_reader_open(&r, j, seq, NULL) != JR_OK)
         return 0;
     if (jr_reader_next(r, &e, NULL) == JR_OK)
@@ -146,11 +153,12 @@ int sl_jmetrics_write(FILE *f, jr_journal *j, const char *db,
     }
     sl_jmetrics_family(f, "sluice_replay_lag_seconds", "gauge",
                        "Age (source change time) of the oldest record the "
-                       "replica has not applied; 0 when caught up.");
+                       "replica has not applied, whatever the reason it "
+                       "waits; 0 when caught up.");
     for (uint32_t i = 0; i < nrep; i++) {
         double lag = 0;
         if (in.complete_seq > reps[i].acked_seq) {
-            int64_t t = change_time(j, reps[i].acked_seq + 1);
+            int64_t t = change_time(j, &in, reps[i].acked_seq);
             if (t > 0 && now > t)
                 lag = (double)(now - t) / 1e6;
         }

@@ -1,6 +1,6 @@
 /*
 ** fuzz_datetime.c -- the SQLite date/time text parser of replay
-** (rp_parse_datetime in replay/rp_value.c): any text a source column
+** (rp_parse_datetime in replay/rp_text.c): any text a source column
 ** holds reaches it.
 **
 ** Checked beyond "no crash": an accepted value is written as exactly

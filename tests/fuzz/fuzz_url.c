@@ -36,7 +36,8 @@ static void enc(char *o, size_t cap, const char *s)
 }
 
 static void build(char *url, const char *user, const char *pw,
-                  const char *db, const char *sock, const rp_url *u)
+                  const char *db, const char *sock, const char *ca,
+                  const rp_url *u)
 {
     char port[16] = "";
     int colon = strchr(u->host, ':') != NULL;
@@ -55,9 +56,14 @@ static void build(char *url, const char *user, const char *pw,
     snprintf(url + strlen(url), strlen(db) + 2, "/%s", db);
     if (sock != NULL)
         snprintf(url + strlen(url), strlen(sock) + 9, "?socket=%s", sock);
-    if (u->tls)
-        snprintf(url + strlen(url), 20, "%stls=%s", sock ? "&" : "?",
-                 u->tls > 0 ? "required" : "disabled");
+    if (u->tls != RP_TLS_DEFAULT) {
+        static const char *const mode[] = { "", "disabled", "preferred",
+                                            "required", "verify-full" };
+        snprintf(url + strlen(url), 24, "%stls=%s", sock ? "&" : "?",
+                 mode[u->tls]);
+    }
+    if (ca != NULL)
+        snprintf(url + strlen(url), strlen(ca) + 9, "&tls_ca=%s", ca);
 }
 
 static int streq(const char *a, const char *b)
@@ -86,30 +92,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(u.user && u.user[0] && u.host && u.host[0] && u.database &&
           u.database[0]);
     CHECK(u.port <= 65535);
-    CHECK(u.tls >= -1 && u.tls <= 1);
+    CHECK(u.tls >= RP_TLS_DEFAULT && u.tls <= RP_TLS_VERIFY_FULL);
+    /* a CA only with a mode that verifies */
+    CHECK(u.tls_ca == NULL || u.tls == RP_TLS_REQUIRED ||
+          u.tls == RP_TLS_VERIFY_FULL);
     {
         /* hosts are not percent-decoded: write it back as is, bracketed
         ** when it holds a ':' */
         char user[3 * 4096], pw[3 * 4096], db[3 * 4096], sock[3 * 4096];
-        char *url = malloc(4 * 3 * 4096 + strlen(u.host) + 200);
+        char ca[3 * 4096];
+        char *url = malloc(5 * 3 * 4096 + strlen(u.host) + 200);
         CHECK(url != NULL);
         enc(user, sizeof(user), u.user);
         enc(pw, sizeof(pw), u.password ? u.password : "");
         enc(db, sizeof(db), u.database);
         enc(sock, sizeof(sock), u.socket ? u.socket : "");
+        enc(ca, sizeof(ca), u.tls_ca ? u.tls_ca : "");
         if (strlen(u.user) * 3 < sizeof(user) - 4 &&
             (!u.password || strlen(u.password) * 3 < sizeof(pw) - 4) &&
             strlen(u.database) * 3 < sizeof(db) - 4 &&
             (!u.socket || strlen(u.socket) * 3 < sizeof(sock) - 4) &&
+            (!u.tls_ca || strlen(u.tls_ca) * 3 < sizeof(ca) - 4) &&
             strpbrk(u.host, "/?@[]") == NULL) {
             build(url, user, u.password ? pw : NULL, db,
-                  u.socket ? sock : NULL, &u);
+                  u.socket ? sock : NULL, u.tls_ca ? ca : NULL, &u);
             memset(&err, 0, sizeof(err));
             CHECK(rp_url_parse(&v, url, &err) == JR_OK);
             CHECK(streq(u.user, v.user) && streq(u.password, v.password) &&
                   streq(u.host, v.host) && streq(u.database, v.database) &&
                   streq(u.socket, v.socket) && u.port == v.port &&
-                  u.tls == v.tls);
+                  u.tls == v.tls && streq(u.tls_ca, v.tls_ca));
             rp_url_free(&v);
         }
         free(url);

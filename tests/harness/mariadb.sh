@@ -24,11 +24,17 @@
 #  (M5) DIR/env is written last, atomically: when it exists the server has
 #       answered and the database and user exist.
 #
-# Layout of DIR: data/ tmp/ mysqld.sock mysqld.pid server.pid mysqld.log
+# Layout of DIR: data/ tmp/ mysqld.sock mysqld.pid server.pid mysqld.log extra-args
 # mysqld.stderr install.log port socket env .lock
 #
 # Tunables (environment): SLUICE_MARIADB_START_TIMEOUT (s, default 60),
-# SLUICE_MARIADB_STOP_TIMEOUT (s, default 30).
+# SLUICE_MARIADB_STOP_TIMEOUT (s, default 30), SLUICE_MARIADB_EXTRA_ARGS
+# (more mariadbd options, whitespace-separated, e.g. a test's --ssl-cert;
+# recorded in DIR/extra-args so a restart keeps them).
+#
+# The server runs with MariaDB's defaults (max_allowed_packet 16 MiB, ...)
+# except for strict sql_mode, utf8mb4 and local-infile: tests about another
+# setting pass it in SLUICE_MARIADB_EXTRA_ARGS.
 
 set -euo pipefail
 
@@ -202,9 +208,11 @@ launch() {
         --innodb-buffer-pool-size=128M
         --character-set-server=utf8mb4
         --local-infile=1
-        --max-allowed-packet=256M
         --log-warnings=2
     )
+    local -a extra=()
+    [[ ! -r $DIR/extra-args ]] || read -r -a extra <"$DIR/extra-args"
+    args+=("${extra[@]}")
     ((EUID != 0)) || args+=(--user=root)
     mkdir -p "$DIR/tmp"
     [[ -d $SOCKDIR ]] || mkdir -m 700 "$SOCKDIR"
@@ -361,6 +369,7 @@ cmd_start() {
     rm -f "$ENVFILE"
     if [[ $reinstall == yes ]]; then
         rm -rf "$DATADIR" "$DIR/tmp" "$DIR/port" "$LOG" "$DIR/mysqld.stderr"
+        printf '%s\n' "${SLUICE_MARIADB_EXTRA_ARGS:-}" >"$DIR/extra-args"
         local -a iargs=(
             --no-defaults --datadir="$DATADIR"
             --auth-root-authentication-method=normal

@@ -33,4 +33,7 @@ int tl_rm_rf(const char *path);
 */
 const char *tl_build_dir(void);
 
+/* tl_http_get (a /metrics endpoint) is in tl_output.h */
+#include "tl_output.h"
+
 #endif /* SLUICE_TESTLIB_H */

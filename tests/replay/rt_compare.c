@@ -6,7 +6,9 @@
 ** INVARIANTS
 **  (C1) the comparator never trusts replay's own conversions: dates are
 **       parsed here with timegm(), numbers compared by value, reals by
-**       their bits; replay's code is not linked.
+**       their bits, roundings MariaDB makes (a double into an integer
+**       column: rint; into DECIMAL(p,s): its shortest text rounded half
+**       away from zero) computed here; replay's code is not linked.
 **  (C2) rows are paired by canonical forms of their key (or whole-row
 **       forms for tables without a primary key); the per-value
 **       comparison, rt_value_eq(), is the only judge of equality.
@@ -232,6 +234,154 @@ static int dec_is_int(const char *m, size_t n, int64_t i)
     return i == 0 && ilen == 2 && memcmp(buf, "-0", 2) == 0;
 }
 
+
+/* ---- what MariaDB stores for a number in an INT or DECIMAL column ----
+** Written here independently of replay (C1): a double goes into an
+** integer column through rint() (2.5 -> 2), into a DECIMAL(p,s) through
+** its shortest round-trip text rounded half away from zero at s (the
+** server's double2decimal); numeric text rounds half away from zero. */
+
+static int dec_scale(const rt_mcol *c)
+{
+    const char *comma = strchr(c->column_type, ',');
+    return comma ? (int)strtol(comma + 1, NULL, 10) : 0;
+}
+
+static void shortest_text(double r, char *out, size_t cap)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(out, cap, "%.*g", prec, r);
+        if (strtod(out, NULL) == r)
+            return;
+    }
+}
+
+/* Decimal text (plain or with an exponent) rounded half away from zero
+** to `scale` digits, as "-12.35". -1 if not a number. */
+static int round_text(const char *in, size_t n, int scale, char *out,
+                      size_t cap)
+{
+    char dig[400];
+    size_t nd = 0, i = 0;
+    long point = 0, exp = 0;
+    int neg = 0, seen_point = 0, any = 0;
+
+    if (n > 0 && (in[0] == '-' || in[0] == '+')) {
+        neg = in[0] == '-';
+        i = 1;
+    }
+    for (; i < n; i++) {
+        if (in[i] == '.' && !seen_point) {
+            seen_point = 1;
+            continue;
+        }
+        if (!isdigit((unsigned char)in[i]))
+            break;
+        any = 1;
+        if (nd < 300)
+            dig[nd++] = in[i];
+        if (!seen_point)
+            point++;
+    }
+    if (!any)
+        return -1;
+    if (i < n && (in[i] == 'e' || in[i] == 'E')) {
+        char *end;
+        char e[32];
+        size_t l = n - i - 1 < 31 ? n - i - 1 : 31;
+        memcpy(e, in + i + 1, l);
+        e[l] = 0;
+        exp = strtol(e, &end, 10);
+        if (*end != 0 || l == 0)
+            return -1;
+        i = n;
+    }
+    if (i != n)
+        return -1;
+    point += exp;                  /* digits before the decimal point */
+    /* pad so that dig has `point + scale + 1` digits from the left */
+    while (point < 1) {
+        if (nd >= 390)
+            return -1;
+        memmove(dig + 1, dig, nd++);
+        dig[0] = '0';
+        point++;
+    }
+    while ((long)nd < point + scale + 1) {
+        if (nd >= 390)
+            return -1;
+        dig[nd++] = '0';
+    }
+    {
+        long keep = point + scale, k;
+        int up = dig[keep] >= '5';
+        nd = (size_t)keep;
+        for (k = keep - 1; up && k >= 0; k--) {
+            if (dig[k] == '9') {
+                dig[k] = '0';
+            } else {
+                dig[k]++;
+                up = 0;
+            }
+        }
+        if (up) {
+            memmove(dig + 1, dig, nd++);
+            dig[0] = '1';
+            point++;
+        }
+    }
+    {
+        size_t o = 0, first = 0;
+        int zero = 1;
+        while (first + 1 < (size_t)point && dig[first] == '0')
+            first++;
+        for (size_t k = 0; k < nd; k++)
+            if (dig[k] != '0')
+                zero = 0;
+        if (neg && !zero && o + 1 < cap)
+            out[o++] = '-';
+        for (size_t k = first; k < (size_t)point && o + 1 < cap; k++)
+            out[o++] = dig[k];
+        if (scale > 0 && o + 1 < cap)
+            out[o++] = '.';
+        for (long k = point; k < point + scale && o + 1 < cap; k++)
+            out[o++] = dig[k];
+        out[o] = 0;
+    }
+    return 0;
+}
+
+/* The DECIMAL text MariaDB stores for source value s; -1 if none. */
+static int expect_dec(const rt_sval *s, const rt_mcol *c, char *out,
+                      size_t cap)
+{
+    char b[64];
+
+    if (s->type == SQLITE_INTEGER) {
+        snprintf(b, sizeof(b), "%" PRId64, s->i);
+        return round_text(b, strlen(b), dec_scale(c), out, cap);
+    }
+    if (s->type == SQLITE_FLOAT) {
+        shortest_text(s->r, b, sizeof(b));
+        return round_text(b, strlen(b), dec_scale(c), out, cap);
+    }
+    if (s->type == SQLITE_TEXT)
+        return round_text((const char *)s->p, s->n, dec_scale(c), out, cap);
+    return -1;
+}
+
+/* Equal as numbers ("12.30" and "12.3")? */
+static int same_number(const char *a, const char *m, size_t n)
+{
+    double x = strtod(a, NULL), y;
+    char b[80];
+    size_t l = n < 79 ? n : 79;
+    memcpy(b, m, l);
+    b[l] = 0;
+    y = strtod(b, NULL);
+    return x == y && strlen(a) > 0;
+}
+
 static int why_set(char *why, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -282,14 +432,19 @@ int rt_value_eq(const rt_sval *s, const rt_mcol *c, const char *m,
             return bytes_eq(b, strlen(b), m, n) ||
                    why_set(why, cap, "integer differs");
         }
-        if (s->type == SQLITE_FLOAT && s->r == floor(s->r) &&
-            fabs(s->r) < 9.2e18) {
-            snprintf(b, sizeof(b), "%" PRId64, (int64_t)s->r);
+        if (s->type == SQLITE_FLOAT && fabs(s->r) < 9.2e18) {
+            snprintf(b, sizeof(b), "%" PRId64, (int64_t)rint(s->r));
             return bytes_eq(b, strlen(b), m, n) ||
-                   why_set(why, cap, "integral real differs");
+                   why_set(why, cap, "real differs from rint(real)");
+        }
+        if (s->type == SQLITE_TEXT) {
+            char r[80];
+            if (round_text((const char *)s->p, s->n, 0, r, sizeof(r)) == 0)
+                return bytes_eq(r, strlen(r), m, n) ||
+                       why_set(why, cap, "numeric text differs");
         }
         return why_set(why, cap, "source %s in an integer column",
-                       s->type == SQLITE_FLOAT ? "non-integral real"
+                       s->type == SQLITE_FLOAT ? "huge real"
                        : s->type == SQLITE_TEXT ? "text" : "blob");
     case K_DBL:
         if (parse_double(m, n, &d) != 0)
@@ -301,23 +456,17 @@ int rt_value_eq(const rt_sval *s, const rt_mcol *c, const char *m,
             return (long double)d == (long double)s->i ||
                    why_set(why, cap, "integer not held exactly by DOUBLE");
         return why_set(why, cap, "source text/blob in a DOUBLE column");
-    case K_DEC:
+    case K_DEC: {
+        char r[400];
         if (s->type == SQLITE_INTEGER)
             return dec_is_int(m, n, s->i) ||
                    why_set(why, cap, "integer differs from DECIMAL");
-        if (s->type == SQLITE_FLOAT) {
-            if (parse_double(m, n, &d) != 0)
-                return why_set(why, cap, "target is not a number");
-            return same_double(s->r, d) ||
-                   why_set(why, cap, "real differs from DECIMAL value");
-        }
-        if (s->type == SQLITE_TEXT) {
-            double sd;
-            if (parse_double((const char *)s->p, s->n, &sd) == 0 &&
-                parse_double(m, n, &d) == 0)
-                return sd == d || why_set(why, cap, "numeric text differs");
-        }
+        if (expect_dec(s, c, r, sizeof(r)) == 0)
+            return same_number(r, m, n) ||
+                   why_set(why, cap, "DECIMAL differs from the source "
+                           "rounded at its scale (%s)", r);
         return why_set(why, cap, "source text/blob in a DECIMAL column");
+    }
     case K_DT:
     case K_DATE: {
         char utc[48];
@@ -487,6 +636,10 @@ static char canon_src(const cell *c, const rt_mcol *mc, char *out,
     switch (k) {
     case K_INT:
     case K_BOOL:
+        if (c->type == SQLITE_FLOAT && fabs(c->r) < 9.2e18) {
+            *pn = (size_t)snprintf(out, cap, "%" PRId64, (int64_t)rint(c->r));
+            return 'v';
+        }
         if (k == K_BOOL && c->type == SQLITE_TEXT && c->n == 4 &&
             strncasecmp(c->p, "true", 4) == 0) {
             *pn = (size_t)snprintf(out, cap, "1");
@@ -498,8 +651,18 @@ static char canon_src(const cell *c, const rt_mcol *mc, char *out,
             return 'v';
         }
         break;
+    case K_DEC: {
+        rt_sval sv;
+        char r[400];
+        sval_of(c, &sv);
+        if (expect_dec(&sv, mc, r, sizeof(r)) == 0) {
+            double d = strtod(r, NULL);
+            *pn = (size_t)snprintf(out, cap, "%a", d == 0 ? 0.0 : d);
+            return 'v';
+        }
+        break;
+    }
     case K_DBL:
-    case K_DEC:
         if (c->type == SQLITE_INTEGER || c->type == SQLITE_FLOAT) {
             double d = c->type == SQLITE_INTEGER ? (double)c->i : c->r;
             *pn = (size_t)snprintf(out, cap, "%a", d == 0 ? 0.0 : d);
@@ -952,10 +1115,10 @@ int rt_compare_all(const char *sqlite_path, MYSQL *my, char *why,
         src[ns++] = strdup((const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
     sqlite3_close(sdb);
-    /* the target's tables must be exactly those (plus sluice_*) */
+    /* the target's tables must be exactly those (plus sqlite_sluice_*) */
     cr_assert_eq(mysql_query(my, "SELECT TABLE_NAME FROM information_schema."
                              "TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
-                             "TABLE_NAME NOT LIKE 'sluice\\_%'"), 0, "%s",
+                             "TABLE_NAME NOT LIKE 'sqlite\\_sluice\\_%'"), 0, "%s",
                  mysql_error(my));
     res = mysql_store_result(my);
     cr_assert_not_null(res);

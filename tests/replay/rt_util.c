@@ -319,10 +319,10 @@ int64_t rt_position(MYSQL *db, const char *replica)
     MYSQL_ROW row;
     int64_t v = -1;
 
-    if (!rt_my_table_exists(db, "sluice_position"))
+    if (!rt_my_table_exists(db, "sqlite_sluice_position"))
         return -1;
     mysql_real_escape_string(db, er, replica, (unsigned long)strlen(replica));
-    snprintf(sql, sizeof(sql), "SELECT seq FROM sluice_position WHERE "
+    snprintf(sql, sizeof(sql), "SELECT seq FROM sqlite_sluice_position WHERE "
              "replica = '%s'", er);
     cr_assert_eq(mysql_query(db, sql), 0, "%s", mysql_error(db));
     r = mysql_store_result(db);
@@ -331,6 +331,32 @@ int64_t rt_position(MYSQL *db, const char *replica)
         v = strtoll(row[0], NULL, 10);
     mysql_free_result(r);
     return v;
+}
+
+const char *rt_my_str(MYSQL *db, const char *fmt, ...)
+{
+    va_list ap;
+    char *sql;
+    MYSQL_RES *r;
+    MYSQL_ROW row;
+    const char *out;
+
+    va_start(ap, fmt);
+    sql = vfmt(fmt, ap);
+    va_end(ap);
+    cr_assert_eq(mysql_query(db, sql), 0, "%s: %s", sql, mysql_error(db));
+    r = mysql_store_result(db);
+    cr_assert_not_null(r, "%s: no result", sql);
+    free(sql);
+    row = mysql_fetch_row(r);
+    if (row == NULL)
+        out = keep(strdup("(no row)"));
+    else if (row[0] == NULL)
+        out = NULL;
+    else
+        out = keep(strdup(row[0]));
+    mysql_free_result(r);
+    return out;
 }
 
 void rt_db_create(const char *name)
@@ -848,6 +874,55 @@ void rt_replay_start(rt_proc *p, const char *url, ...)
     collect(argv, 4, ap);
     va_end(ap);
     rt_spawnv(p, rt_replay_bin(), argv, rt_password());
+}
+
+const char *rt_http_get(int port, const char *path)
+{
+    char *buf = tl_http_get(port, path);
+    return buf ? keep(buf) : NULL;
+}
+
+int rt_metrics_port(const rt_proc *p, int timeout_ms)
+{
+    int64_t deadline = rt_now_ms() + timeout_ms;
+
+    for (;;) {
+        char *log = rt_slurp(p->log);
+        const char *m = log ? strstr(log, "event=replay.metrics") : NULL;
+        const char *port = m ? strstr(m, "port=") : NULL;
+        if (port != NULL) {
+            int v = (int)strtol(port + 5, NULL, 10);
+            free(log);
+            return v;
+        }
+        free(log);
+        cr_assert(rt_now_ms() < deadline, "no metrics endpoint logged:\n%s",
+                  rt_log(p));
+        rt_sleep_ms(20);
+    }
+}
+
+double rt_metric(const char *text, const char *name, const char *labels)
+{
+    char pat[160];
+    const char *p = text;
+
+    snprintf(pat, sizeof(pat), "\n%s{", name);
+    while (p != NULL && (p = strstr(p, pat)) != NULL) {
+        const char *end = strchr(p + 1, '}'), *nl = strchr(p + 1, '\n');
+        char lab[1024];
+        size_t l;
+        if (end == NULL || (nl != NULL && nl < end))
+            return -1;
+        l = (size_t)(end - p) < sizeof(lab) - 1 ? (size_t)(end - p)
+                                                : sizeof(lab) - 1;
+        memcpy(lab, p, l);
+        lab[l] = 0;
+        if (labels == NULL || strstr(lab, labels) != NULL)
+            return strtod(end + 1, NULL);
+        p = end;
+    }
+    return -1;
 }
 
 const char *rt_inspect_stat_json(const char *jdir)

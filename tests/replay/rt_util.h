@@ -95,9 +95,13 @@ int64_t rt_my_int(MYSQL *db, const char *fmt, ...)
 /* Does table `name` exist in the connection's database? */
 int rt_my_table_exists(MYSQL *db, const char *name);
 int rt_my_column_exists(MYSQL *db, const char *table, const char *col);
-/* sluice_position.seq of `replica`, -1 when there is no row (or no
+/* sqlite_sluice_position.seq of `replica`, -1 when there is no row (or no
 ** table). */
 int64_t rt_position(MYSQL *db, const char *replica);
+/* First column of the first row as text (kept until teardown); NULL for
+** SQL NULL, "(no row)" when there is none. */
+const char *rt_my_str(MYSQL *db, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* ---- SQLite (the application) ---- */
 
@@ -167,6 +171,17 @@ void rt_sync(void);
 void rt_capture_start(rt_proc *p, ...);                /* extra args */
 void rt_replay_start(rt_proc *p, const char *url, ...); /* extra args */
 
+/* ---- metrics ---- */
+
+/* GET path from 127.0.0.1:port: the whole response (kept), or NULL. */
+const char *rt_http_get(int port, const char *path);
+/* Port of the /metrics endpoint a child started with --metrics
+** 127.0.0.1:0 logged (waits up to timeout_ms; asserts). */
+int rt_metrics_port(const rt_proc *p, int timeout_ms);
+/* Value of the first sample of metric `name` whose labels contain
+** `labels` (may be NULL); -1 when there is none. */
+double rt_metric(const char *text, const char *name, const char *labels);
+
 /* `sluice-inspect --json jdir stat` output (kept until teardown). */
 const char *rt_inspect_stat_json(const char *jdir);
 /* complete_seq of the journal (asserts it can be read). */
@@ -175,7 +190,7 @@ int64_t rt_journal_complete_seq(const char *jdir);
 ** key rendered exactly as key_text (e.g. "key(id=11)"); -1 if none. */
 int64_t rt_find_seq(const char *jdir, const char *table,
                     const char *key_text);
-/* Poll until sluice_position of replica (on db) reaches the journal's
+/* Poll until sqlite_sluice_position of replica (on db) reaches the journal's
 ** complete_seq; returns 0, or -1 on timeout (at least 120 s: a limit for
 ** reporting a failure, not an expectation). */
 int rt_wait_applied(MYSQL *db, const char *replica, const char *jdir,

@@ -178,7 +178,7 @@ Test(replay_e2e, every_storage_class_in_every_typed_column_lands_exactly_or_is_r
             s.n = (size_t)sqlite3_column_bytes(st, 1);
             found = target_v(my, ty->table, id, &m, &n);
             snprintf(esc, sizeof(esc), "id=%d", id);
-            nrej = (int)rt_my_int(my, "SELECT COUNT(*) FROM sluice_rejects "
+            nrej = (int)rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects "
                                   "WHERE table_name = '%s' AND row_key = "
                                   "'%s'", ty->table, esc);
             if (found) {
@@ -193,7 +193,7 @@ Test(replay_e2e, every_storage_class_in_every_typed_column_lands_exactly_or_is_r
                 landed++;
             } else {
                 cr_expect_eq(nrej, 1, "%s (%s) row %d, value %s: neither "
-                             "in the target nor in sluice_rejects",
+                             "in the target nor in sqlite_sluice_rejects",
                              ty->table, ty->decl, id, sc_values[id - 1]);
                 rejected++;
             }
@@ -213,32 +213,40 @@ Test(replay_e2e, every_storage_class_in_every_typed_column_lands_exactly_or_is_r
     }
     cr_expect_eq(landed + rejected, SC_N * SC_T);
     /* a rejected row is recorded with its seq, error and row image */
-    cr_assert_eq(rt_my_int(my, "SELECT COUNT(*) FROM sluice_rejects WHERE "
+    cr_assert_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects WHERE "
                            "table_name = 'sc_text' AND row_key = 'id=12' "
                            "AND seq > 0 AND error LIKE '%%UTF-8%%' AND "
                            "row_json LIKE '%%00ff10%%'"), 1,
-                 "sluice_rejects lacks seq/error/row image for the non-"
+                 "sqlite_sluice_rejects lacks seq/error/row image for the non-"
                  "UTF-8 blob");
 }
 
 Test(replay_e2e, ten_mib_text_and_blob_values_land_byte_exact_by_snapshot_and_by_change)
 {
+    /* MariaDB's default max_allowed_packet (16 MiB) holds one such row
+    ** per statement: replay must size its batches to it */
     rt_sql(rt_src,
            "CREATE TABLE big(id INTEGER PRIMARY KEY, t TEXT, b BLOB);"
            "INSERT INTO big VALUES (1,"
-           " replace(hex(zeroblob(5 * 1024 * 1024)), '00',"
-           " 'h\xc3\xa9\xf0\x9f\x8c\x8a'),"
-           " zeroblob(10 * 1024 * 1024) || x'ff');");
+           " replace(hex(zeroblob(1536 * 1024)), '00',"
+           " 'h\xc3\xa9\xf0\x9f\x8c\x8a'), x'ff'),"
+           " (2, 'small', zeroblob(10 * 1024 * 1024) || x'ff');");
     rt_sync();
     RT_ASSERT_SAME_ALL(rt_my());
+    cr_assert_eq(rt_my_int(rt_my(), "SELECT @@max_allowed_packet"),
+                 16 * 1024 * 1024, "the fixture server must run with "
+                 "MariaDB's default max_allowed_packet");
     rt_sql(rt_src,
-           "INSERT INTO big SELECT 2, t || 'tail', randomblob(10 * 1024 *"
-           " 1024) FROM big WHERE id = 1;"
+           "INSERT INTO big SELECT 3, t || 'tail', NULL FROM big WHERE id = 1;"
+           "INSERT INTO big VALUES (4, NULL, randomblob(10 * 1024 * 1024));"
+           "INSERT INTO big VALUES (5, NULL, randomblob(10 * 1024 * 1024));"
            "UPDATE big SET t = substr(t, 2) WHERE id = 1;");
     rt_sync();
     RT_ASSERT_SAME_ALL(rt_my());
-    cr_expect_eq(rt_my_int(rt_my(), "SELECT LENGTH(b) FROM big WHERE id = 2"),
+    cr_expect_eq(rt_my_int(rt_my(), "SELECT LENGTH(b) FROM big WHERE id = 4"),
                  10 * 1024 * 1024);
+    cr_expect_eq(rt_my_int(rt_my(), "SELECT LENGTH(t) FROM big WHERE id = 3"),
+                 1536 * 1024 * 7 + 4);
 }
 
 /* ---------------------------------------------------------------- */

@@ -130,7 +130,7 @@ static void run_resets(int with_user_keyless, int middle)
     RT_ASSERT_SAME_ALL(my);
     take(my, &first, NT);
 
-    rt_my_exec(my, "UPDATE sluice_position SET seq = 0");
+    rt_my_exec(my, "UPDATE sqlite_sluice_position SET seq = 0");
     rt_replay_once();
     cr_expect_eq(rt_position(my, "default"),
                  rt_journal_complete_seq(rt_jdir));
@@ -140,7 +140,7 @@ static void run_resets(int with_user_keyless, int middle)
 
     for (int i = 0; middle && i < np; i++) {
         char when[64];
-        rt_my_exec(my, "UPDATE sluice_position SET seq = %" PRId64, pos[i]);
+        rt_my_exec(my, "UPDATE sqlite_sluice_position SET seq = %" PRId64, pos[i]);
         rt_replay_once();
         take(my, &again, NT);
         snprintf(when, sizeof(when), "after replaying from seq %" PRId64,

@@ -103,7 +103,7 @@ static int exited(pid_t pid)
            si.si_pid == pid;
 }
 
-/* Wait until the private server's sluice_position shows progress. */
+/* Wait until the private server's sqlite_sluice_position shows progress. */
 static void wait_progress(MYSQL *my, int64_t beyond, int timeout_ms)
 {
     int64_t deadline = rt_now_ms() + timeout_ms;

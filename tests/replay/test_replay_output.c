@@ -201,11 +201,11 @@ Test(replay_output, a_table_name_that_is_not_utf8_is_refused_in_a_line_that_pars
     cr_assert_geq(n, 2);
     cr_assert_not_null(strstr(log, "level=error"), "%s", log);
     cr_assert(has_field(log, "replay.failed", "msg", "table bad\xff\xfe "
-                        "name cannot be a MariaDB table name (not UTF-8, or "
-                        "longer than 64 characters): rename it in the source "
-                        "or leave it out with sluice-capture "
-                        "--exclude-tables"), "the refusal does not name the "
-              "table byte for byte:\n%s", log);
+                        "name: MariaDB cannot take this table name: it is "
+                        "not valid UTF-8; replay it under another name with "
+                        "--map 'bad\xff\xfe name=NEW_NAME', or leave it out "
+                        "with --exclude-tables"), "the refusal does not name "
+              "the table byte for byte:\n%s", log);
 }
 
 Test(replay_output, a_start_failure_naming_a_hostile_table_is_one_logfmt_line)

@@ -116,7 +116,7 @@ static void checker(const tdb_config *cfg, const char *stop,
                             "READ ONLY") != 0 ||
             mysql_query(db, "SELECT (SELECT COALESCE(SUM(bal), 0) FROM "
                             "acct_a) + (SELECT COALESCE(SUM(bal), 0) FROM "
-                            "acct_b), (SELECT seq FROM sluice_position "
+                            "acct_b), (SELECT seq FROM sqlite_sluice_position "
                             "WHERE replica = 'default')") != 0 ||
             (r = mysql_store_result(db)) == NULL)
             _exit(4);

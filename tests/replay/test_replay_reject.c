@@ -9,7 +9,7 @@
 **                    absent); a continuous replay keeps retrying, logs it
 **                    once, shows the lag, and converges once the target
 **                    is fixed -- without a restart;
-**   --on-error=skip  the row lands in sluice_rejects (seq, table, key,
+**   --on-error=skip  the row lands in sqlite_sluice_rejects (seq, table, key,
 **                    error, row image) and the rest of the group commits.
 ** Nothing is ever truncated to fit.
 */
@@ -153,17 +153,17 @@ Test(replay_reject, skip_records_the_row_in_sluice_rejects_and_commits_the_rest_
                  0);
     cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM stock WHERE id = 1 "
                            "AND label = 'upd'"), 1);
-    cr_assert_eq(rt_my_int(my, "SELECT COUNT(*) FROM sluice_rejects"), 1);
-    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sluice_rejects WHERE "
+    cr_assert_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects"), 1);
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects WHERE "
                            "replica = 'default' AND seq = %" PRId64
                            " AND table_name = 'stock' AND row_key LIKE "
                            "'%%id=11%%' AND error <> '' AND row_json LIKE "
                            "'%%abc%%' AND JSON_VALID(row_json)", seq), 1,
-                 "sluice_rejects lacks seq, table, key, error or row");
+                 "sqlite_sluice_rejects lacks seq, table, key, error or row");
     /* running again changes nothing and records nothing twice */
     rc = rt_replay_run(&p, rt_url, "--on-error", "skip", NULL);
     cr_assert_eq(rc, 0);
-    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sluice_rejects"), 1);
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects"), 1);
 }
 
 Test(replay_reject, text_longer_than_its_varchar_is_refused_not_truncated)
@@ -186,7 +186,7 @@ Test(replay_reject, text_longer_than_its_varchar_is_refused_not_truncated)
     rc = rt_replay_run(&p, rt_url, "--on-error", "skip", NULL);
     cr_assert_eq(rc, 0, "%s", rt_log(&p));
     cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM stock"), 4);
-    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sluice_rejects WHERE "
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects WHERE "
                            "seq = %" PRId64, seq), 1);
 }
 
@@ -243,7 +243,7 @@ Test(replay_reject, a_blob_that_is_not_utf8_in_a_text_column_is_refused_with_seq
     rc = rt_replay_run(&p, rt_url, "--on-error", "skip", NULL);
     cr_assert_eq(rc, 0, "%s", rt_log(&p));
     cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM notes"), 2);
-    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sluice_rejects WHERE "
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects WHERE "
                            "seq = %" PRId64 " AND table_name = 'notes' AND "
                            "row_json LIKE '%%00ff10%%'", seq), 1);
 }
@@ -275,7 +275,7 @@ Test(replay_reject, a_bad_value_inside_the_initial_snapshot_commits_none_of_it_o
     rc = rt_replay_run(&p, rt_url, "--on-error", "skip", NULL);
     cr_assert_eq(rc, 0, "%s", rt_log(&p));
     cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM stock"), 199);
-    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sluice_rejects WHERE "
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects WHERE "
                            "row_key LIKE '%%id=11%%'"), 1);
 }
 

@@ -325,7 +325,7 @@ Test(verify, a_faithful_copy_verifies_and_exits_0)
     VT_HAS(vt_out, "table=tags source_rows=4 target_rows=4");
     VT_HAS(vt_out, "table=pairs source_rows=3 target_rows=3");
     VT_HAS(vt_out, "table=log source_rows=3 target_rows=3");
-    VT_HAS(vt_out, "summary tables=4 ok=4 diff=0 error=0 status=ok");
+    VT_HAS(vt_out, "summary tables=4 ok=4 diff=0 error=0 skipped=0 status=ok");
 
     /* later changes, replayed too, still verify */
     vt_sql("UPDATE orders SET amount = 0.30000000000000004 WHERE id = 1;"
@@ -351,7 +351,7 @@ Test(verify, a_changed_value_is_named_by_key_column_and_both_values)
                    "extra=0 differing=1 status=DIFF");
     VT_HAS(vt_out, "differing table=orders key=\"id=2\" column=amount "
                    "source=0.10000000000000001 target=0.25");
-    VT_HAS(vt_out, "summary tables=4 ok=3 diff=1 error=0 status=DIFF");
+    VT_HAS(vt_out, "summary tables=4 ok=3 diff=1 error=0 skipped=0 status=DIFF");
 }
 
 Test(verify, dates_and_decimals_differ_only_when_their_values_do)
@@ -550,7 +550,7 @@ Test(verify, the_tables_option_chooses_what_is_compared)
                    "extra=0 differing=0 status=ERROR note=\"no such table "
                    "in the source\"");
     VT_HAS(vt_out, "table=_sluice_meta");
-    VT_HAS(vt_out, "summary tables=3 ok=1 diff=0 error=2 status=ERROR");
+    VT_HAS(vt_out, "summary tables=3 ok=1 diff=0 error=2 skipped=0 status=ERROR");
 }
 
 Test(verify, json_output_carries_the_same_counts_and_keys)
@@ -569,7 +569,7 @@ Test(verify, json_output_carries_the_same_counts_and_keys)
                    "\"more_columns\":0,\"columns\":[{\"column\":\"n\","
                    "\"source\":\"3\",\"target\":\"30\"}]}");
     VT_HAS(vt_out, "\"tables_total\":2,\"ok\":1,\"diff\":1,\"error\":0,"
-                   "\"status\":\"DIFF\"}");
+                   "\"skipped\":0,\"status\":\"DIFF\"}");
 }
 
 Test(verify, usage_errors_exit_64_and_unreachable_sides_exit_69)
@@ -636,4 +636,98 @@ Test(verify, a_large_table_is_streamed_and_a_deep_difference_is_found)
     VT_HAS(vt_out, "missing table=big key=\"id=7\"");
     VT_HAS(vt_out, "missing table=big key=\"id=25000\"");
     VT_LACKS(vt_out, "key=\"id=49999\"");       /* beyond --show 2 */
+}
+
+Test(verify, no_table_to_compare_is_an_error_not_ok)
+{
+    int rc;
+
+    vt_sql("CREATE VIEW v AS SELECT 1 AS x;");
+    rc = vt_verify(NULL);
+    cr_assert_eq(rc, 1, "nothing compared must not pass:\n%s", vt_out);
+    VT_HAS(vt_out, "summary tables=0 ok=0 diff=0 error=0 skipped=0 "
+                   "status=ERROR note=\"no table to compare");
+    vt_sql("CREATE TABLE t(id INTEGER PRIMARY KEY);");
+    vt_sync();
+    rc = vt_verify("--exclude-tables", "t", NULL);
+    cr_assert_eq(rc, 1, "%s", vt_out);
+    VT_HAS(vt_out, "status=ERROR");
+    rc = vt_verify("--json", "--exclude-tables", "t", NULL);
+    cr_assert_eq(rc, 1, "%s", vt_out);
+    VT_HAS(vt_out, "\"status\":\"ERROR\",\"note\":\"no table to compare");
+}
+
+Test(verify, tables_capture_skips_are_reported_as_skipped_not_diff)
+{
+    size_t cap = 1000 * 16 + 200, o;
+    char *sql = malloc(cap);
+    int rc;
+
+    cr_assert_not_null(sql);
+    /* keyless and 1000 columns: its change log would need 2004 columns */
+    o = (size_t)snprintf(sql, cap, "CREATE TABLE wide(c0 INT");
+    for (int i = 1; i < 1000; i++)
+        o += (size_t)snprintf(sql + o, cap - o, ", c%d INT", i);
+    snprintf(sql + o, cap - o, "); INSERT INTO wide(c0) VALUES (1);"
+             "CREATE VIRTUAL TABLE docs USING fts5(body);"
+             "INSERT INTO docs VALUES ('hello world');"
+             "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
+             "INSERT INTO t VALUES (1, 'one');");
+    vt_sql(sql);
+    free(sql);
+    vt_sync();
+    rc = vt_verify(NULL);
+    cr_assert_eq(rc, 0, "skipped tables are no difference:\n%s\n%s", vt_out,
+                 vt_err);
+    VT_HAS(vt_out, "table=t source_rows=1 target_rows=1");
+    VT_HAS(vt_out, "table=docs source_rows=0 target_rows=0 missing=0 "
+                   "extra=0 differing=0 status=skipped note=\"virtual table");
+    VT_HAS(vt_out, "table=docs_data ");
+    VT_HAS(vt_out, "status=skipped note=\"shadow table");
+    VT_HAS(vt_out, "table=wide source_rows=0 target_rows=0 missing=0 "
+                   "extra=0 differing=0 status=skipped note=\"too wide");
+    VT_HAS(vt_out, "diff=0 error=0 skipped=");
+    VT_HAS(vt_out, "status=ok");
+    VT_LACKS(vt_out, "DIFF");
+    /* named explicitly, still skipped, not an error */
+    rc = vt_verify("--tables", "t,docs_data,wide", NULL);
+    cr_assert_eq(rc, 0, "%s", vt_out);
+    VT_HAS(vt_out, "summary tables=3 ok=1 diff=0 error=0 skipped=2 "
+                   "status=ok");
+}
+
+Test(verify, values_follow_replays_policy_and_a_change_behind_its_back_differs)
+{
+    int rc;
+
+    tdb_exec_or_fail(vt_conn, "CREATE TABLE reg (id BIGINT PRIMARY KEY,"
+                     " unit_count DECIMAL(20,6), at DATETIME, t TIME(3),"
+                     " qty INT)");
+    vt_sql("CREATE TABLE reg(id INTEGER PRIMARY KEY, unit_count REAL,"
+           " at TEXT, t, qty REAL);"
+           "INSERT INTO reg VALUES"
+           " (1, 93457.28571428571, '2024-01-01 10:00:00.7', 5400.25, 2.5),"
+           " (2, 1.0000005, '2024-01-01T10:00:00+02:00', '10:30', 3.5);"
+           "CREATE TABLE js(id INTEGER PRIMARY KEY, meta JSON);"
+           "INSERT INTO js VALUES (1, 0.1), (2, 0.30000000000000004);");
+    vt_sync();
+    {
+        char v[64];
+        cr_assert_eq(tdb_query_str(vt_conn, v, sizeof(v), "SELECT meta FROM "
+                                   "js WHERE id = 1"), 0);
+        cr_expect_str_eq(v, "0.1", "a REAL in a JSON column is its shortest "
+                         "text");
+        cr_assert_eq(tdb_query_str(vt_conn, v, sizeof(v), "SELECT meta FROM "
+                                   "js WHERE id = 2"), 0);
+        cr_expect_str_eq(v, "0.30000000000000004");
+    }
+    rc = vt_verify(NULL);
+    cr_assert_eq(rc, 0, "verify must agree with replay's roundings:\n%s",
+                 vt_out);
+    tdb_exec_or_fail(vt_conn, "UPDATE reg SET unit_count = unit_count + "
+                     "0.000001 WHERE id = 1");
+    rc = vt_verify(NULL);
+    cr_assert_eq(rc, 1, "%s", vt_out);
+    VT_HAS(vt_out, "differing table=reg key=\"id=1\" column=unit_count "
+                   "source=93457.28571428571 target=93457.285715");
 }

@@ -3,6 +3,7 @@
 **
 **   sluice-inspect [--json] DIR stat | list [--from SEQ] [--limit N]
 **                  | show SEQ | tail [--from SEQ] | check | metrics
+**                  | replicas
 **
 ** The journal is opened read-only; nothing here writes to it. `list`
 ** streams (bounded memory however long the journal). Exit codes: 0 ok,
@@ -40,7 +41,8 @@ typedef struct cfg {
 
 static const sl_opt g_opts[] = {
     { "json", SL_OPT_FLAG, 0, 0, offsetof(cfg, json), NULL,
-      "one JSON object per line (stat, list, show, tail, check)" },
+      "one JSON object per line (stat, list, show, tail, check, replicas)"
+    },
     { "from", SL_OPT_INT, 1, INT64_MAX, offsetof(cfg, from), "SEQ",
       "list/tail: start at SEQ (list default: first stored seq)" },
     { "limit", SL_OPT_INT, 0, INT64_MAX, offsetof(cfg, limit), "N",
@@ -65,7 +67,12 @@ static const char g_usage[] =
     "whole\n"
     "                     journal; names the first bad seq\n"
     "  metrics            Prometheus text format (for a textfile "
-    "collector)\n";
+    "collector)\n"
+    "  replicas           the registered replicas: acknowledged seq, lag, "
+    "last ack\n"
+    "                     (drop one with sluice-replay --journal DIR "
+    "--replica NAME\n"
+    "                     --unregister)\n";
 
 static const char g_footer[] =
     "\nExit status: 0 ok, 1 failure, 64 usage error, 65 journal corrupt,\n"
@@ -184,6 +191,41 @@ static int cmd_stat(jr_journal *j, const cfg *c)
                in.complete_seq > reps[i].acked_seq
                    ? in.complete_seq - reps[i].acked_seq : 0,
                reps[i].acked_time_us ? t : "never");
+    }
+    return 0;
+}
+
+static int cmd_replicas(jr_journal *j, const cfg *c)
+{
+    jr_info in;
+    jr_err err = { 0 };
+    jr_replica reps[64];
+    uint32_t nrep = 0;
+    char t[80];
+    int rc;
+
+    if ((rc = jr_journal_info(j, &in, &err)) != JR_OK ||
+        (rc = jr_replica_list(j, reps, 64, &nrep, &err)) != JR_OK)
+        return fail(&err, rc);
+    if (nrep > 64)
+        nrep = 64;
+    if (!c->json && nrep == 0)
+        printf("no replica registered (pruning waits for none)\n");
+    for (uint32_t i = 0; i < nrep; i++) {
+        uint64_t lag = in.complete_seq > reps[i].acked_seq
+                           ? in.complete_seq - reps[i].acked_seq : 0;
+        if (c->json) {
+            printf("{\"name\":");
+            fmt_json_str(stdout, reps[i].name, strlen(reps[i].name));
+            printf(",\"acked_seq\":%" PRIu64 ",\"lag_records\":%" PRIu64
+                   ",\"acked_time_us\":%" PRId64 "}\n", reps[i].acked_seq,
+                   lag, reps[i].acked_time_us);
+        } else {
+            fmt_time(t, sizeof(t), reps[i].acked_time_us);
+            printf("%-20s acked %" PRIu64 ", lag %" PRIu64 " records, last "
+                   "ack %s\n", reps[i].name, reps[i].acked_seq, lag,
+                   reps[i].acked_time_us ? t : "never");
+        }
     }
     return 0;
 }
@@ -368,7 +410,7 @@ int inspect_main(int argc, char **argv)
         return usage_error(npos == 0 ? "missing journal directory and "
                                        "command"
                                      : "missing command (stat, list, show, "
-                                       "tail, check, metrics)");
+                                       "tail, check, metrics, replicas)");
     }
     cmd = pos[1];
     if ((strcmp(cmd, "show") == 0) != (npos == 3) || npos > 3) {
@@ -379,9 +421,9 @@ int inspect_main(int argc, char **argv)
     }
     if (strcmp(cmd, "stat") && strcmp(cmd, "list") && strcmp(cmd, "show") &&
         strcmp(cmd, "tail") && strcmp(cmd, "check") &&
-        strcmp(cmd, "metrics")) {
+        strcmp(cmd, "metrics") && strcmp(cmd, "replicas")) {
         snprintf(errbuf, sizeof(errbuf), "unknown command '%s' (stat, "
-                 "list, show, tail, check, metrics)", cmd);
+                 "list, show, tail, check, metrics, replicas)", cmd);
         free(pos);
         return usage_error(errbuf);
     }
@@ -404,6 +446,8 @@ int inspect_main(int argc, char **argv)
         ret = cmd_show(j, &c, pos[2]);
     else if (strcmp(cmd, "check") == 0)
         ret = cmd_check(j, &c);
+    else if (strcmp(cmd, "replicas") == 0)
+        ret = cmd_replicas(j, &c);
     else
         ret = cmd_metrics(j, pos[0]);
     jr_journal_close(j);

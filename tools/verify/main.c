@@ -19,8 +19,11 @@ static const sl_opt g_opts[] = {
     { "source", SL_OPT_STR, 0, 0, offsetof(vf_cfg, source), "DB",
       "the SQLite database (required; opened read-only)" },
     { "target", SL_OPT_STR, 0, 0, offsetof(vf_cfg, target), "URL",
-      "mariadb://USER@HOST[:PORT]/DB[?socket=PATH] (required); password "
-      "from SLUICE_TARGET_PASSWORD" },
+      "mariadb://USER@HOST[:PORT]/DB[?socket=PATH&tls=MODE&tls_ca=PATH] "
+      "(required, as for sluice-replay); password from "
+      "SLUICE_TARGET_PASSWORD or --password-file" },
+    { "password-file", SL_OPT_STR, 0, 0, offsetof(vf_cfg, password_file),
+      "PATH", "read the MariaDB password from the first line of PATH" },
     { "tables", SL_OPT_STR, 0, 0, offsetof(vf_cfg, tables), "T1,T2",
       "compare only these tables (default: every table capture takes)" },
     { "exclude-tables", SL_OPT_STR, 0, 0,
@@ -49,15 +52,20 @@ static const char g_usage[] =
     "scale). Both sides are streamed in key order, so memory does not "
     "grow\nwith the tables. Prints one line per table:\n"
     "  table=T source_rows=N target_rows=M missing=A extra=B differing=C\n"
-    "  status=ok|DIFF|ERROR\n"
+    "  status=ok|DIFF|ERROR|skipped\n"
     "then the first differing keys with the column and both values, and a\n"
-    "summary line. Compare a quiet pipeline (replay caught up): rows still\n"
-    "in flight count as differences.\n";
+    "summary line. Values are compared as replay writes them (its value\n"
+    "policy: MariaDB's roundings, UTC dates, ...), so a value changed\n"
+    "behind sluice's back differs. Tables capture skips (virtual and\n"
+    "shadow tables, too wide) are reported as skipped. Compare a quiet\n"
+    "pipeline (replay caught up): rows still in flight count as\n"
+    "differences.\n";
 
 static const char g_footer[] =
     "\nExit status: 0 every table matches, 1 a difference (or a table that\n"
-    "could not be compared), 64 usage error, 69 cannot open the source or\n"
-    "reach the target, 70 internal error (out of memory).\n";
+    "could not be compared, or no table to compare at all), 64 usage\n"
+    "error, 69 cannot open the source or reach the target, 70 internal\n"
+    "error (out of memory).\n";
 
 static int usage_error(const char *msg)
 {
@@ -68,6 +76,13 @@ static int fatal_exit(const vf_err *e)
 {
     fprintf(stderr, "sluice-verify: %s\n", e->msg);
     return e->fatal == VF_FATAL_SW ? VF_EX_SOFTWARE : VF_EX_UNAVAILABLE;
+}
+
+static char *g_target;           /* the URL, when argv's is scrubbed */
+
+static void free_target(void)
+{
+    free(g_target);
 }
 
 /* 0 to go on, -1 after --help/--version, else the exit status. */
@@ -92,6 +107,26 @@ static int parse_args(vf_cfg *cfg, int argc, char **argv)
         snprintf(errbuf, sizeof(errbuf), "--target: %s", je.msg);
         return usage_error(errbuf);
     }
+    if (u.password_in_url) {
+        if (cfg->password_file != NULL) {
+            rp_url_free(&u);
+            return usage_error("the --target URL carries a password and "
+                               "--password-file gives another: use one");
+        }
+        SL_LOG(SL_WARN, "verify.password_in_url", "hint=\"a password in "
+               "the target URL is visible in the process list and shell "
+               "history: use SLUICE_TARGET_PASSWORD or --password-file\"");
+        /* keep a copy to use; overwrite the one in the process list */
+        if ((g_target = strdup(cfg->target)) == NULL) {
+            rp_url_free(&u);
+            return VF_EX_SOFTWARE;
+        }
+        atexit(free_target);
+        cfg->target = g_target;
+        for (int i = 1; i < argc; i++)
+            if (strstr(argv[i], "://") != NULL)
+                rp_url_scrub(argv[i]);
+    }
     rp_url_free(&u);
     return 0;
 }
@@ -102,7 +137,7 @@ int main(int argc, char **argv)
     vf_ctx x;
     vf_err e = { 0 };
     vf_report rep;
-    char **names = NULL, **bad = NULL;
+    char **names = NULL, **bad = NULL, **skip = NULL;
     int n = 0, rc;
 
     memset(&cfg, 0, sizeof(cfg));
@@ -117,9 +152,9 @@ int main(int argc, char **argv)
     x.cfg = &cfg;
     if (vf_src_open(&x.sdb, cfg.source, &e) != 0)
         return fatal_exit(&e);
-    if (vf_tgt_open(&x.tdb, cfg.target, &e) != 0 ||
+    if (vf_tgt_open(&x.tdb, cfg.target, cfg.password_file, &e) != 0 ||
         vf_src_tables(x.sdb, cfg.tables, cfg.exclude_tables, &names, &bad,
-                      &n, &e) != 0) {
+                      &skip, &n, &e) != 0) {
         sqlite3_close(x.sdb);
         if (x.tdb != NULL)
             mysql_close(x.tdb);
@@ -135,6 +170,9 @@ int main(int argc, char **argv)
         if (bad[i] != NULL) {
             vf_result_note(&r, "%s", bad[i]);
             r.status = VF_ST_ERROR;
+        } else if (skip[i] != NULL) {
+            vf_result_note(&r, "%s", skip[i]);
+            r.status = VF_ST_SKIPPED;
         } else if (vf_run_table(&x, names[i], &r, &e) != 0) {
             vf_result_free(&r);
             break;
@@ -144,6 +182,7 @@ int main(int argc, char **argv)
     }
     vf_strv_free(names, n);
     vf_strv_free(bad, n);
+    vf_strv_free(skip, n);
     rp_tables_clear(&x.ts);
     mysql_close(x.tdb);
     sqlite3_close(x.sdb);

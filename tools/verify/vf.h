@@ -1,7 +1,6 @@
 /*
 ** vf.h -- internals of sluice-verify, shared by tools/verify/vf_*.c.
 **
-**   vf_text.c      parsing/normalising number, decimal, date and time text
 **   vf_value.c     canonical values: a source value and a target value
 **                  become comparable as replay would have written them
 **   vf_source.c    the SQLite side: open read-only, list and describe
@@ -44,6 +43,7 @@ typedef struct vf_cfg {
     const char *target;
     const char *tables;          /* comma list or NULL (all) */
     const char *exclude_tables;  /* comma list or NULL */
+    const char *password_file;   /* --password-file or NULL */
     const char *log_level;
     int json;
     long long show;              /* differing keys shown per table */
@@ -65,28 +65,6 @@ int vf_fail(vf_err *e, int fatal, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* From an rp_error (connection class errors are fatal). */
 int vf_fail_rp(vf_err *e, const rp_error *re);
-
-/* ---- text helpers (vf_text.c) ---- */
-
-/* Strict decimal number: [-+]digits[.digits][(e|E)[-+]digits] or
-** [-+].digits..., nothing around it. */
-int vf_is_number(const char *p, size_t n);
-/* Strict integer [-+]digits within int64. 0 ok, -1 not. */
-int vf_parse_i64(const char *p, size_t n, int64_t *out);
-/* Decimal text rounded half away from zero to `scale` digits, written
-** canonically ("-12.50", "0.00", "7"). 0 ok, -1 not a number / too
-** long for cap. */
-int vf_dec_norm(const char *p, size_t n, int scale, char *out, size_t cap);
-/* Numeric order of two vf_dec_norm() strings of the same scale. */
-int vf_dec_cmp(const char *a, size_t an, const char *b, size_t bn);
-/* "YYYY-MM-DD[ HH:MM:SS[.f...]]" -> "YYYY-MM-DD HH:MM:SS.ffffff" with
-** digits past `frac` zeroed (MariaDB truncates). date_only: keep the
-** first 10 characters. 0 ok, -1 not in that form. */
-int vf_datetime_norm(const char *p, size_t n, int frac, int date_only,
-                     char *out, size_t cap);
-/* MariaDB TIME text ([-][D ]H+:MM[:SS[.f...]]) -> "[-]HH:MM:SS.ffffff"
-** with digits past `frac` zeroed. 0 ok, -1 not a time. */
-int vf_time_norm(const char *p, size_t n, int frac, char *out, size_t cap);
 
 /* ---- columns and tables (vf_plan.c) ---- */
 
@@ -146,12 +124,15 @@ typedef struct vf_srctable {
 
 /* Open read-only (never creates the file), busy timeout 5 s. */
 int vf_src_open(sqlite3 **out, const char *path, vf_err *e);
-/* Tables to compare, as capture chooses them (skipping sqlite_*,
-** _sluice*, virtual and shadow tables; those are logged). With `only`,
-** exactly those names in that order. (*bad)[i] is NULL, or why names[i]
-** is no table capture would take. Caller frees both (vf_strv_free). */
+/* Tables to compare, as capture chooses them (sqlite_* and _sluice*
+** left out). With `only`, exactly those names in that order. (*bad)[i] is
+** NULL, or why names[i] is no table at all; (*skip)[i] is NULL, or why
+** capture deliberately skips it (virtual or shadow table, too wide, rowid
+** hidden): reported as skipped, never compared. Caller frees all three
+** (vf_strv_free). */
 int vf_src_tables(sqlite3 *db, const char *only, const char *exclude,
-                  char ***names, char ***bad, int *n, vf_err *e);
+                  char ***names, char ***bad, char ***skip, int *n,
+                  vf_err *e);
 void vf_strv_free(char **v, int n);
 /* 0, or 1 when there is no such table, or -1. */
 int vf_src_describe(sqlite3 *db, const char *name, vf_srctable *out,
@@ -172,8 +153,10 @@ typedef struct vf_tgtcol {
     char *collation;         /* COLLATION_NAME or NULL */
 } vf_tgtcol;
 
-/* Connect (read-only session, UTC, utf8mb4). */
-int vf_tgt_open(MYSQL **out, const char *url, vf_err *e);
+/* Connect (read-only session, UTC, utf8mb4); the password from the URL,
+** else password_file (may be NULL), else SLUICE_TARGET_PASSWORD. */
+int vf_tgt_open(MYSQL **out, const char *url, const char *password_file,
+                vf_err *e);
 /* Columns of `name` as replay sees them, plus per-column extras
 ** (parallel to t->cols). *t NULL when there is no such table. */
 int vf_tgt_describe(MYSQL *db, rp_tables *ts, const char *name,
@@ -241,7 +224,7 @@ int vf_key_cmp(const vf_table *t, const vf_val *a, const vf_val *b);
 
 /* ---- results (vf_report.c) ---- */
 
-enum { VF_ST_OK, VF_ST_DIFF, VF_ST_ERROR };
+enum { VF_ST_OK, VF_ST_DIFF, VF_ST_ERROR, VF_ST_SKIPPED };
 enum { VF_IT_MISSING, VF_IT_EXTRA, VF_IT_DIFFERING };
 
 #define VF_MAX_ITEM_COLS 8
@@ -289,12 +272,13 @@ void vf_result_finish(vf_result *r);
 typedef struct vf_report {
     FILE *f;
     int json;
-    int ntables, nok, ndiff, nerror;
+    int ntables, nok, ndiff, nerror, nskipped;
 } vf_report;
 
 void vf_report_begin(vf_report *rep, FILE *f, int json);
 void vf_report_table(vf_report *rep, const vf_result *r);
-/* The summary; returns the exit status it stands for. */
+/* The summary; returns the exit status it stands for (no table compared
+** at all is an error: there was nothing to vouch for). */
 int vf_report_end(vf_report *rep);
 
 /* ---- comparing (vf_merge.c, vf_multiset.c, vf_run.c) ---- */

@@ -177,7 +177,7 @@ void vf_key_show_tgt(char *buf, size_t cap, const vf_table *t,
 
 /* ---- output ---- */
 
-static const char *const g_status[] = { "ok", "DIFF", "ERROR" };
+static const char *const g_status[] = { "ok", "DIFF", "ERROR", "skipped" };
 static const char *const g_what[] = { "missing", "extra", "differing" };
 
 static void json_str(FILE *f, const char *s)
@@ -215,7 +215,7 @@ static void table_text(FILE *f, const vf_result *r)
             " status=%s", sl_q(q1, sizeof(q1), r->table), r->src_rows,
             r->tgt_rows, r->missing, r->extra, r->differing,
             g_status[r->status]);
-    if (r->status != VF_ST_ERROR)
+    if (r->status != VF_ST_ERROR && r->status != VF_ST_SKIPPED)
         fprintf(f, " mode=%s", r->mode);
     if (r->note[0])
         fprintf(f, " note=%s", sl_q(q2, sizeof(q2), r->note));
@@ -257,7 +257,7 @@ static void table_json(FILE *f, const vf_result *r, int first)
             ",\"differing\":%" PRIu64 ",\"status\":\"%s\",\"mode\":",
             r->src_rows, r->tgt_rows, r->missing, r->extra, r->differing,
             g_status[r->status]);
-    if (r->status == VF_ST_ERROR)
+    if (r->status == VF_ST_ERROR || r->status == VF_ST_SKIPPED)
         fputs("null", f);
     else
         json_str(f, r->mode);
@@ -299,6 +299,8 @@ void vf_report_table(vf_report *rep, const vf_result *r)
         rep->nok++;
     else if (r->status == VF_ST_DIFF)
         rep->ndiff++;
+    else if (r->status == VF_ST_SKIPPED)
+        rep->nskipped++;
     else
         rep->nerror++;
     fflush(rep->f);
@@ -306,17 +308,33 @@ void vf_report_table(vf_report *rep, const vf_result *r)
 
 int vf_report_end(vf_report *rep)
 {
-    int st = rep->ndiff || rep->nerror ? VF_EX_DIFF : VF_EX_OK;
-    const char *word = rep->nerror ? "ERROR" : rep->ndiff ? "DIFF" : "ok";
+    int none = rep->nok + rep->ndiff + rep->nerror == 0;
+    int st = rep->ndiff || rep->nerror || none ? VF_EX_DIFF : VF_EX_OK;
+    const char *word = rep->nerror || none ? "ERROR"
+                       : rep->ndiff ? "DIFF" : "ok";
+    const char *why = none ? "no table to compare (the source has no table "
+                             "capture takes, or --tables/--exclude-tables "
+                             "left none)" : NULL;
 
-    if (rep->json)
+    if (rep->json) {
         fprintf(rep->f, "\n],\"tables_total\":%d,\"ok\":%d,\"diff\":%d,"
-                "\"error\":%d,\"status\":\"%s\"}\n", rep->ntables, rep->nok,
-                rep->ndiff, rep->nerror, word);
-    else
+                "\"error\":%d,\"skipped\":%d,\"status\":\"%s\"",
+                rep->ntables, rep->nok, rep->ndiff, rep->nerror,
+                rep->nskipped, word);
+        if (why != NULL) {
+            fputs(",\"note\":", rep->f);
+            json_str(rep->f, why);
+        }
+        fputs("}\n", rep->f);
+    } else {
+        char q[300];
         fprintf(rep->f, "summary tables=%d ok=%d diff=%d error=%d "
-                "status=%s\n", rep->ntables, rep->nok, rep->ndiff,
-                rep->nerror, word);
+                "skipped=%d status=%s", rep->ntables, rep->nok, rep->ndiff,
+                rep->nerror, rep->nskipped, word);
+        if (why != NULL)
+            fprintf(rep->f, " note=%s", sl_q(q, sizeof(q), why));
+        fputc('\n', rep->f);
+    }
     fflush(rep->f);
     return st;
 }

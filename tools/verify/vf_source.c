@@ -3,8 +3,11 @@
 ** the tables, stream their rows.
 **
 ** Tables are chosen exactly as capture chooses them (cap_schema.c):
-** pragma_table_list's tables of schema main, minus sqlite_* and _sluice*;
-** virtual and shadow tables are skipped with a log line. Columns come from
+** pragma_table_list's tables of schema main, minus sqlite_* and _sluice*.
+** Tables capture deliberately skips -- virtual tables and their shadow
+** tables (FTS, R*Tree), tables too wide for a change log, keyless tables
+** whose rowid every alias hides -- are reported as skipped with the
+** reason, never compared (so never a difference). Columns come from
 ** pragma_table_xinfo (hidden != 1, so generated columns are compared as
 ** capture journals them), the key from its pk order; a table without a
 ** primary key is keyed by its rowid through the first alias (rowid, oid,
@@ -86,30 +89,61 @@ static int push(char ***v, int *n, int *cap, const char *s)
     return 0;
 }
 
-/* Why `name` is not a table capture would take; NULL if it is one. */
+/* Why `name` is no table capture could take; NULL if it is one. */
 static const char *not_capturable(const char *name, const char *type)
 {
     if (type == NULL)
         return "no such table in the source";
     if (strncmp(name, "sqlite_", 7) == 0 || strncmp(name, "_sluice", 7) == 0)
         return "internal table, never captured";
-    if (strcmp(type, "virtual") == 0)
-        return "virtual table, never captured";
-    if (strcmp(type, "shadow") == 0)
-        return "shadow table of a virtual table, never captured";
-    if (strcmp(type, "table") != 0)
+    if (strcmp(type, "table") != 0 && strcmp(type, "virtual") != 0 &&
+        strcmp(type, "shadow") != 0)
         return "not a table";
     return NULL;
 }
 
+/* Why capture deliberately skips table `name` of `type` (the same rules
+** as cap_schema.c), written into buf; NULL if capture takes it. */
+static const char *skipped_by_capture(sqlite3 *db, const char *name,
+                                      const char *type, char *buf,
+                                      size_t cap)
+{
+    vf_srctable t;
+    vf_err e = { 0 };
+    const char *why = NULL;
+
+    if (strcmp(type, "virtual") == 0)
+        return "virtual table: capture skips it (its content is derived)";
+    if (strcmp(type, "shadow") == 0)
+        return "shadow table of a virtual table: capture skips it";
+    if (vf_src_describe(db, name, &t, &e) == 0) {
+        int need = t.nkey ? 3 + t.nkey + t.ncols : 4 + 2 * t.ncols;
+        int limit = sqlite3_limit(db, SQLITE_LIMIT_COLUMN, -1);
+        if (need > limit) {
+            snprintf(buf, cap, "too wide: capture skips it (its change log "
+                     "would need %d columns, SQLite allows %d)", need,
+                     limit);
+            why = buf;
+        } else if (t.nkey == 0 && t.rowid_alias == NULL) {
+            why = "no primary key and columns rowid, oid and _rowid_ hide "
+                  "its rowid: capture skips it";
+        }
+    }
+    vf_srctable_free(&t);
+    return why;
+}
+
 int vf_src_tables(sqlite3 *db, const char *only, const char *exclude,
-                  char ***names, char ***bad, int *n, vf_err *e)
+                  char ***names, char ***bad, char ***skip, int *n,
+                  vf_err *e)
 {
     sqlite3_stmt *st = NULL;
-    int rc, cap = 0, bcap = 0, nb = 0;
+    int rc, cap = 0, bcap = 0, nb = 0, scap = 0, ns = 0;
+    char sbuf[200];
 
     *names = NULL;
     *bad = NULL;
+    *skip = NULL;
     *n = 0;
     if (only != NULL) {
         /* the user's list, in the user's order */
@@ -134,14 +168,23 @@ int vf_src_tables(sqlite3 *db, const char *only, const char *exclude,
                 sqlite3_finalize(st);
                 return sfail(e, db, "listing tables");
             }
-            why = not_capturable(name, rc == SQLITE_ROW ?
-                                 (const char *)sqlite3_column_text(st, 0)
-                                 : NULL);
-            if (len > 0 && !(exclude && sl_list_has(exclude, name)) &&
-                (push(names, n, &cap, name) != 0 ||
-                 push(bad, &nb, &bcap, why) != 0)) {
-                free(name);
-                goto oom;
+            {
+                const char *type = rc == SQLITE_ROW
+                    ? (const char *)sqlite3_column_text(st, 0) : NULL;
+                char tbuf[16];
+                const char *sk;
+                snprintf(tbuf, sizeof(tbuf), "%s", type ? type : "");
+                why = not_capturable(name, type);
+                sqlite3_reset(st);        /* describe needs the db free */
+                sk = why == NULL ? skipped_by_capture(db, name, tbuf, sbuf,
+                                                      sizeof(sbuf)) : NULL;
+                if (len > 0 && !(exclude && sl_list_has(exclude, name)) &&
+                    (push(names, n, &cap, name) != 0 ||
+                     push(bad, &nb, &bcap, why) != 0 ||
+                     push(skip, &ns, &scap, sk) != 0)) {
+                    free(name);
+                    goto oom;
+                }
             }
             free(name);
             p = comma ? comma + 1 : p + len;
@@ -162,17 +205,28 @@ int vf_src_tables(sqlite3 *db, const char *only, const char *exclude,
         const char *type = (const char *)sqlite3_column_text(st, 1);
         if (exclude != NULL && sl_list_has(exclude, name))
             continue;
-        if (strcmp(type, "table") != 0) {
-            SL_LOG(SL_INFO, "verify.skip", "table=%s type=%s", name, type);
-            continue;
-        }
         if (push(names, n, &cap, name) != 0 ||
-            push(bad, &nb, &bcap, NULL) != 0)
+            push(bad, &nb, &bcap, NULL) != 0 ||
+            push(skip, &ns, &scap, strcmp(type, "table") == 0 ? NULL
+                                   : type) != 0)
             goto oom;
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return sfail(e, db, "listing tables");
+    /* the type was a placeholder: now the reasons (describe needs the
+    ** listing statement finished) */
+    for (int i = 0; i < *n; i++) {
+        const char *type = (*skip)[i] ? (*skip)[i] : "table";
+        char tb[16];
+        const char *sk;
+        snprintf(tb, sizeof(tb), "%s", type);
+        sk = skipped_by_capture(db, (*names)[i], tb, sbuf, sizeof(sbuf));
+        free((*skip)[i]);
+        (*skip)[i] = sk ? strdup(sk) : NULL;
+        if (sk && (*skip)[i] == NULL)
+            return vf_fail(e, VF_FATAL_SW, "out of memory");
+    }
     return 0;
 oom:
     sqlite3_finalize(st);

@@ -38,7 +38,8 @@ int vf_fail_rp(vf_err *e, const rp_error *re)
                    re->msg);
 }
 
-int vf_tgt_open(MYSQL **out, const char *url, vf_err *e)
+int vf_tgt_open(MYSQL **out, const char *url, const char *password_file,
+                vf_err *e)
 {
     rp_url u;
     jr_err je = { 0 };
@@ -48,6 +49,11 @@ int vf_tgt_open(MYSQL **out, const char *url, vf_err *e)
     *out = NULL;
     if (rp_url_parse(&u, url, &je) != JR_OK)
         return vf_fail(e, VF_FATAL_IO, "target URL: %s", je.msg);
+    if (password_file != NULL &&
+        rp_url_password_file(&u, password_file, &je) != JR_OK) {
+        rp_url_free(&u);
+        return vf_fail(e, VF_FATAL_IO, "%s", je.msg);
+    }
     db = rp_db_connect(&u, &re);
     rp_url_free(&u);
     if (db == NULL)

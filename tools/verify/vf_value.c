@@ -6,23 +6,24 @@
 ** of: NULL; NUM (an exact int64, or a double); DEC (a DECIMAL at the
 ** column's scale, canonical text); BYTES (text, blobs, dates as UTC
 ** 'YYYY-MM-DD HH:MM:SS.ffffff', times); BAD (a source value the column
-** cannot hold, so it can equal nothing the target returns). The mapping
-** follows what replay writes (replay/rp_value.c):
-**   INT/BOOL/BIT  integers exact; integral reals are integers; 'true' /
-**                 'false' are 1/0 in a BOOLEAN
-**   DOUBLE        the double itself, bit-exact (MariaDB prints the
-**                 shortest text that reads back to it; only the sign of
-**                 zero is lost, so -0 counts as +0)
-**   FLOAT         the source value rounded to float; the target column is
-**                 read as CAST(col AS DOUBLE), which is exact
-**   DECIMAL       the decimal text replay writes (%.17g for reals),
-**                 rounded half away from zero to the scale
-**   DATETIME/DATE replay's own conversion (rp_value_tsv: SQLite date text
-**                 with offsets, Unix times, Julian days -> UTC), then the
-**                 column's fractional digits (truncated, as MariaDB does)
-**   TIME          normalised "[-]HH:MM:SS.ffffff"
-**   BYTES         text and blobs byte-exact; integers as %lld, reals as
-**                 %.17g (NaN/Inf/-Inf in text columns), as replay writes
+** cannot hold, so it can equal nothing the target returns).
+**
+** A source value is first converted by replay's value policy
+** (replay/rp_policy.c, rp_convert: the exact value replay writes --
+** DECIMAL rounded to its scale, fractional seconds truncated, dates in
+** UTC, reals in their shortest text, 'true'/'false' in a BOOLEAN, TIME
+** by its documented rule); the result is then read exactly as a value
+** the target returns is read (vf_canon_tgt). So verify agrees with replay
+** on every value, and any value changed behind sluice's back differs:
+**   INT/BOOL/BIT  integers exact
+**   DOUBLE        the double itself, bit-exact (only the sign of zero is
+**                 lost, so -0 counts as +0)
+**   FLOAT         rounded to float; the target column is read as
+**                 CAST(col AS DOUBLE), which is exact
+**   DECIMAL       numerically at the column's scale
+**   DATETIME/DATE 'YYYY-MM-DD HH:MM:SS.ffffff' at the column's digits
+**   TIME          "[-]HH:MM:SS.ffffff"
+**   BYTES         text and blobs byte-exact
 **
 ** INVARIANTS:
 **  (V1) vf_val_cmp is a total order and returns 0 exactly when the two
@@ -81,21 +82,11 @@ static void set_buf(vf_val *v, int cls)
     set_bytes(v, cls, v->buf, strlen(v->buf));
 }
 
-/* A real in an integer column: an integer when it is one. */
-static void set_real_as_int(vf_val *v, double r)
-{
-    if (r >= -9223372036854775808.0 && r < 9223372036854775808.0 &&
-        r == floor(r))
-        set_int(v, (int64_t)r);
-    else
-        set_real(v, r);
-}
-
 /* Strict number text -> double, through buf (numbers longer than buf
 ** are refused). 0 ok, -1 not a number. */
 static int text_real(vf_val *v, const char *p, size_t n, double *out)
 {
-    if (n >= sizeof(v->buf) || !vf_is_number(p, n))
+    if (n >= sizeof(v->buf) || !rp_is_number(p, n))
         return -1;
     memcpy(v->buf, p, n);
     v->buf[n] = 0;
@@ -123,155 +114,84 @@ static void bad_src(vf_val *v, sqlite3_stmt *st, int i)
     }
 }
 
-/* Replay's own conversion of a value into a date column. */
-static void src_date(const vf_col *c, sqlite3_stmt *st, int i, vf_val *v)
+/* The source value as SQLite holds it. */
+static void jr_of(sqlite3_stmt *st, int i, jr_value *jv)
 {
-    static rp_str tmp;           /* reused: verify is single-threaded */
-    char why[200];
-    jr_value jv;
-    int ty = sqlite3_column_type(st, i);
-
-    memset(&jv, 0, sizeof(jv));
-    if (ty == SQLITE_INTEGER) {
-        jv.type = JR_INT;
-        jv.u.i = sqlite3_column_int64(st, i);
-    } else if (ty == SQLITE_FLOAT) {
-        jv.type = JR_REAL;
-        jv.u.r = sqlite3_column_double(st, i);
-    } else if (ty == SQLITE_TEXT) {
-        jv.type = JR_TEXT;
-        jv.u.b.p = sqlite3_column_text(st, i);
-        jv.u.b.n = (size_t)sqlite3_column_bytes(st, i);
-    } else {
-        bad_src(v, st, i);
-        return;
+    memset(jv, 0, sizeof(*jv));
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER:
+        jv->type = JR_INT;
+        jv->u.i = sqlite3_column_int64(st, i);
+        break;
+    case SQLITE_FLOAT:
+        jv->type = JR_REAL;
+        jv->u.r = sqlite3_column_double(st, i);
+        break;
+    case SQLITE_TEXT:
+        jv->type = JR_TEXT;
+        jv->u.b.p = sqlite3_column_text(st, i);
+        jv->u.b.n = (size_t)sqlite3_column_bytes(st, i);
+        break;
+    case SQLITE_BLOB:
+        jv->type = JR_BLOB;
+        jv->u.b.p = sqlite3_column_blob(st, i);
+        jv->u.b.n = (size_t)sqlite3_column_bytes(st, i);
+        break;
+    default:
+        jv->type = JR_NULL;
+        break;
     }
-    tmp.len = 0;
-    if (rp_value_tsv(&tmp, &c->rc, &jv, why, sizeof(why)) != 0 || tmp.oom ||
-        vf_datetime_norm(tmp.p, tmp.len, c->frac, c->kind == VF_K_DATE,
-                         v->buf, sizeof(v->buf)) != 0) {
-        bad_src(v, st, i);
-        return;
-    }
-    set_buf(v, VF_BYTES);
 }
 
+/* The source value becomes what replay's value policy writes into the
+** column (rp_convert, the one policy both programs follow); that text is
+** then read the way the target's text is. A value the policy refuses is
+** BAD: it can equal nothing the target holds. */
 void vf_canon_src(const vf_col *c, sqlite3_stmt *st, int i, vf_val *v)
 {
-    int ty = sqlite3_column_type(st, i);
-    const char *tp = NULL;
-    size_t tn = 0;
-    double r;
+    char why[300], tmp[sizeof(((rp_conv *)0)->buf)];
+    jr_value jv;
+    rp_conv cv;
     int64_t iv;
 
-    if (ty == SQLITE_NULL) {
+    jr_of(st, i, &jv);
+    if (jv.type == JR_NULL) {
         set_null(v);
         return;
     }
-    if (ty == SQLITE_TEXT) {
-        tp = (const char *)sqlite3_column_text(st, i);
-        tn = (size_t)sqlite3_column_bytes(st, i);
-    }
-    switch (c->kind) {
-    case VF_K_INT:
-    case VF_K_BOOL:
-    case VF_K_BIT:
-        if (ty == SQLITE_INTEGER) {
-            set_int(v, sqlite3_column_int64(st, i));
-        } else if (ty == SQLITE_FLOAT) {
-            set_real_as_int(v, sqlite3_column_double(st, i));
-        } else if (ty == SQLITE_TEXT && c->kind == VF_K_BOOL &&
-                   tn == 4 && strncasecmp(tp, "true", 4) == 0) {
-            set_int(v, 1);
-        } else if (ty == SQLITE_TEXT && c->kind == VF_K_BOOL &&
-                   tn == 5 && strncasecmp(tp, "false", 5) == 0) {
-            set_int(v, 0);
-        } else if (ty == SQLITE_TEXT && vf_parse_i64(tp, tn, &iv) == 0) {
-            set_int(v, iv);
-        } else if (ty == SQLITE_TEXT && text_real(v, tp, tn, &r) == 0) {
-            set_real_as_int(v, r);
-        } else {
-            bad_src(v, st, i);
-        }
-        return;
-    case VF_K_DOUBLE:
-    case VF_K_FLOAT:
-        if (ty == SQLITE_INTEGER)
-            r = (double)sqlite3_column_int64(st, i);
-        else if (ty == SQLITE_FLOAT)
-            r = sqlite3_column_double(st, i);
-        else if (ty != SQLITE_TEXT || text_real(v, tp, tn, &r) != 0) {
-            bad_src(v, st, i);
-            return;
-        }
-        if (!isfinite(r)) {
-            bad_src(v, st, i);
-            return;
-        }
-        set_real(v, c->kind == VF_K_FLOAT ? (double)(float)r : r);
-        return;
-    case VF_K_DECIMAL: {
-        char num[64];
-        int ok;
-        if (ty == SQLITE_INTEGER) {
-            snprintf(num, sizeof(num), "%" PRId64,
-                     (int64_t)sqlite3_column_int64(st, i));
-            ok = vf_dec_norm(num, strlen(num), c->scale, v->buf,
-                             sizeof(v->buf));
-        } else if (ty == SQLITE_FLOAT) {
-            snprintf(num, sizeof(num), "%.17g", sqlite3_column_double(st, i));
-            ok = vf_dec_norm(num, strlen(num), c->scale, v->buf,
-                             sizeof(v->buf));
-        } else if (ty == SQLITE_TEXT) {
-            ok = vf_dec_norm(tp, tn, c->scale, v->buf, sizeof(v->buf));
-        } else {
-            ok = -1;
-        }
-        if (ok != 0)
-            bad_src(v, st, i);
-        else
-            set_buf(v, VF_DEC);
+    if (rp_convert(&cv, &c->rc, &jv, 0, why, sizeof(why)) != 0) {
+        bad_src(v, st, i);
         return;
     }
-    case VF_K_DATETIME:
-    case VF_K_DATE:
-        src_date(c, st, i, v);
+    if (cv.kind == RP_CV_NULL) {
+        set_null(v);
         return;
-    case VF_K_TIME:
-        if (ty == SQLITE_TEXT &&
-            vf_time_norm(tp, tn, c->frac, v->buf, sizeof(v->buf)) == 0)
+    }
+    if (c->kind == VF_K_BYTES) {
+        if (cv.p == cv.buf) {                /* a number's text */
+            memcpy(v->buf, cv.buf, cv.n + 1);
             set_buf(v, VF_BYTES);
+        } else {                             /* the row's own bytes */
+            set_bytes(v, VF_BYTES, cv.p, cv.n);
+        }
+        return;
+    }
+    if (cv.n >= sizeof(tmp)) {
+        bad_src(v, st, i);
+        return;
+    }
+    memcpy(tmp, cv.p, cv.n);
+    tmp[cv.n] = 0;
+    if (c->kind == VF_K_BIT) {
+        if (rp_parse_i64(tmp, cv.n, &iv) == 0)
+            set_int(v, iv);
         else
             bad_src(v, st, i);
         return;
-    default:
-        break;
     }
-    /* VF_K_BYTES */
-    switch (ty) {
-    case SQLITE_INTEGER:
-        snprintf(v->buf, sizeof(v->buf), "%" PRId64,
-                 (int64_t)sqlite3_column_int64(st, i));
-        set_buf(v, VF_BYTES);
-        return;
-    case SQLITE_FLOAT:
-        r = sqlite3_column_double(st, i);
-        if ((c->rc.kind == RP_T_TEXT || c->rc.kind == RP_T_JSON) &&
-            !isfinite(r))
-            snprintf(v->buf, sizeof(v->buf), "%s",
-                     isnan(r) ? "NaN" : r > 0 ? "Inf" : "-Inf");
-        else
-            snprintf(v->buf, sizeof(v->buf), "%.17g", r);
-        set_buf(v, VF_BYTES);
-        return;
-    case SQLITE_TEXT:
-        set_bytes(v, VF_BYTES, tp, tn);
-        return;
-    default:
-        set_bytes(v, VF_BYTES, sqlite3_column_blob(st, i),
-                  (size_t)sqlite3_column_bytes(st, i));
-        return;
-    }
+    vf_canon_tgt(c, tmp, (unsigned long)cv.n, v);
+    if (v->cls == VF_BAD)
+        bad_src(v, st, i);
 }
 
 void vf_canon_tgt(const vf_col *c, const char *p, unsigned long n,
@@ -287,7 +207,7 @@ void vf_canon_tgt(const vf_col *c, const char *p, unsigned long n,
     switch (c->kind) {
     case VF_K_INT:
     case VF_K_BOOL:
-        if (vf_parse_i64(p, n, &iv) == 0)
+        if (rp_parse_i64(p, n, &iv) == 0)
             set_int(v, iv);
         else
             set_bytes(v, VF_BAD, p, n);
@@ -311,21 +231,21 @@ void vf_canon_tgt(const vf_col *c, const char *p, unsigned long n,
             set_bytes(v, VF_BAD, p, n);
         return;
     case VF_K_DECIMAL:
-        if (vf_dec_norm(p, n, c->scale, v->buf, sizeof(v->buf)) == 0)
+        if (rp_dec_norm(p, n, c->scale, v->buf, sizeof(v->buf)) == 0)
             set_buf(v, VF_DEC);
         else
             set_bytes(v, VF_BAD, p, n);
         return;
     case VF_K_DATETIME:
     case VF_K_DATE:
-        if (vf_datetime_norm(p, n, c->frac, c->kind == VF_K_DATE, v->buf,
+        if (rp_datetime_norm(p, n, c->frac, c->kind == VF_K_DATE, v->buf,
                              sizeof(v->buf)) == 0)
             set_buf(v, VF_BYTES);
         else
             set_bytes(v, VF_BAD, p, n);
         return;
     case VF_K_TIME:
-        if (vf_time_norm(p, n, c->frac, v->buf, sizeof(v->buf)) == 0)
+        if (rp_time_norm(p, n, c->frac, v->buf, sizeof(v->buf)) == 0)
             set_buf(v, VF_BYTES);
         else
             set_bytes(v, VF_BAD, p, n);
@@ -386,7 +306,7 @@ int vf_val_cmp(const vf_val *a, const vf_val *b)
         c = -int_real_cmp(b->i, a->r);
         return c != 0 ? c : 1;
     case VF_DEC:
-        return vf_dec_cmp(a->p, a->n, b->p, b->n);
+        return rp_dec_cmp(a->p, a->n, b->p, b->n);
     default:
         return bytes_cmp(a, b);
     }

@@ -1,6 +1,8 @@
 /*
-** vf_text.c -- parsing and normalising the text forms both sides use for
-** numbers, decimals, dates and times.
+** rp_text.c -- parsing and normalising the text forms of numbers,
+** decimals, dates and times: SQLite's (what applications write) and
+** MariaDB's (what the target returns). The value policy (rp_policy.c)
+** and sluice-verify both use them, so both read a value the same way.
 **
 ** Every function here is pure: it reads (p, n) -- never NUL-terminated
 ** by assumption -- and writes a canonical form into a caller buffer.
@@ -20,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vf.h"
+#include "rp.h"
 
 /* A decimal number split into its parts: value = sign * digits * 10^exp,
 ** digits without leading zeros ("" for zero). */
@@ -86,13 +88,13 @@ static int dnum_parse(const char *p, size_t n, dnum *d)
     return 0;
 }
 
-int vf_is_number(const char *p, size_t n)
+int rp_is_number(const char *p, size_t n)
 {
     dnum d;
     return dnum_parse(p, n, &d) == 0;
 }
 
-int vf_parse_i64(const char *p, size_t n, int64_t *out)
+int rp_parse_i64(const char *p, size_t n, int64_t *out)
 {
     char b[32];
     char *e;
@@ -118,7 +120,13 @@ int vf_parse_i64(const char *p, size_t n, int64_t *out)
     return 0;
 }
 
-int vf_dec_norm(const char *p, size_t n, int scale, char *out, size_t cap)
+int rp_dec_norm(const char *p, size_t n, int scale, char *out, size_t cap)
+{
+    return rp_dec_round(p, n, scale, out, cap, NULL);
+}
+
+int rp_dec_round(const char *p, size_t n, int scale, char *out, size_t cap,
+                 int *dropped)
 {
     dnum d;
     char r[200];
@@ -126,6 +134,8 @@ int vf_dec_norm(const char *p, size_t n, int scale, char *out, size_t cap)
     long shift;
     int zero = 1;
 
+    if (dropped != NULL)
+        *dropped = 0;
     if (scale < 0 || scale > 60 || dnum_parse(p, n, &d) != 0)
         return -1;
     /* r = round(digits * 10^(exp + scale)), as an integer */
@@ -141,6 +151,8 @@ int vf_dec_norm(const char *p, size_t n, int scale, char *out, size_t cap)
     } else {
         size_t drop = (size_t)-shift;
         int up;
+        if (dropped != NULL)
+            *dropped = d.nd > 0;      /* digits are non-zero at the end */
         if (drop > d.nd) {
             nr = 0;                             /* below half a unit */
         } else {
@@ -186,7 +198,7 @@ int vf_dec_norm(const char *p, size_t n, int scale, char *out, size_t cap)
     return 0;
 }
 
-int vf_dec_cmp(const char *a, size_t an, const char *b, size_t bn)
+int rp_dec_cmp(const char *a, size_t an, const char *b, size_t bn)
 {
     int na = an > 0 && a[0] == '-', nb = bn > 0 && b[0] == '-', c;
     size_t ia, ib;
@@ -223,20 +235,25 @@ static int digits(const char **p, const char *end, int n, int *out)
     return 0;
 }
 
-/* ".f..." -> microseconds, digits past frac zeroed. */
-static int fraction(const char **p, const char *end, int frac, int *us)
+/* ".f..." -> microseconds, digits past frac zeroed (*dropped set when
+** one of them was not 0). */
+static int fraction(const char **p, const char *end, int frac, int *us,
+                    int *dropped)
 {
-    int nd = 0;
+    int nd = 0, seen = 0;
 
     *us = 0;
     if (*p >= end || **p != '.')
         return 0;
     (*p)++;
     while (*p < end && isdigit((unsigned char)**p)) {
+        if (seen >= frac && **p != '0' && dropped != NULL)
+            *dropped = 1;
         if (nd < 6) {
             *us = *us * 10 + (nd < frac ? **p - '0' : 0);
             nd++;
         }
+        seen++;
         (*p)++;
     }
     if (nd == 0)
@@ -246,7 +263,7 @@ static int fraction(const char **p, const char *end, int frac, int *us)
     return 0;
 }
 
-int vf_datetime_norm(const char *p, size_t n, int frac, int date_only,
+int rp_datetime_norm(const char *p, size_t n, int frac, int date_only,
                      char *out, size_t cap)
 {
     const char *end = p + n;
@@ -262,7 +279,7 @@ int vf_datetime_norm(const char *p, size_t n, int frac, int date_only,
         p++;
         if (digits(&p, end, 2, &h) || p >= end || *p++ != ':' ||
             digits(&p, end, 2, &mi) || p >= end || *p++ != ':' ||
-            digits(&p, end, 2, &s) || fraction(&p, end, frac, &us))
+            digits(&p, end, 2, &s) || fraction(&p, end, frac, &us, NULL))
             return -1;
         if (p != end)
             return -1;
@@ -275,8 +292,16 @@ int vf_datetime_norm(const char *p, size_t n, int frac, int date_only,
     return 0;
 }
 
-int vf_time_norm(const char *p, size_t n, int frac, char *out, size_t cap)
+int rp_time_norm(const char *p, size_t n, int frac, char *out, size_t cap)
 {
+    return rp_time_round(p, n, frac, out, cap, NULL, NULL);
+}
+
+int rp_time_round(const char *p, size_t n, int frac, char *out, size_t cap,
+                  int *dropped, double *seconds)
+{
+    if (dropped != NULL)
+        *dropped = 0;
     const char *end = p + n, *q;
     long long days = 0, hours = 0;
     int neg = 0, mi = 0, s = 0, us = 0, nh = 0;
@@ -302,15 +327,166 @@ int vf_time_norm(const char *p, size_t n, int frac, char *out, size_t cap)
         return -1;
     if (p < end && *p == ':') {
         p++;
-        if (digits(&p, end, 2, &s) || fraction(&p, end, frac, &us))
+        if (digits(&p, end, 2, &s) || fraction(&p, end, frac, &us, dropped))
             return -1;
     }
     if (p != end || mi > 59 || s > 59)
         return -1;
     hours += days * 24;
+    if (seconds != NULL)
+        *seconds = (neg ? -1.0 : 1.0) *
+                   ((double)hours * 3600 + mi * 60 + s + us / 1e6);
     if (hours == 0 && mi == 0 && s == 0 && us == 0)
         neg = 0;
     snprintf(out, cap, "%s%02lld:%02d:%02d.%06d", neg ? "-" : "", hours, mi,
              s, us);
     return 0;
 }
+
+/* ---- SQLite's date/time text ---- */
+
+/* days since 1970-01-01 of a civil date (Howard Hinnant's algorithm) */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    unsigned yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
+{
+    int64_t era;
+    unsigned doe, yoe, doy, mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = (unsigned)(z - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/* Does day d of month mo exist in year y? (Feb 30 does not; a text date
+** naming it is not a date, with or without a time.) */
+static int day_exists(int y, int mo, int d)
+{
+    int yy;
+    unsigned mm, dd;
+
+    civil_from_days(days_from_civil(y, (unsigned)mo, (unsigned)d), &yy, &mm,
+                    &dd);
+    return yy == y && (int)mm == mo && (int)dd == d;
+}
+
+void rp_format_us(char *out, size_t cap, int64_t us)
+{
+    int64_t days = us >= 0 ? us / 86400000000LL
+                           : -((-us + 86400000000LL - 1) / 86400000000LL);
+    int64_t rem = us - days * 86400000000LL;
+    int y;
+    unsigned m, d;
+
+    civil_from_days(days, &y, &m, &d);
+    snprintf(out, cap, "%04d-%02u-%02u %02d:%02d:%02d.%06d", y, m, d,
+             (int)(rem / 3600000000LL), (int)(rem / 60000000 % 60),
+             (int)(rem / 1000000 % 60), (int)(rem % 1000000));
+}
+
+int rp_parse_datetime(const char *s, size_t n, char *out, size_t cap,
+                      int *date_only)
+{
+    const char *p = s, *end = s + n;
+    int y, mo, d, h = 0, mi = 0, sec = 0, us = 0, off = 0;
+    int64_t t;
+
+    while (p < end && *p == ' ')
+        p++;
+    while (end > p && end[-1] == ' ')
+        end--;
+    *date_only = 0;
+    if (digits(&p, end, 4, &y) || p >= end || *p++ != '-' ||
+        digits(&p, end, 2, &mo) || p >= end || *p++ != '-' ||
+        digits(&p, end, 2, &d))
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || !day_exists(y, mo, d))
+        return -1;
+    if (p == end) {
+        *date_only = 1;
+        snprintf(out, cap, "%04d-%02d-%02d", y, mo, d);
+        return 0;
+    }
+    if (*p != ' ' && *p != 'T' && *p != 't')
+        return -1;
+    p++;
+    if (digits(&p, end, 2, &h) || p >= end || *p++ != ':' ||
+        digits(&p, end, 2, &mi))
+        return -1;
+    if (p < end && *p == ':') {
+        p++;
+        if (digits(&p, end, 2, &sec))
+            return -1;
+        if (p < end && *p == '.') {
+            int nd = 0;
+            p++;
+            while (p < end && isdigit((unsigned char)*p)) {
+                if (nd < 6) {
+                    us = us * 10 + (*p - '0');
+                    nd++;
+                }
+                p++;
+            }
+            if (nd == 0)
+                return -1;
+            while (nd++ < 6)
+                us *= 10;
+        }
+    }
+    if (h > 23 || mi > 59 || sec > 59)
+        return -1;
+    while (p < end && *p == ' ')
+        p++;
+    if (p < end && (*p == 'Z' || *p == 'z')) {
+        p++;
+    } else if (p < end && (*p == '+' || *p == '-')) {
+        int sign = *p++ == '-' ? -1 : 1, oh, om;
+        if (digits(&p, end, 2, &oh))
+            return -1;
+        if (p < end && *p == ':')
+            p++;
+        if (digits(&p, end, 2, &om) || oh > 23 || om > 59)
+            return -1;
+        off = sign * (oh * 60 + om);
+    }
+    if (p != end)
+        return -1;
+    t = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    t = (t * 86400 + h * 3600 + mi * 60 + sec - (int64_t)off * 60) *
+            1000000 + us;
+    /* an offset can carry 0000-01-01 or 9999-12-31 out of the 4-digit
+    ** years a DATETIME holds: refuse rather than write "-001" or "10000" */
+    if (t < days_from_civil(0, 1, 1) * 86400000000LL ||
+        t >= days_from_civil(10000, 1, 1) * 86400000000LL)
+        return -1;
+    rp_format_us(out, cap, t);
+    return 0;
+}
+
+/* Shortest %g form that reads back as the same double. */
+void rp_shortest(char *b, size_t cap, double r)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(b, cap, "%.*g", prec, r);
+        if (strtod(b, NULL) == r)
+            return;
+    }
+}
+

@@ -1,0 +1,239 @@
+/*
+** test_replay_errors.c -- every error is transient or permanent, --once
+** always ends, and --on-error=skip always records (issue 8, class 4):
+**   - an error MariaDB raises that no list names (a trigger's SIGNAL) is
+**     permanent: --once ends at once; a running replay logs it once,
+**     shows sluice_replay_stuck 1, lag in records AND seconds, and goes
+**     on by itself once the target is fixed;
+**   - a row larger than the server's max_allowed_packet (MariaDB's default
+**     16 MiB here) is a permanent error naming the setting, not a
+**     reconnect loop; with --on-error=skip it is recorded (its image cut)
+**     and the rest of its group commits; a server with a larger setting
+**     takes the same row (replay reads the setting, it does not assume);
+**   - --on-error=skip records text that is not UTF-8, values too long and
+**     dates that are not dates, the error text escaped and the row image
+**     binary-safe.
+*/
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt_util.h"
+#include "testdb.h"
+
+TestSuite(replay_errors, .init = rt_setup, .fini = rt_teardown,
+          .timeout = 150);
+
+static int replay_timed(rt_proc *p, const char *url, int64_t *ms,
+                        const char *a1, const char *a2)
+{
+    int64_t t0 = rt_now_ms();
+    int rc = rt_replay_run(p, url, "--once-timeout-s", "60", a1, a2, NULL);
+
+    *ms = rt_now_ms() - t0;
+    return rc;
+}
+
+static void guarded_table(void)
+{
+    MYSQL *my = rt_my();
+
+    rt_my_exec(my, "CREATE TABLE g (id INT PRIMARY KEY, v VARCHAR(20))");
+    rt_my_exec(my, "CREATE TRIGGER g_guard BEFORE INSERT ON g FOR EACH ROW "
+                   "IF NEW.v = 'forbidden' THEN SIGNAL SQLSTATE '45000' "
+                   "SET MESSAGE_TEXT = 'the application forbids it'; "
+                   "END IF");
+    rt_sql(rt_src, "CREATE TABLE g(id INTEGER PRIMARY KEY, v TEXT);"
+                   "INSERT INTO g VALUES (1, 'fine');");
+    rt_sync();
+    rt_sql(rt_src, "INSERT INTO g VALUES (2, 'forbidden');");
+    rt_capture_once();
+}
+
+Test(replay_errors, an_error_no_list_names_is_permanent_and_once_ends_at_once)
+{
+    rt_proc p;
+    int64_t ms;
+    int rc;
+
+    guarded_table();
+    rc = replay_timed(&p, rt_url, &ms, NULL, NULL);
+    cr_assert(rc > 0 && rc < 128, "%d\n%s", rc, rt_log(&p));
+    cr_expect(ms < 20000, "--once took %" PRId64 " ms on a permanent "
+              "error:\n%s", ms, rt_log(&p));
+    cr_expect(strstr(rt_log(&p), "forbids it") != NULL &&
+              strstr(rt_log(&p), "kind=permanent") != NULL, "%s",
+              rt_log(&p));
+}
+
+Test(replay_errors, a_running_replay_stuck_on_a_permanent_error_shows_stuck_and_lag)
+{
+    MYSQL *my = rt_my();
+    rt_proc p;
+    const char *body = NULL;
+    int port;
+    int64_t deadline;
+
+    guarded_table();
+    rt_replay_start(&p, rt_url, "--metrics", "127.0.0.1:0",
+                    "--retry-max-ms", "200", NULL);
+    port = rt_metrics_port(&p, 15000);
+    deadline = rt_now_ms() + 20000;
+    for (;;) {
+        body = rt_http_get(port, "/metrics");
+        if (body != NULL && rt_metric(body, "sluice_replay_stuck", NULL) == 1
+            && rt_metric(body, "sluice_replay_lag_seconds",
+                         "replica=\"default\"") > 0)
+            break;
+        cr_assert(rt_alive(&p), "replay exited:\n%s", rt_log(&p));
+        cr_assert(rt_now_ms() < deadline, "never stuck with lag:\n%s\n%s",
+                  body ? body : "(no answer)", rt_log(&p));
+        rt_sleep_ms(100);
+    }
+    cr_expect(rt_metric(body, "sluice_replay_lag_records",
+                        "replica=\"default\"") > 0, "%s", body);
+    rt_sleep_ms(1500);                /* several retries at <= 200 ms */
+    cr_expect_eq(rt_count(rt_log(&p), "event=replay.target_problem"), 1,
+                 "a repeated problem must be logged once:\n%s", rt_log(&p));
+    /* fixed by the operator: it goes on, no restart */
+    rt_my_exec(my, "DROP TRIGGER g_guard");
+    cr_assert_eq(rt_wait_applied(my, "default", rt_jdir, 20000), 0, "%s",
+                 rt_log(&p));
+    deadline = rt_now_ms() + 10000;
+    for (;;) {
+        body = rt_http_get(port, "/metrics");
+        if (body != NULL && rt_metric(body, "sluice_replay_stuck", NULL) == 0
+            && rt_metric(body, "sluice_replay_lag_seconds",
+                         "replica=\"default\"") == 0)
+            break;
+        cr_assert(rt_now_ms() < deadline, "still stuck:\n%s",
+                  body ? body : "(no answer)");
+        rt_sleep_ms(100);
+    }
+    cr_expect_eq(rt_stop(&p, 20000), 0, "%s", rt_log(&p));
+    RT_ASSERT_SAME_ALL(my);
+}
+
+/* t(id, v) synced; then one group: a small row, a 20 MiB row, another. */
+static int64_t big_row_group(void)
+{
+    int64_t applied;
+
+    rt_sql(rt_src, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
+                   "INSERT INTO t VALUES (0, 'zero');");
+    rt_sync();
+    applied = rt_position(rt_my(), "default");
+    rt_sql(rt_src, "BEGIN; INSERT INTO t VALUES (1, 'small');"
+                   "INSERT INTO t VALUES (2, replace(hex(zeroblob("
+                   "10 * 1024 * 1024)), '00', 'ab'));"
+                   "INSERT INTO t VALUES (3, 'after'); COMMIT;");
+    rt_capture_once();
+    return applied;
+}
+
+Test(replay_errors, a_row_over_max_allowed_packet_is_permanent_naming_the_setting)
+{
+    MYSQL *my = rt_my();
+    int64_t applied = big_row_group(), ms;
+    rt_proc p;
+    const char *log;
+    int rc;
+
+    cr_assert_eq(rt_my_int(my, "SELECT @@max_allowed_packet"),
+                 16 * 1024 * 1024);
+    rc = replay_timed(&p, rt_url, &ms, NULL, NULL);
+    log = rt_log(&p);
+    cr_assert(rc > 0 && rc < 128, "%d\n%s", rc, log);
+    cr_expect(ms < 30000, "--once took %" PRId64 " ms", ms);
+    cr_expect(strstr(log, "max_allowed_packet") != NULL &&
+              strstr(log, "id=2") != NULL && strstr(log, "seq ") != NULL,
+              "the error must name the setting, the row and its seq:\n%s",
+              log);
+    cr_expect(rt_count(log, "\n") < 8, "a reconnect loop?\n%s", log);
+    cr_expect_eq(rt_position(my, "default"), applied);
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM t"), 1);
+    rc = replay_timed(&p, rt_url, &ms, "--on-error", "skip");
+    cr_assert_eq(rc, 0, "%s", rt_log(&p));
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM t WHERE id IN (1, 3)"),
+                 2);
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects "
+                           "WHERE row_key = 'id=2' AND error LIKE "
+                           "'%%max_allowed_packet%%' AND row_json LIKE "
+                           "'%%\"bytes\":20971520%%' AND LENGTH(row_json) < "
+                           "1048576"), 1, "the reject is missing or its "
+                 "image is not cut");
+}
+
+Test(replay_errors, a_server_with_a_larger_max_allowed_packet_takes_the_row)
+{
+    char dir[RT_PATH], url[RT_PATH + 200], sock[RT_PATH];
+    MYSQL *my;
+    rt_proc p;
+    int64_t ms;
+    int rc;
+
+    rt_path(dir, sizeof(dir), "m64");
+    setenv("SLUICE_MARIADB_EXTRA_ARGS", "--max-allowed-packet=64M", 1);
+    rc = rt_server("start", dir);
+    unsetenv("SLUICE_MARIADB_EXTRA_ARGS");
+    cr_assert_eq(rc, 0, "%s", rt_server_log());
+    rt_server_socket(sock, sizeof(sock), dir);
+    rt_url_for(url, sizeof(url), sock, "sluice_test");
+    my = rt_server_connect(dir, "sluice_test");
+    rt_sql(rt_src, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
+                   "INSERT INTO t VALUES (2, replace(hex(zeroblob("
+                   "10 * 1024 * 1024)), '00', 'ab'));");
+    rt_capture_once();                /* a snapshot... */
+    rt_sql(rt_src, "UPDATE t SET v = v || 'x';");
+    rt_capture_once();                /* ...and a change of 20 MiB */
+    rc = replay_timed(&p, url, &ms, NULL, NULL);
+    cr_assert_eq(rc, 0, "%s", rt_log(&p));
+    cr_expect(strstr(rt_log(&p), "max_allowed_packet=67108864") != NULL,
+              "%s", rt_log(&p));
+    cr_expect_eq(rt_my_int(my, "SELECT LENGTH(v) FROM t WHERE id = 2"),
+                 20 * 1024 * 1024 + 1);
+}
+
+Test(replay_errors, skip_records_non_utf8_text_over_long_values_and_bad_dates)
+{
+    MYSQL *my = rt_my();
+    rt_proc p;
+    int rc;
+
+    rt_my_exec(my, "CREATE TABLE r (id INT PRIMARY KEY, name VARCHAR(5),"
+                   " at DATETIME, note TEXT)");
+    rt_sql(rt_src, "CREATE TABLE r(id INTEGER PRIMARY KEY, name TEXT,"
+                   " at TEXT, note TEXT);"
+                   "INSERT INTO r VALUES"
+                   " (1, CAST(x'fffe41' AS TEXT), '2024-01-01', 'a'),"
+                   " (2, 'much too long', '2024-01-01', 'b'),"
+                   " (3, 'ok', 'not a date', 'c'),"
+                   " (4, 'ok', '2024-01-01', CAST(x'c328' AS TEXT)),"
+                   " (5, 'fine', '2024-01-02', 'fine');");
+    rt_capture_once();
+    rc = rt_replay_run(&p, rt_url, "--on-error", "skip", NULL);
+    cr_assert_eq(rc, 0, "recording the rejects failed:\n%s", rt_log(&p));
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM r"), 1);
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects"),
+                 4);
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects "
+                           "WHERE row_key = 'id=1' AND error LIKE "
+                           "'%%UTF-8%%' AND row_json LIKE "
+                           "'%%\"text_hex\":\"fffe41\"%%'"), 1,
+                 "non-UTF-8 text: %s", rt_my_str(my, "SELECT CONCAT(error, "
+                 "' | ', row_json) FROM sqlite_sluice_rejects WHERE row_key "
+                 "= 'id=1'"));
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects "
+                           "WHERE row_key = 'id=2' AND error LIKE "
+                           "'%%too long%%'"), 1);
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects "
+                           "WHERE row_key = 'id=3' AND error LIKE "
+                           "'%%not a date%%'"), 1);
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects "
+                           "WHERE row_key = 'id=4' AND row_json LIKE "
+                           "'%%\"text_hex\":\"c328\"%%'"), 1);
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects "
+                           "WHERE seq > 0 AND JSON_VALID(row_json)"), 4);
+}
