@@ -41,6 +41,18 @@ static void check_sql(const char *sql)
     CHECK(!in);
 }
 
+/* The storage-class column replay adds for an untyped key is fixed text
+** with lowercase and quotes: take it out before check_sql. */
+static void drop_fixed(char *sql)
+{
+    static const char fixed[] = " CHARACTER SET ascii COLLATE ascii_bin NOT "
+                                "NULL DEFAULT ''";
+    char *p;
+
+    while ((p = strstr(sql, fixed)) != NULL)
+        memmove(p, p + sizeof(fixed) - 1, strlen(p + sizeof(fixed) - 1) + 1);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char table[81], err[200], *sql;
@@ -69,6 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(n > sizeof(tail) - 1 &&
               strcmp(sql + n - (sizeof(tail) - 1), tail) == 0);
         sql[n - (sizeof(tail) - 1)] = 0;
+        drop_fixed(sql);
         check_sql(sql);
     }
     free(sql);
