@@ -9,7 +9,7 @@ src=${1:?source dir}; build=${2:?build dir}
 fail=0
 banned='\b(sprintf|vsprintf|strcpy|strcat|strtok|atoi|atol|gets)[[:space:]]*\('
 if hits=$(grep -rnE "$banned" --include='*.c' --include='*.h' \
-            "$src/journal" "$src/capture" "$src/replay" "$src/tools" \
+            "$src/journal" "$src/runtime" "$src/capture" "$src/replay" "$src/tools" \
             "$src/tests" 2>/dev/null); then
     echo "lint: banned function used (use snprintf/memcpy/strtoll):"
     echo "$hits"

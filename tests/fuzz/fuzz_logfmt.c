@@ -1,6 +1,6 @@
 /*
 ** fuzz_logfmt.c -- the one escaping function (sl_qn) and the line check
-** of the logger (sl_logfmt_valid), journal/runtime/sl_log.c; and the
+** of the logger (sl_logfmt_valid), runtime/sl_log.c; and the
 ** Prometheus label escaping (sl_jmetrics_label).
 **
 ** Input: byte 0 = output capacity (4..259), the rest the value. Checked:

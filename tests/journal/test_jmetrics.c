@@ -1,5 +1,5 @@
 /*
-** test_jmetrics.c -- journal/runtime/sl_jmetrics.c: a replica's lag in
+** test_jmetrics.c -- runtime/sl_jmetrics.c: a replica's lag in
 ** seconds counts from the oldest change it has not applied, whatever the
 ** reason it waits -- also when the records after its acknowledged seq are
 ** gone (pruned while it was not registered, or after it was dropped), in

@@ -1,7 +1,7 @@
 /*
 ** tl_output.h -- oracles for "output a program can parse": a logfmt line
 ** parser and a Prometheus text-format checker, written from the formats'
-** descriptions, independently of journal/runtime/sl_log.c and
+** descriptions, independently of runtime/sl_log.c and
 ** sl_jmetrics.c (whose output they judge). libc only.
 **
 ** logfmt, as sl_log.h specifies it: fields `key=value` separated by one

@@ -1,5 +1,5 @@
 /*
-** test_sl_log.c -- logfmt output (journal/runtime/sl_log.c) and metric
+** test_sl_log.c -- logfmt output (runtime/sl_log.c) and metric
 ** labels (sl_jmetrics.c) judged by the independent oracles of
 ** tests/lib/tl_output.c: whatever bytes a value holds (quotes,
 ** backslashes, newlines, '=', spaces, control characters, bytes that are
