@@ -50,10 +50,6 @@ int cap_fail(jr_err *err, const char *op, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int cap_sqlite_fail(jr_err *err, sqlite3 *db, const char *what);
 
-/* ---- clocks ---- */
-int64_t cap_now_us(void);      /* wall clock, for record times */
-int64_t cap_clock_us(void);    /* monotonic, for intervals */
-
 /* ---- the source's write-ahead log (cap_wal.c) ---- */
 typedef struct cap_walmark {
     int valid;

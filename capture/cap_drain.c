@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "cap_run.h"
+#include "sl_clock.h"
 #include "sl_sig.h"
 
 typedef struct pass {
@@ -263,7 +264,7 @@ static int append_marker(pass *p, int kind, const char *table,
     memset(&r, 0, sizeof(r));
     r.kind = kind;
     r.table = table;
-    r.time_us = cap_now_us();
+    r.time_us = sl_now_us();
     r.aux = aux;
     r.aux_len = aux ? strlen(aux) : 0;
     return append(p, &r, err);
@@ -466,7 +467,7 @@ static int snapshot(pass *p, const cap_inst *in, int64_t *mark,
     sqlite3_str *q;
     layout l;
     int ret, rc, n = in->ncols;
-    int64_t now = cap_now_us();
+    int64_t now = sl_now_us();
     uint64_t rows = 0;
 
     if ((ret = log_high_mark(st, in->id, mark, err)) != JR_OK ||

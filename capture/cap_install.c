@@ -43,6 +43,7 @@
 #include <time.h>
 
 #include "cap.h"
+#include "sl_clock.h"
 
 static const char g_meta_sql[] =
     "CREATE TABLE IF NOT EXISTS _sluice_meta(key TEXT PRIMARY KEY, value);"
@@ -289,22 +290,20 @@ static const char g_measure_sql[] =
 int cap_registry_measure(sqlite3 *db, cap_registry *r, int budget_us)
 {
     sqlite3_stmt *s;
-    struct timespec t0, t1;
+    int64_t t0;
     int n = 0;
 
     if (sqlite3_prepare_v2(db, g_measure_sql, -1, &s, NULL) != SQLITE_OK) {
         sqlite3_finalize(s);
         return 0;                       /* no dbstat: every log is read */
     }
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    t0 = sl_mono_us();
     for (int i = 0; i < r->n; i++) {
         if (!r->v[i].recheck || r->v[i].state != CAP_ACTIVE)
             continue;
         measure(s, &r->v[i]);
         n++;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if ((t1.tv_sec - t0.tv_sec) * 1000000 +
-            (t1.tv_nsec - t0.tv_nsec) / 1000 > budget_us)
+        if (sl_mono_us() - t0 > budget_us)
             break;
     }
     sqlite3_finalize(s);

@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "cap_run.h"
+#include "sl_clock.h"
 
 #define INSTALLS_PER_TXN 64
 #define TXN_BUDGET_US    20000   /* the gate holds readers this long, at most
@@ -266,7 +267,7 @@ static int apply_plan(cap_state *st, plan *p, int *done, jr_err *err)
 {
     sqlite3 *db = st->src.db;
     cap_namelist names;
-    int64_t sv, t0 = cap_clock_us();
+    int64_t sv, t0 = sl_mono_us();
     int ret, n = 0, first;
 
     *done = 0;
@@ -288,7 +289,7 @@ static int apply_plan(cap_state *st, plan *p, int *done, jr_err *err)
                p->retire_state[i] == CAP_DROPPED ? "drop" : "resnapshot");
     }
     for (first = 0; first < p->install.n && n < INSTALLS_PER_TXN &&
-                    (n == 0 || cap_clock_us() - t0 < TXN_BUDGET_US);
+                    (n == 0 || sl_mono_us() - t0 < TXN_BUDGET_US);
          first++) {
         const char *name = p->install.names[first];
         const cap_catent *ce = cap_catalog_find(&p->cat, name);

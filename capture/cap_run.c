@@ -27,25 +27,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cap_run.h"
+#include "sl_clock.h"
 #include "sl_sig.h"
-
-int64_t cap_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int64_t cap_clock_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 const char *cap_logq(cap_state *st, const char *s)
 {
@@ -271,7 +257,7 @@ fail:
 /* Log (at most once a minute) that a source write keeps waiting. */
 static void note_waiting(cap_state *st, const char *what)
 {
-    int64_t now = cap_clock_us();
+    int64_t now = sl_mono_us();
 
     if (st->reconcile_wait_us == 0)
         st->reconcile_wait_us = now;
@@ -319,7 +305,7 @@ int cap_step(cap_state *st, volatile int *stop, jr_err *err)
         } else {
             if (st->reconcile_wait_us != 0)
                 SL_LOG(SL_INFO, "capture.waited", "what=schema_change "
-                       "waited_ms=%lld", (long long)((cap_clock_us() -
+                       "waited_ms=%lld", (long long)((sl_mono_us() -
                        st->reconcile_wait_us) / 1000));
             st->reconcile_wait_us = 0;
             st->stats.waiting_since_us = 0;
@@ -336,16 +322,16 @@ int cap_step(cap_state *st, volatile int *stop, jr_err *err)
 
 void cap_wait(cap_state *st, volatile int *stop)
 {
-    int64_t until = cap_clock_us() + 1000000;   /* housekeeping each second */
+    int64_t until = sl_mono_us() + 1000000;   /* housekeeping each second */
 
     if (st->reconcile_pending)                   /* retry the gate soon */
-        until = cap_clock_us() + st->cfg.poll_ms * 1000;
+        until = sl_mono_us() + st->cfg.poll_ms * 1000;
     if (st->seen.valid) {
         /* WAL mode: woken by the WAL file's writes (inotify), confirmed
         ** by the wal-index header in shared memory (no lock, no read
         ** transaction) */
         if (cap_wal_wait(&st->src, &st->seen,
-                         (int)((until - cap_clock_us()) / 1000), stop))
+                         (int)((until - sl_mono_us()) / 1000), stop))
             st->drain_due = 1;
         return;
     }
@@ -358,14 +344,14 @@ void cap_wait(cap_state *st, volatile int *stop)
             st->drain_due = 1;
             return;
         }
-        if (cap_clock_us() >= until)
+        if (sl_mono_us() >= until)
             return;
     }
 }
 
 int cap_housekeep(cap_state *st, int force, jr_err *err)
 {
-    int64_t now = cap_clock_us();
+    int64_t now = sl_mono_us();
     int ret;
 
     if (!force && now - st->last_housekeep_us < 1000000)

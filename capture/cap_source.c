@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cap.h"
+#include "sl_clock.h"
 #include "sl_log.h"
 #include "sl_sig.h"
 
@@ -259,7 +260,7 @@ int cap_src_set_wal(cap_src *s, int keep, int wait_ms, volatile int *stop,
                     jr_err *err)
 {
     char mode[32] = "";
-    int64_t t0 = cap_clock_us(), delay_ms = 2;
+    int64_t t0 = sl_mono_us(), delay_ms = 2;
     int busy, ret, logged = 0;
 
     if ((ret = journal_mode(s, mode, sizeof(mode), 0, &busy, err)) != 0)
@@ -296,7 +297,7 @@ int cap_src_set_wal(cap_src *s, int keep, int wait_ms, volatile int *stop,
         if (stop != NULL && *stop)
             return cap_fail(err, "journal_mode", "stopped while waiting to "
                             "switch %s to WAL mode", s->path);
-        if (wait_ms >= 0 && cap_clock_us() - t0 > (int64_t)wait_ms * 1000)
+        if (wait_ms >= 0 && sl_mono_us() - t0 > (int64_t)wait_ms * 1000)
             return cap_fail(err, "journal_mode", "source %s stayed busy "
                             "for %d ms (an application transaction was "
                             "always open), so capture could not switch it to "

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "cap_run.h"
+#include "sl_clock.h"
 
 #define TRIM_CHUNK 2000
 
@@ -153,7 +154,7 @@ static int forget_retired(cap_state *st, jr_err *err)
 
 int cap_trim(cap_state *st, int force, jr_err *err)
 {
-    int64_t now = cap_clock_us();
+    int64_t now = sl_mono_us();
     int ret = JR_OK;
 
     for (int i = 0; ret == JR_OK && i < st->pos.n; i++) {

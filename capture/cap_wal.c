@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "cap.h"
+#include "sl_clock.h"
 #include "sl_sig.h"
 
 #define HDR_SIZE     48
@@ -175,12 +176,12 @@ void cap_wal_unwatch(cap_src *s)
 int cap_wal_wait(cap_src *s, const cap_walmark *seen, int timeout_ms,
                  volatile int *stop)
 {
-    int64_t end = cap_clock_us() + (int64_t)timeout_ms * 1000;
+    int64_t end = sl_mono_us() + (int64_t)timeout_ms * 1000;
 
     watch(s);
     for (;;) {
         struct pollfd pfd;
-        int64_t left = end - cap_clock_us();
+        int64_t left = end - sl_mono_us();
         int ms, got = 0;
 
         if (cap_wal_moved(s, seen))
@@ -210,7 +211,7 @@ int cap_wal_wait(cap_src *s, const cap_walmark *seen, int timeout_ms,
         }
         if (!got)
             continue;
-        for (int64_t f = cap_clock_us() + FOLLOW_US; cap_clock_us() < f;) {
+        for (int64_t f = sl_mono_us() + FOLLOW_US; sl_mono_us() < f;) {
             struct timespec ts = { 0, FOLLOW_STEP * 1000 };
             if (cap_wal_moved(s, seen))
                 return 1;

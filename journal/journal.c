@@ -25,7 +25,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "jr_internal.h"
@@ -33,13 +32,6 @@
 #define MIB (1024ull * 1024ull)
 #define DEFAULT_MAP_INITIAL (64ull * MIB)
 #define DEFAULT_MAP_MAX     (64ull * 1024ull * MIB)
-
-int64_t jr__now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 int jr__txn_begin(jr_journal *j, unsigned flags, MDB_txn **txn, jr_err *err)
 {

@@ -10,7 +10,8 @@
 #include <stddef.h>
 
 #include "sluice/journal.h"
-#include "sluice/sl_assert.h"
+#include "sl_assert.h"
+#include "sl_clock.h"
 
 /* ---- on-disk constants (see FORMAT.md) ---- */
 #define JR_FORMAT_VERSION   1u
@@ -168,8 +169,6 @@ int jr__meta_put_u64(MDB_txn *txn, jr_journal *j, const char *key,
 
 /* First stored seq (0 if the log is empty). */
 int jr__first_seq(MDB_txn *txn, jr_journal *j, uint64_t *seq, jr_err *err);
-
-int64_t jr__now_us(void);
 
 /* Called by jr_journal_close() */
 void jr__writer_detach(jr_writer *w);

@@ -275,7 +275,7 @@ int jr_writer_open(jr_writer **out, jr_journal *j,
         memset(&abort_rec, 0, sizeof(abort_rec));
         abort_rec.kind = JR_K_ABORT;
         abort_rec.table = "";
-        abort_rec.time_us = jr__now_us();
+        abort_rec.time_us = sl_now_us();
         if ((ret = jr_writer_append(w, &abort_rec, 1, NULL, err)) != 0)
             goto fail;
         ret = jr_writer_commit(w, NULL, 0, err);
@@ -314,7 +314,7 @@ static int seal(jr_writer *w, jr_err *err)
         w->sealed_cap = cap;
     }
     ret = jr__batch_build(&b, w->raw.p, w->raw.len, w->raw_count,
-                          w->raw_first, jr__now_us(),
+                          w->raw_first, sl_now_us(),
                           w->o.zstd_level < 0 ? -1 : w->o.zstd_level,
                           &w->cctx, err);
     if (ret != JR_OK) {
@@ -529,7 +529,7 @@ static int commit_once(jr_writer *w, const void *pos, size_t pos_len,
         (w->cap_recorded ||
          (rc = put_u64(txn, j, JR_META_MAP_MAX, j->map_max)) == 0) &&
         (rc = put_u64(txn, j, JR_META_HEAD_TIME,
-                      (uint64_t)jr__now_us())) == 0 &&
+                      (uint64_t)sl_now_us())) == 0 &&
         pos != NULL) {
         MDB_val k = { strlen(JR_META_POS), (void *)JR_META_POS };
         MDB_val v = { pos_len, (void *)pos };

@@ -46,6 +46,7 @@
 #include <time.h>
 
 #include "rp_run.h"
+#include "sl_clock.h"
 #include "sl_log.h"
 #include "sl_sig.h"
 
@@ -98,13 +99,6 @@ void rp_set_tick(rp_state *st, void (*fn)(void *), void *ctx)
 {
     st->tick = fn;
     st->tick_ctx = ctx;
-}
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static const char *q(rp_state *st, const char *s)
@@ -209,7 +203,7 @@ static int transient(int cls)
 ** once every 30 s. */
 static void problem(rp_state *st, const rp_error *e, const char *event)
 {
-    int64_t t = now_us();
+    int64_t t = sl_now_us();
     int same_event = strcmp(st->last_event, event) == 0;
 
     if (strcmp(st->last_problem, e->msg) == 0 ||
@@ -380,7 +374,7 @@ int rp_open(rp_state **out, const rp_cfg *cfg, jr_err *err)
             st->registered = 1;
         }
     snprintf(st->uuid, sizeof(st->uuid), "%s", info.journal_uuid);
-    st->last_ack_us = now_us();
+    st->last_ack_us = sl_now_us();
     *out = st;
     return JR_OK;
 fail:
@@ -413,7 +407,7 @@ const rp_stats *rp_get_stats(rp_state *st)
 
 static void ack(rp_state *st, int force)
 {
-    int64_t t = now_us();
+    int64_t t = sl_now_us();
 
     if (!st->registered || st->applied <= st->acked ||
         (!force && t - st->last_ack_us < 1000000))
@@ -637,13 +631,13 @@ static int group_ready(rp_state *st)
 
 int rp_run(rp_state *st, jr_err *err)
 {
-    int64_t started = now_us();
+    int64_t started = sl_now_us();
     uint64_t seen_version = 0;
     rp_error e;
 
     while (!sl_stop) {
         int once_over = st->cfg.once &&
-            now_us() - started > st->cfg.once_timeout_s * 1000000;
+            sl_now_us() - started > st->cfg.once_timeout_s * 1000000;
         memset(&e, 0, sizeof(e));
         if (st->tick != NULL)
             st->tick(st->tick_ctx);

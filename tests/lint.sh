@@ -2,6 +2,9 @@
 # tests/lint.sh SRC BUILD -- house rules a compiler cannot check:
 #  * banned functions (sprintf strcpy strcat strtok atoi atol gets);
 #  * journal/ includes neither sqlite3.h nor mysql.h;
+#  * runtime/ (the leaf every library may use) includes nothing of the
+#    journal, SQLite, MariaDB or any sluice module above it, and only
+#    sl_metrics.c (the /metrics endpoint, its own target) libmicrohttpd;
 #  * sluice-capture does not link MariaDB, sluice-replay does not link
 #    SQLite (when those binaries exist).
 set -u
@@ -18,6 +21,18 @@ fi
 if hits=$(grep -rnE '#include[[:space:]]*[<"](sqlite3|mysql|mariadb)' \
             "$src/journal"); then
     echo "lint: journal/ must not depend on SQLite or MariaDB:"
+    echo "$hits"
+    fail=1
+fi
+if hits=$(grep -rnE '#include[[:space:]]*[<"](sqlite3|mysql|mariadb|lmdb|zstd|sluice/|jr_|cap|rp|vf)' \
+            "$src/runtime"); then
+    echo "lint: runtime/ is a leaf (libc only); it must not include:"
+    echo "$hits"
+    fail=1
+fi
+if hits=$(grep -rnE '#include[[:space:]]*[<"]microhttpd' "$src/runtime" |
+          grep -v '/sl_metrics\.c:'); then
+    echo "lint: only runtime/sl_metrics.c may use libmicrohttpd:"
     echo "$hits"
     fail=1
 fi

@@ -37,6 +37,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -330,6 +331,24 @@ int jr_replica_list(jr_journal *j, jr_replica *out, uint32_t cap,
 ** JR_OK, JR_ERR. */
 int jr_journal_prune(jr_journal *j, int64_t retention_s, uint64_t *pruned,
                      jr_err *err);
+
+/* ------------------------------------------------------------------ */
+/* Metrics                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Write the journal's metrics to `f` in the Prometheus text format, every
+** sample labelled db="<db>" (escaped; any bytes): sluice_journal_info,
+** sluice_journal_head_seq, _complete_seq, _first_seq, _stored_bytes,
+** _map_used_bytes, and per registered replica sluice_replay_applied_seq,
+** sluice_replay_lag_records and sluice_replay_lag_seconds (age, by source
+** change time, of its oldest unapplied record; 0 when caught up). If
+** `replica` is not NULL, that replica is shown at `applied` whether or not
+** it is registered (replay knows its position before its journal ack). At
+** most 64 replicas are listed. Read transactions only; never waits. `f`
+** stays the caller's (write errors are the FILE's).
+** JR_OK; JR_ERR (err filled) when the journal cannot be read. */
+int jr_metrics_write(FILE *f, jr_journal *j, const char *db,
+                     const char *replica, uint64_t applied, jr_err *err);
 
 /* ------------------------------------------------------------------ */
 /* Integrity                                                          */
