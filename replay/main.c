@@ -218,17 +218,17 @@ static int unregister(const rp_cfg *cfg)
 static int check_target(const rp_cfg *cfg, int argc, char **argv,
                         char **copy)
 {
-    rp_url u;
+    tg_url u;
     jr_err je = { 0 };
     char msg[sizeof(je.msg) + 16];
     int in_url;
 
-    if (rp_url_parse(&u, cfg->target, &je) != JR_OK) {
+    if (tg_url_parse(&u, cfg->target, &je) != JR_OK) {
         snprintf(msg, sizeof(msg), "--target: %s", je.msg);
         return usage_error(msg);
     }
     in_url = u.password_in_url;
-    rp_url_free(&u);
+    tg_url_free(&u);
     if (in_url && cfg->password_file != NULL)
         return usage_error("the --target URL carries a password and "
                            "--password-file gives another: use one");
@@ -240,7 +240,7 @@ static int check_target(const rp_cfg *cfg, int argc, char **argv,
                "history: use SLUICE_TARGET_PASSWORD or --password-file\"");
         for (int i = 1; i < argc; i++)
             if (strstr(argv[i], "://") != NULL)
-                rp_url_scrub(argv[i]);
+                tg_url_scrub(argv[i]);
     }
     return 0;
 }

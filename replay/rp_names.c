@@ -1,6 +1,6 @@
 /*
 ** rp_names.c -- which source tables replay applies, under which target
-** name, and which names MariaDB cannot take.
+** name (the names MariaDB cannot take: tg_name.c).
 **
 **   --tables A,B          apply only these source tables
 **   --exclude-tables C    never these
@@ -16,7 +16,7 @@
 ** Plane only (no emoji), valid UTF-8; and replay's own sqlite_sluice_
 ** namespace is not for mapping into.
 **
-** INVARIANT: a target name returned here passed rp_name_check and is not
+** INVARIANT: a target name returned here passed tg_name_check and is not
 ** in replay's namespace.
 */
 #include <stdio.h>
@@ -39,47 +39,6 @@ struct rp_names {
     pair *map;
     int nmap;
 };
-
-size_t rp_name_chars(const char *name)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        if ((*p & 0xc0) != 0x80)
-            n++;
-    return n;
-}
-
-int rp_name_check(const char *name, char *why, size_t cap)
-{
-    size_t n = strlen(name), chars = rp_name_chars(name);
-    const unsigned char *p = (const unsigned char *)name;
-
-    if (n == 0) {
-        snprintf(why, cap, "an empty name");
-        return -1;
-    }
-    if (!sl_utf8_valid(name, n, 1)) {
-        snprintf(why, cap, "it is not valid UTF-8");
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (p[i] >= 0xf0) {
-            snprintf(why, cap, "it holds a character beyond U+FFFF (such as "
-                     "an emoji), which MariaDB names cannot hold");
-            return -1;
-        }
-    if (chars > 64) {
-        snprintf(why, cap, "it is %zu characters long; MariaDB allows 64",
-                 chars);
-        return -1;
-    }
-    if (name[n - 1] == ' ') {
-        snprintf(why, cap, "it ends with a space, which MariaDB does not "
-                 "allow in names");
-        return -1;
-    }
-    return 0;
-}
 
 static void strv_free(char **v, int n)
 {
@@ -172,12 +131,12 @@ rp_names *rp_names_new(const char *tables, const char *exclude,
             goto fail;
         }
         *eq = 0;
-        if (rp_name_check(eq + 1, why, sizeof(why)) != 0) {
+        if (tg_name_check(eq + 1, why, sizeof(why)) != 0) {
             snprintf(err, cap, "--map %s=%s: MariaDB cannot take that name: "
                      "%s", items[i], eq + 1, why);
             goto fail;
         }
-        if (rp_meta_reserved(eq + 1)) {
+        if (tg_name_reserved(eq + 1)) {
             snprintf(err, cap, "--map %s=%s: names starting with "
                      "sqlite_sluice are replay's own", items[i], eq + 1);
             goto fail;

@@ -65,13 +65,13 @@ struct rp_rounds {
 
 struct rp_state {
     rp_cfg cfg;
-    rp_url url;
+    tg_url url;
     rp_names *names;
     jr_journal *j;
     char uuid[40];
     MYSQL *db;
     unsigned long max_packet;
-    rp_tables ts;
+    tg_tables ts;
     rp_apply *ap;
     jr_reader *rd;
     rp_rounds rounds;
@@ -134,7 +134,7 @@ void rp_rounds_note(rp_rounds *r, const char *table, const char *column,
     }
     if (x->pending == 0 && !x->logged) {
         x->seq = seq;
-        rp_value_show(x->example, sizeof(x->example), v);
+        tg_value_show(x->example, sizeof(x->example), v);
     }
     x->pending++;
 }
@@ -191,17 +191,17 @@ static const char *class_name(int cls)
 {
     static const char *const n[] = { "none", "connection", "retry",
                                      "value", "config", "fatal" };
-    return cls >= 0 && cls <= RP_E_FATAL ? n[cls] : "?";
+    return cls >= 0 && cls <= TG_E_FATAL ? n[cls] : "?";
 }
 
 static int transient(int cls)
 {
-    return cls == RP_E_CONN || cls == RP_E_RETRY;
+    return cls == TG_E_CONN || cls == TG_E_RETRY;
 }
 
 /* Log a problem once per distinct message, and the same event at most
 ** once every 30 s. */
-static void problem(rp_state *st, const rp_error *e, const char *event)
+static void problem(rp_state *st, const tg_error *e, const char *event)
 {
     int64_t t = sl_now_us();
     int same_event = strcmp(st->last_event, event) == 0;
@@ -255,7 +255,7 @@ static void disconnect(rp_state *st)
 {
     rp_apply_free(st->ap);
     st->ap = NULL;
-    rp_tables_clear(&st->ts);
+    tg_tables_clear(&st->ts);
     if (st->db != NULL)
         mysql_close(st->db);
     st->db = NULL;
@@ -263,7 +263,7 @@ static void disconnect(rp_state *st)
 
 /* The journal still holds the seq after `applied` (or nothing is there
 ** yet)? Else no retry can help: a fresh snapshot (new journal) is due. */
-static int start_readable(rp_state *st, rp_error *e)
+static int start_readable(rp_state *st, tg_error *e)
 {
     jr_info info;
 
@@ -271,7 +271,7 @@ static int start_readable(rp_state *st, rp_error *e)
         return 0;
     if (info.first_seq > 0 && info.first_seq > st->applied + 1 &&
         info.complete_seq > st->applied)
-        return rp_fail(e, RP_E_FATAL, 0, "seq %llu was pruned from the "
+        return tg_fail(e, TG_E_FATAL, 0, "seq %llu was pruned from the "
                        "journal before replica %s applied it (the oldest "
                        "stored seq is %llu; applied records are kept "
                        "for sluice-capture's --retention-s, 7 days by "
@@ -282,14 +282,14 @@ static int start_readable(rp_state *st, rp_error *e)
     return 0;
 }
 
-static int connect_target(rp_state *st, rp_error *e)
+static int connect_target(rp_state *st, tg_error *e)
 {
     jr_err je = { 0 };
 
-    st->db = rp_db_connect(&st->url, e);
+    st->db = tg_db_connect(&st->url, e);
     if (st->db == NULL)
         return -1;
-    st->max_packet = rp_db_max_packet(st->db);
+    st->max_packet = tg_db_max_packet(st->db);
     if (rp_position_init(st->db, e) != 0 ||
         rp_position_get(st->db, st->cfg.replica, st->uuid, &st->applied,
                         e) != 0 ||
@@ -300,7 +300,7 @@ static int connect_target(rp_state *st, rp_error *e)
     if (!st->registered) {
         if (jr_replica_register(st->j, st->cfg.replica, &je) != JR_OK) {
             disconnect(st);
-            return rp_fail(e, RP_E_FATAL, 0, "registering replica %s in the "
+            return tg_fail(e, TG_E_FATAL, 0, "registering replica %s in the "
                            "journal: %s", st->cfg.replica, je.msg);
         }
         st->registered = 1;
@@ -309,7 +309,7 @@ static int connect_target(rp_state *st, rp_error *e)
                           &st->rounds, st->max_packet);
     if (st->ap == NULL) {
         disconnect(st);
-        return rp_fail(e, RP_E_FATAL, 0, "out of memory");
+        return tg_fail(e, TG_E_FATAL, 0, "out of memory");
     }
     SL_LOG(SL_INFO, "replay.connected", "replica=%s applied_seq=%llu "
            "max_allowed_packet=%lu tls=%s", st->cfg.replica,
@@ -333,10 +333,10 @@ int rp_open(rp_state **out, const rp_cfg *cfg, jr_err *err)
     if (st == NULL)
         return JR_ERR;
     st->cfg = *cfg;
-    if ((rc = rp_url_parse(&st->url, cfg->target, err)) != JR_OK)
+    if ((rc = tg_url_parse(&st->url, cfg->target, err)) != JR_OK)
         goto fail;
     if (cfg->password_file != NULL &&
-        (rc = rp_url_password_file(&st->url, cfg->password_file, err)) !=
+        (rc = tg_url_password_file(&st->url, cfg->password_file, err)) !=
             JR_OK)
         goto fail;
     if ((st->names = rp_names_new(cfg->tables, cfg->exclude_tables,
@@ -391,7 +391,7 @@ void rp_close(rp_state *st)
     disconnect(st);
     jr_reader_close(st->rd);
     jr_journal_close(st->j);
-    rp_url_free(&st->url);
+    tg_url_free(&st->url);
     rp_names_free(st->names);
     rounds_free(&st->rounds);
     free(st);
@@ -422,7 +422,7 @@ static void ack(rp_state *st, int force)
 /* ---- applying ---- */
 
 /* Read the next record of the group; journal problems are FATAL. */
-static int next(rp_state *st, jr_entry *e, rp_error *re)
+static int next(rp_state *st, jr_entry *e, tg_error *re)
 {
     jr_err err = { 0 };
     int rc = jr_reader_next(st->rd, e, &err);
@@ -430,19 +430,19 @@ static int next(rp_state *st, jr_entry *e, rp_error *re)
     if (rc == JR_OK)
         return 0;
     if (rc == JR_EAGAIN)
-        return rp_fail(re, RP_E_FATAL, 0, "journal ends inside a group it "
+        return tg_fail(re, TG_E_FATAL, 0, "journal ends inside a group it "
                        "reported complete (seq %llu)",
                        (unsigned long long)st->applied + 1);
     if (rc == JR_ENOTFOUND)
-        return rp_fail(re, RP_E_FATAL, 0, "seq %llu was pruned from the "
+        return tg_fail(re, TG_E_FATAL, 0, "seq %llu was pruned from the "
                        "journal before replica %s applied it: this target "
                        "needs a fresh snapshot (new journal)",
                        (unsigned long long)st->applied + 1,
                        st->cfg.replica);
-    return rp_fail(re, RP_E_FATAL, 0, "journal: %s", err.msg);
+    return tg_fail(re, TG_E_FATAL, 0, "journal: %s", err.msg);
 }
 
-static int next_cb(void *ctx, jr_entry *e, rp_error *re)
+static int next_cb(void *ctx, jr_entry *e, tg_error *re)
 {
     return next(ctx, e, re);
 }
@@ -451,10 +451,10 @@ static int next_cb(void *ctx, jr_entry *e, rp_error *re)
 ** return *ent is the last record consumed (SNAP_END, ABORT, or the one
 ** record after SNAP_BEGIN). 0, -1, or RP_LOAD_ABORTED. */
 static int load_snapshot(rp_state *st, jr_entry *ent, const char *target,
-                         uint64_t *rows, rp_error *e)
+                         uint64_t *rows, tg_error *e)
 {
     char src[512];
-    rp_table *t;
+    tg_table *t;
     jr_entry end;
     uint64_t n = 0;
     int rc;
@@ -467,7 +467,7 @@ static int load_snapshot(rp_state *st, jr_entry *ent, const char *target,
     if (ent->rec.kind != JR_K_INSERT || strcmp(ent->rec.table, src) != 0) {
         /* an empty snapshot: this is its SNAP_END */
         if (ent->rec.kind != JR_K_SNAP_END || strcmp(ent->rec.table, src))
-            return rp_fail(e, RP_E_FATAL, 0, "seq %llu: unexpected %s record "
+            return tg_fail(e, TG_E_FATAL, 0, "seq %llu: unexpected %s record "
                            "of table %s inside the snapshot of table %s: "
                            "the journal is corrupt",
                            (unsigned long long)ent->seq,
@@ -476,9 +476,9 @@ static int load_snapshot(rp_state *st, jr_entry *ent, const char *target,
     }
     if (rp_apply_check(st->ap, ent, target, e) != 0)
         return -1;
-    t = rp_table_get(&st->ts, st->db, target, e);
+    t = tg_table_get(&st->ts, st->db, target, e);
     if (t == NULL)
-        return e->cls ? -1 : rp_fail(e, RP_E_CONFIG, 0, "target table %s "
+        return e->cls ? -1 : tg_fail(e, TG_E_CONFIG, 0, "target table %s "
                                      "does not exist (seq %llu)", target,
                                      (unsigned long long)ent->seq);
     memset(&end, 0, sizeof(end));
@@ -509,7 +509,7 @@ static int is_ddl(int kind)
 }
 
 /* Apply the group starting at applied + 1. */
-static int apply_group(rp_state *st, rp_error *e)
+static int apply_group(rp_state *st, tg_error *e)
 {
     uint64_t start = st->applied + 1, rows = 0;
     int ddl = 1, aborted = 0;
@@ -524,14 +524,14 @@ static int apply_group(rp_state *st, rp_error *e)
         if (next(st, &ent, e) != 0)
             goto fail;
         if (ent.seq == start && ent.group != start) {
-            rp_fail(e, RP_E_FATAL, 0, "journal seq %llu belongs to group "
+            tg_fail(e, TG_E_FATAL, 0, "journal seq %llu belongs to group "
                     "%llu, but the position says a group starts there",
                     (unsigned long long)start,
                     (unsigned long long)ent.group);
             goto fail;
         }
         if (sl_stop) {
-            rp_fail(e, RP_E_RETRY, 0, "stopping");
+            tg_fail(e, TG_E_RETRY, 0, "stopping");
             goto fail;
         }
         if (ent.rec.kind == JR_K_ABORT) {
@@ -541,7 +541,7 @@ static int apply_group(rp_state *st, rp_error *e)
             goto end;
         }
         if (is_ddl(ent.rec.kind) && !ddl) {
-            rp_fail(e, RP_E_FATAL, 0, "seq %llu: a %s record of table %s "
+            tg_fail(e, TG_E_FATAL, 0, "seq %llu: a %s record of table %s "
                     "follows row changes inside group %llu; MariaDB commits "
                     "DDL implicitly, so applying it would commit part of "
                     "the group without its position: the journal is "
@@ -557,7 +557,7 @@ static int apply_group(rp_state *st, rp_error *e)
         if (target == NULL)
             goto end;                    /* left out: --tables/--exclude */
         if ((clash = rp_names_clash(st->names, ent.rec.table)) != NULL) {
-            rp_fail(e, RP_E_CONFIG, 0, "source tables %s and %s would both "
+            tg_fail(e, TG_E_CONFIG, 0, "source tables %s and %s would both "
                     "land in target table %s: change --map", ent.rec.table,
                     clash, target);
             goto fail;
@@ -579,7 +579,7 @@ static int apply_group(rp_state *st, rp_error *e)
         if (ent.group_end)
             break;
         if (aborted) {
-            rp_fail(e, RP_E_FATAL, 0, "seq %llu: the journal goes on after "
+            tg_fail(e, TG_E_FATAL, 0, "seq %llu: the journal goes on after "
                     "an ABORT record inside group %llu: it is corrupt",
                     (unsigned long long)ent.seq, (unsigned long long)start);
             goto fail;
@@ -591,7 +591,7 @@ static int apply_group(rp_state *st, rp_error *e)
                         ent.seq, e))
         goto fail;
     if (mysql_commit(st->db) != 0) {
-        rp_fail_mysql(e, st->db, "COMMIT");
+        tg_fail_mysql(e, st->db, "COMMIT");
         goto fail;
     }
     st->applied = ent.seq;
@@ -601,7 +601,7 @@ static int apply_group(rp_state *st, rp_error *e)
     rounds_commit(st);
     if (rp_apply_rejected(st->ap) > 0)
         SL_LOG(SL_WARN, "replay.rejected", "group=%llu rows=%llu "
-               "hint=\"see table " RP_REJECTS_TABLE "\"",
+               "hint=\"see table " TG_REJECTS_TABLE "\"",
                (unsigned long long)start,
                (unsigned long long)rp_apply_rejected(st->ap));
     SL_LOG(SL_DEBUG, "replay.group", "group=%llu last_seq=%llu records=%llu",
@@ -633,7 +633,7 @@ int rp_run(rp_state *st, jr_err *err)
 {
     int64_t started = sl_now_us();
     uint64_t seen_version = 0;
-    rp_error e;
+    tg_error e;
 
     while (!sl_stop) {
         int once_over = st->cfg.once &&
@@ -644,7 +644,7 @@ int rp_run(rp_state *st, jr_err *err)
         if (st->db == NULL) {
             if (connect_target(st, &e) != 0) {
                 problem(st, &e, "replay.target_unavailable");
-                if (e.cls == RP_E_FATAL ||
+                if (e.cls == TG_E_FATAL ||
                     (st->cfg.once && (!transient(e.cls) || once_over)))
                     goto fatal;
                 backoff(st);
@@ -676,14 +676,14 @@ int rp_run(rp_state *st, jr_err *err)
         if (sl_stop)
             break;
         switch (e.cls) {
-        case RP_E_CONN:
+        case TG_E_CONN:
             problem(st, &e, "replay.connection_lost");
             disconnect(st);
             if (once_over)
                 goto fatal;
             backoff(st);
             break;
-        case RP_E_DATA:
+        case TG_E_DATA:
             if (!st->single) {
                 st->single = 1;          /* pin the value on one seq */
                 continue;
@@ -691,19 +691,19 @@ int rp_run(rp_state *st, jr_err *err)
             problem(st, &e, "replay.value_rejected");
             if (st->cfg.once)
                 goto fatal;
-            rp_tables_clear(&st->ts);
+            tg_tables_clear(&st->ts);
             rp_apply_reset(st->ap);
             backoff(st);
             break;
-        case RP_E_CONFIG:
+        case TG_E_CONFIG:
             problem(st, &e, "replay.target_problem");
             if (st->cfg.once)
                 goto fatal;
-            rp_tables_clear(&st->ts);
+            tg_tables_clear(&st->ts);
             rp_apply_reset(st->ap);
             backoff(st);
             break;
-        case RP_E_FATAL:
+        case TG_E_FATAL:
             goto fatal;
         default:
             problem(st, &e, "replay.retry");

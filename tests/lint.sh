@@ -5,6 +5,8 @@
 #  * runtime/ (the leaf every library may use) includes nothing of the
 #    journal, SQLite, MariaDB or any sluice module above it, and only
 #    sl_metrics.c (the /metrics endpoint, its own target) libmicrohttpd;
+#  * target/ (the MariaDB side) includes neither SQLite nor capture's or
+#    replay's headers, and sluice-verify uses it, never replay's rp.h;
 #  * sluice-capture does not link MariaDB, sluice-replay does not link
 #    SQLite (when those binaries exist).
 set -u
@@ -33,6 +35,17 @@ fi
 if hits=$(grep -rnE '#include[[:space:]]*[<"]microhttpd' "$src/runtime" |
           grep -v '/sl_metrics\.c:'); then
     echo "lint: only runtime/sl_metrics.c may use libmicrohttpd:"
+    echo "$hits"
+    fail=1
+fi
+if hits=$(grep -rnE '#include[[:space:]]*[<"](sqlite3|rp[._]|cap[._]|vf[._])' \
+            "$src/target"); then
+    echo "lint: target/ is the MariaDB side only; it must not include:"
+    echo "$hits"
+    fail=1
+fi
+if hits=$(grep -rnE '#include[[:space:]]*"rp[._]' "$src/tools"); then
+    echo "lint: tools/ use the target library (tg.h), not replay's internals:"
     echo "$hits"
     fail=1
 fi

@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "rp.h"
+#include "tg.h"
 
 /* Exit status (sysexits.h numbers). */
 enum {
@@ -63,8 +63,8 @@ typedef struct vf_err {
 
 int vf_fail(vf_err *e, int fatal, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* From an rp_error (connection class errors are fatal). */
-int vf_fail_rp(vf_err *e, const rp_error *re);
+/* From an tg_error (connection class errors are fatal). */
+int vf_fail_rp(vf_err *e, const tg_error *re);
 
 /* ---- columns and tables (vf_plan.c) ---- */
 
@@ -90,7 +90,7 @@ typedef struct vf_col {
     int text;                /* target text type: order by collation */
     int natural_order;       /* text key whose collation orders like
                                 SQLite's BINARY (utf8mb4/utf8mb3 *_bin) */
-    rp_col rc;               /* replay's view, for its conversions */
+    tg_col rc;               /* replay's view, for its conversions */
 } vf_col;
 
 typedef struct vf_table {
@@ -159,8 +159,8 @@ int vf_tgt_open(MYSQL **out, const char *url, const char *password_file,
                 vf_err *e);
 /* Columns of `name` as replay sees them, plus per-column extras
 ** (parallel to t->cols). *t NULL when there is no such table. */
-int vf_tgt_describe(MYSQL *db, rp_tables *ts, const char *name,
-                    rp_table **t, vf_tgtcol **extra, vf_err *e);
+int vf_tgt_describe(MYSQL *db, tg_tables *ts, const char *name,
+                    tg_table **t, vf_tgtcol **extra, vf_err *e);
 void vf_tgtcols_free(vf_tgtcol *x, int n);
 /* Start streaming the compared columns (mysql_use_result). ordered: ORDER
 ** BY the key; force_binary: text key columns ordered by their UTF-8
@@ -200,7 +200,7 @@ void vf_canon_tgt(const vf_col *c, const char *p, unsigned long n,
 /* Total order; 0 exactly when the values are equal. */
 int vf_val_cmp(const vf_val *a, const vf_val *b);
 /* Append a self-delimiting encoding of v (equal values, equal bytes). */
-int vf_val_encode(rp_str *s, const vf_val *v);
+int vf_val_encode(tg_str *s, const vf_val *v);
 /* Human forms, cut to a few dozen bytes: NULL, 12, 1.5, 'text', x'0a'. */
 void vf_show_src(char *buf, size_t cap, sqlite3_stmt *st, int i);
 void vf_show_tgt(char *buf, size_t cap, const vf_col *c, const char *p,
@@ -287,7 +287,7 @@ typedef struct vf_ctx {
     const vf_cfg *cfg;
     sqlite3 *sdb;
     MYSQL *tdb;
-    rp_tables ts;
+    tg_tables ts;
 } vf_ctx;
 
 enum {

@@ -161,7 +161,7 @@ typedef struct mctx {
     vf_ctx *x;
     const vf_table *t;
     vf_val *v;
-    rp_str enc;
+    tg_str enc;
 } mctx;
 
 /* Encode the current row of a side and hash it. */
@@ -316,6 +316,6 @@ out:
     free(miss);
     free(extra);
     free(c.v);
-    rp_str_free(&c.enc);
+    tg_str_free(&c.enc);
     return ret;
 }

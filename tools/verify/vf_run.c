@@ -144,7 +144,7 @@ int vf_run_table(vf_ctx *x, const char *name, vf_result *r, vf_err *e)
     }
     vf_table_free(&t);
     vf_srctable_free(&s);
-    rp_tables_clear(&x->ts);
+    tg_tables_clear(&x->ts);
     if (rc != 0 && te.failed) {
         if (te.fatal) {
             vf_fail(e, te.fatal, "%s", te.msg);
