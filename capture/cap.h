@@ -45,7 +45,11 @@ typedef struct cap_cfg {
     const char *metrics;         /* HOST:PORT or NULL */
 } cap_cfg;
 
-/* ---- errors: capture reuses the journal's jr_err ---- */
+/* ---- errors: sluice's one error type, jr_err, set through jr_err_set
+** (first failure wins). These two only fill in capture's usual domain:
+** cap_fail a failure of capture's own (JR_D_NONE), cap_sqlite_fail the
+** connection's last SQLite error (JR_D_SQLITE, extended code). Both
+** return JR_ERR. ---- */
 int cap_fail(jr_err *err, const char *op, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int cap_sqlite_fail(jr_err *err, sqlite3 *db, const char *what);

@@ -318,7 +318,8 @@ int cap_gate_begin(cap_src *s, jr_err *err)
 
 int cap_gate_busy(const jr_err *err)
 {
-    return err != NULL && err->code != JR_OK && cap_is_busy(err->cause);
+    return err != NULL && err->code != JR_OK && err->domain == JR_D_SQLITE &&
+           cap_is_busy(err->cause);
 }
 
 int cap_gate_commit(cap_src *s, jr_err *err)

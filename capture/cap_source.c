@@ -32,24 +32,17 @@ int cap_fail(jr_err *err, const char *op, const char *fmt, ...)
 {
     va_list ap;
 
-    if (err == NULL || err->code != JR_OK)
-        return JR_ERR;
-    err->code = JR_ERR;
-    err->op = op;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    jr_err_vset(err, JR_ERR, 0, JR_D_NONE, 0, op, fmt, ap);
     va_end(ap);
     return JR_ERR;
 }
 
 int cap_sqlite_fail(jr_err *err, sqlite3 *db, const char *what)
 {
-    int rc = sqlite3_extended_errcode(db);
-    int ret = cap_fail(err, "sqlite", "%s: %s", what, sqlite3_errmsg(db));
-
-    if (err != NULL && err->cause == 0)
-        err->cause = rc;
-    return ret;
+    return jr_err_set(err, JR_ERR, 0, JR_D_SQLITE,
+                      sqlite3_extended_errcode(db), "sqlite", "%s: %s", what,
+                      sqlite3_errmsg(db));
 }
 
 int cap_exec(sqlite3 *db, const char *sql, jr_err *err)
@@ -58,10 +51,8 @@ int cap_exec(sqlite3 *db, const char *sql, jr_err *err)
     int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
 
     if (rc != SQLITE_OK) {
-        cap_fail(err, "sqlite3_exec", "%s (in: %.80s)",
-                 msg ? msg : sqlite3_errstr(rc), sql);
-        if (err != NULL && err->cause == 0)
-            err->cause = rc;
+        jr_err_set(err, JR_ERR, 0, JR_D_SQLITE, rc, "sqlite3_exec",
+                   "%s (in: %.80s)", msg ? msg : sqlite3_errstr(rc), sql);
         sqlite3_free(msg);
         return JR_ERR;
     }

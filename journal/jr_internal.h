@@ -25,9 +25,8 @@
 #define JR_REC_MIN          14u
 
 /* ---- errors (err.c) ---- */
-int jr__fail(jr_err *err, int code, int cause, const char *op,
-             const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+/* Failures go through jr_err_set() (sluice/journal.h); these two fill in
+** the domain and message of the commonest causes. */
 int jr__err_mdb(jr_err *err, int rc, const char *op);
 int jr__err_oom(jr_err *err);
 

@@ -24,9 +24,9 @@ static int check_name(const char *name, jr_err *err)
     if (n == 0 || n > 63 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
                                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                           "0123456789_.-") != n)
-        return jr__fail(err, JR_ERR, 0, "replica",
-                        "invalid replica name '%s': use 1-63 characters "
-                        "of A-Z a-z 0-9 _ . -", name);
+        return jr_err_set(err, JR_ERR, 0, JR_D_NONE, 0, "replica",
+                          "invalid replica name '%s': use 1-63 characters "
+                          "of A-Z a-z 0-9 _ . -", name);
     return JR_OK;
 }
 
@@ -246,8 +246,8 @@ int jr_journal_prune(jr_journal *j, int64_t retention_s, uint64_t *pruned,
     int more = 1, ret = JR_OK;
 
     if (j->read_only)
-        return jr__fail(err, JR_ERR, 0, "jr_journal_prune",
-                        "journal %s was opened read-only", j->dir);
+        return jr_err_set(err, JR_ERR, 0, JR_D_NONE, 0, "jr_journal_prune",
+                          "journal %s was opened read-only", j->dir);
     while (more && ret == JR_OK)
         ret = prune_some(j, cutoff, &total, &more, err);
     if (ret == JR_OK && total > 0)

@@ -94,13 +94,13 @@ int rp_stmt_begin(rp_stmt *s, int op, tg_table *t, const jr_row *r,
 #define RP_STMT_FULL 1
 int rp_stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
                 const jr_entry *ent, const char *key, int flags,
-                rp_rounds *rounds, size_t limit, tg_error *e);
+                rp_rounds *rounds, size_t limit, jr_err *e);
 int rp_stmt_has_key(const rp_stmt *s, const char *key);
 /* Send it (no-op if empty) and reset. */
-int rp_stmt_flush(rp_stmt *s, MYSQL *db, tg_error *e);
+int rp_stmt_flush(rp_stmt *s, MYSQL *db, jr_err *e);
 void rp_key_text(char *buf, size_t cap, const jr_row *k);
 int rp_bad_value(const jr_entry *ent, const char *col, const jr_value *v,
-                 const char *why, tg_error *e);
+                 const char *why, jr_err *e);
 
 /* ---- applying (rp_apply.c) ---- */
 typedef struct rp_apply rp_apply;
@@ -122,7 +122,7 @@ void rp_apply_free(rp_apply *a);
 /* Apply one record of the open transaction (buffers; may flush), to
 ** target table `target` (the record's table, or its --map name). */
 int rp_apply_record(rp_apply *a, const jr_entry *e, const char *target,
-                    tg_error *err);
+                    jr_err *err);
 /* The storage classes of key's values in row ("it": integer, text), the
 ** value of sqlite_sluice_class. */
 void rp_key_class(const jr_row *row, const jr_row *key, char *out,
@@ -130,15 +130,15 @@ void rp_key_class(const jr_row *row, const jr_row *key, char *out,
 /* Would a row change of ent's table be applicable (target key matches the
 ** source key)? 0, or -1 with a configuration error. */
 int rp_apply_check(rp_apply *a, const jr_entry *ent, const char *target,
-                   tg_error *err);
+                   jr_err *err);
 /* Flush buffered rows. */
-int rp_apply_flush(rp_apply *a, tg_error *err);
+int rp_apply_flush(rp_apply *a, jr_err *err);
 /* Number of rows rejected under --on-error=skip in this group. */
 uint64_t rp_apply_rejected(const rp_apply *a);
 void rp_apply_reset(rp_apply *a);
 
 /* Pull the next journal record (0, or -1 with e filled). */
-typedef int (*rp_next_fn)(void *ctx, jr_entry *e, tg_error *err);
+typedef int (*rp_next_fn)(void *ctx, jr_entry *e, jr_err *err);
 /* Load a snapshot of source table `src` into t whose first row is
 ** `first` (the record after SNAP_BEGIN) with LOAD DATA LOCAL INFILE,
 ** pulling records through next() up to and including SNAP_END, returned
@@ -147,26 +147,26 @@ typedef int (*rp_next_fn)(void *ctx, jr_entry *e, tg_error *err);
 #define RP_LOAD_ABORTED 1
 int rp_load_snapshot(rp_apply *a, MYSQL *db, tg_table *t, const char *src,
                      const jr_entry *first, rp_next_fn next, void *nctx,
-                     jr_entry *end, uint64_t *rows, tg_error *e);
+                     jr_entry *end, uint64_t *rows, jr_err *e);
 
 /* ---- bookkeeping tables (rp_meta.c; their names are in tg.h) ---- */
 /* Create the tables (migrating sluice_position, sluice_rejects and
 ** sluice_tables of older versions when they are exactly ours). */
-int rp_position_init(MYSQL *db, tg_error *e);
+int rp_position_init(MYSQL *db, jr_err *e);
 /* Applied seq of `replica` (0 if none). Refuses a row written for another
 ** journal. */
 int rp_position_get(MYSQL *db, const char *replica, const char *uuid,
-                    uint64_t *seq, tg_error *e);
+                    uint64_t *seq, jr_err *e);
 /* Move the position from `expected` to `seq` (compare-and-set), only
 ** when no upsert of the group merged two source keys (@sluice_merge = 0,
 ** else a DATA error: single-row mode then names them); a position that
 ** moved meanwhile is a CONN error (reconnect, re-read it). */
 int rp_position_set(MYSQL *db, const char *replica, const char *uuid,
-                    uint64_t expected, uint64_t seq, tg_error *e);
+                    uint64_t expected, uint64_t seq, jr_err *e);
 /* Record a rejected change (inside the group's transaction). */
 int rp_reject_record(MYSQL *db, const char *replica, const jr_entry *ent,
                      const char *table, const char *why, size_t limit,
-                     tg_error *e);
+                     jr_err *e);
 
 /* ---- names (rp_names.c) ---- */
 typedef struct rp_names rp_names;

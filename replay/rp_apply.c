@@ -362,7 +362,7 @@ static sl_json *source_schema(rp_apply *a, const char *src)
 }
 
 static plan *get_plan(rp_apply *a, const char *table, const jr_row *key,
-                      tg_table *t, tg_error *e)
+                      tg_table *t, jr_err *e)
 {
     plan *p;
     char *keyset;
@@ -436,7 +436,7 @@ static plan *get_plan(rp_apply *a, const char *table, const jr_row *key,
 
 /* ---- statements ---- */
 
-static int run(rp_apply *a, const char *sql, size_t len, tg_error *e)
+static int run(rp_apply *a, const char *sql, size_t len, jr_err *e)
 {
     if (a->limit > 0 && len > a->limit)
         return tg_fail(e, TG_E_DATA, 1153, "a statement of %zu bytes is "
@@ -450,7 +450,7 @@ static int run(rp_apply *a, const char *sql, size_t len, tg_error *e)
 
 /* Flush both open statements: deletes first (their keys are disjoint
 ** from the upserts' whenever both are open, see add_row). */
-int rp_apply_flush(rp_apply *a, tg_error *e)
+int rp_apply_flush(rp_apply *a, jr_err *e)
 {
     if (rp_stmt_flush(&a->del, a->db, e) != 0) {
         rp_stmt_reset(&a->put);
@@ -462,7 +462,7 @@ int rp_apply_flush(rp_apply *a, tg_error *e)
 /* Literal of value i of row r for target table t into s (a WHERE clause:
 ** the value as the column stores it, no rounding counted). */
 static int add_value(rp_apply *a, tg_str *s, tg_table *t, const jr_row *r,
-                     uint32_t i, const jr_entry *ent, int flags, tg_error *e)
+                     uint32_t i, const jr_entry *ent, int flags, jr_err *e)
 {
     char why[300];
     int c = tg_table_col(t, r->names[i]);
@@ -481,7 +481,7 @@ static int add_value(rp_apply *a, tg_str *s, tg_table *t, const jr_row *r,
 ** stores them (a DATETIME keeps whole seconds: so does the value matched),
 ** text compared byte for byte whatever the collation. */
 static int where_row(rp_apply *a, tg_str *s, tg_table *t, const jr_row *r,
-                     const jr_entry *ent, tg_error *e)
+                     const jr_entry *ent, jr_err *e)
 {
     int first = 1;
 
@@ -533,7 +533,7 @@ static const char *key_string(rp_apply *a, tg_table *t, const jr_row *r,
 
 /* Upserts that landed on another source key's row so far (the merge
 ** guard's count, rp_stmt.c); reset to 0 when not. 0 or -1. */
-static int merges(rp_apply *a, long long *n, tg_error *e)
+static int merges(rp_apply *a, long long *n, jr_err *e)
 {
     MYSQL_RES *res;
     MYSQL_ROW row;
@@ -555,7 +555,7 @@ static int merges(rp_apply *a, long long *n, tg_error *e)
 ** record it and go on. */
 static int single_merge_check(rp_apply *a, tg_table *t, const jr_row *r,
                               const jr_row *key, const jr_entry *ent,
-                              tg_error *e)
+                              jr_err *e)
 {
     MYSQL_RES *res;
     MYSQL_ROW row;
@@ -639,7 +639,7 @@ static int single_merge_check(rp_apply *a, tg_table *t, const jr_row *r,
 ** the row joins its own, which keeps the changes in order. */
 static int add_row(rp_apply *a, int op, tg_table *t, const jr_row *r,
                    const jr_row *key, int replace, int commute,
-                   const jr_entry *ent, tg_error *e)
+                   const jr_entry *ent, jr_err *e)
 {
     rp_stmt *me = op == RP_OP_PUT ? &a->put : &a->del;
     rp_stmt *other = op == RP_OP_PUT ? &a->del : &a->put;
@@ -688,7 +688,7 @@ static int add_row(rp_apply *a, int op, tg_table *t, const jr_row *r,
 ** another key (text compared by bytes). */
 static int delete_conflicts(rp_apply *a, plan *p, tg_table *t,
                             const jr_row *r, const jr_row *key,
-                            const jr_entry *ent, tg_error *e)
+                            const jr_entry *ent, jr_err *e)
 {
     for (int u = 0; u < p->nuniq; u++) {
         tg_str s = { 0 };
@@ -760,7 +760,7 @@ static int key_changed(const jr_row *key, const jr_row *nw)
 
 /* Value i of the new image into s, its rounding counted. */
 static int new_value(rp_apply *a, tg_str *s, tg_table *t, const jr_row *nw,
-                     uint32_t i, const jr_entry *ent, tg_error *e)
+                     uint32_t i, const jr_entry *ent, jr_err *e)
 {
     int altered = 0, c = tg_table_col(t, nw->names[i]);
     char why[300];
@@ -777,7 +777,7 @@ static int new_value(rp_apply *a, tg_str *s, tg_table *t, const jr_row *nw,
 }
 
 static int apply_oldimg(rp_apply *a, tg_table *t, const jr_entry *ent,
-                        tg_error *e)
+                        jr_err *e)
 {
     const jr_record *r = &ent->rec;
     jr_row nw = r->new_row;
@@ -843,7 +843,7 @@ static int apply_oldimg(rp_apply *a, tg_table *t, const jr_entry *ent,
     return ret;
 }
 
-static int delete_all(rp_apply *a, const char *table, tg_error *e)
+static int delete_all(rp_apply *a, const char *table, jr_err *e)
 {
     tg_str s = { 0 };
     int ret;
@@ -857,7 +857,7 @@ static int delete_all(rp_apply *a, const char *table, tg_error *e)
     return ret;
 }
 
-static int apply_row(rp_apply *a, const jr_entry *ent, tg_error *e)
+static int apply_row(rp_apply *a, const jr_entry *ent, jr_err *e)
 {
     const jr_record *r = &ent->rec;
     tg_table *t = tg_table_get(a->ts, a->db, r->table, e);
@@ -906,7 +906,7 @@ static int apply_row(rp_apply *a, const jr_entry *ent, tg_error *e)
 }
 
 int rp_apply_check(rp_apply *a, const jr_entry *ent, const char *target,
-                   tg_error *e)
+                   jr_err *e)
 {
     tg_table *t = tg_table_get(a->ts, a->db, target, e);
     jr_row key = ent->rec.key;
@@ -924,7 +924,7 @@ int rp_apply_check(rp_apply *a, const jr_entry *ent, const char *target,
 }
 
 int rp_apply_record(rp_apply *a, const jr_entry *ent, const char *target,
-                    tg_error *e)
+                    jr_err *e)
 {
     jr_entry m = *ent;
     const jr_record *r = &m.rec;

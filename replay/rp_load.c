@@ -48,7 +48,7 @@ typedef struct li_ctx {
     tg_str buf;
     size_t off;
     int eof, failed;
-    tg_error err;
+    jr_err err;
     jr_entry *end;
     uint64_t rows;
 } li_ctx;
@@ -185,7 +185,7 @@ static unsigned long long replaced(MYSQL *db)
 
 int rp_load_snapshot(rp_apply *a, MYSQL *db, tg_table *t, const char *src,
                      const jr_entry *first, rp_next_fn next, void *nctx,
-                     jr_entry *end, uint64_t *rows, tg_error *e)
+                     jr_entry *end, uint64_t *rows, jr_err *e)
 {
     li_ctx c;
     tg_str s = { 0 };
@@ -265,7 +265,7 @@ int rp_load_snapshot(rp_apply *a, MYSQL *db, tg_table *t, const char *src,
         if (c.aborted)
             ret = RP_LOAD_ABORTED;
         else if (c.failed && c.err.cls != TG_E_NONE)
-            ret = tg_fail(e, c.err.cls, c.err.mysql_errno, "%s",
+            ret = tg_fail(e, c.err.cls, c.err.cause, "%s",
                           c.err.msg);
         else
             ret = tg_fail_mysql(e, db, "loading snapshot");

@@ -46,7 +46,7 @@ static const struct legacy {
 };
 
 /* One query for all six names: "table\tcol1,col2,...\n" per table. */
-static int columns_of_all(MYSQL *db, tg_str *out, tg_error *e)
+static int columns_of_all(MYSQL *db, tg_str *out, jr_err *e)
 {
     MYSQL_RES *r;
     MYSQL_ROW row;
@@ -93,7 +93,7 @@ static const char *columns_in(const tg_str *all, const char *table,
     return buf;
 }
 
-static int migrate(MYSQL *db, tg_error *e)
+static int migrate(MYSQL *db, jr_err *e)
 {
     char cols[400], now[400];
     tg_str all = { 0 };
@@ -130,7 +130,7 @@ static int migrate(MYSQL *db, tg_error *e)
     return 0;
 }
 
-int rp_position_init(MYSQL *db, tg_error *e)
+int rp_position_init(MYSQL *db, jr_err *e)
 {
     static const char sql[] =
         "CREATE TABLE IF NOT EXISTS " TG_POSITION_TABLE " ("
@@ -168,7 +168,7 @@ int rp_position_init(MYSQL *db, tg_error *e)
 }
 
 int rp_position_get(MYSQL *db, const char *replica, const char *uuid,
-                    uint64_t *seq, tg_error *e)
+                    uint64_t *seq, jr_err *e)
 {
     tg_str s = { 0 };
     MYSQL_RES *r;
@@ -203,7 +203,7 @@ int rp_position_get(MYSQL *db, const char *replica, const char *uuid,
 /* The position write matched nothing: an upsert of this group landed on
 ** another source key's row (the merge guard counted it, rp_stmt.c), or
 ** the position moved under this replay. */
-static int not_written(MYSQL *db, tg_error *e, const char *replica)
+static int not_written(MYSQL *db, jr_err *e, const char *replica)
 {
     MYSQL_RES *r;
     MYSQL_ROW row;
@@ -229,7 +229,7 @@ static int not_written(MYSQL *db, tg_error *e, const char *replica)
 }
 
 int rp_position_set(MYSQL *db, const char *replica, const char *uuid,
-                    uint64_t expected, uint64_t seq, tg_error *e)
+                    uint64_t expected, uint64_t seq, jr_err *e)
 {
     tg_str s = { 0 };
     int ret = 0;
@@ -289,7 +289,7 @@ static void quoted_escaped(tg_str *s, MYSQL *db, const char *p, size_t n,
 
 int rp_reject_record(MYSQL *db, const char *replica, const jr_entry *ent,
                      const char *table, const char *why, size_t limit,
-                     tg_error *e)
+                     jr_err *e)
 {
     const jr_record *r = &ent->rec;
     const jr_row *img = r->new_row.n ? &r->new_row

@@ -201,7 +201,7 @@ static int transient(int cls)
 
 /* Log a problem once per distinct message, and the same event at most
 ** once every 30 s. */
-static void problem(rp_state *st, const tg_error *e, const char *event)
+static void problem(rp_state *st, const jr_err *e, const char *event)
 {
     int64_t t = sl_now_us();
     int same_event = strcmp(st->last_event, event) == 0;
@@ -263,7 +263,7 @@ static void disconnect(rp_state *st)
 
 /* The journal still holds the seq after `applied` (or nothing is there
 ** yet)? Else no retry can help: a fresh snapshot (new journal) is due. */
-static int start_readable(rp_state *st, tg_error *e)
+static int start_readable(rp_state *st, jr_err *e)
 {
     jr_info info;
 
@@ -282,7 +282,7 @@ static int start_readable(rp_state *st, tg_error *e)
     return 0;
 }
 
-static int connect_target(rp_state *st, tg_error *e)
+static int connect_target(rp_state *st, jr_err *e)
 {
     jr_err je = { 0 };
 
@@ -422,7 +422,7 @@ static void ack(rp_state *st, int force)
 /* ---- applying ---- */
 
 /* Read the next record of the group; journal problems are FATAL. */
-static int next(rp_state *st, jr_entry *e, tg_error *re)
+static int next(rp_state *st, jr_entry *e, jr_err *re)
 {
     jr_err err = { 0 };
     int rc = jr_reader_next(st->rd, e, &err);
@@ -442,7 +442,7 @@ static int next(rp_state *st, jr_entry *e, tg_error *re)
     return tg_fail(re, TG_E_FATAL, 0, "journal: %s", err.msg);
 }
 
-static int next_cb(void *ctx, jr_entry *e, tg_error *re)
+static int next_cb(void *ctx, jr_entry *e, jr_err *re)
 {
     return next(ctx, e, re);
 }
@@ -451,7 +451,7 @@ static int next_cb(void *ctx, jr_entry *e, tg_error *re)
 ** return *ent is the last record consumed (SNAP_END, ABORT, or the one
 ** record after SNAP_BEGIN). 0, -1, or RP_LOAD_ABORTED. */
 static int load_snapshot(rp_state *st, jr_entry *ent, const char *target,
-                         uint64_t *rows, tg_error *e)
+                         uint64_t *rows, jr_err *e)
 {
     char src[512];
     tg_table *t;
@@ -509,7 +509,7 @@ static int is_ddl(int kind)
 }
 
 /* Apply the group starting at applied + 1. */
-static int apply_group(rp_state *st, tg_error *e)
+static int apply_group(rp_state *st, jr_err *e)
 {
     uint64_t start = st->applied + 1, rows = 0;
     int ddl = 1, aborted = 0;
@@ -633,7 +633,7 @@ int rp_run(rp_state *st, jr_err *err)
 {
     int64_t started = sl_now_us();
     uint64_t seen_version = 0;
-    tg_error e;
+    jr_err e;
 
     while (!sl_stop) {
         int once_over = st->cfg.once &&

@@ -149,7 +149,7 @@ void rp_key_text(char *buf, size_t cap, const jr_row *k)
 }
 
 int rp_bad_value(const jr_entry *ent, const char *col, const jr_value *v,
-                 const char *why, tg_error *e)
+                 const char *why, jr_err *e)
 {
     char kt[200], vt[120];
 
@@ -274,7 +274,7 @@ int rp_stmt_begin(rp_stmt *s, int op, tg_table *t, const jr_row *r,
 
 int rp_stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
                 const jr_entry *ent, const char *key, int flags,
-                rp_rounds *rounds, size_t limit, tg_error *e)
+                rp_rounds *rounds, size_t limit, jr_err *e)
 {
     size_t mark = s->sql.len, xmark = s->exact.len;
     uint32_t alt[64];
@@ -413,7 +413,7 @@ static const char *value_of(const rp_stmt *s, const char *name)
     return NULL;
 }
 
-int rp_stmt_flush(rp_stmt *s, MYSQL *db, tg_error *e)
+int rp_stmt_flush(rp_stmt *s, MYSQL *db, jr_err *e)
 {
     int ret = 0;
 

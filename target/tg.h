@@ -60,11 +60,14 @@ void tg_url_free(tg_url *u);
 ** mariadb://u:secret@h/db -> mariadb://u:xxxxxx@h/db. */
 void tg_url_scrub(char *url);
 
-/* ---- errors ---- */
-/* Every failure is one of these. CONN and RETRY are transient (retried
-** with backoff, logged once); DATA, CONFIG and FATAL are permanent (one
-** clear message; --once exits; a daemon shows sluice_replay_stuck 1 and
-** retries slowly, FATAL exits). */
+/* ---- errors ----
+** Failures are recorded in sluice's one error type, jr_err (journal.h;
+** first failure wins), with one of these classes in err->cls and, for an
+** error MariaDB reported, its error number in err->cause (domain
+** JR_D_MARIADB). A failed call leaves err->code == JR_ERR and returns -1.
+** CONN and RETRY are transient (retried with backoff, logged once); DATA,
+** CONFIG and FATAL are permanent (one clear message; --once exits; a
+** daemon shows sluice_replay_stuck 1 and retries slowly, FATAL exits). */
 enum {
     TG_E_NONE = 0,
     TG_E_CONN,        /* connection lost/refused: reconnect, retry group */
@@ -75,26 +78,22 @@ enum {
     TG_E_FATAL        /* journal corruption, bugs */
 };
 
-typedef struct tg_error {
-    int cls;                     /* TG_E_* */
-    unsigned mysql_errno;
-    char msg[512];
-} tg_error;
-
-int tg_fail(tg_error *e, int cls, unsigned no, const char *fmt, ...)
+/* jr_err_set with the target's usual fields: class `cls`, MariaDB error
+** number `no` (0: none). Returns -1. */
+int tg_fail(jr_err *e, int cls, unsigned no, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Classify the connection's last error, prefixed with `what`. */
-int tg_fail_mysql(tg_error *e, MYSQL *db, const char *what);
+int tg_fail_mysql(jr_err *e, MYSQL *db, const char *what);
 
 /* ---- connection (tg_db.c) ---- */
 /* Connect and set the session up. With tls required/verify-full a
 ** session that is not encrypted is refused (CONFIG). */
-MYSQL *tg_db_connect(const tg_url *u, tg_error *e);
+MYSQL *tg_db_connect(const tg_url *u, jr_err *e);
 /* The server's max_allowed_packet (read at connect; 0 if unknown). */
 unsigned long tg_db_max_packet(MYSQL *db);
 /* Is this MariaDB error number transient? (for tests and logs) */
 int tg_db_class(unsigned mysql_errno);
-int tg_exec(MYSQL *db, const char *sql, size_t len, tg_error *e);
+int tg_exec(MYSQL *db, const char *sql, size_t len, jr_err *e);
 /* Escaped, quoted literal appended to a growing string. */
 typedef struct tg_str {
     char *p;
@@ -172,7 +171,7 @@ void tg_tables_clear(tg_tables *t);
 /* Metadata of `name` (cached). JR_ENOTFOUND-like: returns NULL with
 ** e->cls == TG_E_NONE when the table does not exist. */
 tg_table *tg_table_get(tg_tables *ts, MYSQL *db, const char *name,
-                       tg_error *e);
+                       jr_err *e);
 void tg_table_forget(tg_tables *ts, const char *name);
 /* The CREATE TABLE statement a SCHEMA record's JSON (json[0..len)) makes
 ** for `table` (what tg_table_schema runs for a new table; tests/fuzz
@@ -181,9 +180,9 @@ char *tg_table_create_sql(const char *table, const char *json, size_t len,
                           char *err, size_t cap);
 /* Apply a SCHEMA record: create the table or add missing columns. */
 int tg_table_schema(tg_tables *ts, MYSQL *db, const char *table,
-                    const char *json, size_t len, tg_error *e);
+                    const char *json, size_t len, jr_err *e);
 int tg_table_drop(tg_tables *ts, MYSQL *db, const char *table,
-                  tg_error *e);
+                  jr_err *e);
 /* Index of target column `name` (case-insensitive), or -1. */
 int tg_table_col(const tg_table *t, const char *name);
 

@@ -30,16 +30,13 @@
 
 #include "tg.h"
 
-int tg_fail(tg_error *e, int cls, unsigned no, const char *fmt, ...)
+int tg_fail(jr_err *e, int cls, unsigned no, const char *fmt, ...)
 {
     va_list ap;
 
-    if (e == NULL || e->cls != TG_E_NONE)
-        return -1;
-    e->cls = cls;
-    e->mysql_errno = no;
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    jr_err_vset(e, JR_ERR, cls, no != 0 ? JR_D_MARIADB : JR_D_NONE, (int)no,
+                NULL, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -106,7 +103,7 @@ int tg_db_class(unsigned mysql_errno)
     return classify(mysql_errno);
 }
 
-int tg_fail_mysql(tg_error *e, MYSQL *db, const char *what)
+int tg_fail_mysql(jr_err *e, MYSQL *db, const char *what)
 {
     unsigned no = mysql_errno(db);
     return tg_fail(e, classify(no), no, "%s: %s (MariaDB error %u)", what,
@@ -147,7 +144,7 @@ static void set_tls(MYSQL *db, const tg_url *u)
     }
 }
 
-MYSQL *tg_db_connect(const tg_url *u, tg_error *e)
+MYSQL *tg_db_connect(const tg_url *u, jr_err *e)
 {
     static const char session[] =
         "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,"
@@ -220,7 +217,7 @@ unsigned long tg_db_max_packet(MYSQL *db)
     return v;
 }
 
-int tg_exec(MYSQL *db, const char *sql, size_t len, tg_error *e)
+int tg_exec(MYSQL *db, const char *sql, size_t len, jr_err *e)
 {
     if (mysql_real_query(db, sql, (unsigned long)len) != 0)
         return tg_fail_mysql(e, db, "query");

@@ -138,7 +138,7 @@ static int kind_of(const char *dt, const char *ct)
 
 /* Run a query with one string parameter spliced in as a literal. */
 static MYSQL_RES *query1(MYSQL *db, const char *pre, const char *arg,
-                         const char *post, tg_error *e)
+                         const char *post, jr_err *e)
 {
     tg_str s = { 0 };
     MYSQL_RES *r = NULL;
@@ -158,7 +158,7 @@ static MYSQL_RES *query1(MYSQL *db, const char *pre, const char *arg,
 /* *own = 1 when `name` is recorded in sqlite_sluice_tables (a missing
 ** bookkeeping table -- a target replay never wrote, as verify may see --
 ** means no). 0 or -1. */
-static int owned_table(MYSQL *db, const char *name, int *own, tg_error *e)
+static int owned_table(MYSQL *db, const char *name, int *own, jr_err *e)
 {
     tg_str s = { 0 };
     MYSQL_RES *r;
@@ -184,7 +184,7 @@ static int owned_table(MYSQL *db, const char *name, int *own, tg_error *e)
     return 0;
 }
 
-static tg_table *load(MYSQL *db, const char *name, tg_error *e)
+static tg_table *load(MYSQL *db, const char *name, jr_err *e)
 {
     MYSQL_RES *r;
     MYSQL_ROW row;
@@ -284,7 +284,7 @@ static tg_table *load(MYSQL *db, const char *name, tg_error *e)
 }
 
 tg_table *tg_table_get(tg_tables *ts, MYSQL *db, const char *name,
-                       tg_error *e)
+                       jr_err *e)
 {
     tg_table *t;
 
@@ -601,7 +601,7 @@ char *tg_table_create_sql(const char *table, const char *json, size_t len,
     return s.p;
 }
 
-static int owned(MYSQL *db, const char *table, char **schema, tg_error *e)
+static int owned(MYSQL *db, const char *table, char **schema, jr_err *e)
 {
     MYSQL_RES *r = query1(db, "SELECT schema_json FROM " TG_TABLES_TABLE " "
                           "WHERE table_name = ", table, "", e);
@@ -620,7 +620,7 @@ static int owned(MYSQL *db, const char *table, char **schema, tg_error *e)
 }
 
 static int record_owned(MYSQL *db, const char *table, const char *json,
-                        size_t len, tg_error *e)
+                        size_t len, jr_err *e)
 {
     tg_str s = { 0 };
     int ret;
@@ -641,7 +641,7 @@ static int record_owned(MYSQL *db, const char *table, const char *json,
 
 /* Columns of the schema that the target lacks: ALTER TABLE ADD. */
 static int add_missing(tg_tables *ts, MYSQL *db, const char *table,
-                       const sl_json *js, tg_error *e)
+                       const sl_json *js, jr_err *e)
 {
     tg_table *t = tg_table_get(ts, db, table, e);
     const sl_json *cols = sl_json_get(js, "columns");
@@ -674,7 +674,7 @@ static int add_missing(tg_tables *ts, MYSQL *db, const char *table,
 
 /* Names of the table and its columns that MariaDB cannot take: a
 ** permanent error for this table, naming the way out. */
-static int check_table_name(const char *table, tg_error *e)
+static int check_table_name(const char *table, jr_err *e)
 {
     char why[200];
 
@@ -688,7 +688,7 @@ static int check_table_name(const char *table, tg_error *e)
 
 /* The column names (the table's own name was checked before its JSON,
 ** which holds it, was read). */
-static int check_names(const char *table, const sl_json *js, tg_error *e)
+static int check_names(const char *table, const sl_json *js, jr_err *e)
 {
     const sl_json *cols = sl_json_get(js, "columns");
     char why[200];
@@ -726,7 +726,7 @@ static int check_names(const char *table, const sl_json *js, tg_error *e)
 }
 
 /* A DDL statement MariaDB refused: permanent, with the way out. */
-static int ddl_failed(tg_error *e, const char *what, const char *table)
+static int ddl_failed(jr_err *e, const char *what, const char *table)
 {
     size_t o = strlen(e->msg);
 
@@ -740,7 +740,7 @@ static int ddl_failed(tg_error *e, const char *what, const char *table)
 }
 
 int tg_table_schema(tg_tables *ts, MYSQL *db, const char *table,
-                    const char *json, size_t len, tg_error *e)
+                    const char *json, size_t len, jr_err *e)
 {
     char errbuf[128];
     sl_json *js;
@@ -814,7 +814,7 @@ out:
     return ret;
 }
 
-int tg_table_drop(tg_tables *ts, MYSQL *db, const char *table, tg_error *e)
+int tg_table_drop(tg_tables *ts, MYSQL *db, const char *table, jr_err *e)
 {
     tg_str s = { 0 };
     char *prev = NULL;

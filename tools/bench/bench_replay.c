@@ -261,7 +261,7 @@ static long long opt_ll(const char *name, long long def)
 static MYSQL *db_connect(int autocommit)
 {
     tg_url u = { 0 };
-    tg_error e = { 0 };
+    jr_err e = { 0 };
     MYSQL *db;
 
     u.socket = (char *)req("socket");

@@ -72,10 +72,10 @@ static int usage_error(const char *msg)
     return sl_usage_error("sluice-verify", msg);
 }
 
-static int fatal_exit(const vf_err *e)
+static int fatal_exit(const jr_err *e)
 {
     fprintf(stderr, "sluice-verify: %s\n", e->msg);
-    return e->fatal == VF_FATAL_SW ? VF_EX_SOFTWARE : VF_EX_UNAVAILABLE;
+    return e->cls == VF_FATAL_SW ? VF_EX_SOFTWARE : VF_EX_UNAVAILABLE;
 }
 
 static char *g_target;           /* the URL, when argv's is scrubbed */
@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 {
     vf_cfg cfg;
     vf_ctx x;
-    vf_err e = { 0 };
+    jr_err e = { 0 };
     vf_report rep;
     char **names = NULL, **bad = NULL, **skip = NULL;
     int n = 0, rc;
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
         return fatal_exit(&e);
     }
     vf_report_begin(&rep, stdout, cfg.json);
-    for (int i = 0; i < n && !e.failed; i++) {
+    for (int i = 0; i < n && e.code == JR_OK; i++) {
         vf_result r;
         if (vf_result_init(&r, names[i], (int)cfg.show) != 0) {
             vf_fail(&e, VF_FATAL_SW, "out of memory");
@@ -186,7 +186,7 @@ int main(int argc, char **argv)
     tg_tables_clear(&x.ts);
     mysql_close(x.tdb);
     sqlite3_close(x.sdb);
-    if (e.failed)
+    if (e.code != JR_OK)
         return fatal_exit(&e);
     return vf_report_end(&rep);
 }

@@ -115,7 +115,7 @@ static int add_col(vf_table *t, const char *sname, const tg_table *rt,
     return t->ncols++;
 }
 
-int vf_plan(vf_ctx *x, const vf_srctable *s, vf_table *t, vf_err *e)
+int vf_plan(vf_ctx *x, const vf_srctable *s, vf_table *t, jr_err *e)
 {
     tg_table *rt;
     vf_tgtcol *tx;

@@ -29,16 +29,12 @@
 #include "sl_log.h"
 #include "vf.h"
 
-int vf_fail(vf_err *e, int fatal, const char *fmt, ...)
+int vf_fail(jr_err *e, int fatal, const char *fmt, ...)
 {
     va_list ap;
 
-    if (e == NULL || e->failed)
-        return -1;
-    e->failed = 1;
-    e->fatal = fatal;
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    jr_err_vset(e, JR_ERR, fatal, JR_D_NONE, 0, NULL, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -53,7 +49,7 @@ static int has_natural_text_key(const vf_table *t)
     return 0;
 }
 
-static int compare(vf_ctx *x, const vf_table *t, vf_result *r, vf_err *e)
+static int compare(vf_ctx *x, const vf_table *t, vf_result *r, jr_err *e)
 {
     int force = 0, rc;
 
@@ -97,7 +93,7 @@ static int compare(vf_ctx *x, const vf_table *t, vf_result *r, vf_err *e)
 
 /* Target has no such table: every source row is missing. */
 static int no_target_table(vf_ctx *x, const char *name, vf_result *r,
-                           vf_err *e)
+                           jr_err *e)
 {
     uint64_t n = 0;
 
@@ -111,11 +107,11 @@ static int no_target_table(vf_ctx *x, const char *name, vf_result *r,
     return 0;
 }
 
-int vf_run_table(vf_ctx *x, const char *name, vf_result *r, vf_err *e)
+int vf_run_table(vf_ctx *x, const char *name, vf_result *r, jr_err *e)
 {
     vf_srctable s;
     vf_table t;
-    vf_err te = { 0 };
+    jr_err te = { 0 };
     int rc;
 
     memset(&t, 0, sizeof(t));
@@ -145,9 +141,9 @@ int vf_run_table(vf_ctx *x, const char *name, vf_result *r, vf_err *e)
     vf_table_free(&t);
     vf_srctable_free(&s);
     tg_tables_clear(&x->ts);
-    if (rc != 0 && te.failed) {
-        if (te.fatal) {
-            vf_fail(e, te.fatal, "%s", te.msg);
+    if (rc != 0 && te.code != JR_OK) {
+        if (te.cls) {
+            vf_fail(e, te.cls, "%s", te.msg);
             return -1;
         }
         vf_result_reset(r);

@@ -32,18 +32,18 @@
 #include "sl_opts.h"
 #include "vf.h"
 
-int vf_fail_rp(vf_err *e, const tg_error *re)
+int vf_fail_target(jr_err *e, const jr_err *re)
 {
     return vf_fail(e, re->cls == TG_E_CONN ? VF_FATAL_IO : 0, "target: %s",
                    re->msg);
 }
 
 int vf_tgt_open(MYSQL **out, const char *url, const char *password_file,
-                vf_err *e)
+                jr_err *e)
 {
     tg_url u;
     jr_err je = { 0 };
-    tg_error re = { 0 };
+    jr_err re = { 0 };
     MYSQL *db;
 
     *out = NULL;
@@ -67,11 +67,11 @@ int vf_tgt_open(MYSQL **out, const char *url, const char *password_file,
     return 0;
 }
 
-static int tfail(vf_err *e, MYSQL *db, const char *what)
+static int tfail(jr_err *e, MYSQL *db, const char *what)
 {
-    tg_error re = { 0 };
+    jr_err re = { 0 };
     tg_fail_mysql(&re, db, what);
-    return vf_fail_rp(e, &re);
+    return vf_fail_target(e, &re);
 }
 
 void vf_tgtcols_free(vf_tgtcol *x, int n)
@@ -86,9 +86,9 @@ void vf_tgtcols_free(vf_tgtcol *x, int n)
 }
 
 int vf_tgt_describe(MYSQL *db, tg_tables *ts, const char *name,
-                    tg_table **t, vf_tgtcol **extra, vf_err *e)
+                    tg_table **t, vf_tgtcol **extra, jr_err *e)
 {
-    tg_error re = { 0 };
+    jr_err re = { 0 };
     tg_str s = { 0 };
     MYSQL_RES *r;
     MYSQL_ROW row;
@@ -97,7 +97,7 @@ int vf_tgt_describe(MYSQL *db, tg_tables *ts, const char *name,
     *extra = NULL;
     *t = tg_table_get(ts, db, name, &re);
     if (*t == NULL)
-        return re.cls == TG_E_NONE ? 0 : vf_fail_rp(e, &re);
+        return re.cls == TG_E_NONE ? 0 : vf_fail_target(e, &re);
     x = calloc((size_t)(*t)->ncols + 1, sizeof(*x));
     if (x == NULL)
         return vf_fail(e, VF_FATAL_SW, "out of memory");
@@ -132,7 +132,7 @@ int vf_tgt_describe(MYSQL *db, tg_tables *ts, const char *name,
     return 0;
 }
 
-int vf_tgt_begin(MYSQL *db, vf_err *e)
+int vf_tgt_begin(MYSQL *db, jr_err *e)
 {
     if (mysql_query(db, "START TRANSACTION WITH CONSISTENT SNAPSHOT, "
                         "READ ONLY") != 0)
@@ -153,7 +153,7 @@ static int is_text_key(const vf_col *c)
 }
 
 int vf_tgt_select(MYSQL *db, const vf_table *t, int ordered,
-                  int force_binary, MYSQL_RES **out, vf_err *e)
+                  int force_binary, MYSQL_RES **out, jr_err *e)
 {
     tg_str s = { 0 };
 
@@ -202,7 +202,7 @@ int vf_tgt_select(MYSQL *db, const vf_table *t, int ordered,
 }
 
 int vf_tgt_next(MYSQL *db, MYSQL_RES *r, MYSQL_ROW *row,
-                unsigned long **lens, vf_err *e)
+                unsigned long **lens, jr_err *e)
 {
     *row = mysql_fetch_row(r);
     if (*row == NULL) {
@@ -214,7 +214,7 @@ int vf_tgt_next(MYSQL *db, MYSQL_RES *r, MYSQL_ROW *row,
     return 1;
 }
 
-int vf_tgt_count(MYSQL *db, const char *table, uint64_t *n, vf_err *e)
+int vf_tgt_count(MYSQL *db, const char *table, uint64_t *n, jr_err *e)
 {
     tg_str s = { 0 };
     MYSQL_RES *r;
