@@ -33,16 +33,6 @@
 #include "sl_clock.h"
 #include "sl_sig.h"
 
-const char *cap_logq(cap_state *st, const char *s)
-{
-    return sl_q(st->q1, sizeof(st->q1), s ? s : "");
-}
-
-const char *cap_logq2(cap_state *st, const char *s)
-{
-    return sl_q(st->q2, sizeof(st->q2), s ? s : "");
-}
-
 /* Every name in --tables must be a capturable table (R1). */
 static int check_table_filter(cap_state *st, jr_err *err)
 {

@@ -55,8 +55,19 @@ struct cap_state {
     char q1[512], q2[512];       /* logfmt quoting buffers */
 };
 
-const char *cap_logq(cap_state *st, const char *s);
-const char *cap_logq2(cap_state *st, const char *s);
+/* A log field value quoted for logfmt in one of the state's two buffers
+** (valid until the next call with the same buffer). Inline, so the files
+** that log need nothing from cap_run.c (no cycle between the engine's
+** files). */
+static inline const char *cap_logq(cap_state *st, const char *s)
+{
+    return sl_q(st->q1, sizeof(st->q1), s ? s : "");
+}
+
+static inline const char *cap_logq2(cap_state *st, const char *s)
+{
+    return sl_q(st->q2, sizeof(st->q2), s ? s : "");
+}
 
 /* Bring the installations in line with the schema. JR_OK when done,
 ** JR_EAGAIN when the writes it needs wait for the gate

@@ -313,8 +313,8 @@ void jr_journal_close(jr_journal *j)
 {
     if (j == NULL)
         return;
-    if (j->writer != NULL)
-        jr__writer_detach(j->writer);
+    if (j->writer != NULL && j->writer_close != NULL)
+        j->writer_close(j->writer);
     if (j->env != NULL)
         mdb_env_close(j->env);
     free(j->dir);

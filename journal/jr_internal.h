@@ -139,6 +139,9 @@ struct jr_journal {
     uint64_t map_max;
     int map_max_given;       /* opts gave map_max (else: as recorded) */
     jr_writer *writer;       /* at most one per handle */
+    /* closes `writer` (set by writer.c when it opens one): closing the
+    ** journal closes its writer without journal.c depending on writer.c */
+    void (*writer_close)(jr_writer *w);
 };
 
 /* A stored value p[0..n) of the map has been copied out: drop its pages
@@ -168,8 +171,5 @@ int jr__meta_put_u64(MDB_txn *txn, jr_journal *j, const char *key,
 
 /* First stored seq (0 if the log is empty). */
 int jr__first_seq(MDB_txn *txn, jr_journal *j, uint64_t *seq, jr_err *err);
-
-/* Called by jr_journal_close() */
-void jr__writer_detach(jr_writer *w);
 
 #endif /* SLUICE_JR_INTERNAL_H */

@@ -154,11 +154,6 @@ void jr_writer_close(jr_writer *w)
     free(w);
 }
 
-void jr__writer_detach(jr_writer *w)
-{
-    jr_writer_close(w);
-}
-
 uint64_t jr_writer_next_seq(const jr_writer *w)
 {
     return w->next_seq;
@@ -269,6 +264,7 @@ int jr_writer_open(jr_writer **out, jr_journal *j,
         (ret = load_state(w, err)) != JR_OK)
         goto fail;
     j->writer = w;
+    j->writer_close = jr_writer_close;
     WRITER_CHECK(w);
     if (w->open_group != 0) {
         /* a previous writer died inside a group: close it as aborted */

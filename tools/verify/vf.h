@@ -14,8 +14,8 @@
 **                  usable key on the target, or keys in no common order)
 **   vf_report.c    per-table results, key/row display, text and JSON
 **                  output
-**   vf_run.c       one table from start to result; the retry ladder;
-**                  vf_fail
+**   vf_run.c       one table from start to result; the retry ladder
+**   vf_err.c       vf_fail, vf_fail_target: verify's failures
 **   main.c         options, exit status
 */
 #ifndef SLUICE_VF_H

@@ -22,22 +22,11 @@
 **       unreadable, out of memory) are returned; the rest become the
 **       table's ERROR result.
 */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "sl_log.h"
 #include "vf.h"
-
-int vf_fail(jr_err *e, int fatal, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    jr_err_vset(e, JR_ERR, fatal, JR_D_NONE, 0, NULL, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static int has_natural_text_key(const vf_table *t)
 {

@@ -32,12 +32,6 @@
 #include "sl_opts.h"
 #include "vf.h"
 
-int vf_fail_target(jr_err *e, const jr_err *re)
-{
-    return vf_fail(e, re->cls == TG_E_CONN ? VF_FATAL_IO : 0, "target: %s",
-                   re->msg);
-}
-
 int vf_tgt_open(MYSQL **out, const char *url, const char *password_file,
                 jr_err *e)
 {
