@@ -269,8 +269,8 @@ static int begin_now(cap_src *s, const char *sql, jr_err *err)
     sqlite3_busy_timeout(s->db, s->busy_ms);
     if (rc != SQLITE_OK) {
         cap_rollback(s->db);
-        return cap_is_busy(rc) ? JR_EAGAIN
-                               : cap_sqlite_fail(err, s->db, "BEGIN");
+        return cap__is_busy(rc) ? JR_EAGAIN
+                                : cap__sqlite_fail(err, s->db, "BEGIN");
     }
     s->in_write = 1;
     return JR_OK;
@@ -319,7 +319,7 @@ int cap_gate_begin(cap_src *s, jr_err *err)
 int cap_gate_busy(const jr_err *err)
 {
     return err != NULL && err->code != JR_OK && err->domain == JR_D_SQLITE &&
-           cap_is_busy(err->cause);
+           cap__is_busy(err->cause);
 }
 
 int cap_gate_commit(cap_src *s, jr_err *err)
@@ -344,9 +344,9 @@ int cap_gate_commit(cap_src *s, jr_err *err)
     rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     sqlite3_busy_timeout(s->db, s->busy_ms);
     if (rc != SQLITE_OK) {
-        int busy = cap_is_busy(rc);
+        int busy = cap__is_busy(rc);
         if (!busy)
-            cap_sqlite_fail(err, s->db, "COMMIT");
+            cap__sqlite_fail(err, s->db, "COMMIT");
         cap_gate_rollback(s);
         return busy ? JR_EAGAIN : JR_ERR;
     }
@@ -365,8 +365,8 @@ void cap_gate_rollback(cap_src *s)
     s->in_write = 0;
 }
 
-int cap_write(cap_src *s, int (*fn)(sqlite3 *, void *, jr_err *),
-              void *arg, int wait_ms, volatile int *stop, jr_err *err)
+int cap__write(cap_src *s, int (*fn)(sqlite3 *, void *, jr_err *),
+               void *arg, int wait_ms, volatile int *stop, jr_err *err)
 {
     int64_t t0 = sl_mono_us();
     int delay_ms = 1, ret, logged = 0;
