@@ -80,7 +80,8 @@ void jr__buf_free(jr__buf *b);
 ** row:   varint n, n x (str name, value)
 ** value: u8 type, then INT zigzag varint | REAL 8 bytes LE | TEXT/BLOB
 **        varint len + bytes | NULL nothing
-** str:   varint len + bytes (no NUL stored) */
+** str:   varint len + len bytes + one 0 byte (so decoded names are C
+**        strings; FORMAT.md) */
 int jr__rec_encode(jr__buf *out, const jr_record *rec, uint64_t group_back,
                    int group_end, jr_err *err);
 
