@@ -14,6 +14,10 @@
 **   rp_stmt.c   one multi-row statement, sized under max_allowed_packet
 **   rp_load.c   snapshots through LOAD DATA LOCAL INFILE
 **   rp_run.c    the loop: read groups, retry with backoff, acknowledge
+**
+** NAMES (libgit2's tiers, as in the journal): rp_x is the engine main.c
+** and the tests drive (rp_run.h) and the types; rp__x is private to
+** replay's own files and may change with them.
 */
 #ifndef SLUICE_RP_H
 #define SLUICE_RP_H
@@ -51,8 +55,8 @@ typedef struct rp_cfg {
 ** sluice_replay_values_rounded_total and logged once per column. Notes
 ** made while a group is open are pending until it commits. */
 typedef struct rp_rounds rp_rounds;
-void rp_rounds_note(rp_rounds *r, const char *table, const char *column,
-                    uint64_t seq, const jr_value *v);
+void rp__rounds_note(rp_rounds *r, const char *table, const char *column,
+                     uint64_t seq, const jr_value *v);
 
 /* ---- one multi-row statement (rp_stmt.c) ---- */
 enum { RP_OP_NONE, RP_OP_PUT, RP_OP_DEL };
@@ -79,63 +83,63 @@ typedef struct rp_stmt {
     size_t tail;                 /* bytes the flush will append */
 } rp_stmt;
 
-void rp_stmt_reset(rp_stmt *s);
-void rp_stmt_free(rp_stmt *s);
+void rp__stmt_reset(rp_stmt *s);
+void rp__stmt_free(rp_stmt *s);
 /* Can a row (op, table, names, replace) join this open statement? */
-int rp_stmt_fits(const rp_stmt *s, int op, const char *table,
-                 const jr_row *r, int replace);
-int rp_stmt_begin(rp_stmt *s, int op, tg_table *t, const jr_row *r,
-                  const jr_row *key, int replace, const jr_entry *ent,
-                  int single);
+int rp__stmt_fits(const rp_stmt *s, int op, const char *table,
+                  const jr_row *r, int replace);
+int rp__stmt_begin(rp_stmt *s, int op, tg_table *t, const jr_row *r,
+                   const jr_row *key, int replace, const jr_entry *ent,
+                   int single);
 /* Append r's values; remember `key` (may be NULL). Returns 0, RP_STMT_FULL
 ** (nothing added: the statement would outgrow `limit` bytes -- flush it
 ** and add again) or -1 (e filled; a single row over `limit` is a DATA
 ** error naming max_allowed_packet). */
 #define RP_STMT_FULL 1
-int rp_stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
-                const jr_entry *ent, const char *key, int flags,
-                rp_rounds *rounds, size_t limit, jr_err *e);
-int rp_stmt_has_key(const rp_stmt *s, const char *key);
+int rp__stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
+                 const jr_entry *ent, const char *key, int flags,
+                 rp_rounds *rounds, size_t limit, jr_err *e);
+int rp__stmt_has_key(const rp_stmt *s, const char *key);
 /* Send it (no-op if empty) and reset. */
-int rp_stmt_flush(rp_stmt *s, MYSQL *db, jr_err *e);
-void rp_key_text(char *buf, size_t cap, const jr_row *k);
-int rp_bad_value(const jr_entry *ent, const char *col, const jr_value *v,
-                 const char *why, jr_err *e);
+int rp__stmt_flush(rp_stmt *s, MYSQL *db, jr_err *e);
+void rp__key_text(char *buf, size_t cap, const jr_row *k);
+int rp__bad_value(const jr_entry *ent, const char *col, const jr_value *v,
+                  const char *why, jr_err *e);
 
 /* ---- applying (rp_apply.c) ---- */
 typedef struct rp_apply rp_apply;
 
-rp_apply *rp_apply_new(MYSQL *db, tg_tables *ts, jr_journal *j,
-                       const rp_cfg *cfg, const char *journal_uuid,
-                       rp_rounds *rounds, unsigned long max_packet);
+rp_apply *rp__apply_new(MYSQL *db, tg_tables *ts, jr_journal *j,
+                        const rp_cfg *cfg, const char *journal_uuid,
+                        rp_rounds *rounds, unsigned long max_packet);
 /* Flags for the value policy (TG_POL_STRICT with --strict-values). */
-int rp_apply_flags(const rp_apply *a);
-rp_rounds *rp_apply_rounds(rp_apply *a);
+int rp__apply_flags(const rp_apply *a);
+rp_rounds *rp__apply_rounds(rp_apply *a);
 /* Largest statement to send (max_allowed_packet less a margin). */
-size_t rp_apply_limit(const rp_apply *a);
+size_t rp__apply_limit(const rp_apply *a);
 
 /* One row per statement (to pin a failing value on one seq). */
-void rp_apply_set_single(rp_apply *a, int single);
+void rp__apply_set_single(rp_apply *a, int single);
 /* Drop cached plans/metadata of a table (after DDL). */
-void rp_apply_forget(rp_apply *a, const char *table);
-void rp_apply_free(rp_apply *a);
+void rp__apply_forget(rp_apply *a, const char *table);
+void rp__apply_free(rp_apply *a);
 /* Apply one record of the open transaction (buffers; may flush), to
 ** target table `target` (the record's table, or its --map name). */
-int rp_apply_record(rp_apply *a, const jr_entry *e, const char *target,
-                    jr_err *err);
+int rp__apply_record(rp_apply *a, const jr_entry *e, const char *target,
+                     jr_err *err);
 /* The storage classes of key's values in row ("it": integer, text), the
 ** value of sqlite_sluice_class. */
-void rp_key_class(const jr_row *row, const jr_row *key, char *out,
-                  size_t cap);
+void rp__key_class(const jr_row *row, const jr_row *key, char *out,
+                   size_t cap);
 /* Would a row change of ent's table be applicable (target key matches the
 ** source key)? 0, or -1 with a configuration error. */
-int rp_apply_check(rp_apply *a, const jr_entry *ent, const char *target,
-                   jr_err *err);
+int rp__apply_check(rp_apply *a, const jr_entry *ent, const char *target,
+                    jr_err *err);
 /* Flush buffered rows. */
-int rp_apply_flush(rp_apply *a, jr_err *err);
+int rp__apply_flush(rp_apply *a, jr_err *err);
 /* Number of rows rejected under --on-error=skip in this group. */
-uint64_t rp_apply_rejected(const rp_apply *a);
-void rp_apply_reset(rp_apply *a);
+uint64_t rp__apply_rejected(const rp_apply *a);
+void rp__apply_reset(rp_apply *a);
 
 /* Pull the next journal record (0, or -1 with e filled). */
 typedef int (*rp_next_fn)(void *ctx, jr_entry *e, jr_err *err);
@@ -145,39 +149,39 @@ typedef int (*rp_next_fn)(void *ctx, jr_entry *e, jr_err *err);
 ** in *end (rp_load.c). Returns 0, -1 (e filled), or RP_LOAD_ABORTED: the
 ** snapshot ends in an ABORT record (*end), its group is to be discarded. */
 #define RP_LOAD_ABORTED 1
-int rp_load_snapshot(rp_apply *a, MYSQL *db, tg_table *t, const char *src,
-                     const jr_entry *first, rp_next_fn next, void *nctx,
-                     jr_entry *end, uint64_t *rows, jr_err *e);
+int rp__load_snapshot(rp_apply *a, MYSQL *db, tg_table *t, const char *src,
+                      const jr_entry *first, rp_next_fn next, void *nctx,
+                      jr_entry *end, uint64_t *rows, jr_err *e);
 
 /* ---- bookkeeping tables (rp_meta.c; their names are in tg.h) ---- */
 /* Create the tables (migrating sluice_position, sluice_rejects and
 ** sluice_tables of older versions when they are exactly ours). */
-int rp_position_init(MYSQL *db, jr_err *e);
+int rp__position_init(MYSQL *db, jr_err *e);
 /* Applied seq of `replica` (0 if none). Refuses a row written for another
 ** journal. */
-int rp_position_get(MYSQL *db, const char *replica, const char *uuid,
-                    uint64_t *seq, jr_err *e);
+int rp__position_get(MYSQL *db, const char *replica, const char *uuid,
+                     uint64_t *seq, jr_err *e);
 /* Move the position from `expected` to `seq` (compare-and-set), only
 ** when no upsert of the group merged two source keys (@sluice_merge = 0,
 ** else a DATA error: single-row mode then names them); a position that
 ** moved meanwhile is a CONN error (reconnect, re-read it). */
-int rp_position_set(MYSQL *db, const char *replica, const char *uuid,
-                    uint64_t expected, uint64_t seq, jr_err *e);
+int rp__position_set(MYSQL *db, const char *replica, const char *uuid,
+                     uint64_t expected, uint64_t seq, jr_err *e);
 /* Record a rejected change (inside the group's transaction). */
-int rp_reject_record(MYSQL *db, const char *replica, const jr_entry *ent,
-                     const char *table, const char *why, size_t limit,
-                     jr_err *e);
+int rp__reject_record(MYSQL *db, const char *replica, const jr_entry *ent,
+                      const char *table, const char *why, size_t limit,
+                      jr_err *e);
 
 /* ---- names (rp_names.c) ---- */
 typedef struct rp_names rp_names;
 /* From --tables, --exclude-tables and --map; NULL with a usage message
 ** in err when they are malformed. */
-rp_names *rp_names_new(const char *tables, const char *exclude,
-                       const char *map, char *err, size_t cap);
-void rp_names_free(rp_names *n);
+rp_names *rp__names_new(const char *tables, const char *exclude,
+                        const char *map, char *err, size_t cap);
+void rp__names_free(rp_names *n);
 /* Target name of source table `src`, or NULL when replay leaves it out. */
-const char *rp_names_target(const rp_names *n, const char *src);
+const char *rp__names_target(const rp_names *n, const char *src);
 /* Another source table --map sends to src's target name, or NULL. */
-const char *rp_names_clash(const rp_names *n, const char *src);
+const char *rp__names_clash(const rp_names *n, const char *src);
 
 #endif

@@ -35,7 +35,7 @@
 **
 ** INVARIANTS:
 **  (A1) nothing here commits: the caller commits the group together with
-**       its position row (rp_position_set), or rolls it all back.
+**       its position row (rp__position_set), or rolls it all back.
 **  (A2) in `single` mode every row is its own statement, so a failing
 **       value is pinned to one seq; with --on-error=skip the row goes to
 **       sqlite_sluice_rejects (same transaction) and the group continues.
@@ -103,13 +103,13 @@ static void plans_free(plan *p)
 
 static void stmt_reset(rp_apply *a)
 {
-    rp_stmt_reset(&a->put);
-    rp_stmt_reset(&a->del);
+    rp__stmt_reset(&a->put);
+    rp__stmt_reset(&a->del);
 }
 
-rp_apply *rp_apply_new(MYSQL *db, tg_tables *ts, jr_journal *j,
-                       const rp_cfg *cfg, const char *journal_uuid,
-                       rp_rounds *rounds, unsigned long max_packet)
+rp_apply *rp__apply_new(MYSQL *db, tg_tables *ts, jr_journal *j,
+                        const rp_cfg *cfg, const char *journal_uuid,
+                        rp_rounds *rounds, unsigned long max_packet)
 {
     rp_apply *a = calloc(1, sizeof(*a));
 
@@ -131,27 +131,27 @@ rp_apply *rp_apply_new(MYSQL *db, tg_tables *ts, jr_journal *j,
     return a;
 }
 
-int rp_apply_flags(const rp_apply *a)
+int rp__apply_flags(const rp_apply *a)
 {
     return a->flags;
 }
 
-rp_rounds *rp_apply_rounds(rp_apply *a)
+rp_rounds *rp__apply_rounds(rp_apply *a)
 {
     return a->rounds;
 }
 
-size_t rp_apply_limit(const rp_apply *a)
+size_t rp__apply_limit(const rp_apply *a)
 {
     return a->limit;
 }
 
-void rp_apply_free(rp_apply *a)
+void rp__apply_free(rp_apply *a)
 {
     if (a == NULL)
         return;
-    rp_stmt_free(&a->put);
-    rp_stmt_free(&a->del);
+    rp__stmt_free(&a->put);
+    rp__stmt_free(&a->del);
     tg_str_free(&a->keybuf);
     plans_free(a->plans);
     free(a->ak.names);
@@ -161,7 +161,7 @@ void rp_apply_free(rp_apply *a)
     free(a);
 }
 
-void rp_apply_reset(rp_apply *a)
+void rp__apply_reset(rp_apply *a)
 {
     stmt_reset(a);
     plans_free(a->plans);
@@ -169,17 +169,17 @@ void rp_apply_reset(rp_apply *a)
     a->rejected = 0;
 }
 
-void rp_apply_set_single(rp_apply *a, int single)
+void rp__apply_set_single(rp_apply *a, int single)
 {
     a->single = single;
 }
 
-uint64_t rp_apply_rejected(const rp_apply *a)
+uint64_t rp__apply_rejected(const rp_apply *a)
 {
     return a->rejected;
 }
 
-void rp_apply_forget(rp_apply *a, const char *table)
+void rp__apply_forget(rp_apply *a, const char *table)
 {
     for (plan **pp = &a->plans; *pp; pp = &(*pp)->next)
         if (strcmp((*pp)->table, table) == 0) {
@@ -194,8 +194,8 @@ void rp_apply_forget(rp_apply *a, const char *table)
 
 /* ---- sqlite_sluice_class ---- */
 
-void rp_key_class(const jr_row *row, const jr_row *key, char *out,
-                  size_t cap)
+void rp__key_class(const jr_row *row, const jr_row *key, char *out,
+                   size_t cap)
 {
     static const char letter[] = "nirtb";
     size_t o = 0;
@@ -231,7 +231,7 @@ static int augment(aug *g, const jr_row *r, const jr_row *from,
     }
     memcpy(g->names, r->names, r->n * sizeof(char *));
     memcpy(g->vals, r->vals, r->n * sizeof(jr_value));
-    rp_key_class(from, key, g->klass, sizeof(g->klass));
+    rp__key_class(from, key, g->klass, sizeof(g->klass));
     g->names[r->n] = TG_CLASS_COL;
     g->vals[r->n].type = JR_TEXT;
     g->vals[r->n].u.b.p = g->klass;
@@ -450,13 +450,13 @@ static int run(rp_apply *a, const char *sql, size_t len, jr_err *e)
 
 /* Flush both open statements: deletes first (their keys are disjoint
 ** from the upserts' whenever both are open, see add_row). */
-int rp_apply_flush(rp_apply *a, jr_err *e)
+int rp__apply_flush(rp_apply *a, jr_err *e)
 {
-    if (rp_stmt_flush(&a->del, a->db, e) != 0) {
-        rp_stmt_reset(&a->put);
+    if (rp__stmt_flush(&a->del, a->db, e) != 0) {
+        rp__stmt_reset(&a->put);
         return -1;
     }
-    return rp_stmt_flush(&a->put, a->db, e);
+    return rp__stmt_flush(&a->put, a->db, e);
 }
 
 /* Literal of value i of row r for target table t into s (a WHERE clause:
@@ -473,7 +473,7 @@ static int add_value(rp_apply *a, tg_str *s, tg_table *t, const jr_row *r,
                        (unsigned long long)ent->seq);
     if (tg_value_sql(s, a->db, &t->cols[c], &r->vals[i], flags, NULL, why,
                      sizeof(why)) != 0)
-        return rp_bad_value(ent, r->names[i], &r->vals[i], why, e);
+        return rp__bad_value(ent, r->names[i], &r->vals[i], why, e);
     return 0;
 }
 
@@ -614,7 +614,7 @@ static int single_merge_check(rp_apply *a, tg_table *t, const jr_row *r,
     if (e->cls != TG_E_NONE)
         return -1;
     mysql_query(a->db, "ROLLBACK TO SAVEPOINT sluice_row");
-    rp_key_text(mine, sizeof(mine), key);
+    rp__key_text(mine, sizeof(mine), key);
     if (other[0])
         return tg_fail(e, TG_E_DATA, 0, "seq %llu table %s key (%s) lands on "
                        "the row of another source key (%s): the target "
@@ -650,23 +650,23 @@ static int add_row(rp_apply *a, int op, tg_table *t, const jr_row *r,
         ks = key_string(a, t, r, key);
     if (other->op != RP_OP_NONE &&
         (ks == NULL || strcmp(other->table, t->name) != 0 ||
-         rp_stmt_has_key(other, ks))) {
-        if (rp_stmt_flush(other, a->db, e) != 0)
+         rp__stmt_has_key(other, ks))) {
+        if (rp__stmt_flush(other, a->db, e) != 0)
             return -1;
     }
-    if (me->op != RP_OP_NONE && !rp_stmt_fits(me, op, t->name, r, replace)) {
-        if (rp_stmt_flush(me, a->db, e) != 0)
+    if (me->op != RP_OP_NONE && !rp__stmt_fits(me, op, t->name, r, replace)) {
+        if (rp__stmt_flush(me, a->db, e) != 0)
             return -1;
     }
     for (int tries = 0; tries < 2; tries++) {
         if (me->op == RP_OP_NONE &&
-            rp_stmt_begin(me, op, t, r, key, replace, ent, a->single) != 0)
+            rp__stmt_begin(me, op, t, r, key, replace, ent, a->single) != 0)
             return tg_fail(e, TG_E_FATAL, 0, "out of memory");
-        rc = rp_stmt_add(me, a->db, t, r, ent, ks, a->flags, a->rounds,
-                         a->limit, e);
+        rc = rp__stmt_add(me, a->db, t, r, ent, ks, a->flags, a->rounds,
+                          a->limit, e);
         if (rc != RP_STMT_FULL)
             break;
-        if (rp_stmt_flush(me, a->db, e) != 0)      /* full: send, again */
+        if (rp__stmt_flush(me, a->db, e) != 0)      /* full: send, again */
             return -1;
     }
     if (rc != 0)
@@ -674,12 +674,12 @@ static int add_row(rp_apply *a, int op, tg_table *t, const jr_row *r,
     if (a->single && op == RP_OP_PUT && me->guard) {
         if (mysql_query(a->db, "SAVEPOINT sluice_row") != 0)
             return tg_fail_mysql(e, a->db, "SAVEPOINT");
-        if (rp_stmt_flush(me, a->db, e) != 0)
+        if (rp__stmt_flush(me, a->db, e) != 0)
             return -1;
         return single_merge_check(a, t, r, key, ent, e);
     }
     if (a->single || me->nrows >= (uint64_t)a->cfg->batch_rows) {
-        return rp_stmt_flush(me, a->db, e);
+        return rp__stmt_flush(me, a->db, e);
     }
     return 0;
 }
@@ -769,10 +769,10 @@ static int new_value(rp_apply *a, tg_str *s, tg_table *t, const jr_row *nw,
         return add_value(a, s, t, nw, i, ent, a->flags, e);
     if (tg_value_sql(s, a->db, &t->cols[c], &nw->vals[i], a->flags,
                      &altered, why, sizeof(why)) != 0)
-        return rp_bad_value(ent, nw->names[i], &nw->vals[i], why, e);
+        return rp__bad_value(ent, nw->names[i], &nw->vals[i], why, e);
     if (altered)
-        rp_rounds_note(a->rounds, t->name, nw->names[i], ent->seq,
-                       &nw->vals[i]);
+        rp__rounds_note(a->rounds, t->name, nw->names[i], ent->seq,
+                        &nw->vals[i]);
     return 0;
 }
 
@@ -784,7 +784,7 @@ static int apply_oldimg(rp_apply *a, tg_table *t, const jr_entry *ent,
     tg_str s = { 0 };
     int ret = 0;
 
-    if (rp_apply_flush(a, e) != 0)
+    if (rp__apply_flush(a, e) != 0)
         return -1;
     /* the rowid column is not in the target: leave it out of images */
     if (nw.n > 0 && tg_table_col(t, nw.names[nw.n - 1]) < 0)
@@ -832,7 +832,7 @@ static int apply_oldimg(rp_apply *a, tg_table *t, const jr_entry *ent,
         /* never skipped silently: the target lost the row, or it was
         ** changed behind sluice's back */
         char kt[200];
-        rp_key_text(kt, sizeof(kt), &r->key);
+        rp__key_text(kt, sizeof(kt), &r->key);
         return tg_fail(e, TG_E_DATA, 0, "seq %llu table %s (no key; source "
                        "%s): the %s matches no row of the target by its old "
                        "row image -- the row is missing or was changed "
@@ -848,7 +848,7 @@ static int delete_all(rp_apply *a, const char *table, jr_err *e)
     tg_str s = { 0 };
     int ret;
 
-    if (rp_apply_flush(a, e) != 0)
+    if (rp__apply_flush(a, e) != 0)
         return -1;
     tg_str_adds(&s, "DELETE FROM ");
     tg_str_ident(&s, table);
@@ -898,15 +898,15 @@ static int apply_row(rp_apply *a, const jr_entry *ent, jr_err *e)
                         kv[k] = nw.vals[i];
             nk.vals = kv;
         }
-        if (rp_apply_flush(a, e) != 0 ||
+        if (rp__apply_flush(a, e) != 0 ||
             delete_conflicts(a, p, t, &nw, &nk, ent, e) != 0)
             return -1;
     }
     return add_row(a, RP_OP_PUT, t, &nw, &key, replace, commute, ent, e);
 }
 
-int rp_apply_check(rp_apply *a, const jr_entry *ent, const char *target,
-                   jr_err *e)
+int rp__apply_check(rp_apply *a, const jr_entry *ent, const char *target,
+                    jr_err *e)
 {
     tg_table *t = tg_table_get(a->ts, a->db, target, e);
     jr_row key = ent->rec.key;
@@ -923,8 +923,8 @@ int rp_apply_check(rp_apply *a, const jr_entry *ent, const char *target,
     return get_plan(a, target, &key, t, e) ? 0 : -1;
 }
 
-int rp_apply_record(rp_apply *a, const jr_entry *ent, const char *target,
-                    jr_err *e)
+int rp__apply_record(rp_apply *a, const jr_entry *ent, const char *target,
+                     jr_err *e)
 {
     jr_entry m = *ent;
     const jr_record *r = &m.rec;
@@ -944,8 +944,8 @@ int rp_apply_record(rp_apply *a, const jr_entry *ent, const char *target,
             snprintf(why, sizeof(why), "%s", e->msg);
             memset(e, 0, sizeof(*e));
             stmt_reset(a);
-            ret = rp_reject_record(a->db, a->cfg->replica, ent,
-                                   ent->rec.table, why, a->limit, e);
+            ret = rp__reject_record(a->db, a->cfg->replica, ent,
+                                    ent->rec.table, why, a->limit, e);
             if (ret == 0)
                 a->rejected++;
         }
@@ -954,17 +954,17 @@ int rp_apply_record(rp_apply *a, const jr_entry *ent, const char *target,
     case JR_K_TRUNCATE:
         return delete_all(a, r->table, e);
     case JR_K_SNAP_END:
-        return rp_apply_flush(a, e);
+        return rp__apply_flush(a, e);
     case JR_K_SCHEMA:
-        if (rp_apply_flush(a, e) != 0)
+        if (rp__apply_flush(a, e) != 0)
             return -1;
-        rp_apply_forget(a, r->table);
+        rp__apply_forget(a, r->table);
         return tg_table_schema(a->ts, a->db, r->table, r->aux, r->aux_len,
                                e);
     case JR_K_DROP:
-        if (rp_apply_flush(a, e) != 0)
+        if (rp__apply_flush(a, e) != 0)
             return -1;
-        rp_apply_forget(a, r->table);
+        rp__apply_forget(a, r->table);
         return tg_table_drop(a->ts, a->db, r->table, e);
     default:
         return 0;

@@ -76,24 +76,24 @@ static int format_row(li_ctx *c, const jr_entry *ent)
         if (k < 0 || c->t->cols[k].generated)
             continue;                 /* skipped rowid / generated */
         if (tg_value_tsv(&c->buf, &c->t->cols[k], &r->vals[i],
-                         rp_apply_flags(c->a) |
+                         rp__apply_flags(c->a) |
                              (c->keyflag[i] ? TG_POL_KEY : 0),
                          &altered, why, sizeof(why)) != 0) {
             char v[120], kt[200];
             tg_value_show(v, sizeof(v), &r->vals[i]);
-            rp_key_text(kt, sizeof(kt), &ent->rec.key);
+            rp__key_text(kt, sizeof(kt), &ent->rec.key);
             return tg_fail(&c->err, TG_E_DATA, 0, "seq %llu table %s key "
                            "(%s) column %s value %s: %s",
                            (unsigned long long)ent->seq, c->t->name, kt,
                            r->names[i], v, why);
         }
         if (altered)
-            rp_rounds_note(rp_apply_rounds(c->a), c->t->name, r->names[i],
-                           ent->seq, &r->vals[i]);
+            rp__rounds_note(rp__apply_rounds(c->a), c->t->name, r->names[i],
+                            ent->seq, &r->vals[i]);
     }
     if (c->t->class_col >= 0) {
         char klass[20];
-        rp_key_class(r, &ent->rec.key, klass, sizeof(klass));
+        rp__key_class(r, &ent->rec.key, klass, sizeof(klass));
         tg_str_add(&c->buf, "\t", 1);
         tg_str_adds(&c->buf, klass);
     }
@@ -183,9 +183,9 @@ static unsigned long long replaced(MYSQL *db)
     return strtoull(d + 8, NULL, 10);
 }
 
-int rp_load_snapshot(rp_apply *a, MYSQL *db, tg_table *t, const char *src,
-                     const jr_entry *first, rp_next_fn next, void *nctx,
-                     jr_entry *end, uint64_t *rows, jr_err *e)
+int rp__load_snapshot(rp_apply *a, MYSQL *db, tg_table *t, const char *src,
+                      const jr_entry *first, rp_next_fn next, void *nctx,
+                      jr_entry *end, uint64_t *rows, jr_err *e)
 {
     li_ctx c;
     tg_str s = { 0 };

@@ -130,7 +130,7 @@ static int migrate(MYSQL *db, jr_err *e)
     return 0;
 }
 
-int rp_position_init(MYSQL *db, jr_err *e)
+int rp__position_init(MYSQL *db, jr_err *e)
 {
     static const char sql[] =
         "CREATE TABLE IF NOT EXISTS " TG_POSITION_TABLE " ("
@@ -167,8 +167,8 @@ int rp_position_init(MYSQL *db, jr_err *e)
     return 0;
 }
 
-int rp_position_get(MYSQL *db, const char *replica, const char *uuid,
-                    uint64_t *seq, jr_err *e)
+int rp__position_get(MYSQL *db, const char *replica, const char *uuid,
+                     uint64_t *seq, jr_err *e)
 {
     tg_str s = { 0 };
     MYSQL_RES *r;
@@ -228,8 +228,8 @@ static int not_written(MYSQL *db, jr_err *e, const char *replica)
                    replica);
 }
 
-int rp_position_set(MYSQL *db, const char *replica, const char *uuid,
-                    uint64_t expected, uint64_t seq, jr_err *e)
+int rp__position_set(MYSQL *db, const char *replica, const char *uuid,
+                     uint64_t expected, uint64_t seq, jr_err *e)
 {
     tg_str s = { 0 };
     int ret = 0;
@@ -287,9 +287,9 @@ static void quoted_escaped(tg_str *s, MYSQL *db, const char *p, size_t n,
     tg_str_free(&t);
 }
 
-int rp_reject_record(MYSQL *db, const char *replica, const jr_entry *ent,
-                     const char *table, const char *why, size_t limit,
-                     jr_err *e)
+int rp__reject_record(MYSQL *db, const char *replica, const jr_entry *ent,
+                      const char *table, const char *why, size_t limit,
+                      jr_err *e)
 {
     const jr_record *r = &ent->rec;
     const jr_row *img = r->new_row.n ? &r->new_row
@@ -298,7 +298,7 @@ int rp_reject_record(MYSQL *db, const char *replica, const jr_entry *ent,
     char kt[400];
     int ret = -1;
 
-    rp_key_text(kt, sizeof(kt), &r->key);
+    rp__key_text(kt, sizeof(kt), &r->key);
     for (;;) {
         tg_str s = { 0 };
         tg_str_adds(&s, "INSERT INTO " TG_REJECTS_TABLE "(replica, seq, "

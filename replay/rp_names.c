@@ -47,7 +47,7 @@ static void strv_free(char **v, int n)
     free(v);
 }
 
-void rp_names_free(rp_names *n)
+void rp__names_free(rp_names *n)
 {
     if (n == NULL)
         return;
@@ -102,8 +102,8 @@ static int has(char **v, int n, const char *name)
     return 0;
 }
 
-rp_names *rp_names_new(const char *tables, const char *exclude,
-                       const char *map, char *err, size_t cap)
+rp_names *rp__names_new(const char *tables, const char *exclude,
+                        const char *map, char *err, size_t cap)
 {
     rp_names *n = calloc(1, sizeof(*n));
     char **items = NULL, why[200];
@@ -166,11 +166,11 @@ rp_names *rp_names_new(const char *tables, const char *exclude,
     return n;
 fail:
     strv_free(items, nitems);
-    rp_names_free(n);
+    rp__names_free(n);
     return NULL;
 }
 
-const char *rp_names_target(const rp_names *n, const char *src)
+const char *rp__names_target(const rp_names *n, const char *src)
 {
     if (n == NULL)
         return src;
@@ -184,9 +184,9 @@ const char *rp_names_target(const rp_names *n, const char *src)
     return src;
 }
 
-const char *rp_names_clash(const rp_names *n, const char *src)
+const char *rp__names_clash(const rp_names *n, const char *src)
 {
-    const char *dst = rp_names_target(n, src);
+    const char *dst = rp__names_target(n, src);
 
     for (int i = 0; n != NULL && dst != NULL && i < n->nmap; i++)
         if (strcmp(n->map[i].dst, dst) == 0 &&

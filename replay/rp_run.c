@@ -108,8 +108,8 @@ static const char *q(rp_state *st, const char *s)
 
 /* ---- roundings ---- */
 
-void rp_rounds_note(rp_rounds *r, const char *table, const char *column,
-                    uint64_t seq, const jr_value *v)
+void rp__rounds_note(rp_rounds *r, const char *table, const char *column,
+                     uint64_t seq, const jr_value *v)
 {
     round *x;
 
@@ -253,7 +253,7 @@ static void backoff(rp_state *st)
 
 static void disconnect(rp_state *st)
 {
-    rp_apply_free(st->ap);
+    rp__apply_free(st->ap);
     st->ap = NULL;
     tg_tables_clear(&st->ts);
     if (st->db != NULL)
@@ -290,9 +290,9 @@ static int connect_target(rp_state *st, jr_err *e)
     if (st->db == NULL)
         return -1;
     st->max_packet = tg_db_max_packet(st->db);
-    if (rp_position_init(st->db, e) != 0 ||
-        rp_position_get(st->db, st->cfg.replica, st->uuid, &st->applied,
-                        e) != 0 ||
+    if (rp__position_init(st->db, e) != 0 ||
+        rp__position_get(st->db, st->cfg.replica, st->uuid, &st->applied,
+                         e) != 0 ||
         start_readable(st, e) != 0) {
         disconnect(st);
         return -1;
@@ -305,8 +305,8 @@ static int connect_target(rp_state *st, jr_err *e)
         }
         st->registered = 1;
     }
-    st->ap = rp_apply_new(st->db, &st->ts, st->j, &st->cfg, st->uuid,
-                          &st->rounds, st->max_packet);
+    st->ap = rp__apply_new(st->db, &st->ts, st->j, &st->cfg, st->uuid,
+                           &st->rounds, st->max_packet);
     if (st->ap == NULL) {
         disconnect(st);
         return tg_fail(e, TG_E_FATAL, 0, "out of memory");
@@ -339,8 +339,8 @@ int rp_open(rp_state **out, const rp_cfg *cfg, jr_err *err)
         (rc = tg_url_password_file(&st->url, cfg->password_file, err)) !=
             JR_OK)
         goto fail;
-    if ((st->names = rp_names_new(cfg->tables, cfg->exclude_tables,
-                                  cfg->map, why, sizeof(why))) == NULL) {
+    if ((st->names = rp__names_new(cfg->tables, cfg->exclude_tables,
+                                   cfg->map, why, sizeof(why))) == NULL) {
         snprintf(err->msg, sizeof(err->msg), "%s", why);
         err->code = rc = JR_ERR;
         goto fail;
@@ -392,7 +392,7 @@ void rp_close(rp_state *st)
     jr_reader_close(st->rd);
     jr_journal_close(st->j);
     tg_url_free(&st->url);
-    rp_names_free(st->names);
+    rp__names_free(st->names);
     rounds_free(&st->rounds);
     free(st);
 }
@@ -472,9 +472,9 @@ static int load_snapshot(rp_state *st, jr_entry *ent, const char *target,
                            "the journal is corrupt",
                            (unsigned long long)ent->seq,
                            jr_kind_name(ent->rec.kind), ent->rec.table, src);
-        return rp_apply_record(st->ap, ent, target, e);
+        return rp__apply_record(st->ap, ent, target, e);
     }
-    if (rp_apply_check(st->ap, ent, target, e) != 0)
+    if (rp__apply_check(st->ap, ent, target, e) != 0)
         return -1;
     t = tg_table_get(&st->ts, st->db, target, e);
     if (t == NULL)
@@ -482,8 +482,8 @@ static int load_snapshot(rp_state *st, jr_entry *ent, const char *target,
                                      "does not exist (seq %llu)", target,
                                      (unsigned long long)ent->seq);
     memset(&end, 0, sizeof(end));
-    rc = rp_load_snapshot(st->ap, st->db, t, src, ent, next_cb, st, &end,
-                          &n, e);
+    rc = rp__load_snapshot(st->ap, st->db, t, src, ent, next_cb, st, &end,
+                           &n, e);
     if (rc == -1)
         return -1;
     *rows += n;
@@ -495,7 +495,7 @@ static int load_snapshot(rp_state *st, jr_entry *ent, const char *target,
 static void discard_group(rp_state *st, uint64_t start, uint64_t seq)
 {
     mysql_rollback(st->db);
-    rp_apply_reset(st->ap);
+    rp__apply_reset(st->ap);
     rounds_discard(&st->rounds);
     SL_LOG(SL_INFO, "replay.group_aborted", "group=%llu seq=%llu "
            "reason=\"capture stopped inside this group; it is discarded "
@@ -516,8 +516,8 @@ static int apply_group(rp_state *st, jr_err *e)
     jr_entry ent;
 
     jr_reader_seek(st->rd, start);
-    rp_apply_reset(st->ap);
-    rp_apply_set_single(st->ap, st->single);
+    rp__apply_reset(st->ap);
+    rp__apply_set_single(st->ap, st->single);
     rounds_discard(&st->rounds);
     for (;;) {
         const char *target, *clash;
@@ -553,16 +553,16 @@ static int apply_group(rp_state *st, jr_err *e)
         }
         if (!is_ddl(ent.rec.kind))
             ddl = 0;
-        target = rp_names_target(st->names, ent.rec.table);
+        target = rp__names_target(st->names, ent.rec.table);
         if (target == NULL)
             goto end;                    /* left out: --tables/--exclude */
-        if ((clash = rp_names_clash(st->names, ent.rec.table)) != NULL) {
+        if ((clash = rp__names_clash(st->names, ent.rec.table)) != NULL) {
             tg_fail(e, TG_E_CONFIG, 0, "source tables %s and %s would both "
                     "land in target table %s: change --map", ent.rec.table,
                     clash, target);
             goto fail;
         }
-        if (rp_apply_record(st->ap, &ent, target, e) != 0)
+        if (rp__apply_record(st->ap, &ent, target, e) != 0)
             goto fail;
         rows++;
         if (ent.rec.kind == JR_K_SNAP_BEGIN && !st->single &&
@@ -585,10 +585,10 @@ static int apply_group(rp_state *st, jr_err *e)
             goto fail;
         }
     }
-    if (!aborted && rp_apply_flush(st->ap, e) != 0)
+    if (!aborted && rp__apply_flush(st->ap, e) != 0)
         goto fail;
-    if (rp_position_set(st->db, st->cfg.replica, st->uuid, st->applied,
-                        ent.seq, e))
+    if (rp__position_set(st->db, st->cfg.replica, st->uuid, st->applied,
+                         ent.seq, e))
         goto fail;
     if (mysql_commit(st->db) != 0) {
         tg_fail_mysql(e, st->db, "COMMIT");
@@ -597,13 +597,13 @@ static int apply_group(rp_state *st, jr_err *e)
     st->applied = ent.seq;
     st->stats.groups++;
     st->stats.records += rows;
-    st->stats.rejected += rp_apply_rejected(st->ap);
+    st->stats.rejected += rp__apply_rejected(st->ap);
     rounds_commit(st);
-    if (rp_apply_rejected(st->ap) > 0)
+    if (rp__apply_rejected(st->ap) > 0)
         SL_LOG(SL_WARN, "replay.rejected", "group=%llu rows=%llu "
                "hint=\"see table " TG_REJECTS_TABLE "\"",
                (unsigned long long)start,
-               (unsigned long long)rp_apply_rejected(st->ap));
+               (unsigned long long)rp__apply_rejected(st->ap));
     SL_LOG(SL_DEBUG, "replay.group", "group=%llu last_seq=%llu records=%llu",
            (unsigned long long)start, (unsigned long long)ent.seq,
            (unsigned long long)rows);
@@ -692,7 +692,7 @@ int rp_run(rp_state *st, jr_err *err)
             if (st->cfg.once)
                 goto fatal;
             tg_tables_clear(&st->ts);
-            rp_apply_reset(st->ap);
+            rp__apply_reset(st->ap);
             backoff(st);
             break;
         case TG_E_CONFIG:
@@ -700,7 +700,7 @@ int rp_run(rp_state *st, jr_err *err)
             if (st->cfg.once)
                 goto fatal;
             tg_tables_clear(&st->ts);
-            rp_apply_reset(st->ap);
+            rp__apply_reset(st->ap);
             backoff(st);
             break;
         case TG_E_FATAL:

@@ -3,7 +3,7 @@
 ** DUPLICATE KEY UPDATE, REPLACE, or DELETE ... WHERE (key) IN (...).
 **
 ** A statement holds rows of one table with one column list; it remembers
-** the keys it holds (rp_stmt_has_key) so that rp_apply.c can keep an upsert
+** the keys it holds (rp__stmt_has_key) so that rp_apply.c can keep an upsert
 ** and a delete statement open side by side as long as their keys are
 ** disjoint -- then their order does not matter, and a change stream that
 ** mixes updates and deletes still travels in full batches.
@@ -56,7 +56,7 @@ static void keys_reset(rp_stmt *s)
     s->kn = 0;
 }
 
-int rp_stmt_has_key(const rp_stmt *s, const char *key)
+int rp__stmt_has_key(const rp_stmt *s, const char *key)
 {
     if (s->kcap == 0 || key == NULL)
         return 0;
@@ -70,7 +70,7 @@ int rp_stmt_has_key(const rp_stmt *s, const char *key)
 
 static int keys_add(rp_stmt *s, const char *key)
 {
-    if (rp_stmt_has_key(s, key))
+    if (rp__stmt_has_key(s, key))
         return 0;
     if (2 * (s->kn + 1) > s->kcap) {            /* grow, rehash */
         size_t cap = s->kcap ? s->kcap * 2 : 1024, n = s->kcap;
@@ -99,7 +99,7 @@ static int keys_add(rp_stmt *s, const char *key)
 
 /* ---- statement ---- */
 
-void rp_stmt_reset(rp_stmt *s)
+void rp__stmt_reset(rp_stmt *s)
 {
     for (uint32_t i = 0; i < s->ncols; i++)
         free((char *)s->colnames[i]);
@@ -126,9 +126,9 @@ void rp_stmt_reset(rp_stmt *s)
     keys_reset(s);
 }
 
-void rp_stmt_free(rp_stmt *s)
+void rp__stmt_free(rp_stmt *s)
 {
-    rp_stmt_reset(s);
+    rp__stmt_reset(s);
     free(s->keys);
     tg_str_free(&s->sql);
     tg_str_free(&s->exact);
@@ -136,7 +136,7 @@ void rp_stmt_free(rp_stmt *s)
     memset(s, 0, sizeof(*s));
 }
 
-void rp_key_text(char *buf, size_t cap, const jr_row *k)
+void rp__key_text(char *buf, size_t cap, const jr_row *k)
 {
     size_t o = 0;
     buf[0] = 0;
@@ -148,20 +148,20 @@ void rp_key_text(char *buf, size_t cap, const jr_row *k)
     }
 }
 
-int rp_bad_value(const jr_entry *ent, const char *col, const jr_value *v,
-                 const char *why, jr_err *e)
+int rp__bad_value(const jr_entry *ent, const char *col, const jr_value *v,
+                  const char *why, jr_err *e)
 {
     char kt[200], vt[120];
 
-    rp_key_text(kt, sizeof(kt), &ent->rec.key);
+    rp__key_text(kt, sizeof(kt), &ent->rec.key);
     tg_value_show(vt, sizeof(vt), v);
     return tg_fail(e, TG_E_DATA, 0, "seq %llu table %s key (%s) column %s "
                    "value %s: %s", (unsigned long long)ent->seq,
                    ent->rec.table, kt, col, vt, why);
 }
 
-int rp_stmt_fits(const rp_stmt *s, int op, const char *table,
-                 const jr_row *r, int replace)
+int rp__stmt_fits(const rp_stmt *s, int op, const char *table,
+                  const jr_row *r, int replace)
 {
     if (s->op != op || strcmp(s->table, table) != 0 || r->n != s->rown ||
         (op == RP_OP_PUT && s->replace != replace))
@@ -186,9 +186,9 @@ static int is_bytes(const tg_col *c)
            c->kind == TG_T_BINARY || c->kind == TG_T_OTHER;
 }
 
-int rp_stmt_begin(rp_stmt *s, int op, tg_table *t, const jr_row *r,
-                  const jr_row *key, int replace, const jr_entry *ent,
-                  int single)
+int rp__stmt_begin(rp_stmt *s, int op, tg_table *t, const jr_row *r,
+                   const jr_row *key, int replace, const jr_entry *ent,
+                   int single)
 {
     s->op = op;
     s->replace = replace;
@@ -261,7 +261,7 @@ int rp_stmt_begin(rp_stmt *s, int op, tg_table *t, const jr_row *r,
         tg_str_adds(&s->exact, ") IN (");
     }
     if (single) {
-        rp_key_text(s->first_key, sizeof(s->first_key), &ent->rec.key);
+        rp__key_text(s->first_key, sizeof(s->first_key), &ent->rec.key);
         for (uint32_t i = 0; i < r->n; i++) {
             char v[120];
             tg_value_show(v, sizeof(v), &r->vals[i]);
@@ -272,9 +272,9 @@ int rp_stmt_begin(rp_stmt *s, int op, tg_table *t, const jr_row *r,
     return 0;
 }
 
-int rp_stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
-                const jr_entry *ent, const char *key, int flags,
-                rp_rounds *rounds, size_t limit, jr_err *e)
+int rp__stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
+                 const jr_entry *ent, const char *key, int flags,
+                 rp_rounds *rounds, size_t limit, jr_err *e)
 {
     size_t mark = s->sql.len, xmark = s->exact.len;
     uint32_t alt[64];
@@ -317,7 +317,7 @@ int rp_stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
             }
             continue;
         } else {
-            rp_bad_value(ent, r->names[i], &r->vals[i], why, e);
+            rp__bad_value(ent, r->names[i], &r->vals[i], why, e);
         }
         goto undo;
     }
@@ -334,7 +334,7 @@ int rp_stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
         }
         {
             char kt[200];
-            rp_key_text(kt, sizeof(kt), &ent->rec.key);
+            rp__key_text(kt, sizeof(kt), &ent->rec.key);
             tg_fail(e, TG_E_DATA, 1153, "seq %llu table %s key (%s): the row "
                     "is %zu bytes as SQL, over the server's "
                     "max_allowed_packet (%zu bytes with room for the "
@@ -349,8 +349,8 @@ int rp_stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
     if (key != NULL && keys_add(s, key) != 0)
         return tg_fail(e, TG_E_FATAL, 0, "out of memory");
     for (int k = 0; k < nalt; k++)
-        rp_rounds_note(rounds, t->name, r->names[alt[k]], ent->seq,
-                       &r->vals[alt[k]]);
+        rp__rounds_note(rounds, t->name, r->names[alt[k]], ent->seq,
+                        &r->vals[alt[k]]);
     s->nrows++;
     return 0;
 undo:
@@ -413,12 +413,12 @@ static const char *value_of(const rp_stmt *s, const char *name)
     return NULL;
 }
 
-int rp_stmt_flush(rp_stmt *s, MYSQL *db, jr_err *e)
+int rp__stmt_flush(rp_stmt *s, MYSQL *db, jr_err *e)
 {
     int ret = 0;
 
     if (s->nrows == 0) {
-        rp_stmt_reset(s);
+        rp__stmt_reset(s);
         return 0;
     }
     if (s->op == RP_OP_PUT && !s->replace) {
@@ -497,6 +497,6 @@ int rp_stmt_flush(rp_stmt *s, MYSQL *db, jr_err *e)
         free(m);
         ret = -1;
     }
-    rp_stmt_reset(s);
+    rp__stmt_reset(s);
     return ret;
 }
