@@ -1,7 +1,7 @@
 /*
 ** fuzz_schema.c -- the SCHEMA record reader: replay turns the JSON of a
 ** SCHEMA record (journal/FORMAT.md) into CREATE TABLE
-** (rp_table_create_sql). Journal content is outside input: a damaged or
+** (tg_table_create_sql). Journal content is outside input: a damaged or
 ** hand-made journal must give an error or a statement, never a crash, and
 ** never SQL outside identifiers that the JSON could steer.
 **
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rp.h"
+#include "tg.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 
@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         k = size - 1;
     memcpy(table, data + 1, k);
     table[k] = 0;
-    sql = rp_table_create_sql(table, (const char *)data + 1 + k,
+    sql = tg_table_create_sql(table, (const char *)data + 1 + k,
                               size - 1 - k, err, sizeof(err));
     if (sql == NULL) {
         CHECK(err[0] != 0);
