@@ -42,18 +42,21 @@ static double sample(const char *text, const char *name,
     return p ? strtod(p + strlen(pat), NULL) : -1;
 }
 
-static char *metrics(jr_journal *j, const char *replica, uint64_t applied)
+/* The metrics text into *text (malloc'd; the caller's variable, so no
+** pointer into this frame outlives it). */
+static void metrics(jr_journal *j, const char *replica, uint64_t applied,
+                    char **text)
 {
-    char *text = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
+    FILE *f;
     jr_err err = { 0 };
 
+    *text = NULL;
+    f = open_memstream(text, &len);
     cr_assert_not_null(f);
     cr_assert_eq(jr_metrics_write(f, j, "j", replica, applied, &err), JR_OK,
                  "%s", err.msg);
     fclose(f);
-    return text;
 }
 
 Test(journal_jmetrics, lag_seconds_counts_from_the_oldest_stored_change_when_the_next_one_was_pruned)
@@ -76,7 +79,7 @@ Test(journal_jmetrics, lag_seconds_counts_from_the_oldest_stored_change_when_the
         put(w, i, t0 - 100 * 1000000LL);     /* 100 s old */
     jt_commit(w, NULL);
     /* "slow" has applied nothing (not connected yet); seq 1 is gone */
-    text = metrics(j, "slow", 0);
+    metrics(j, "slow", 0, &text);
     cr_expect_eq(sample(text, "sluice_replay_lag_records", "slow"), 15,
                  "%s", text);
     cr_expect(sample(text, "sluice_replay_lag_seconds", "slow") >= 99,
