@@ -69,6 +69,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(n > sizeof(tail) - 1 &&
               strcmp(sql + n - (sizeof(tail) - 1), tail) == 0);
         sql[n - (sizeof(tail) - 1)] = 0;
+    }
+    /* the storage-class column of untyped keys (TG_CLASS_COL) carries a
+    ** fixed clause with lowercase and quotes: blank it, then check the
+    ** rest */
+    {
+        static const char cls[] = " CHARACTER SET ascii COLLATE ascii_bin "
+                                  "NOT NULL DEFAULT ''";
+        char *c = strstr(sql, cls);
+
+        if (c != NULL) {
+            CHECK(strstr(c + 1, cls) == NULL);
+            memset(c, ' ', sizeof(cls) - 1);
+        }
         check_sql(sql);
     }
     free(sql);
