@@ -24,6 +24,8 @@
 **   rp_stmt.c   one multi-row statement, sized under max_allowed_packet
 **   rp_load.c   snapshots through LOAD DATA LOCAL INFILE
 **   rp_run.c    the loop: read groups, retry with backoff, acknowledge
+**   rp_cluster.c  node choice over the host list, Galera readiness,
+**               settling unknown COMMITs, cluster limits (rp_cluster.h)
 */
 #ifndef SLUICE_RP_H
 #define SLUICE_RP_H
@@ -65,9 +67,21 @@ enum {                           /* ?tls= */
     RP_TLS_VERIFY_FULL           /* required + the host name checked */
 };
 
+#define RP_MAX_HOSTS 16
+typedef struct rp_host {
+    char *host;                  /* points into buf */
+    unsigned port;               /* 0: the default (3306) */
+} rp_host;
+
 typedef struct rp_url {
     char *user, *password, *host, *database, *socket, *tls_ca;
-    unsigned port;
+    unsigned port;               /* host, port: the first of hosts[] */
+    rp_host hosts[RP_MAX_HOSTS]; /* HOST[:PORT],HOST[:PORT],... */
+    int nhosts;                  /* >= 1 once parsed */
+    unsigned timeout_s;          /* ?timeout=: read/write timeout; 0:
+                                    default (3600, 60 with several hosts) */
+    long long ws_fragment;       /* ?ws_fragment=: Galera fragment size
+                                    in bytes; -1 (unset): the default */
     int tls;                     /* RP_TLS_* */
     int password_in_url;         /* the URL itself carried a password */
     char *buf;                   /* owns the strings above */

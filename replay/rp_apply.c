@@ -613,7 +613,10 @@ static int single_merge_check(rp_apply *a, rp_table *t, const jr_row *r,
     rp_str_free(&s);
     if (e->cls != RP_E_NONE)
         return -1;
-    mysql_query(a->db, "ROLLBACK TO SAVEPOINT sluice_row");
+    /* an error here (a Galera brute-force abort ended the transaction)
+    ** must end the group: the next statement would start a new one */
+    if (mysql_query(a->db, "ROLLBACK TO SAVEPOINT sluice_row") != 0)
+        return rp_fail_mysql(e, a->db, "ROLLBACK TO SAVEPOINT");
     rp_key_text(mine, sizeof(mine), key);
     if (other[0])
         return rp_fail(e, RP_E_DATA, 0, "seq %llu table %s key (%s) lands on "
