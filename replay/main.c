@@ -25,7 +25,11 @@ static const sl_opt g_opts[] = {
       "mariadb://USER@HOST[:PORT]/DB[?socket=PATH&tls=MODE&tls_ca=PATH] "
       "(required); TLS modes disabled, preferred, required (certificate "
       "verified), verify-full (and its host name); the password comes "
-      "from SLUICE_TARGET_PASSWORD or --password-file" },
+      "from SLUICE_TARGET_PASSWORD or --password-file. A Galera cluster: "
+      "HOST:PORT,HOST:PORT,... (written through one Synced node at a "
+      "time), &timeout=S (read/write timeout; default 60 with several "
+      "hosts), &ws_fragment=BYTES (streaming-replication fragment size, "
+      "default 16777216, 0 off)" },
     { "password-file", SL_OPT_STR, 0, 0, offsetof(rp_cfg, password_file),
       "PATH", "read the MariaDB password from the first line of PATH" },
     { "replica", SL_OPT_STR, 0, 0, offsetof(rp_cfg, replica), "NAME",

@@ -207,9 +207,11 @@ MYSQL *rp_cluster_connect(rp_cluster *c, rp_error *e)
                 rp_fail(&ne, RP_E_CONN, ER_UNKNOWN_COM_ERROR, "cluster "
                         "node %s is not usable: %s", name, why);
             c->stats.passed_over += n > 1;
-            if (n > 1)
-                SL_LOG(SL_DEBUG, "replay.node_passed_over", "node=%s "
-                       "msg=%s", name, ne.msg);
+            if (n > 1) {
+                char qm[600];
+                SL_LOG(SL_INFO, "replay.node_passed_over", "node=%s "
+                       "msg=%s", name, sl_q(qm, sizeof(qm), ne.msg));
+            }
             /* the last node's error is the one reported; a permanent one
             ** (access denied) on any node is reported as such */
             if (i == n - 1 || (ne.cls != RP_E_CONN && ne.cls != RP_E_RETRY)) {
