@@ -8,8 +8,8 @@
 #   steady     TXNS source transactions of 3 changes each, replayed as the
 #              groups capture made of them
 #   fragments  the snapshot into the cluster with ws_fragment=0 (one write
-#              set) vs the default 16 MiB fragments: write-set bytes
-#              (wsrep_replicated_bytes) and fragments
+#              set), the default 16 MiB and 1 MiB fragments: write-set
+#              bytes (wsrep_replicated_bytes) and write sets/fragments
 #
 # Prints seconds per run and the cluster/standalone ratio. Uses the build
 # in BUILD (default build/) and temporary servers under .bench/galera
@@ -95,7 +95,7 @@ run() {
 wsbytes() { gsql "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_REPLICATED_BYTES'"; }
 wscount() { gsql "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_REPLICATED'"; }
 
-for d in snap_s snap_g snap_g0 steady_s steady_g; do
+for d in snap_s snap_g snap_g0 snap_g1 steady_s steady_g; do
     gsql "DROP DATABASE IF EXISTS $d; CREATE DATABASE $d"
     ssql "DROP DATABASE IF EXISTS $d; CREATE DATABASE $d"
 done
@@ -105,6 +105,8 @@ g_snap=$(run snap_g "$W/snap/j" "$GURL/snap_g")
 b1=$(wsbytes) c1=$(wscount)
 g_snap0=$(run snap_g0 "$W/snap/j" "$GURL/snap_g0?ws_fragment=0")
 b2=$(wsbytes) c2=$(wscount)
+g_snap1=$(run snap_g1 "$W/snap/j" "$GURL/snap_g1?ws_fragment=1048576")
+b3=$(wsbytes) c3=$(wscount)
 s_steady=$(run steady_s "$W/steady/j" "$SURL/steady_s?socket=$SOCK")
 g_steady=$(run steady_g "$W/steady/j" "$GURL/steady_g")
 groups=$(grep -o 'groups=[0-9]*' "$W/steady_g.log" | tail -n 1)
@@ -117,3 +119,5 @@ printf '  ws_fragment=16777216 (default): %s s, %s bytes replicated in %s write 
     "$g_snap" "$((b1 - b0))" "$((c1 - c0))"
 printf '  ws_fragment=0 (one write set):  %s s, %s bytes replicated in %s write sets\n' \
     "$g_snap0" "$((b2 - b1))" "$((c2 - c1))"
+printf '  ws_fragment=1048576:            %s s, %s bytes replicated in %s write sets/fragments\n' \
+    "$g_snap1" "$((b3 - b2))" "$((c3 - c2))"
