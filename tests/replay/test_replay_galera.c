@@ -426,12 +426,17 @@ Test(replay_galera, a_node_outside_the_primary_component_is_passed_over)
 {
     rt_proc p;
     char url[1024], hosts[256];
-    MYSQL *m;
+    MYSQL *m, *m2;
+    int64_t ws0, ws1;
     int rc, i;
 
     cluster_ready(rt_db);
     source_init(rt_src);
-    rt_sql(rt_src, "INSERT INTO ev(a, b, note) VALUES (1, 2, 'x')");
+    /* a snapshot of about 1 MiB: with ws_fragment=65536 below, its LOAD
+    ** DATA is replicated in streaming fragments, and still lands whole */
+    rt_sql(rt_src, "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
+                   "FROM n WHERE x < 4000) INSERT INTO ev(a, b, note) "
+                   "SELECT x, x * 3, printf('%0250d', x) FROM n");
     rt_capture_once();
     /* isolate node 1: it keeps accepting connections, but leaves the
     ** primary component and answers 1047 to queries */
@@ -457,12 +462,23 @@ Test(replay_galera, a_node_outside_the_primary_component_is_passed_over)
     snprintf(hosts, sizeof(hosts), "127.0.0.1:%u,127.0.0.1:%u,127.0.0.1:%u",
              g_port[1], g_port[2], g_port[3]);
     url_of(url, sizeof(url), hosts, rt_db);
+    snprintf(url + strlen(url), sizeof(url) - strlen(url),
+             "&ws_fragment=65536");
+    m2 = node(2, NULL);
+    ws0 = rt_my_int(m2, "SELECT VARIABLE_VALUE FROM information_schema."
+                    "GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_REPLICATED'");
     rc = rt_replay_run(&p, url, NULL);
+    ws1 = rt_my_int(m2, "SELECT VARIABLE_VALUE FROM information_schema."
+                    "GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_REPLICATED'");
+    mysql_close(m2);
     mysql_close(m);
     m = node(1, NULL);
     rt_my_exec(m, "SET GLOBAL wsrep_provider_options = 'gmcast.isolate=0'");
     mysql_close(m);
     cr_assert_eq(rc, 0, "replay failed:\n%s", rt_log(&p));
+    /* ~1 MiB in 64 KiB fragments: many write sets, not one */
+    cr_assert_geq(ws1 - ws0, 8, "the snapshot was not fragmented (%lld "
+                  "write sets)", (long long)(ws1 - ws0));
     cr_assert(strstr(rt_log(&p), "event=replay.node_passed_over") != NULL &&
               strstr(rt_log(&p), "wsrep_cluster_status=non-Primary") != NULL,
               "node 1 was not passed over:\n%s", rt_log(&p));
