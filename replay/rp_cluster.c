@@ -55,7 +55,7 @@ typedef struct checked {
 } checked;
 
 struct rp_cluster {
-    const rp_url *url;
+    const tg_url *url;
     int cur;                     /* node to try first */
     int used;                    /* node of the last session, -1: none */
     int galera;
@@ -65,7 +65,7 @@ struct rp_cluster {
     rp_cluster_stats stats;
 };
 
-rp_cluster *rp_cluster_new(const rp_url *u)
+rp_cluster *rp__cluster_new(const tg_url *u)
 {
     rp_cluster *c = calloc(1, sizeof(*c));
 
@@ -87,7 +87,7 @@ static void tables_clear(rp_cluster *c)
     }
 }
 
-void rp_cluster_free(rp_cluster *c)
+void rp__cluster_free(rp_cluster *c)
 {
     if (c == NULL)
         return;
@@ -95,9 +95,9 @@ void rp_cluster_free(rp_cluster *c)
     free(c);
 }
 
-static void node_name(const rp_url *u, int i, char *buf, size_t cap)
+static void node_name(const tg_url *u, int i, char *buf, size_t cap)
 {
-    const rp_host *h = &u->hosts[i];
+    const tg_host *h = &u->hosts[i];
 
     if (u->socket != NULL)
         snprintf(buf, cap, "socket %s", u->socket);
@@ -110,7 +110,7 @@ static void node_name(const rp_url *u, int i, char *buf, size_t cap)
 /* Is this a Galera node, and is it usable? 1 usable (galera or not,
 ** *galera set), 0 not usable (why filled), -1 error (e). */
 static int node_usable(MYSQL *db, int *galera, char *why, size_t cap,
-                       rp_error *e)
+                       jr_err *e)
 {
     MYSQL_RES *r;
     MYSQL_ROW row;
@@ -120,10 +120,10 @@ static int node_usable(MYSQL *db, int *galera, char *why, size_t cap,
     if (mysql_query(db, "SELECT @@wsrep_on") != 0) {
         if (mysql_errno(db) == ER_UNKNOWN_SYSTEM_VARIABLE)
             return 1;                    /* a server built without wsrep */
-        return rp_fail_mysql(e, db, "reading @@wsrep_on");
+        return tg_fail_mysql(e, db, "reading @@wsrep_on");
     }
     if ((r = mysql_store_result(db)) == NULL)
-        return rp_fail_mysql(e, db, "reading @@wsrep_on");
+        return tg_fail_mysql(e, db, "reading @@wsrep_on");
     row = mysql_fetch_row(r);
     *galera = row != NULL && row[0] != NULL && strcmp(row[0], "1") == 0;
     mysql_free_result(r);
@@ -133,7 +133,7 @@ static int node_usable(MYSQL *db, int *galera, char *why, size_t cap,
                         "('wsrep_ready', 'wsrep_local_state', "
                         "'wsrep_cluster_status')") != 0 ||
         (r = mysql_store_result(db)) == NULL)
-        return rp_fail_mysql(e, db, "reading the node's wsrep status");
+        return tg_fail_mysql(e, db, "reading the node's wsrep status");
     while ((row = mysql_fetch_row(r)) != NULL) {
         if (row[0] == NULL || row[1] == NULL)
             continue;
@@ -154,23 +154,23 @@ static int node_usable(MYSQL *db, int *galera, char *why, size_t cap,
     return 0;
 }
 
-static int session_setup(rp_cluster *c, MYSQL *db, rp_error *e)
+static int session_setup(rp_cluster *c, MYSQL *db, jr_err *e)
 {
     long long frag = c->url->ws_fragment < 0 ? RP_WS_FRAGMENT_DEFAULT
                                              : c->url->ws_fragment;
     char sql[200];
 
-    if (rp_cluster_sync_reads(c, db, 1, e) != 0)
+    if (rp__cluster_sync_reads(c, db, 1, e) != 0)
         return -1;
     snprintf(sql, sizeof(sql), "SET SESSION wsrep_trx_fragment_unit = "
              "'bytes', wsrep_trx_fragment_size = %lld", frag);
     if (mysql_query(db, sql) != 0)
-        return rp_fail_mysql(e, db, "setting wsrep_trx_fragment_size "
+        return tg_fail_mysql(e, db, "setting wsrep_trx_fragment_size "
                              "(ws_fragment= in the target URL)");
     return 0;
 }
 
-MYSQL *rp_cluster_connect(rp_cluster *c, rp_error *e)
+MYSQL *rp__cluster_connect(rp_cluster *c, jr_err *e)
 {
     int n = c->url->nhosts > 0 ? c->url->nhosts : 1;
 
@@ -181,8 +181,8 @@ MYSQL *rp_cluster_connect(rp_cluster *c, rp_error *e)
     c->stats.node_name[0] = 0;
     for (int i = 0; i < n; i++) {
         int idx = (c->cur + i) % n, galera = 0, ok;
-        rp_url one = *c->url;
-        rp_error ne;
+        tg_url one = *c->url;
+        jr_err ne;
         char name[300], why[200] = "";
         MYSQL *db;
 
@@ -192,7 +192,7 @@ MYSQL *rp_cluster_connect(rp_cluster *c, rp_error *e)
             one.port = c->url->hosts[idx].port;
         }
         node_name(c->url, idx, name, sizeof(name));
-        db = rp_db_connect(&one, &ne);
+        db = tg_db_connect(&one, &ne);
         ok = db == NULL ? -1 : node_usable(db, &galera, why, sizeof(why),
                                            &ne);
         c->galera = galera;
@@ -204,7 +204,7 @@ MYSQL *rp_cluster_connect(rp_cluster *c, rp_error *e)
             if (db != NULL)
                 mysql_close(db);
             if (ok == 0)
-                rp_fail(&ne, RP_E_CONN, ER_UNKNOWN_COM_ERROR, "cluster "
+                tg_fail(&ne, TG_E_CONN, ER_UNKNOWN_COM_ERROR, "cluster "
                         "node %s is not usable: %s", name, why);
             c->stats.passed_over += n > 1;
             if (n > 1) {
@@ -214,12 +214,14 @@ MYSQL *rp_cluster_connect(rp_cluster *c, rp_error *e)
             }
             /* the last node's error is the one reported; a permanent one
             ** (access denied) on any node is reported as such */
-            if (i == n - 1 || (ne.cls != RP_E_CONN && ne.cls != RP_E_RETRY)) {
+            if (i == n - 1 || (ne.cls != TG_E_CONN && ne.cls != TG_E_RETRY)) {
                 memset(e, 0, sizeof(*e));
-                rp_fail(e, ne.cls, ne.mysql_errno, "%s%s", ne.msg,
+                tg_fail(e, ne.cls,
+                        ne.domain == JR_D_MARIADB ? (unsigned)ne.cause : 0,
+                        "%s%s", ne.msg,
                         n > 1 && i == n - 1 ? " (no usable node in the "
                         "target URL's host list)" : "");
-                if (ne.cls != RP_E_CONN && ne.cls != RP_E_RETRY)
+                if (ne.cls != TG_E_CONN && ne.cls != TG_E_RETRY)
                     return NULL;
             }
             continue;
@@ -240,7 +242,7 @@ MYSQL *rp_cluster_connect(rp_cluster *c, rp_error *e)
     return NULL;
 }
 
-void rp_cluster_lost(rp_cluster *c)
+void rp__cluster_lost(rp_cluster *c)
 {
     int n = c->url->nhosts > 0 ? c->url->nhosts : 1;
 
@@ -249,20 +251,20 @@ void rp_cluster_lost(rp_cluster *c)
     c->stats.node_name[0] = 0;
 }
 
-int rp_cluster_sync_reads(rp_cluster *c, MYSQL *db, int on, rp_error *e)
+int rp__cluster_sync_reads(rp_cluster *c, MYSQL *db, int on, jr_err *e)
 {
     if (!c->galera)
         return 0;
     if (mysql_query(db, on ? "SET SESSION wsrep_sync_wait = 1"
                            : "SET SESSION wsrep_sync_wait = 0") != 0)
-        return rp_fail_mysql(e, db, "setting wsrep_sync_wait");
+        return tg_fail_mysql(e, db, "setting wsrep_sync_wait");
     return 0;
 }
 
-int rp_cluster_check_table(rp_cluster *c, MYSQL *db, const char *table,
-                           rp_error *e)
+int rp__cluster_check_table(rp_cluster *c, MYSQL *db, const char *table,
+                           jr_err *e)
 {
-    rp_str s = { 0 };
+    tg_str s = { 0 };
     MYSQL_RES *r;
     MYSQL_ROW row;
     int exists = 0, pk = 0;
@@ -273,31 +275,31 @@ int rp_cluster_check_table(rp_cluster *c, MYSQL *db, const char *table,
     for (k = c->tables; k != NULL; k = k->next)
         if (strcmp(k->name, table) == 0)
             return 0;
-    rp_str_adds(&s, "SELECT (SELECT COUNT(*) FROM information_schema.TABLES "
+    tg_str_adds(&s, "SELECT (SELECT COUNT(*) FROM information_schema.TABLES "
                     "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ");
-    rp_str_quote(&s, db, table, strlen(table));
-    rp_str_adds(&s, "), (SELECT COUNT(*) FROM information_schema."
+    tg_str_quote(&s, db, table, strlen(table));
+    tg_str_adds(&s, "), (SELECT COUNT(*) FROM information_schema."
                     "TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = DATABASE() AND "
                     "CONSTRAINT_TYPE = 'PRIMARY KEY' AND TABLE_NAME = ");
-    rp_str_quote(&s, db, table, strlen(table));
-    rp_str_adds(&s, ")");
+    tg_str_quote(&s, db, table, strlen(table));
+    tg_str_adds(&s, ")");
     if (s.oom) {
-        rp_str_free(&s);
-        return rp_fail(e, RP_E_FATAL, 0, "out of memory");
+        tg_str_free(&s);
+        return tg_fail(e, TG_E_FATAL, 0, "out of memory");
     }
     if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0 ||
         (r = mysql_store_result(db)) == NULL) {
-        rp_str_free(&s);
-        return rp_fail_mysql(e, db, "reading the keys of a target table");
+        tg_str_free(&s);
+        return tg_fail_mysql(e, db, "reading the keys of a target table");
     }
-    rp_str_free(&s);
+    tg_str_free(&s);
     if ((row = mysql_fetch_row(r)) != NULL) {
         exists = row[0] != NULL && strcmp(row[0], "0") != 0;
         pk = row[1] != NULL && strcmp(row[1], "0") != 0;
     }
     mysql_free_result(r);
     if (exists && !pk)
-        return rp_fail(e, RP_E_CONFIG, 0, "target table %s has no primary "
+        return tg_fail(e, TG_E_CONFIG, 0, "target table %s has no primary "
                        "key, and the target is a Galera cluster: Galera "
                        "replicates rows by primary key (without one, nodes "
                        "apply updates and deletes by full scans and can "
@@ -309,14 +311,14 @@ int rp_cluster_check_table(rp_cluster *c, MYSQL *db, const char *table,
     if ((k = calloc(1, sizeof(*k))) == NULL ||
         (k->name = strdup(table)) == NULL) {
         free(k);
-        return rp_fail(e, RP_E_FATAL, 0, "out of memory");
+        return tg_fail(e, TG_E_FATAL, 0, "out of memory");
     }
     k->next = c->tables;
     c->tables = k;
     return 0;
 }
 
-void rp_cluster_commit_unknown(rp_cluster *c, uint64_t from, uint64_t to)
+void rp__cluster_commit_unknown(rp_cluster *c, uint64_t from, uint64_t to)
 {
     c->unknown_from = from;
     c->unknown_to = to;
@@ -329,7 +331,7 @@ void rp_cluster_commit_unknown(rp_cluster *c, uint64_t from, uint64_t to)
            (unsigned long long)to);
 }
 
-void rp_cluster_settle(rp_cluster *c, uint64_t before, uint64_t pos)
+void rp__cluster_settle(rp_cluster *c, uint64_t before, uint64_t pos)
 {
     if (c->unknown_to != 0) {
         const char *outcome;
@@ -361,12 +363,12 @@ void rp_cluster_settle(rp_cluster *c, uint64_t before, uint64_t pos)
     }
 }
 
-void rp_cluster_conflict(rp_cluster *c)
+void rp__cluster_conflict(rp_cluster *c)
 {
     c->stats.conflicts++;
 }
 
-const rp_cluster_stats *rp_cluster_get_stats(const rp_cluster *c)
+const rp_cluster_stats *rp__cluster_get_stats(const rp_cluster *c)
 {
     return &c->stats;
 }

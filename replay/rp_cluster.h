@@ -31,8 +31,8 @@ typedef struct rp_cluster_stats {
 
 /* A cluster client over the URL's host list (the URL must outlive it).
 ** NULL when out of memory. */
-rp_cluster *rp_cluster_new(const rp_url *u);
-void rp_cluster_free(rp_cluster *c);        /* NULL-safe */
+rp_cluster *rp__cluster_new(const tg_url *u);
+void rp__cluster_free(rp_cluster *c);        /* NULL-safe */
 
 /* Connect to the first usable node, starting with the one in use (or,
 ** after rp_cluster_lost, the next one) and going round the list once.
@@ -42,28 +42,28 @@ void rp_cluster_free(rp_cluster *c);        /* NULL-safe */
 ** position read; rp_cluster_sync_reads turns it off) and the write-set
 ** fragment size. NULL with e set (the last node's error) when none is
 ** usable. */
-MYSQL *rp_cluster_connect(rp_cluster *c, rp_error *e);
+MYSQL *rp__cluster_connect(rp_cluster *c, jr_err *e);
 /* The node in use failed (connection error): the next connect starts
 ** with the following node. */
-void rp_cluster_lost(rp_cluster *c);
+void rp__cluster_lost(rp_cluster *c);
 /* wsrep_sync_wait on (1) or off (0) for this session; a no-op off
 ** Galera. 0 or -1. */
-int rp_cluster_sync_reads(rp_cluster *c, MYSQL *db, int on, rp_error *e);
+int rp__cluster_sync_reads(rp_cluster *c, MYSQL *db, int on, jr_err *e);
 /* Galera replicates a table well only by its primary key: a table that
 ** has none is refused (CONFIG) with a message naming the fix. A table
 ** that does not exist passes (replay creates its tables with a key).
 ** Results cached until the next connect. 0 or -1. */
-int rp_cluster_check_table(rp_cluster *c, MYSQL *db, const char *table,
-                           rp_error *e);
+int rp__cluster_check_table(rp_cluster *c, MYSQL *db, const char *table,
+                           jr_err *e);
 /* COMMIT of the group (from, to] failed with a connection error: its
 ** outcome is unknown until the next connect reads the position. */
-void rp_cluster_commit_unknown(rp_cluster *c, uint64_t from, uint64_t to);
+void rp__cluster_commit_unknown(rp_cluster *c, uint64_t from, uint64_t to);
 /* After a connect read the position `pos` (on a Synced node, causally):
 ** settles an unknown COMMIT (committed iff pos is its end seq), and notes
 ** a position behind `before` (what this replay had applied; 0: none). */
-void rp_cluster_settle(rp_cluster *c, uint64_t before, uint64_t pos);
+void rp__cluster_settle(rp_cluster *c, uint64_t before, uint64_t pos);
 /* A group is retried after a certification conflict or lock wait. */
-void rp_cluster_conflict(rp_cluster *c);
-const rp_cluster_stats *rp_cluster_get_stats(const rp_cluster *c);
+void rp__cluster_conflict(rp_cluster *c);
+const rp_cluster_stats *rp__cluster_get_stats(const rp_cluster *c);
 
 #endif

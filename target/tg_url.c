@@ -1,9 +1,9 @@
 /*
-** rp_url.c -- mariadb://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?k=v&...]
+** tg_url.c -- mariadb://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?k=v&...]
 **
 ** Accepted schemes: mariadb://, mysql://. HOST may be a comma-separated
 ** list HOST[:PORT],HOST[:PORT],... (the nodes of a Galera cluster; at most
-** RP_MAX_HOSTS). Query keys: socket=PATH (connect through a unix socket;
+** TG_MAX_HOSTS). Query keys: socket=PATH (connect through a unix socket;
 ** one host only), timeout=SECONDS (read/write timeout of the connection),
 ** ws_fragment=BYTES (Galera streaming-replication fragment size; 0 off),
 ** tls=disabled|preferred|required|verify-full,
@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rp.h"
+#include "tg.h"
 
 static int bad(jr_err *err, const char *fmt, ...)
 {
@@ -65,14 +65,14 @@ static int pct_decode(char *s)
     return 0;
 }
 
-void rp_url_free(rp_url *u)
+void tg_url_free(tg_url *u)
 {
     free(u->buf);
     free(u->password);
     memset(u, 0, sizeof(*u));
 }
 
-void rp_url_scrub(char *url)
+void tg_url_scrub(char *url)
 {
     char *s = strstr(url, "://"), *slash, *at, *colon;
 
@@ -97,7 +97,7 @@ void rp_url_scrub(char *url)
         *p = 'x';
 }
 
-int rp_url_password_file(rp_url *u, const char *path, jr_err *err)
+int tg_url_password_file(tg_url *u, const char *path, jr_err *err)
 {
     FILE *f;
     char line[1024];
@@ -124,7 +124,7 @@ int rp_url_password_file(rp_url *u, const char *path, jr_err *err)
 }
 
 /* One HOST[:PORT] or [V6]:PORT of the host list, in place. */
-static int parse_host(rp_host *h, char *s, const char *hint, jr_err *err)
+static int parse_host(tg_host *h, char *s, const char *hint, jr_err *err)
 {
     char *colon;
 
@@ -156,17 +156,17 @@ static int parse_host(rp_host *h, char *s, const char *hint, jr_err *err)
 
 /* HOST[:PORT][,HOST[:PORT]...]: several hosts are the nodes of a Galera
 ** cluster (replay writes through one at a time, rp_cluster.c). */
-static int parse_hosts(rp_url *u, char *s, const char *hint, jr_err *err)
+static int parse_hosts(tg_url *u, char *s, const char *hint, jr_err *err)
 {
     u->nhosts = 0;
     for (;;) {
         char *comma = strchr(s, ',');
-        rp_host *h;
+        tg_host *h;
         if (comma != NULL)
             *comma = 0;
-        if (u->nhosts == RP_MAX_HOSTS)
+        if (u->nhosts == TG_MAX_HOSTS)
             return bad(err, "target URL names more than %d hosts",
-                       RP_MAX_HOSTS);
+                       TG_MAX_HOSTS);
         h = &u->hosts[u->nhosts];
         if (parse_host(h, s, hint, err) != JR_OK)
             return JR_ERR;
@@ -186,7 +186,7 @@ static int parse_hosts(rp_url *u, char *s, const char *hint, jr_err *err)
     return JR_OK;
 }
 
-int rp_url_parse(rp_url *u, const char *url, jr_err *err)
+int tg_url_parse(tg_url *u, const char *url, jr_err *err)
 {
     const char *hint = " (expected mariadb://USER[:PASSWORD]@HOST[:PORT]"
                        "/DATABASE[?socket=PATH])";
@@ -215,7 +215,7 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
     at = strrchr(s, '@');
     if (at == NULL || at == s) {
         int r = bad(err, "target URL has no user%s", hint);
-        rp_url_free(u);
+        tg_url_free(u);
         return r;
     }
     *at = 0;
@@ -225,7 +225,7 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
         pw = colon + 1;
     }
     if (parse_hosts(u, at + 1, hint, err) != JR_OK) {
-        rp_url_free(u);
+        tg_url_free(u);
         return JR_ERR;
     }
     while (q != NULL && *q) {
@@ -235,31 +235,31 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
         eq = strchr(q, '=');
         if (eq == NULL) {
             int r = bad(err, "target URL parameter '%s' has no value", q);
-            rp_url_free(u);
+            tg_url_free(u);
             return r;
         }
         *eq = 0;
         if (pct_decode(eq + 1) != 0) {
             int r = bad(err, "target URL parameter '%s' has a bad %% "
                        "escape", q);
-            rp_url_free(u);
+            tg_url_free(u);
             return r;
         }
         if (strcmp(q, "socket") == 0) {
             u->socket = eq + 1;
         } else if (strcmp(q, "tls") == 0 || strcmp(q, "ssl") == 0) {
             if (strcmp(eq + 1, "required") == 0 || !strcmp(eq + 1, "true"))
-                u->tls = RP_TLS_REQUIRED;
+                u->tls = TG_TLS_REQUIRED;
             else if (!strcmp(eq + 1, "verify-full"))
-                u->tls = RP_TLS_VERIFY_FULL;
+                u->tls = TG_TLS_VERIFY_FULL;
             else if (!strcmp(eq + 1, "disabled") || !strcmp(eq + 1, "false"))
-                u->tls = RP_TLS_DISABLED;
+                u->tls = TG_TLS_DISABLED;
             else if (strcmp(eq + 1, "preferred") == 0)
-                u->tls = RP_TLS_PREFERRED;
+                u->tls = TG_TLS_PREFERRED;
             else {
                 int r = bad(err, "target URL tls must be disabled, "
                            "preferred, required or verify-full");
-                rp_url_free(u);
+                tg_url_free(u);
                 return r;
             }
         } else if (strcmp(q, "tls_ca") == 0 || strcmp(q, "tls-ca") == 0) {
@@ -274,7 +274,7 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
                 int r = bad(err, t ? "target URL timeout must be 1-86400 "
                            "(seconds)" : "target URL ws_fragment must be "
                            "0-2147483647 (bytes; 0: off)");
-                rp_url_free(u);
+                tg_url_free(u);
                 return r;
             }
             if (t)
@@ -284,7 +284,7 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
         } else {
             int r = bad(err, "unknown target URL parameter '%s' (known: "
                        "socket, tls, tls_ca, timeout, ws_fragment)", q);
-            rp_url_free(u);
+            tg_url_free(u);
             return r;
         }
         q = amp ? amp + 1 : NULL;
@@ -292,25 +292,25 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
     if (pct_decode(u->user) != 0 || (pw && pct_decode(pw) != 0) ||
         pct_decode(u->database) != 0) {
         int r = bad(err, "target URL has a bad %% escape");
-        rp_url_free(u);
+        tg_url_free(u);
         return r;
     }
     if (u->user[0] == 0) {
         int r = bad(err, "target URL has an empty user%s", hint);
-        rp_url_free(u);
+        tg_url_free(u);
         return r;
     }
     if (u->socket != NULL && u->nhosts > 1) {
         int r = bad(err, "target URL has socket= and several hosts: a "
                    "unix socket reaches one server");
-        rp_url_free(u);
+        tg_url_free(u);
         return r;
     }
-    if (u->tls_ca != NULL && u->tls != RP_TLS_REQUIRED &&
-        u->tls != RP_TLS_VERIFY_FULL) {
+    if (u->tls_ca != NULL && u->tls != TG_TLS_REQUIRED &&
+        u->tls != TG_TLS_VERIFY_FULL) {
         int r = bad(err, "target URL has tls_ca but not tls=required or "
                    "tls=verify-full (a CA is only used to verify)");
-        rp_url_free(u);
+        tg_url_free(u);
         return r;
     }
     u->password_in_url = pw != NULL;
@@ -318,11 +318,11 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
         pw = getenv("SLUICE_TARGET_PASSWORD");
     if (pw != NULL && (u->password = strdup(pw)) == NULL) {
         int r = bad(err, "out of memory");
-        rp_url_free(u);
+        tg_url_free(u);
         return r;
     }
     return JR_OK;
 nodb:
-    rp_url_free(u);                  /* the message uses no part of it */
+    tg_url_free(u);                  /* the message uses no part of it */
     return bad(err, "target URL names no database%s", hint);
 }

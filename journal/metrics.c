@@ -1,67 +1,24 @@
 /*
-** sl_jmetrics.c -- journal metrics in the Prometheus text format.
-** Names follow sluice_<component>_<thing>_<unit>; every metric carries a
-** db label (the journal directory's name).
-** INVARIANT: only reads the journal (read transactions), never waits.
+** metrics.c -- the journal's metrics in the Prometheus text format
+** (jr_metrics_write): head, size, and each replica's applied seq and lag
+** in records and in seconds (source change time of its oldest unapplied
+** record). `sluice-inspect metrics` and the /metrics endpoints of capture
+** and replay all call it, so the numbers agree. Names follow
+** sluice_<component>_<thing>_<unit>; every metric carries a db label (the
+** journal directory's name), escaped by the runtime's sl_prom.
+** INVARIANTS:
+**  (M1) only reads the journal (read transactions), never waits, never
+**       writes: a metrics scrape cannot disturb capture or replay.
+**  (M2) a replica named by the caller is shown at the caller's applied
+**       seq (replay knows it before its journal ack), listed or not.
 */
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-#include "sl_jmetrics.h"
-#include "sl_utf8.h"
-
-void sl_jmetrics_family(FILE *f, const char *name, const char *type,
-                        const char *help)
-{
-    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* Label value: the text format wants UTF-8 with \\, \" and \n escaped; a
-** byte that is not part of valid UTF-8 (a directory name can hold any)
-** becomes U+FFFD, so the exposition stays valid. */
-void sl_jmetrics_label(FILE *f, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
-
-    while (n > 0) {
-        size_t k = 1;
-
-        if (*p >= 0x80) {
-            k = (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3
-                : (*p & 0xf8) == 0xf0 ? 4 : 0;
-            if (k == 0 || k > n || !sl_utf8_valid(p, k, 0)) {
-                fputs("\xef\xbf\xbd", f);
-                p++;
-                n--;
-                continue;
-            }
-            fwrite(p, 1, k, f);
-        } else if (*p == '\\' || *p == '"') {
-            fputc('\\', f);
-            fputc(*p, f);
-        } else if (*p == '\n') {
-            fputs("\\n", f);
-        } else {
-            fputc(*p, f);
-        }
-        p += k;
-        n -= k;
-    }
-}
-
-void sl_jmetrics_sample(FILE *f, const char *name, const char *db,
-                        const char *replica)
-{
-    fprintf(f, "%s{db=\"", name);
-    sl_jmetrics_label(f, db);
-    if (replica != NULL) {
-        fputs("\",replica=\"", f);
-        sl_jmetrics_label(f, replica);
-    }
-    fputs("\"}", f);
-}
+#include "jr_internal.h"
+#include "sl_clock.h"
+#include "sl_prom.h"
 
 /* Source change time of the oldest record after `acked` still stored
 ** (an unapplied record may have been pruned already, when the replica
@@ -84,14 +41,13 @@ static int64_t change_time(jr_journal *j, const jr_info *in, uint64_t acked)
     return t;
 }
 
-int sl_jmetrics_write(FILE *f, jr_journal *j, const char *db,
-                      const char *replica, uint64_t applied, jr_err *err)
+int jr_metrics_write(FILE *f, jr_journal *j, const char *db,
+                     const char *replica, uint64_t applied, jr_err *err)
 {
     jr_info in;
     jr_replica reps[64];
     uint32_t nrep = 0;
     int found = 0, rc;
-    struct timespec ts;
     int64_t now;
 
     if ((rc = jr_journal_info(j, &in, err)) != JR_OK ||
@@ -108,22 +64,21 @@ int sl_jmetrics_write(FILE *f, jr_journal *j, const char *db,
         snprintf(reps[nrep].name, sizeof(reps[nrep].name), "%s", replica);
         reps[nrep++].acked_seq = applied;
     }
-    clock_gettime(CLOCK_REALTIME, &ts);
-    now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    now = sl_now_us();
 
-    sl_jmetrics_family(f, "sluice_journal_info", "gauge",
+    sl_prom_family(f, "sluice_journal_info", "gauge",
                        "Journal identity (value is always 1).");
     fputs("sluice_journal_info{db=\"", f);
-    sl_jmetrics_label(f, db);
+    sl_prom_label(f, db);
     fputs("\",journal_uuid=\"", f);
-    sl_jmetrics_label(f, in.journal_uuid);
+    sl_prom_label(f, in.journal_uuid);
     fputs("\",source_id=\"", f);
-    sl_jmetrics_label(f, in.source_id);
+    sl_prom_label(f, in.source_id);
     fputs("\"} 1\n", f);
 #define G(name, help, val)                                                \
     do {                                                                  \
-        sl_jmetrics_family(f, name, "gauge", help);                       \
-        sl_jmetrics_sample(f, name, db, NULL);                            \
+        sl_prom_family(f, name, "gauge", help);                           \
+        sl_prom_sample(f, name, db, NULL);                                \
         fprintf(f, " %" PRIu64 "\n", (uint64_t)(val));                    \
     } while (0)
     G("sluice_journal_head_seq", "Last committed journal seq.",
@@ -137,21 +92,21 @@ int sl_jmetrics_write(FILE *f, jr_journal *j, const char *db,
     G("sluice_journal_map_used_bytes", "Bytes of the LMDB map in use.",
       in.map_used);
 #undef G
-    sl_jmetrics_family(f, "sluice_replay_applied_seq", "gauge",
+    sl_prom_family(f, "sluice_replay_applied_seq", "gauge",
                        "Last seq the replica applied.");
     for (uint32_t i = 0; i < nrep; i++) {
-        sl_jmetrics_sample(f, "sluice_replay_applied_seq", db, reps[i].name);
+        sl_prom_sample(f, "sluice_replay_applied_seq", db, reps[i].name);
         fprintf(f, " %" PRIu64 "\n", reps[i].acked_seq);
     }
-    sl_jmetrics_family(f, "sluice_replay_lag_records", "gauge",
+    sl_prom_family(f, "sluice_replay_lag_records", "gauge",
                        "Complete journal records the replica has not "
                        "applied yet.");
     for (uint32_t i = 0; i < nrep; i++) {
-        sl_jmetrics_sample(f, "sluice_replay_lag_records", db, reps[i].name);
+        sl_prom_sample(f, "sluice_replay_lag_records", db, reps[i].name);
         fprintf(f, " %" PRIu64 "\n", in.complete_seq > reps[i].acked_seq
                     ? in.complete_seq - reps[i].acked_seq : 0);
     }
-    sl_jmetrics_family(f, "sluice_replay_lag_seconds", "gauge",
+    sl_prom_family(f, "sluice_replay_lag_seconds", "gauge",
                        "Age (source change time) of the oldest record the "
                        "replica has not applied, whatever the reason it "
                        "waits; 0 when caught up.");
@@ -162,7 +117,7 @@ int sl_jmetrics_write(FILE *f, jr_journal *j, const char *db,
             if (t > 0 && now > t)
                 lag = (double)(now - t) / 1e6;
         }
-        sl_jmetrics_sample(f, "sluice_replay_lag_seconds", db, reps[i].name);
+        sl_prom_sample(f, "sluice_replay_lag_seconds", db, reps[i].name);
         fprintf(f, " %.3f\n", lag);
     }
     return JR_OK;
