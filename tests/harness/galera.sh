@@ -121,10 +121,10 @@ port_is_listening() {
 
 # choose_ports: BASE such that BASE..BASE+11 are all free (G4).
 choose_ports() {
-    local h base p ok tries
+    local h base p ok
     h=$(printf '%s-galera' "$DIR" | cksum | cut -d' ' -f1)
     base=$((20000 + (h % 1000) * 12))
-    for tries in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         ok=1
         for ((p = base; p < base + 12; p++)); do
             if port_is_listening "$p"; then
@@ -244,6 +244,7 @@ EOF
     # mariadbd puts its own bin directory first on the SST script's PATH,
     # where Debian's rsync is: an SST method of our own name puts the
     # wrapper back in front.
+    # shellcheck disable=SC2016 # $PATH and "$@" belong to the script
     printf '#!/bin/sh\nPATH=%s/bin:$PATH\nexport PATH\nexec /usr/bin/wsrep_sst_rsync "$@"\n' \
         "$(shq "$DIR")" >"$DIR/bin/wsrep_sst_sluice_rsync.tmp"
     chmod +x "$DIR/bin/wsrep_sst_sluice_rsync.tmp"
@@ -588,7 +589,9 @@ esac
 lock_dir
 case $action in
 start) cmd_start ;;
-stop) [[ -r $DIR/ports ]] && cmd_stop || note "no cluster in $DIR" ;;
+stop)
+    if [[ -r $DIR/ports ]]; then cmd_stop; else note "no cluster in $DIR"; fi
+    ;;
 kill) cmd_kill "$3" "${4:-KILL}" ;;
 stopnode) cmd_stopnode "$3" ;;
 startnode) cmd_startnode "$3" ;;
