@@ -309,12 +309,24 @@ static void assert_nodes_equal(const char *src, const char *db,
     }
 }
 
+/* The node replay writes through (sluice_replay_node). The exposition is
+** refreshed between groups, at most once a second: one written before
+** replay connected can still be served while a long group applies, so
+** poll (60 s: a limit, not an expectation) until it names a node. */
 static int node_in_use(const rt_proc *replay, int port)
 {
-    const char *text = rt_http_get(port, "/metrics");
-    double v = text ? rt_metric(text, "sluice_replay_node", NULL) : -1;
+    int64_t end = rt_now_ms() + 60000;
+    int v;
+
     (void)replay;
-    return (int)v;
+    do {
+        const char *text = rt_http_get(port, "/metrics");
+        v = text ? (int)rt_metric(text, "sluice_replay_node", NULL) : -1;
+        if (v >= 1)
+            break;
+        rt_sleep_ms(100);
+    } while (rt_now_ms() < end);
+    return v;
 }
 
 static double metric(int port, const char *name)
