@@ -25,7 +25,11 @@ static const sl_opt g_opts[] = {
       "mariadb://USER@HOST[:PORT]/DB[?socket=PATH&tls=MODE&tls_ca=PATH] "
       "(required); TLS modes disabled, preferred, required (certificate "
       "verified), verify-full (and its host name); the password comes "
-      "from SLUICE_TARGET_PASSWORD or --password-file" },
+      "from SLUICE_TARGET_PASSWORD or --password-file. A Galera cluster: "
+      "HOST:PORT,HOST:PORT,... (written through one Synced node at a "
+      "time), &timeout=S (read/write timeout; default 60 with several "
+      "hosts), &ws_fragment=BYTES (streaming-replication fragment size, "
+      "default 16777216, 0 off)" },
     { "password-file", SL_OPT_STR, 0, 0, offsetof(rp_cfg, password_file),
       "PATH", "read the MariaDB password from the first line of PATH" },
     { "replica", SL_OPT_STR, 0, 0, offsetof(rp_cfg, replica), "NAME",
@@ -155,6 +159,36 @@ static void tick(void *arg)
     M("sluice_replay_rejected_total", "counter",
       "Changes recorded in sqlite_sluice_rejects since start.", "%llu",
       (unsigned long long)s->rejected);
+    /* cluster targets (rp_cluster.c); a single server is a 1-node list */
+    M("sluice_replay_node", "gauge",
+      "Position in the target URL's host list (1-based) of the node "
+      "replay writes through; 0 while none.", "%d", s->cluster->node + 1);
+    M("sluice_replay_galera", "gauge",
+      "1 when the node in use is a Galera node (wsrep_on).", "%d",
+      s->cluster->galera);
+    M("sluice_replay_failovers_total", "counter",
+      "Connections to another node of the host list than before.", "%llu",
+      (unsigned long long)s->cluster->failovers);
+    M("sluice_replay_nodes_passed_over_total", "counter",
+      "Nodes refused at connect: down, not Synced, or not in the "
+      "primary component.", "%llu",
+      (unsigned long long)s->cluster->passed_over);
+    M("sluice_replay_conflicts_total", "counter",
+      "Groups retried after a certification failure, brute-force abort "
+      "or deadlock (1213) or a lock wait timeout (1205).", "%llu",
+      (unsigned long long)s->cluster->conflicts);
+    M("sluice_replay_commit_unknown_total", "counter",
+      "COMMITs cut off by a connection failure (outcome unknown).", "%llu",
+      (unsigned long long)s->cluster->unknown_commits);
+    M("sluice_replay_commit_settled_committed_total", "counter",
+      "Unknown COMMITs found committed by the cluster.", "%llu",
+      (unsigned long long)s->cluster->settled_committed);
+    M("sluice_replay_commit_settled_rolled_back_total", "counter",
+      "Unknown COMMITs found not committed (the group was retried).",
+      "%llu", (unsigned long long)s->cluster->settled_rolled_back);
+    M("sluice_replay_position_behind_total", "counter",
+      "Connects that found the target's position behind what replay had "
+      "applied.", "%llu", (unsigned long long)s->cluster->position_behind);
 #undef M
     {
         round_ctx rc = { f, t->db, t->cfg->replica };

@@ -14,6 +14,8 @@
 **   rp_stmt.c   one multi-row statement, sized under max_allowed_packet
 **   rp_load.c   snapshots through LOAD DATA LOCAL INFILE
 **   rp_run.c    the loop: read groups, retry with backoff, acknowledge
+**   rp_cluster.c  node choice over the host list, Galera readiness,
+**               settling unknown COMMITs, cluster limits (rp_cluster.h)
 **
 ** NAMES (libgit2's tiers, as in the journal): rp_x is the engine main.c
 ** and the tests drive (rp_run.h) and the types; rp__x is private to

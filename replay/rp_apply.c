@@ -613,7 +613,10 @@ static int single_merge_check(rp_apply *a, tg_table *t, const jr_row *r,
     tg_str_free(&s);
     if (e->cls != TG_E_NONE)
         return -1;
-    mysql_query(a->db, "ROLLBACK TO SAVEPOINT sluice_row");
+    /* an error here (a Galera brute-force abort ended the transaction)
+    ** must end the group: the next statement would start a new one */
+    if (mysql_query(a->db, "ROLLBACK TO SAVEPOINT sluice_row") != 0)
+        return tg_fail_mysql(e, a->db, "ROLLBACK TO SAVEPOINT");
     rp__key_text(mine, sizeof(mine), key);
     if (other[0])
         return tg_fail(e, TG_E_DATA, 0, "seq %llu table %s key (%s) lands on "

@@ -44,7 +44,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "rp_cluster.h"
 #include "rp_run.h"
 #include "sl_clock.h"
 #include "sl_log.h"
@@ -66,6 +68,8 @@ struct rp_rounds {
 struct rp_state {
     rp_cfg cfg;
     tg_url url;
+    rp_cluster *cl;              /* node choice, Galera checks */
+    int connected_once;
     rp_names *names;
     jr_journal *j;
     char uuid[40];
@@ -237,12 +241,19 @@ static void recovered(rp_state *st)
 
 static void backoff(rp_state *st)
 {
+    long delay;
+
     st->backoff_ms = st->backoff_ms ? st->backoff_ms * 2 : 100;
     if (st->backoff_ms > st->cfg.retry_max_ms)
         st->backoff_ms = (long)st->cfg.retry_max_ms;
+    /* jitter (half to all of the delay): retries of groups that
+    ** conflicted in a cluster do not meet again in step */
+    delay = st->backoff_ms / 2 + (st->backoff_ms > 1
+                ? (long)((unsigned long)rand() %
+                         (unsigned long)(st->backoff_ms / 2 + 1)) : 0);
     /* one line per retry at debug level (tests count them) */
-    SL_LOG(SL_DEBUG, "replay.backoff", "delay_ms=%ld", st->backoff_ms);
-    for (long left = st->backoff_ms; left > 0 && !sl_stop; left -= 1000) {
+    SL_LOG(SL_DEBUG, "replay.backoff", "delay_ms=%ld", delay);
+    for (long left = delay; left > 0 && !sl_stop; left -= 1000) {
         sl_sleep_ms(left < 1000 ? left : 1000);
         if (st->tick != NULL)
             st->tick(st->tick_ctx);      /* metrics stay fresh */
@@ -285,18 +296,25 @@ static int start_readable(rp_state *st, jr_err *e)
 static int connect_target(rp_state *st, jr_err *e)
 {
     jr_err je = { 0 };
+    uint64_t before = st->connected_once ? st->applied : 0;
 
-    st->db = tg_db_connect(&st->url, e);
+    st->db = rp__cluster_connect(st->cl, e);
     if (st->db == NULL)
         return -1;
     st->max_packet = tg_db_max_packet(st->db);
+    /* the position is read causally on a Synced node (wsrep_sync_wait,
+    ** rp_cluster.c): it settles a COMMIT whose outcome was unknown */
     if (rp__position_init(st->db, e) != 0 ||
         rp__position_get(st->db, st->cfg.replica, st->uuid, &st->applied,
-                         e) != 0 ||
+                        e) != 0 ||
+        rp__cluster_sync_reads(st->cl, st->db, 0, e) != 0 ||
         start_readable(st, e) != 0) {
         disconnect(st);
+        rp__cluster_lost(st->cl);
         return -1;
     }
+    rp__cluster_settle(st->cl, before, st->applied);
+    st->connected_once = 1;
     if (!st->registered) {
         if (jr_replica_register(st->j, st->cfg.replica, &je) != JR_OK) {
             disconnect(st);
@@ -312,8 +330,10 @@ static int connect_target(rp_state *st, jr_err *e)
         return tg_fail(e, TG_E_FATAL, 0, "out of memory");
     }
     SL_LOG(SL_INFO, "replay.connected", "replica=%s applied_seq=%llu "
-           "max_allowed_packet=%lu tls=%s", st->cfg.replica,
-           (unsigned long long)st->applied, st->max_packet,
+           "max_allowed_packet=%lu node=%s galera=%d tls=%s",
+           st->cfg.replica, (unsigned long long)st->applied, st->max_packet,
+           rp__cluster_get_stats(st->cl)->node_name,
+           rp__cluster_get_stats(st->cl)->galera,
            mysql_get_ssl_cipher(st->db) ? mysql_get_ssl_cipher(st->db)
                                         : "none");
     return 0;
@@ -335,6 +355,11 @@ int rp_open(rp_state **out, const rp_cfg *cfg, jr_err *err)
     st->cfg = *cfg;
     if ((rc = tg_url_parse(&st->url, cfg->target, err)) != JR_OK)
         goto fail;
+    if ((st->cl = rp__cluster_new(&st->url)) == NULL) {
+        rc = JR_ERR;
+        goto fail;
+    }
+    srand((unsigned)sl_now_us() ^ (unsigned)getpid());
     if (cfg->password_file != NULL &&
         (rc = tg_url_password_file(&st->url, cfg->password_file, err)) !=
             JR_OK)
@@ -391,6 +416,7 @@ void rp_close(rp_state *st)
     disconnect(st);
     jr_reader_close(st->rd);
     jr_journal_close(st->j);
+    rp__cluster_free(st->cl);
     tg_url_free(&st->url);
     rp__names_free(st->names);
     rounds_free(&st->rounds);
@@ -402,6 +428,7 @@ const rp_stats *rp_get_stats(rp_state *st)
     st->stats.applied_seq = st->applied;
     st->stats.connected = st->db != NULL;
     st->stats.stuck = st->last_problem[0] != 0;
+    st->stats.cluster = rp__cluster_get_stats(st->cl);
     return &st->stats;
 }
 
@@ -562,6 +589,9 @@ static int apply_group(rp_state *st, jr_err *e)
                     clash, target);
             goto fail;
         }
+        if (!is_ddl(ent.rec.kind) &&
+            rp__cluster_check_table(st->cl, st->db, target, e) != 0)
+            goto fail;
         if (rp__apply_record(st->ap, &ent, target, e) != 0)
             goto fail;
         rows++;
@@ -592,6 +622,8 @@ static int apply_group(rp_state *st, jr_err *e)
         goto fail;
     if (mysql_commit(st->db) != 0) {
         tg_fail_mysql(e, st->db, "COMMIT");
+        if (e->cls == TG_E_CONN)         /* cut off: outcome unknown */
+            rp__cluster_commit_unknown(st->cl, st->applied, ent.seq);
         goto fail;
     }
     st->applied = ent.seq;
@@ -679,6 +711,7 @@ int rp_run(rp_state *st, jr_err *err)
         case TG_E_CONN:
             problem(st, &e, "replay.connection_lost");
             disconnect(st);
+            rp__cluster_lost(st->cl);     /* next connect: the next node */
             if (once_over)
                 goto fatal;
             backoff(st);
@@ -706,6 +739,9 @@ int rp_run(rp_state *st, jr_err *err)
         case TG_E_FATAL:
             goto fatal;
         default:
+            if (e.domain == JR_D_MARIADB &&
+                (e.cause == 1213 || e.cause == 1205))
+                rp__cluster_conflict(st->cl);  /* certification, BF abort */
             problem(st, &e, "replay.retry");
             if (once_over)
                 goto fatal;

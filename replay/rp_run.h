@@ -5,6 +5,7 @@
 #define SLUICE_RP_RUN_H
 
 #include "rp.h"
+#include "rp_cluster.h"
 
 typedef struct rp_state rp_state;
 
@@ -14,6 +15,7 @@ typedef struct rp_stats {
     uint64_t groups, records, rejected;
     int connected;
     int stuck;                  /* the next group keeps failing */
+    const rp_cluster_stats *cluster;  /* node in use, failovers, ... */
 } rp_stats;
 
 /* Parse the URL, open the journal. No connection is made here: MariaDB

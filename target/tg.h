@@ -39,9 +39,21 @@ enum {                           /* ?tls= */
     TG_TLS_VERIFY_FULL           /* required + the host name checked */
 };
 
+#define TG_MAX_HOSTS 16
+typedef struct tg_host {
+    char *host;                  /* points into buf */
+    unsigned port;               /* 0: the default (3306) */
+} tg_host;
+
 typedef struct tg_url {
     char *user, *password, *host, *database, *socket, *tls_ca;
-    unsigned port;
+    unsigned port;               /* host, port: the first of hosts[] */
+    tg_host hosts[TG_MAX_HOSTS]; /* HOST[:PORT],HOST[:PORT],... */
+    int nhosts;                  /* >= 1 once parsed */
+    unsigned timeout_s;          /* ?timeout=: read/write timeout; 0:
+                                    default (3600, 60 with several hosts) */
+    long long ws_fragment;       /* ?ws_fragment=: Galera fragment size
+                                    in bytes; -1 (unset): the default */
     int tls;                     /* TG_TLS_* */
     int password_in_url;         /* the URL itself carried a password */
     char *buf;                   /* owns the strings above */

@@ -17,6 +17,10 @@
 ** a server without TLS even with SSL_ENFORCE set, so after connecting
 ** the cipher is checked: no cipher, no session.
 **
+** Timeouts: connect 5 s; read/write ?timeout= seconds (default 3600, 60
+** with a host list, so a hung cluster node is left for another).
+** MYSQL_OPT_RECONNECT stays off.
+**
 ** INVARIANT: every failure is classified (rp.h TG_E_*), so the loop knows
 ** whether to reconnect, retry, stop on a bad value, or give up; an error
 ** number nobody listed is permanent (retrying forever fixes nothing).
@@ -151,9 +155,10 @@ MYSQL *tg_db_connect(const tg_url *u, jr_err *e)
         "NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,"
         "NO_AUTO_VALUE_ON_ZERO', time_zone = '+00:00', autocommit = 0, "
         "foreign_key_checks = 0, NAMES utf8mb4, @sluice_merge = 0";
-    unsigned timeout = 5, rw_timeout = 3600;
+    unsigned timeout = 5, rw_timeout = u->timeout_s ? u->timeout_s
+                                      : u->nhosts > 1 ? 60 : 3600;
     unsigned long client_packet = 1024UL * 1024 * 1024;
-    my_bool yes = 1;
+    my_bool yes = 1, no = 0;
     char where[300];
     MYSQL *db = mysql_init(NULL);
 
@@ -165,6 +170,9 @@ MYSQL *tg_db_connect(const tg_url *u, jr_err *e)
     mysql_options(db, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
     mysql_options(db, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
     mysql_options(db, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
+    /* never: a silent reconnect inside a group would go on outside its
+    ** transaction */
+    mysql_options(db, MYSQL_OPT_RECONNECT, &no);
     mysql_options(db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     mysql_options(db, MYSQL_OPT_LOCAL_INFILE, &yes);
     mysql_options(db, MYSQL_OPT_MAX_ALLOWED_PACKET, &client_packet);

@@ -1,8 +1,12 @@
 /*
 ** tg_url.c -- mariadb://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?k=v&...]
 **
-** Accepted schemes: mariadb://, mysql://. Query keys: socket=PATH (connect
-** through a unix socket), tls=disabled|preferred|required|verify-full,
+** Accepted schemes: mariadb://, mysql://. HOST may be a comma-separated
+** list HOST[:PORT],HOST[:PORT],... (the nodes of a Galera cluster; at most
+** TG_MAX_HOSTS). Query keys: socket=PATH (connect through a unix socket;
+** one host only), timeout=SECONDS (read/write timeout of the connection),
+** ws_fragment=BYTES (Galera streaming-replication fragment size; 0 off),
+** tls=disabled|preferred|required|verify-full,
 ** tls_ca=PATH (the CA that signed the server's certificate). User,
 ** password and values are percent-decoded. SLUICE_TARGET_PASSWORD or
 ** --password-file supply the password when the URL has none: a password
@@ -119,6 +123,69 @@ int tg_url_password_file(tg_url *u, const char *path, jr_err *err)
     return JR_OK;
 }
 
+/* One HOST[:PORT] or [V6]:PORT of the host list, in place. */
+static int parse_host(tg_host *h, char *s, const char *hint, jr_err *err)
+{
+    char *colon;
+
+    h->host = s;
+    h->port = 0;
+    if (s[0] == '[') {                             /* [::1]:3306 */
+        char *rb = strchr(s, ']');
+        if (rb == NULL)
+            return bad(err, "target URL has an unclosed [ in its host");
+        *rb = 0;
+        h->host = s + 1;
+        if (rb[1] != 0 && rb[1] != ':')
+            return bad(err, "target URL has text after ] in its host%s",
+                       hint);
+        colon = rb[1] == ':' ? rb + 1 : NULL;
+    } else {
+        colon = strchr(s, ':');
+    }
+    if (colon != NULL) {
+        char *end;
+        long port = strtol(colon + 1, &end, 10);
+        *colon = 0;
+        if (*end != 0 || port < 1 || port > 65535)
+            return bad(err, "target URL port must be 1-65535%s", hint);
+        h->port = (unsigned)port;
+    }
+    return JR_OK;
+}
+
+/* HOST[:PORT][,HOST[:PORT]...]: several hosts are the nodes of a Galera
+** cluster (replay writes through one at a time, rp_cluster.c). */
+static int parse_hosts(tg_url *u, char *s, const char *hint, jr_err *err)
+{
+    u->nhosts = 0;
+    for (;;) {
+        char *comma = strchr(s, ',');
+        tg_host *h;
+        if (comma != NULL)
+            *comma = 0;
+        if (u->nhosts == TG_MAX_HOSTS)
+            return bad(err, "target URL names more than %d hosts",
+                       TG_MAX_HOSTS);
+        h = &u->hosts[u->nhosts];
+        if (parse_host(h, s, hint, err) != JR_OK)
+            return JR_ERR;
+        if (h->host[0] == 0) {
+            if (comma != NULL || u->nhosts > 0)
+                return bad(err, "target URL has an empty host in its "
+                           "host list%s", hint);
+            h->host = "localhost";
+        }
+        u->nhosts++;
+        if (comma == NULL)
+            break;
+        s = comma + 1;
+    }
+    u->host = u->hosts[0].host;
+    u->port = u->hosts[0].port;
+    return JR_OK;
+}
+
 int tg_url_parse(tg_url *u, const char *url, jr_err *err)
 {
     const char *hint = " (expected mariadb://USER[:PASSWORD]@HOST[:PORT]"
@@ -127,6 +194,7 @@ int tg_url_parse(tg_url *u, const char *url, jr_err *err)
     size_t skip;
 
     memset(u, 0, sizeof(*u));
+    u->ws_fragment = -1;
     if (strncmp(url, "mariadb://", 10) == 0)
         skip = 10;
     else if (strncmp(url, "mysql://", 8) == 0)
@@ -156,33 +224,10 @@ int tg_url_parse(tg_url *u, const char *url, jr_err *err)
         *colon = 0;
         pw = colon + 1;
     }
-    u->host = at + 1;
-    if (u->host[0] == '[') {                       /* [::1]:3306 */
-        char *rb = strchr(u->host, ']');
-        if (rb == NULL) {
-            int r = bad(err, "target URL has an unclosed [ in its host");
-            tg_url_free(u);
-            return r;
-        }
-        *rb = 0;
-        u->host++;
-        colon = rb[1] == ':' ? rb + 1 : NULL;
-    } else {
-        colon = strchr(u->host, ':');
+    if (parse_hosts(u, at + 1, hint, err) != JR_OK) {
+        tg_url_free(u);
+        return JR_ERR;
     }
-    if (colon != NULL) {
-        char *end;
-        long port = strtol(colon + 1, &end, 10);
-        *colon = 0;
-        if (*end != 0 || port < 1 || port > 65535) {
-            int r = bad(err, "target URL port must be 1-65535%s", hint);
-            tg_url_free(u);
-            return r;
-        }
-        u->port = (unsigned)port;
-    }
-    if (u->host[0] == 0)
-        u->host = "localhost";
     while (q != NULL && *q) {
         char *amp = strchr(q, '&'), *eq;
         if (amp)
@@ -219,9 +264,26 @@ int tg_url_parse(tg_url *u, const char *url, jr_err *err)
             }
         } else if (strcmp(q, "tls_ca") == 0 || strcmp(q, "tls-ca") == 0) {
             u->tls_ca = eq + 1;
+        } else if (strcmp(q, "timeout") == 0 ||
+                   strcmp(q, "ws_fragment") == 0) {
+            char *end;
+            long long v = strtoll(eq + 1, &end, 10);
+            int t = q[0] == 't';
+            if (*end != 0 || eq[1] == 0 || v < 0 ||
+                v > (t ? 86400 : 2147483647LL) || (t && v == 0)) {
+                int r = bad(err, t ? "target URL timeout must be 1-86400 "
+                           "(seconds)" : "target URL ws_fragment must be "
+                           "0-2147483647 (bytes; 0: off)");
+                tg_url_free(u);
+                return r;
+            }
+            if (t)
+                u->timeout_s = (unsigned)v;
+            else
+                u->ws_fragment = v;
         } else {
             int r = bad(err, "unknown target URL parameter '%s' (known: "
-                       "socket, tls, tls_ca)", q);
+                       "socket, tls, tls_ca, timeout, ws_fragment)", q);
             tg_url_free(u);
             return r;
         }
@@ -235,6 +297,12 @@ int tg_url_parse(tg_url *u, const char *url, jr_err *err)
     }
     if (u->user[0] == 0) {
         int r = bad(err, "target URL has an empty user%s", hint);
+        tg_url_free(u);
+        return r;
+    }
+    if (u->socket != NULL && u->nhosts > 1) {
+        int r = bad(err, "target URL has socket= and several hosts: a "
+                   "unix socket reaches one server");
         tg_url_free(u);
         return r;
     }

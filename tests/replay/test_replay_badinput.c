@@ -66,6 +66,13 @@ Test(replay_badinput, malformed_urls_are_refused_naming_what_is_wrong)
         { "mariadb://sluice@[::1/db", "[" },
         { "mariadb://sluice%zz@localhost/db", "escape" },
         { "", "mariadb://" },
+        /* Galera host lists and their parameters */
+        { "mariadb://sluice@h1:3306,,h3:3306/db", "empty host" },
+        { "mariadb://sluice@h1:3306,h2:0/db", "port" },
+        { "mariadb://sluice@h1,h2/db?socket=/x", "socket" },
+        { "mariadb://sluice@h1/db?timeout=0", "timeout" },
+        { "mariadb://sluice@h1/db?ws_fragment=-5", "ws_fragment" },
+        { "mariadb://sluice@[::1]x,h2/db", "after ]" },
     };
 
     small_source();

@@ -7,7 +7,10 @@
 #   SLUICE_PACKAGES_RUN     MariaDB server and client, the sqlite3 shell
 #   SLUICE_PACKAGES_TEST    what tools/test.sh needs beyond those: Criterion,
 #                           valgrind, clang and its libFuzzer/sanitizer
-#                           runtimes (tests/fuzz), openssl (TLS tests)
+#                           runtimes (tests/fuzz), openssl (TLS tests),
+#                           galera-4, rsync and iproute2 (the 3-node
+#                           Galera cluster of tests/harness/galera.sh:
+#                           provider, rsync SST, the SST script's `ss`)
 #   sluice_ensure_packages PROG PKG...
 #       Installs those of PKG... that dpkg does not report as installed,
 #       with apt-get update + apt-get install -y (root only). Not root:
@@ -21,7 +24,8 @@ SLUICE_PACKAGES_BUILD=(build-essential cmake pkg-config libsqlite3-dev
 # shellcheck disable=SC2034
 SLUICE_PACKAGES_RUN=(mariadb-server mariadb-client sqlite3)
 # shellcheck disable=SC2034
-SLUICE_PACKAGES_TEST=(libcriterion-dev valgrind clang libclang-rt-dev openssl)
+SLUICE_PACKAGES_TEST=(libcriterion-dev valgrind clang libclang-rt-dev openssl
+    galera-4 rsync iproute2)
 
 sluice_ensure_packages() {
     local prog=$1 p
