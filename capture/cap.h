@@ -342,6 +342,15 @@ jr_journal *cap_journal(cap_state *st);
 int cap_paused(cap_state *st);
 /* 1 while a schema change waits for the gate (cap_gate.c). */
 int cap_pending(cap_state *st);
+/* Changes in the change logs not journaled yet, and the source change
+** time (us since the epoch) of the oldest, 0 if none (cap_backlog.c). One
+** read transaction; call between steps. JR_OK, JR_EAGAIN (source busy:
+** nothing filled in) or JR_ERR. */
+int cap_backlog(cap_state *st, uint64_t *changes, int64_t *oldest_us,
+                jr_err *err);
+/* Called (if set) while a step waits for journal space, so /metrics
+** stays fresh while capture is held back. */
+void cap_set_tick(cap_state *st, void (*fn)(void *), void *ctx);
 
 /* ---- one-shot admin commands (cap_admin.c) ---- */
 int cap_admin(const cap_cfg *cfg, jr_err *err);

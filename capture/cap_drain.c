@@ -220,6 +220,8 @@ static int commit_waiting(pass *p, const char *pos, size_t len, jr_err *err)
         }
         if (pruned == 0)
             sl_sleep_ms(200);
+        if (st->tick != NULL)
+            st->tick(st->tick_ctx);      /* metrics stay fresh */
     }
     st->stats.backpressure = 0;
     if (ret == JR_OK && pos == NULL)

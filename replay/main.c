@@ -88,6 +88,9 @@ static const char g_footer[] =
     "error, 69 cannot start, 70 a failure retrying cannot fix (with --once:\n"
     "also any permanent error, or a transient one lasting --once-timeout-s).\n";
 
+void rp_metrics_write(FILE *f, const rp_stats *s, const char *db,
+                      const char *replica);
+
 typedef struct round_ctx {
     FILE *f;
     const char *db, *replica;
@@ -156,6 +159,8 @@ static void tick(void *arg)
       "Changes recorded in sqlite_sluice_rejects since start.", "%llu",
       (unsigned long long)s->rejected);
 #undef M
+    rp_metrics_write(f, s, t->db, t->cfg->replica); /* errors, apply time,
+                                                    ** target, process */
     {
         round_ctx rc = { f, t->db, t->cfg->replica };
         sl_jmetrics_family(f, "sluice_replay_values_rounded_total",

@@ -193,17 +193,20 @@ static void rounds_free(rp_rounds *r)
 
 /* ---- problems ---- */
 
-static const char *class_name(int cls)
+const char *rp_class_name(int cls)
 {
     static const char *const n[] = { "none", "connection", "retry",
                                      "value", "config", "fatal" };
     return cls >= 0 && cls <= RP_E_FATAL ? n[cls] : "?";
 }
 
-static int transient(int cls)
+int rp_class_transient(int cls)
 {
     return cls == RP_E_CONN || cls == RP_E_RETRY;
 }
+
+#define class_name rp_class_name
+#define transient rp_class_transient
 
 /* Log a problem once per distinct message, and the same event at most
 ** once every 30 s. */
@@ -211,6 +214,9 @@ static void problem(rp_state *st, const rp_error *e, const char *event)
 {
     int64_t t = now_us();
     int same_event = strcmp(st->last_event, event) == 0;
+
+    if (e->cls >= 0 && e->cls < 8)
+        st->stats.errors[e->cls]++;      /* every one, logged or not */
 
     if (strcmp(st->last_problem, e->msg) == 0 ||
         (same_event && t - st->last_log_us < 30000000)) {
@@ -408,6 +414,13 @@ const rp_stats *rp_get_stats(rp_state *st)
     st->stats.applied_seq = st->applied;
     st->stats.connected = st->db != NULL;
     st->stats.stuck = st->last_problem[0] != 0;
+    if (st->url.socket != NULL)
+        snprintf(st->stats.host, sizeof(st->stats.host), "%s",
+                 st->url.socket);
+    else
+        snprintf(st->stats.host, sizeof(st->stats.host), "%s:%u",
+                 st->url.host ? st->url.host : "", st->url.port ? st->url.port
+                                                                : 3306);
     return &st->stats;
 }
 
@@ -639,6 +652,7 @@ int rp_run(rp_state *st, jr_err *err)
 {
     int64_t started = now_us();
     uint64_t seen_version = 0;
+    int64_t t0;
     rp_error e;
 
     while (!sl_stop) {
@@ -673,7 +687,9 @@ int rp_run(rp_state *st, jr_err *err)
             }
             continue;
         }
+        t0 = now_us();
         if (apply_group(st, &e) == 0) {
+            sl_hist_observe(&st->stats.apply, (double)(now_us() - t0) / 1e6);
             st->single = 0;
             recovered(st);
             ack(st, 0);

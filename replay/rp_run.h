@@ -4,6 +4,7 @@
 #ifndef SLUICE_RP_RUN_H
 #define SLUICE_RP_RUN_H
 
+#include "sl_procmetrics.h"
 #include "rp.h"
 
 typedef struct rp_state rp_state;
@@ -14,7 +15,15 @@ typedef struct rp_stats {
     uint64_t groups, records, rejected;
     int connected;
     int stuck;                  /* the next group keeps failing */
+    uint64_t errors[8];         /* problems seen, by rp_error class */
+    sl_hist apply;              /* seconds per applied group */
+    char host[300];             /* the target: host:port, or the socket */
 } rp_stats;
+
+/* Name of an rp_error class ("connection", "retry", ...), and whether
+** errors of that class are transient (retried) or permanent. */
+const char *rp_class_name(int cls);
+int rp_class_transient(int cls);
 
 /* Parse the URL, open the journal. No connection is made here: MariaDB
 ** may well be down; the replica is registered in the journal once replay

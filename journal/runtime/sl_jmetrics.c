@@ -67,7 +67,8 @@ void sl_jmetrics_sample(FILE *f, const char *name, const char *db,
 ** (an unapplied record may have been pruned already, when the replica
 ** was never registered or was unregistered: its lag is then counted from
 ** the oldest record there is). 0 if there is none. */
-static int64_t change_time(jr_journal *j, const jr_info *in, uint64_t acked)
+int64_t sl_jmetrics_oldest_us(jr_journal *j, const jr_info *in,
+                              uint64_t acked)
 {
     jr_reader *r;
     jr_entry e;
@@ -158,7 +159,7 @@ int sl_jmetrics_write(FILE *f, jr_journal *j, const char *db,
     for (uint32_t i = 0; i < nrep; i++) {
         double lag = 0;
         if (in.complete_seq > reps[i].acked_seq) {
-            int64_t t = change_time(j, &in, reps[i].acked_seq);
+            int64_t t = sl_jmetrics_oldest_us(j, &in, reps[i].acked_seq);
             if (t > 0 && now > t)
                 lag = (double)(now - t) / 1e6;
         }

@@ -27,6 +27,11 @@ void sl_jmetrics_label(FILE *f, const char *s);
 void sl_jmetrics_sample(FILE *f, const char *name, const char *db,
                         const char *replica);
 
+/* Source change time (us) of the oldest record after `acked` still
+** stored, 0 if none (what sluice_replay_lag_seconds is counted from). */
+int64_t sl_jmetrics_oldest_us(jr_journal *j, const jr_info *in,
+                              uint64_t acked);
+
 /* Print one metric family header. */
 void sl_jmetrics_family(FILE *f, const char *name, const char *type,
                         const char *help);
