@@ -21,7 +21,8 @@ SLUICE_PACKAGES_BUILD=(build-essential cmake pkg-config libsqlite3-dev
 # shellcheck disable=SC2034
 SLUICE_PACKAGES_RUN=(mariadb-server mariadb-client sqlite3)
 # shellcheck disable=SC2034
-SLUICE_PACKAGES_TEST=(libcriterion-dev valgrind clang libclang-rt-dev openssl)
+SLUICE_PACKAGES_TEST=(libcriterion-dev valgrind clang libclang-rt-dev openssl
+    prometheus systemd curl jq)
 
 sluice_ensure_packages() {
     local prog=$1 p
