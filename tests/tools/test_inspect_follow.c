@@ -229,6 +229,21 @@ Test(tools_inspect_follow, the_history_index_follows_and_is_never_trusted)
     }
     cr_assert_eq(inspect("--json", "--index", g_idx, other, "history", "t",
                          "6", NULL), 1, "%s", g_out);
+    /* --index naming a file that is not an index: left alone */
+    {
+        char notidx[JT_PATH_MAX];
+        size_t n;
+        char *p;
+        jt_join(notidx, sizeof(notidx), jt_dir, "precious.txt");
+        cr_assert_eq(jt_write_file(notidx, "precious\n", 9), 0);
+        cr_assert_eq(inspect("--json", "--index", notidx, other, "history",
+                             "t", "5", NULL), 0, "%s", g_out);
+        assert_seqs("not an index", more, 1);
+        p = jt_read_file(notidx, &n);
+        cr_assert(p != NULL && n == 9 && memcmp(p, "precious\n", 9) == 0,
+                  "--index overwrote a file that was not an index");
+        free(p);
+    }
     /* an index that cannot be written: the whole journal is read */
     cr_assert_eq(inspect("--json", "--index", "/nonexistent/dir/x.idx",
                          other, "history", "t", "5", NULL), 0, "%s", g_out);

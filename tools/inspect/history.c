@@ -30,6 +30,8 @@
 **       the query drops (seqs are sorted and made unique).
 **  (H3) pruned records are simply gone from the history (it starts at the
 **       oldest stored seq; a note says so on stderr).
+**  (H4) only an empty file or one that starts with our magic is ever
+**       truncated: --index naming some other file leaves it alone.
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -310,7 +312,14 @@ static int index_query(const char *path, jr_journal *j, const jr_info *in,
         memcmp(hd.magic, IDX_MAGIC, 8) != 0 ||
         strncmp(hd.uuid, in->journal_uuid, sizeof(hd.uuid)) != 0 ||
         hd.indexed_to > in->head_seq) {
-        /* not ours, torn, or older than a restored journal: rebuild */
+        /* not ours, torn, or older than a restored journal: rebuild --
+        ** but only a file that is empty or one of ours (H4) */
+        if (sb.st_size > 0 &&
+            (pread(fd, &hd, 8, 0) != 8 || memcmp(hd.magic, IDX_MAGIC, 8))) {
+            snprintf(why, cap, "%s is not a sluice history index; not "
+                     "overwriting it", path);
+            goto done;
+        }
         memset(&hd, 0, sizeof(hd));
         memcpy(hd.magic, IDX_MAGIC, 8);
         snprintf(hd.uuid, sizeof(hd.uuid), "%s", in->journal_uuid);
