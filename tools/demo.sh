@@ -246,7 +246,8 @@ status_line() {
 
 # scrape: one line of $DEMO/metrics.tsv from the real /metrics endpoints
 # (seconds since the start, end-to-end lag s, replay lag records, capture
-# backlog, MariaDB up 1/0); the README's picture is plotted from it.
+# backlog, MariaDB up 1/0); the README's picture is plotted from it (kept
+# in $BUILD/ as demo-lag.png and demo-metrics.tsv, as .demo/ is removed).
 METRICS_T0=
 scrape() {
     local cport rport c r e2e lagr backlog up
@@ -636,8 +637,8 @@ fi
 # The picture: lag during the outage, from what /metrics served.
 if command -v gnuplot >/dev/null && [[ -s $DEMO/metrics.tsv ]]; then
     gnuplot <<GP 2>"$LOGS/gnuplot.log" || say "gnuplot failed (see $LOGS/gnuplot.log)"
-set terminal pngcairo size 900,420 font "sans,10"
-set output "$DEMO/lag.png"
+set terminal pngcairo size 900,420 font "sans,10" noenhanced
+set output "$BUILD/demo-lag.png"
 set title "sluice demo: MariaDB stopped mid-stream, then back (scraped from /metrics)"
 set xlabel "seconds"
 set ylabel "end-to-end lag (s)"
@@ -649,10 +650,12 @@ set grid
 set yrange [0:*]
 set y2range [0:*]
 plot "$DEMO/metrics.tsv" using (\$1/10):(\$5==0 ? \$2 : 1/0) with impulses lw 4 lc rgb "#f4cccc" title "MariaDB down", \
-     "" using (\$1/10):2 with lines lw 2 lc rgb "#1f77b4" title "sluice\\_end\\_to\\_end\\_lag\\_seconds", \
-     "" using (\$1/10):3 axes x1y2 with lines lw 2 lc rgb "#ff7f0e" title "sluice\\_replay\\_lag\\_records"
+     "" using (\$1/10):2 with lines lw 2 lc rgb "#1f77b4" title "sluice_end_to_end_lag_seconds", \
+     "" using (\$1/10):3 axes x1y2 with lines lw 2 lc rgb "#ff7f0e" title "sluice_replay_lag_records"
 GP
-    [[ -s $DEMO/lag.png ]] && say "lag picture: $DEMO/lag.png (data: $DEMO/metrics.tsv)"
+    cp "$DEMO/metrics.tsv" "$BUILD/demo-metrics.tsv"
+    [[ -s $BUILD/demo-lag.png ]] &&
+        say "lag picture: $BUILD/demo-lag.png (data: $BUILD/demo-metrics.tsv)"
 fi
 
 section "Result"
