@@ -12,12 +12,18 @@
 **                                             installation of one table
 **   triggers _sluice_<id>_ins/_upd/_del on the captured table.
 ** See cap_install.c for the log layout and why it is per table.
+**
+** NAMES (libgit2's tiers, as in the journal): cap_x is what main.c, the
+** tests and the benchmarks call (the engine, the gate, the source
+** connection, admin commands); cap__x is private to capture's own files
+** and may change with them.
 */
 #ifndef SLUICE_CAP_H
 #define SLUICE_CAP_H
 
 #include <sqlite3.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "sluice/journal.h"
@@ -45,14 +51,14 @@ typedef struct cap_cfg {
     const char *metrics;         /* HOST:PORT or NULL */
 } cap_cfg;
 
-/* ---- errors: capture reuses the journal's jr_err ---- */
+/* ---- errors: sluice's one error type, jr_err, set through jr_err_set
+** (first failure wins). These two only fill in capture's usual domain:
+** cap_fail a failure of capture's own (JR_D_NONE), cap__sqlite_fail the
+** connection's last SQLite error (JR_D_SQLITE, extended code). Both
+** return JR_ERR. ---- */
 int cap_fail(jr_err *err, const char *op, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int cap_sqlite_fail(jr_err *err, sqlite3 *db, const char *what);
-
-/* ---- clocks ---- */
-int64_t cap_now_us(void);      /* wall clock, for record times */
-int64_t cap_clock_us(void);    /* monotonic, for intervals */
+int cap__sqlite_fail(jr_err *err, sqlite3 *db, const char *what);
 
 /* ---- the source's write-ahead log (cap_wal.c) ---- */
 typedef struct cap_walmark {
@@ -94,12 +100,12 @@ typedef struct cap_src {
 int cap_src_open(cap_src *s, const char *path, int busy_ms, jr_err *err);
 void cap_src_close(cap_src *s);            /* NULL-safe, idempotent */
 /* JR_OK while --source still names the file opened, else JR_ERR. */
-int cap_src_check(cap_src *s, jr_err *err);
+int cap__src_check(cap_src *s, jr_err *err);
 /* Switch to WAL mode (unless keep), waiting up to wait_ms (-1: until
 ** *stop) for a moment no application transaction is open; then attach
 ** the gate. JR_OK or JR_ERR. */
-int cap_src_set_wal(cap_src *s, int keep, int wait_ms, volatile int *stop,
-                    jr_err *err);
+int cap__src_set_wal(cap_src *s, int keep, int wait_ms, volatile int *stop,
+                     jr_err *err);
 
 /* The write gate (cap_gate.c): every commit capture makes to the source.
 **   cap_gate_begin   JR_OK: a write transaction is open and no other
@@ -123,24 +129,26 @@ int cap_gate_wait_quiet(cap_src *s, int max_us);
 
 /* A consistent mark of the wal-index header: 1, or 0 if none (not WAL,
 ** or a writer kept changing it). */
-int cap_wal_mark(cap_src *s, cap_walmark *m);
+int cap__wal_mark(cap_src *s, cap_walmark *m);
 /* Has the header changed since m (a commit, a checkpoint)? 1 if unsure. */
-int cap_wal_moved(cap_src *s, const cap_walmark *m);
+int cap__wal_moved(cap_src *s, const cap_walmark *m);
 /* Pages written in frames (a.mx, b.mx] into out (sorted): 1, or 0 when
 ** that cannot be known (the WAL restarted, too many frames, ...). */
-int cap_wal_pages(cap_src *s, const cap_walmark *a, const cap_walmark *b,
-                  cap_pageset *out);
-int cap_pageset_has(const cap_pageset *p, uint32_t page);
+int cap__wal_pages(cap_src *s, const cap_walmark *a, const cap_walmark *b,
+                   cap_pageset *out);
+int cap__pageset_has(const cap_pageset *p, uint32_t page);
 /* Wait up to timeout_ms for a commit (the header moving from *seen):
 ** 1 if one came, 0 on timeout or *stop. */
-int cap_wal_wait(cap_src *s, const cap_walmark *seen, int timeout_ms,
-                 volatile int *stop);
-void cap_wal_unwatch(cap_src *s);
+int cap__wal_wait(cap_src *s, const cap_walmark *seen, int timeout_ms,
+                  volatile int *stop);
+void cap__wal_unwatch(cap_src *s);
 
 /* SQLite helpers. */
-int cap_exec(sqlite3 *db, const char *sql, jr_err *err);
+int cap__exec(sqlite3 *db, const char *sql, jr_err *err);
 void cap_rollback(sqlite3 *db);
-int cap_is_busy(int rc);                   /* SQLITE_BUSY or _LOCKED */
+int cap__is_busy(int rc);                   /* SQLITE_BUSY or _LOCKED */
+/* A change log's t (julianday) as us since the epoch (cap_drain.c). */
+int64_t cap__jd_to_us(double jd);
 
 /* ---- table descriptions (cap_schema.c) ---- */
 typedef struct cap_col {
@@ -163,7 +171,7 @@ typedef struct cap_table {
     char *schema_json;    /* what the SCHEMA record carries */
 } cap_table;
 
-void cap_table_free(cap_table *t);
+void cap__table_free(cap_table *t);
 
 /* Every table of the source (sqlite_* aside), read in one pass, sorted
 ** by name: per-table lookups in SQLite's own lists cost a scan each. */
@@ -179,34 +187,34 @@ typedef struct cap_catalog {
     cap_catent *v;
 } cap_catalog;
 
-int cap_catalog_load(sqlite3 *db, cap_catalog *c, jr_err *err);
-void cap_catalog_free(cap_catalog *c);
-const cap_catent *cap_catalog_find(const cap_catalog *c, const char *name);
+int cap__catalog_load(sqlite3 *db, cap_catalog *c, jr_err *err);
+void cap__catalog_free(cap_catalog *c);
+const cap_catent *cap__catalog_find(const cap_catalog *c, const char *name);
 
 /* Describe table e. Returns JR_OK, JR_ENOTFOUND, or JR_ERR when the
 ** table cannot be captured (err says why). */
-int cap_table_load(sqlite3 *db, const cap_catent *e, cap_table **out,
-                   jr_err *err);
+int cap__table_load(sqlite3 *db, const cap_catent *e, cap_table **out,
+                    jr_err *err);
 
 typedef struct cap_namelist {
     int n;
     char **names;
 } cap_namelist;
-void cap_namelist_free(cap_namelist *l);
-int cap_namelist_add(cap_namelist *l, const char *s);
-int cap_namelist_has(const cap_namelist *l, const char *name);
+void cap__namelist_free(cap_namelist *l);
+int cap__namelist_add(cap_namelist *l, const char *s);
+int cap__namelist_has(const cap_namelist *l, const char *name);
 
 /* Is `name` one of sluice's own objects in this registry (the two fixed
 ** tables, or a change log or trigger of a registered installation)? */
 struct cap_registry;
-int cap_is_ours(const struct cap_registry *r, const char *name);
+int cap__is_ours(const struct cap_registry *r, const char *name);
 
 /* Names of the tables to capture, per cfg filters (compared without
 ** regard to ASCII case, as SQLite compares names); sluice's own objects
 ** are left out, virtual tables and their shadow tables go to skipped. */
-int cap_list_tables(const cap_catalog *cat, const cap_cfg *cfg,
-                    const struct cap_registry *reg, cap_namelist *out,
-                    cap_namelist *skipped, jr_err *err);
+int cap__list_tables(const cap_catalog *cat, const cap_cfg *cfg,
+                     const struct cap_registry *reg, cap_namelist *out,
+                     cap_namelist *skipped, jr_err *err);
 
 /* ---- installations (cap_install.c) ---- */
 enum { CAP_ACTIVE = 0, CAP_RETIRED = 1, CAP_DROPPED = 2 };
@@ -235,47 +243,47 @@ typedef struct cap_registry {
     cap_inst *v;
 } cap_registry;
 
-void cap_registry_free(cap_registry *r);
-int cap_registry_load(sqlite3 *db, cap_registry *r, jr_err *err);
+void cap__registry_free(cap_registry *r);
+int cap__registry_load(sqlite3 *db, cap_registry *r, jr_err *err);
 /* Root page of every log, and whether it is one page (cap_wal.c). */
-int cap_registry_pages(sqlite3 *db, cap_registry *r, jr_err *err);
+int cap__registry_pages(sqlite3 *db, cap_registry *r, jr_err *err);
 /* Measure the logs marked recheck (is each one page, with how much room)
 ** for about budget_us; returns how many were measured. */
-int cap_registry_measure(sqlite3 *db, cap_registry *r, int budget_us);
-cap_inst *cap_registry_find(cap_registry *r, int64_t id);
+int cap__registry_measure(sqlite3 *db, cap_registry *r, int budget_us);
+cap_inst *cap__registry_find(cap_registry *r, int64_t id);
 
 /* Does the source hold sluice's metadata tables? */
-int cap_meta_exists(sqlite3 *db);
+int cap__meta_exists(sqlite3 *db);
 /* Create the _sluice_meta/_sluice_tables tables if missing, and the
 ** source identity. Runs in the caller's write transaction. */
-int cap_meta_init(sqlite3 *db, jr_err *err);
-int cap_meta_get(sqlite3 *db, const char *key, char *buf, size_t cap,
-                 jr_err *err);
-int cap_meta_set(sqlite3 *db, const char *key, const char *value,
-                 jr_err *err);
+int cap__meta_init(sqlite3 *db, jr_err *err);
+int cap__meta_get(sqlite3 *db, const char *key, char *buf, size_t cap,
+                  jr_err *err);
+int cap__meta_set(sqlite3 *db, const char *key, const char *value,
+                  jr_err *err);
 
 /* Names of every schema object that starts like sluice's, lower-cased and
-** sorted (what cap_install must not collide with). */
-int cap_taken_names(sqlite3 *db, cap_namelist *out, jr_err *err);
+** sorted (what cap__install must not collide with). */
+int cap__taken_names(sqlite3 *db, cap_namelist *out, jr_err *err);
 /* Install a new capture generation for table t: log table + triggers +
 ** registry row, under an id none of whose names is in `taken`. *id
 ** receives the new installation id. */
-int cap_install(sqlite3 *db, const cap_table *t, const cap_namelist *taken,
-                int64_t *id, jr_err *err);
+int cap__install(sqlite3 *db, const cap_table *t, const cap_namelist *taken,
+                 int64_t *id, jr_err *err);
 /* Remove the triggers of installation id and set its state. */
-int cap_retire(sqlite3 *db, int64_t id, int state, jr_err *err);
+int cap__retire(sqlite3 *db, int64_t id, int state, jr_err *err);
 /* Drop the log table and registry row of a retired installation. */
-int cap_forget(sqlite3 *db, int64_t id, jr_err *err);
+int cap__forget(sqlite3 *db, int64_t id, jr_err *err);
 /* Remove every object the registry records, then the registry. */
-int cap_uninstall_all(sqlite3 *db, jr_err *err);
+int cap__uninstall_all(sqlite3 *db, jr_err *err);
 /* Drop the triggers of every registered installation (pause). */
-int cap_drop_all_triggers(sqlite3 *db, jr_err *err);
+int cap__drop_all_triggers(sqlite3 *db, jr_err *err);
 
 /* Where the triggers of each installation are attached now (a RENAME
 ** TABLE moves them): one scan of sqlite_schema. tables[i] receives the
 ** table of r->v[i]'s insert trigger (sqlite3_malloc'd), or NULL. */
-int cap_trigger_tables(sqlite3 *db, const cap_registry *r, char **tables,
-                       jr_err *err);
+int cap__trigger_tables(sqlite3 *db, const cap_registry *r, char **tables,
+                        jr_err *err);
 
 /* ---- positions (cap_pos.c) ----
 ** What is journaled, per installation: the last drained log id, whether
@@ -295,13 +303,13 @@ typedef struct cap_pos {
     int64_t schema_version;      /* -1: unknown */
 } cap_pos;
 
-void cap_pos_free(cap_pos *p);
-cap_posent *cap_pos_find(cap_pos *p, int64_t id);
-cap_posent *cap_pos_get(cap_pos *p, int64_t id);    /* adds if missing */
-void cap_pos_remove(cap_pos *p, int64_t id);
-int cap_pos_encode(const cap_pos *p, char **out, size_t *len);
-int cap_pos_decode(cap_pos *p, const char *s, size_t len, jr_err *err);
-int cap_pos_copy(cap_pos *dst, const cap_pos *src);
+void cap__pos_free(cap_pos *p);
+cap_posent *cap__pos_find(cap_pos *p, int64_t id);
+cap_posent *cap__pos_get(cap_pos *p, int64_t id);    /* adds if missing */
+void cap__pos_remove(cap_pos *p, int64_t id);
+int cap__pos_encode(const cap_pos *p, char **out, size_t *len);
+int cap__pos_decode(cap_pos *p, const char *s, size_t len, jr_err *err);
+int cap__pos_copy(cap_pos *dst, const cap_pos *src);
 
 /* ---- the capture engine (cap_run.c) ---- */
 typedef struct cap_state cap_state;
@@ -346,11 +354,15 @@ int cap_pending(cap_state *st);
 ** time (us since the epoch) of the oldest, 0 if none (cap_backlog.c). One
 ** read transaction; call between steps. JR_OK, JR_EAGAIN (source busy:
 ** nothing filled in) or JR_ERR. */
-int cap_backlog(cap_state *st, uint64_t *changes, int64_t *oldest_us,
-                jr_err *err);
+int cap__backlog(cap_state *st, uint64_t *changes, int64_t *oldest_us,
+                 jr_err *err);
 /* Called (if set) while a step waits for journal space, so /metrics
 ** stays fresh while capture is held back. */
 void cap_set_tick(cap_state *st, void (*fn)(void *), void *ctx);
+/* What capture's /metrics adds to the journal's metrics and its counters
+** (cap_metrics.c): heartbeat, backlog, end-to-end lag per replica,
+** process_*. Main loop only, between steps. */
+void cap_metrics_write(FILE *f, cap_state *st, const char *db);
 
 /* ---- one-shot admin commands (cap_admin.c) ---- */
 int cap_admin(const cap_cfg *cfg, jr_err *err);
@@ -358,7 +370,7 @@ int cap_admin(const cap_cfg *cfg, jr_err *err);
 /* Run fn(db, arg, err) inside a gated write transaction, retrying until
 ** it commits, *stop is set, or wait_ms passes (-1: no limit). JR_OK,
 ** JR_EAGAIN (gave up waiting; err says so), or what fn returned. */
-int cap_write(cap_src *s, int (*fn)(sqlite3 *, void *, jr_err *),
-              void *arg, int wait_ms, volatile int *stop, jr_err *err);
+int cap__write(cap_src *s, int (*fn)(sqlite3 *, void *, jr_err *),
+               void *arg, int wait_ms, volatile int *stop, jr_err *err);
 
 #endif

@@ -22,21 +22,21 @@
 
 static int pause_fn(sqlite3 *db, void *arg, jr_err *err)
 {
-    int ret = cap_drop_all_triggers(db, err);
+    int ret = cap__drop_all_triggers(db, err);
     (void)arg;
-    return ret == JR_OK ? cap_meta_set(db, "paused", "1", err) : ret;
+    return ret == JR_OK ? cap__meta_set(db, "paused", "1", err) : ret;
 }
 
 static int resume_fn(sqlite3 *db, void *arg, jr_err *err)
 {
     (void)arg;
-    return cap_meta_set(db, "paused", "0", err);
+    return cap__meta_set(db, "paused", "0", err);
 }
 
 static int uninstall_fn(sqlite3 *db, void *arg, jr_err *err)
 {
     (void)arg;
-    return cap_uninstall_all(db, err);
+    return cap__uninstall_all(db, err);
 }
 
 int cap_admin(const cap_cfg *cfg, jr_err *err)
@@ -48,7 +48,7 @@ int cap_admin(const cap_cfg *cfg, jr_err *err)
 
     if ((ret = cap_src_open(&src, cfg->source, (int)cfg->busy_ms, err)))
         return ret;
-    if (!cap_meta_exists(src.db) && !cfg->uninstall) {
+    if (!cap__meta_exists(src.db) && !cfg->uninstall) {
         cap_src_close(&src);
         return cap_fail(err, "admin", "sluice is not installed in %s "
                         "(no _sluice_meta table): nothing to %s",
@@ -70,7 +70,7 @@ int cap_admin(const cap_cfg *cfg, jr_err *err)
     /* the same gate as the capture process: an application beside us
     ** never fails because of an admin command either */
     if ((ret = cap_gate_attach(&src, err)) == JR_OK)
-        ret = cap_write(&src, fn, NULL, (int)cfg->busy_ms, NULL, err);
+        ret = cap__write(&src, fn, NULL, (int)cfg->busy_ms, NULL, err);
     cap_src_close(&src);
     if (ret == JR_OK)
         printf("sluice-capture: %s: %s\n", cfg->source, done);

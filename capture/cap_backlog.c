@@ -35,8 +35,8 @@
 
 #include "cap_run.h"
 
-int cap_backlog(cap_state *st, uint64_t *changes, int64_t *oldest_us,
-                jr_err *err)
+int cap__backlog(cap_state *st, uint64_t *changes, int64_t *oldest_us,
+                 jr_err *err)
 {
     uint64_t n = 0;
     int64_t oldest = 0;
@@ -48,7 +48,7 @@ int cap_backlog(cap_state *st, uint64_t *changes, int64_t *oldest_us,
     if (st->backlog_db == NULL) {
         if (sqlite3_open_v2(st->src.path, &st->backlog_db,
                             SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-            ret = cap_sqlite_fail(err, st->backlog_db, "opening the source "
+            ret = cap__sqlite_fail(err, st->backlog_db, "opening the source "
                                   "to read the backlog");
             sqlite3_close(st->backlog_db);
             st->backlog_db = NULL;
@@ -57,7 +57,7 @@ int cap_backlog(cap_state *st, uint64_t *changes, int64_t *oldest_us,
         sqlite3_busy_timeout(st->backlog_db, 0);
     }
     db = st->backlog_db;
-    if (cap_exec(db, "BEGIN", err) != JR_OK) {
+    if (cap__exec(db, "BEGIN", err) != JR_OK) {
         if (cap_gate_busy(err)) {
             jr_err_clear(err);
             return JR_EAGAIN;
@@ -74,14 +74,14 @@ int cap_backlog(cap_state *st, uint64_t *changes, int64_t *oldest_us,
 
         if (in->state != CAP_ACTIVE)
             continue;
-        e = cap_pos_find(&st->pos, in->id);
+        e = cap__pos_find(&st->pos, in->id);
         from = e != NULL ? e->log_id : 0;
         snprintf(sql, sizeof(sql), "SELECT max(id), (SELECT t FROM "
                  "\"_sluice_log_%lld\" WHERE id > ?1 ORDER BY id LIMIT 1) "
                  "FROM \"_sluice_log_%lld\"", (long long)in->id,
                  (long long)in->id);
         if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
-            ret = cap_sqlite_fail(err, db, "reading the backlog");
+            ret = cap__sqlite_fail(err, db, "reading the backlog");
             break;
         }
         sqlite3_bind_int64(s, 1, from);
@@ -91,13 +91,12 @@ int cap_backlog(cap_state *st, uint64_t *changes, int64_t *oldest_us,
             if (max > from)
                 n += (uint64_t)(max - from);
             if (sqlite3_column_type(s, 1) != SQLITE_NULL) {
-                double jd = sqlite3_column_double(s, 1);
-                int64_t t = (int64_t)((jd - 2440587.5) * 86400000000.0);
+                int64_t t = cap__jd_to_us(sqlite3_column_double(s, 1));
                 if (oldest == 0 || t < oldest)
                     oldest = t;
             }
         } else if (rc != SQLITE_DONE) {
-            ret = cap_sqlite_fail(err, db, "reading the backlog");
+            ret = cap__sqlite_fail(err, db, "reading the backlog");
         }
         sqlite3_finalize(s);
     }

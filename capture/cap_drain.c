@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "cap_run.h"
+#include "sl_clock.h"
 #include "sl_sig.h"
 
 typedef struct pass {
@@ -76,7 +77,7 @@ typedef struct layout {
     const char **newnames;       /* cols (+ rowid name for keyless) */
 } layout;
 
-static int64_t jd_to_us(double jd)
+int64_t cap__jd_to_us(double jd)
 {
     return (int64_t)llround((jd - 2440587.5) * 86400000000.0);
 }
@@ -195,7 +196,7 @@ static int commit_waiting(pass *p, const char *pos, size_t len, jr_err *err)
             break;
         if (!logged)
             SL_LOG(SL_WARN, "capture.backpressure", "journal=%s msg=%s",
-                   cap_logq(st, st->cfg.journal), cap_logq2(st, err->msg));
+                   cap__logq(st, st->cfg.journal), cap__logq2(st, err->msg));
         logged = 1;
         st->stats.backpressure = 1;
         jr_err_clear(err);
@@ -265,7 +266,7 @@ static int append_marker(pass *p, int kind, const char *table,
     memset(&r, 0, sizeof(r));
     r.kind = kind;
     r.table = table;
-    r.time_us = cap_now_us();
+    r.time_us = sl_now_us();
     r.aux = aux;
     r.aux_len = aux ? strlen(aux) : 0;
     return append(p, &r, err);
@@ -289,7 +290,7 @@ static int prepare_built(cap_state *st, sqlite3_str *q, layout *l, int n,
     sqlite3_free(sql);
     if (rc != SQLITE_OK) {
         layout_free(l);
-        return cap_sqlite_fail(err, st->src.db, what);
+        return cap__sqlite_fail(err, st->src.db, what);
     }
     return JR_OK;
 }
@@ -323,7 +324,7 @@ static int drain_stmt(cap_state *st, cap_inst *in, jr_err *err)
     sqlite3_free(sql);
     if (rc != SQLITE_OK) {
         in->drain = NULL;
-        return cap_sqlite_fail(err, st->src.db, "reading change log");
+        return cap__sqlite_fail(err, st->src.db, "reading change log");
     }
     return JR_OK;
 }
@@ -373,7 +374,7 @@ static int drain_log(pass *p, cap_inst *in, int64_t *from, int64_t *gap_at,
         old = img + n + 1;
         memset(&r, 0, sizeof(r));
         r.table = in->name;
-        r.time_us = jd_to_us(sqlite3_column_double(s, 2));
+        r.time_us = cap__jd_to_us(sqlite3_column_double(s, 2));
         if (op == 1 || op == 2) {
             for (int i = 0; i < n; i++)
                 col_value(s, ccol + i, &img[i]);
@@ -427,7 +428,7 @@ static int drain_log(pass *p, cap_inst *in, int64_t *from, int64_t *gap_at,
             st->stats.last_change_us = r.time_us;
     }
     if (ret == JR_OK && rc != SQLITE_DONE)
-        ret = cap_sqlite_fail(err, st->src.db, "reading change log");
+        ret = cap__sqlite_fail(err, st->src.db, "reading change log");
     /* the journaled row itself must still be there (else ids could be
     ** handed out again) */
     if (ret == JR_OK && *from > 0 && expect == *from) {
@@ -450,13 +451,13 @@ static int log_high_mark(cap_state *st, int64_t id, int64_t *mark,
     snprintf(sql, sizeof(sql), "SELECT coalesce(max(id), 0) FROM "
              "\"_sluice_log_%lld\"", (long long)id);
     if (sqlite3_prepare_v2(st->src.db, sql, -1, &s, NULL) != SQLITE_OK)
-        return cap_sqlite_fail(err, st->src.db, "reading change log mark");
+        return cap__sqlite_fail(err, st->src.db, "reading change log mark");
     rc = sqlite3_step(s);
     *mark = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
     return rc == SQLITE_ROW ? JR_OK
-                            : cap_sqlite_fail(err, st->src.db, "reading "
-                                              "change log mark");
+                            : cap__sqlite_fail(err, st->src.db, "reading "
+                                               "change log mark");
 }
 
 /* SCHEMA, SNAP_BEGIN, every row as an insert, SNAP_END. */
@@ -468,7 +469,7 @@ static int snapshot(pass *p, const cap_inst *in, int64_t *mark,
     sqlite3_str *q;
     layout l;
     int ret, rc, n = in->ncols;
-    int64_t now = cap_now_us();
+    int64_t now = sl_now_us();
     uint64_t rows = 0;
 
     if ((ret = log_high_mark(st, in->id, mark, err)) != JR_OK ||
@@ -508,7 +509,7 @@ static int snapshot(pass *p, const cap_inst *in, int64_t *mark,
         rows++;
     }
     if (ret == JR_OK && rc != SQLITE_DONE)
-        ret = cap_sqlite_fail(err, st->src.db, "reading table for snapshot");
+        ret = cap__sqlite_fail(err, st->src.db, "reading table for snapshot");
     sqlite3_finalize(s);
     layout_free(&l);
     p->snap_rows += rows;
@@ -516,7 +517,7 @@ static int snapshot(pass *p, const cap_inst *in, int64_t *mark,
         ret = append_marker(p, JR_K_SNAP_END, in->name, NULL, err);
     if (ret == JR_OK)
         SL_LOG(SL_INFO, "capture.snapshot", "table=%s install_id=%lld "
-               "rows=%llu log_mark=%lld", cap_logq(st, in->name),
+               "rows=%llu log_mark=%lld", cap__logq(st, in->name),
                (long long)in->id, (unsigned long long)rows,
                (long long)*mark);
     return ret;
@@ -525,7 +526,7 @@ static int snapshot(pass *p, const cap_inst *in, int64_t *mark,
 /* Does ACTIVE installation `in` still need its snapshot in this pass? */
 static int needs_snapshot(pass *p, const cap_inst *in)
 {
-    cap_posent *e = cap_pos_find(&p->work, in->id);
+    cap_posent *e = cap__pos_find(&p->work, in->id);
     return in->state == CAP_ACTIVE && !(e && e->snapshotted) &&
            !p->st->paused &&    /* paused: the table may be mid-migration */
            !p->limited;         /* the table may differ from its install */
@@ -546,8 +547,8 @@ static int run_pass(pass *p, jr_err *err)
 
     /* forget positions of installations that no longer exist */
     for (int i = p->work.n - 1; i >= 0; i--)
-        if (cap_registry_find(reg, p->work.v[i].id) == NULL)
-            cap_pos_remove(&p->work, p->work.v[i].id);
+        if (cap__registry_find(reg, p->work.v[i].id) == NULL)
+            cap__pos_remove(&p->work, p->work.v[i].id);
     /* 1. DROPs, then 2. the SCHEMA of every table snapshotted below: all
     ** table-level DDL leads the group, so a replayer can run it before it
     ** opens the group's transaction (DDL commits implicitly in MariaDB) */
@@ -555,7 +556,7 @@ static int run_pass(pass *p, jr_err *err)
         cap_posent *e;
         if (reg->v[i].state != CAP_DROPPED)
             continue;
-        if ((e = cap_pos_get(&p->work, reg->v[i].id)) == NULL)
+        if ((e = cap__pos_get(&p->work, reg->v[i].id)) == NULL)
             return cap_fail(err, "malloc", "out of memory");
         if (e->drop_done)
             continue;
@@ -563,7 +564,7 @@ static int run_pass(pass *p, jr_err *err)
         e->drop_done = 1;
         if (ret == JR_OK)
             SL_LOG(SL_INFO, "capture.table_dropped", "table=%s",
-                   cap_logq(p->st, reg->v[i].name));
+                   cap__logq(p->st, reg->v[i].name));
     }
     for (int i = 0; ret == JR_OK && i < reg->n; i++)
         if (needs_snapshot(p, &reg->v[i]))
@@ -571,7 +572,7 @@ static int run_pass(pass *p, jr_err *err)
                                 reg->v[i].schema_json, err);
     /* 3. changes of tables already snapshotted; a gap re-snapshots */
     for (int i = 0; ret == JR_OK && i < reg->n; i++) {
-        cap_posent *e = cap_pos_find(&p->work, reg->v[i].id);
+        cap_posent *e = cap__pos_find(&p->work, reg->v[i].id);
         int64_t gap_at = 0;
         cap_inst *in = &reg->v[i];
         int skip;
@@ -581,7 +582,7 @@ static int run_pass(pass *p, jr_err *err)
             continue;
         /* G4: a one-page log none of whose pages changed has nothing new */
         skip = p->filter && in->small && in->root != 0 &&
-               !cap_pageset_has(&p->st->pages, in->root);
+               !cap__pageset_has(&p->st->pages, in->root);
         if (skip)
             p->st->stats.logs_skipped++;
         if (skip && !p->st->check_filter)
@@ -593,7 +594,7 @@ static int run_pass(pass *p, jr_err *err)
             if (skip) {
                 /* W1 broken: this would have split a transaction */
                 SL_LOG(SL_ERROR, "capture.filter_missed", "table=%s "
-                       "install_id=%lld root=%u", cap_logq(p->st, in->name),
+                       "install_id=%lld root=%u", cap__logq(p->st, in->name),
                        (long long)in->id, (unsigned)in->root);
                 abort();
             }
@@ -603,7 +604,7 @@ static int run_pass(pass *p, jr_err *err)
             continue;
         SL_LOG(SL_WARN, "capture.gap", "table=%s install_id=%lld "
                "journaled_log_id=%lld found_log_id=%lld action=%s "
-               "reason=%s", cap_logq(p->st, reg->v[i].name),
+               "reason=%s", cap__logq(p->st, reg->v[i].name),
                (long long)reg->v[i].id, (long long)e->log_id,
                (long long)gap_at, p->limited ? "resnapshot_later"
                                              : "resnapshot",
@@ -626,7 +627,7 @@ static int run_pass(pass *p, jr_err *err)
             continue;
         ret = snapshot(p, &reg->v[i], &mark, err);
         if (ret == JR_OK) {
-            if ((e = cap_pos_get(&p->work, reg->v[i].id)) == NULL)
+            if ((e = cap__pos_get(&p->work, reg->v[i].id)) == NULL)
                 return cap_fail(err, "malloc", "out of memory");
             e->snapshotted = 1;
             e->log_id = mark;
@@ -644,7 +645,7 @@ static int run_pass(pass *p, jr_err *err)
     ** retired log gets no new rows (its triggers are gone): look once. */
     for (int i = 0; ret == JR_OK && i < reg->n && !p->st->paused &&
                     !p->limited; i++) {
-        cap_posent *e = cap_pos_find(&p->work, reg->v[i].id);
+        cap_posent *e = cap__pos_find(&p->work, reg->v[i].id);
         int64_t max = 0;
         if (reg->v[i].state == CAP_ACTIVE || e == NULL ||
             reg->v[i].superseded)
@@ -668,7 +669,7 @@ static int finish_group(pass *p, jr_err *err)
 
     if ((ret = jr_writer_end_group(p->st->w, err)) != JR_OK)
         return ret;
-    if (cap_pos_encode(&p->work, &pos, &len) != 0)
+    if (cap__pos_encode(&p->work, &pos, &len) != 0)
         return cap_fail(err, "malloc", "out of memory");
     ret = commit_waiting(p, pos, len, err);
     free(pos);
@@ -683,10 +684,10 @@ static int find_attached(pass *p, jr_err *err)
     p->attached = calloc((size_t)st->reg.n + 1, sizeof(char *));
     if (p->attached == NULL)
         return cap_fail(err, "malloc", "out of memory");
-    return cap_trigger_tables(st->src.db, &st->reg, p->attached, err);
+    return cap__trigger_tables(st->src.db, &st->reg, p->attached, err);
 }
 
-int cap_drain(cap_state *st, volatile int *stop, jr_err *err)
+int cap__drain(cap_state *st, volatile int *stop, jr_err *err)
 {
     pass p;
     cap_walmark before, after;
@@ -696,22 +697,22 @@ int cap_drain(cap_state *st, volatile int *stop, jr_err *err)
     memset(&p, 0, sizeof(p));
     p.st = st;
     p.stop = stop;
-    have_before = cap_wal_mark(&st->src, &before);
-    if ((ret = cap_exec(st->src.db, "BEGIN", err)) != JR_OK)
+    have_before = cap__wal_mark(&st->src, &before);
+    if ((ret = cap__exec(st->src.db, "BEGIN", err)) != JR_OK)
         return ret;
-    if ((ret = cap_schema_version(st->src.db, &sv, err)) != JR_OK)
+    if ((ret = cap__schema_version(st->src.db, &sv, err)) != JR_OK)
         goto out;
     /* the read transaction has begun: pages changed since the mark taken
     ** before the previous pass began, up to now, cover everything this
     ** snapshot can hold that the previous one did not (cap_wal.c, W1) */
     if (have_before && !st->src.autovacuum && st->wal_prev.valid &&
-        cap_wal_mark(&st->src, &after))
-        p.filter = cap_wal_pages(&st->src, &st->wal_prev, &after,
-                                 &st->pages);
+        cap__wal_mark(&st->src, &after))
+        p.filter = cap__wal_pages(&st->src, &st->wal_prev, &after,
+                                  &st->pages);
     p.limited = !st->have_schema_version || sv != st->schema_version;
     if (p.limited && (ret = find_attached(&p, err)) != JR_OK)
         goto out;
-    if (cap_pos_copy(&p.work, &st->pos) != 0) {
+    if (cap__pos_copy(&p.work, &st->pos) != 0) {
         ret = cap_fail(err, "malloc", "out of memory");
         goto out;
     }
@@ -722,7 +723,7 @@ int cap_drain(cap_state *st, volatile int *stop, jr_err *err)
     } else if (ret == JR_OK && (p.superseded || st->pos_dirty)) {
         char *pos;                      /* position only, no records */
         size_t len;
-        if (cap_pos_encode(&p.work, &pos, &len) != 0) {
+        if (cap__pos_encode(&p.work, &pos, &len) != 0) {
             ret = cap_fail(err, "malloc", "out of memory");
         } else {
             ret = jr_writer_commit(st->w, pos, len, err);
@@ -736,7 +737,7 @@ int cap_drain(cap_state *st, volatile int *stop, jr_err *err)
             st->wal_prev = before;
         st->seen = before;
 
-        cap_pos_free(&st->pos);
+        cap__pos_free(&st->pos);
         st->pos = p.work;
         memset(&p.work, 0, sizeof(p.work));
         st->pos_dirty = 0;
@@ -768,7 +769,7 @@ int cap_drain(cap_state *st, volatile int *stop, jr_err *err)
             st->w = NULL;
             if (jr_writer_open(&st->w, st->j, NULL, &e2) != JR_OK) {
                 SL_LOG(SL_ERROR, "capture.writer_reopen", "msg=%s",
-                       cap_logq(st, e2.msg));
+                       cap__logq(st, e2.msg));
                 st->w = NULL;
             }
         }
@@ -781,6 +782,6 @@ out:
         for (int i = 0; i < st->reg.n; i++)
             sqlite3_free(p.attached[i]);
     free(p.attached);
-    cap_pos_free(&p.work);
+    cap__pos_free(&p.work);
     return ret;
 }

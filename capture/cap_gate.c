@@ -69,6 +69,7 @@
 #include <unistd.h>
 
 #include "cap.h"
+#include "sl_clock.h"
 #include "sl_log.h"
 #include "sl_sig.h"
 
@@ -134,7 +135,7 @@ static int wal_backfilled(cap_src *s)
 /* Track when another connection last committed (PRAGMA data_version). */
 static void sample_data_version(cap_src *s)
 {
-    int64_t v = -1, now = cap_clock_us();
+    int64_t v = -1, now = sl_mono_us();
 
     if (s->dv_stmt == NULL &&
         sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &s->dv_stmt,
@@ -243,7 +244,7 @@ static int others_active(cap_src *s)
 
 int cap_gate_wait_quiet(cap_src *s, int max_us)
 {
-    int64_t end = cap_clock_us() + max_us;
+    int64_t end = sl_mono_us() + max_us;
     struct timespec ts = { 0, 50000 };
 
     /* An application that runs transaction after transaction leaves gaps
@@ -251,7 +252,7 @@ int cap_gate_wait_quiet(cap_src *s, int max_us)
     for (;;) {
         if (!others_active(s))
             return 1;
-        if (cap_clock_us() >= end)
+        if (sl_mono_us() >= end)
             return 0;
         nanosleep(&ts, NULL);
     }
@@ -268,8 +269,8 @@ static int begin_now(cap_src *s, const char *sql, jr_err *err)
     sqlite3_busy_timeout(s->db, s->busy_ms);
     if (rc != SQLITE_OK) {
         cap_rollback(s->db);
-        return cap_is_busy(rc) ? JR_EAGAIN
-                               : cap_sqlite_fail(err, s->db, "BEGIN");
+        return cap__is_busy(rc) ? JR_EAGAIN
+                                : cap__sqlite_fail(err, s->db, "BEGIN");
     }
     s->in_write = 1;
     return JR_OK;
@@ -308,7 +309,7 @@ int cap_gate_begin(cap_src *s, jr_err *err)
     /* a fully checkpointed WAL is restarted at our first frame, dropping
     ** and retaking read marks (holes): only when the source is idle */
     if (wal_backfilled(s) &&
-        cap_clock_us() - s->dv_changed_us < QUIET_US) {
+        sl_mono_us() - s->dv_changed_us < QUIET_US) {
         cap_gate_rollback(s);
         return JR_EAGAIN;
     }
@@ -317,7 +318,8 @@ int cap_gate_begin(cap_src *s, jr_err *err)
 
 int cap_gate_busy(const jr_err *err)
 {
-    return err != NULL && err->code != JR_OK && cap_is_busy(err->cause);
+    return err != NULL && err->code != JR_OK && err->domain == JR_D_SQLITE &&
+           cap__is_busy(err->cause);
 }
 
 int cap_gate_commit(cap_src *s, jr_err *err)
@@ -342,9 +344,9 @@ int cap_gate_commit(cap_src *s, jr_err *err)
     rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     sqlite3_busy_timeout(s->db, s->busy_ms);
     if (rc != SQLITE_OK) {
-        int busy = cap_is_busy(rc);
+        int busy = cap__is_busy(rc);
         if (!busy)
-            cap_sqlite_fail(err, s->db, "COMMIT");
+            cap__sqlite_fail(err, s->db, "COMMIT");
         cap_gate_rollback(s);
         return busy ? JR_EAGAIN : JR_ERR;
     }
@@ -363,10 +365,10 @@ void cap_gate_rollback(cap_src *s)
     s->in_write = 0;
 }
 
-int cap_write(cap_src *s, int (*fn)(sqlite3 *, void *, jr_err *),
-              void *arg, int wait_ms, volatile int *stop, jr_err *err)
+int cap__write(cap_src *s, int (*fn)(sqlite3 *, void *, jr_err *),
+               void *arg, int wait_ms, volatile int *stop, jr_err *err)
 {
-    int64_t t0 = cap_clock_us();
+    int64_t t0 = sl_mono_us();
     int delay_ms = 1, ret, logged = 0;
 
     for (;;) {
@@ -386,9 +388,9 @@ int cap_write(cap_src *s, int (*fn)(sqlite3 *, void *, jr_err *),
         if (ret != JR_EAGAIN)
             return ret;
         if ((stop != NULL && *stop) ||
-            (wait_ms >= 0 && cap_clock_us() - t0 >= (int64_t)wait_ms * 1000))
+            (wait_ms >= 0 && sl_mono_us() - t0 >= (int64_t)wait_ms * 1000))
             break;
-        if (!logged && cap_clock_us() - t0 > 1000000) {
+        if (!logged && sl_mono_us() - t0 > 1000000) {
             SL_LOG(SL_INFO, "capture.waiting", "what=source_write pid=%ld "
                    "reason=%s", s->busy_pid, "\"another process has a "
                    "transaction open on the source; writing when it has "

@@ -43,6 +43,7 @@
 #include <time.h>
 
 #include "cap.h"
+#include "sl_clock.h"
 
 static const char g_meta_sql[] =
     "CREATE TABLE IF NOT EXISTS _sluice_meta(key TEXT PRIMARY KEY, value);"
@@ -51,8 +52,8 @@ static const char g_meta_sql[] =
     " state INT NOT NULL, cols TEXT NOT NULL, keycols TEXT NOT NULL,"
     " keyless INT NOT NULL, schema TEXT NOT NULL);";
 
-int cap_meta_get(sqlite3 *db, const char *key, char *buf, size_t cap,
-                 jr_err *err)
+int cap__meta_get(sqlite3 *db, const char *key, char *buf, size_t cap,
+                  jr_err *err)
 {
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(db, "SELECT value FROM _sluice_meta "
@@ -60,7 +61,7 @@ int cap_meta_get(sqlite3 *db, const char *key, char *buf, size_t cap,
 
     buf[0] = 0;
     if (rc != SQLITE_OK)
-        return cap_sqlite_fail(err, db, "reading _sluice_meta");
+        return cap__sqlite_fail(err, db, "reading _sluice_meta");
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
@@ -69,11 +70,12 @@ int cap_meta_get(sqlite3 *db, const char *key, char *buf, size_t cap,
     if (rc == SQLITE_DONE)
         return JR_ENOTFOUND;
     return rc == SQLITE_ROW ? JR_OK
-                            : cap_sqlite_fail(err, db, "reading _sluice_meta");
+                            : cap__sqlite_fail(err, db,
+                                               "reading _sluice_meta");
 }
 
-int cap_meta_set(sqlite3 *db, const char *key, const char *value,
-                 jr_err *err)
+int cap__meta_set(sqlite3 *db, const char *key, const char *value,
+                  jr_err *err)
 {
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO _sluice_meta"
@@ -81,17 +83,17 @@ int cap_meta_set(sqlite3 *db, const char *key, const char *value,
                                 NULL);
 
     if (rc != SQLITE_OK)
-        return cap_sqlite_fail(err, db, "writing _sluice_meta");
+        return cap__sqlite_fail(err, db, "writing _sluice_meta");
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? JR_OK
-                             : cap_sqlite_fail(err, db, "writing "
-                                               "_sluice_meta");
+                             : cap__sqlite_fail(err, db, "writing "
+                                                "_sluice_meta");
 }
 
-int cap_meta_exists(sqlite3 *db)
+int cap__meta_exists(sqlite3 *db)
 {
     sqlite3_stmt *s;
     int have = 0;
@@ -131,33 +133,33 @@ static int meta_is_ours(sqlite3 *db, jr_err *err)
     return JR_OK;
 }
 
-int cap_meta_init(sqlite3 *db, jr_err *err)
+int cap__meta_init(sqlite3 *db, jr_err *err)
 {
     char id[64];
     int ret;
 
-    if (cap_meta_exists(db))
+    if (cap__meta_exists(db))
         return meta_is_ours(db, err);
-    if ((ret = cap_exec(db, g_meta_sql, err)) != JR_OK)
+    if ((ret = cap__exec(db, g_meta_sql, err)) != JR_OK)
         return ret;
-    ret = cap_meta_get(db, "source_id", id, sizeof(id), err);
+    ret = cap__meta_get(db, "source_id", id, sizeof(id), err);
     if (ret != JR_ENOTFOUND)
         return ret;
-    if ((ret = cap_exec(db, "INSERT INTO _sluice_meta(key, value) "
-                        "SELECT 'source_id', lower(hex(randomblob(4))) || "
-                        "'-' || lower(hex(randomblob(2))) || '-4' || "
-                        "substr(lower(hex(randomblob(2))), 2) || '-' || "
-                        "substr('89ab', 1 + (abs(random()) % 4), 1) || "
-                        "substr(lower(hex(randomblob(2))), 2) || '-' || "
-                        "lower(hex(randomblob(6)))", err)) != JR_OK ||
-        (ret = cap_meta_set(db, "format", "1", err)) != JR_OK)
+    if ((ret = cap__exec(db, "INSERT INTO _sluice_meta(key, value) "
+                         "SELECT 'source_id', lower(hex(randomblob(4))) || "
+                         "'-' || lower(hex(randomblob(2))) || '-4' || "
+                         "substr(lower(hex(randomblob(2))), 2) || '-' || "
+                         "substr('89ab', 1 + (abs(random()) % 4), 1) || "
+                         "substr(lower(hex(randomblob(2))), 2) || '-' || "
+                         "lower(hex(randomblob(6)))", err)) != JR_OK ||
+        (ret = cap__meta_set(db, "format", "1", err)) != JR_OK)
         return ret;
     return JR_OK;
 }
 
 /* ---- registry ---- */
 
-void cap_registry_free(cap_registry *r)
+void cap__registry_free(cap_registry *r)
 {
     for (int i = 0; i < r->n; i++) {
         cap_inst *in = &r->v[i];
@@ -189,7 +191,7 @@ static int json_names(sqlite3 *db, const char *json, char ***out, int *n,
     *out = NULL;
     *n = 0;
     if (rc != SQLITE_OK)
-        return cap_sqlite_fail(err, db, "json_each");
+        return cap__sqlite_fail(err, db, "json_each");
     sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (cnt == cap) {
@@ -214,7 +216,7 @@ static int json_names(sqlite3 *db, const char *json, char ***out, int *n,
     return JR_OK;
 }
 
-int cap_registry_load(sqlite3 *db, cap_registry *r, jr_err *err)
+int cap__registry_load(sqlite3 *db, cap_registry *r, jr_err *err)
 {
     sqlite3_stmt *st;
     int rc, ret = JR_OK;
@@ -224,7 +226,7 @@ int cap_registry_load(sqlite3 *db, cap_registry *r, jr_err *err)
                             "keyless, schema FROM _sluice_tables ORDER BY "
                             "id", -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return cap_sqlite_fail(err, db, "reading _sluice_tables");
+        return cap__sqlite_fail(err, db, "reading _sluice_tables");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         cap_inst *in, *p = realloc(r->v, (size_t)(r->n + 1) * sizeof(*p));
         if (p == NULL) {
@@ -251,9 +253,9 @@ int cap_registry_load(sqlite3 *db, cap_registry *r, jr_err *err)
     }
     sqlite3_finalize(st);
     if (ret == JR_OK && rc != SQLITE_DONE)
-        ret = cap_sqlite_fail(err, db, "reading _sluice_tables");
+        ret = cap__sqlite_fail(err, db, "reading _sluice_tables");
     if (ret != JR_OK)
-        cap_registry_free(r);
+        cap__registry_free(r);
     return ret;
 }
 
@@ -286,32 +288,30 @@ static void measure(sqlite3_stmt *s, cap_inst *in)
 static const char g_measure_sql[] =
     "SELECT pagetype, unused FROM dbstat WHERE name = ?1 AND path = '/'";
 
-int cap_registry_measure(sqlite3 *db, cap_registry *r, int budget_us)
+int cap__registry_measure(sqlite3 *db, cap_registry *r, int budget_us)
 {
     sqlite3_stmt *s;
-    struct timespec t0, t1;
+    int64_t t0;
     int n = 0;
 
     if (sqlite3_prepare_v2(db, g_measure_sql, -1, &s, NULL) != SQLITE_OK) {
         sqlite3_finalize(s);
         return 0;                       /* no dbstat: every log is read */
     }
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    t0 = sl_mono_us();
     for (int i = 0; i < r->n; i++) {
         if (!r->v[i].recheck || r->v[i].state != CAP_ACTIVE)
             continue;
         measure(s, &r->v[i]);
         n++;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if ((t1.tv_sec - t0.tv_sec) * 1000000 +
-            (t1.tv_nsec - t0.tv_nsec) / 1000 > budget_us)
+        if (sl_mono_us() - t0 > budget_us)
             break;
     }
     sqlite3_finalize(s);
     return n;
 }
 
-int cap_registry_pages(sqlite3 *db, cap_registry *r, jr_err *err)
+int cap__registry_pages(sqlite3 *db, cap_registry *r, jr_err *err)
 {
     sqlite3_stmt *s;
     int rc;
@@ -321,25 +321,25 @@ int cap_registry_pages(sqlite3 *db, cap_registry *r, jr_err *err)
                             "'\\_sluice\\_log\\_%' ESCAPE '\\'", -1, &s,
                             NULL);
     if (rc != SQLITE_OK)
-        return cap_sqlite_fail(err, db, "reading schema");
+        return cap__sqlite_fail(err, db, "reading schema");
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int64_t id = parse_name((const char *)sqlite3_column_text(s, 0),
                                 "_sluice_log_", "");
-        cap_inst *in = id ? cap_registry_find(r, id) : NULL;
+        cap_inst *in = id ? cap__registry_find(r, id) : NULL;
         if (in != NULL)
             in->root = (uint32_t)sqlite3_column_int64(s, 1);
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE)
-        return cap_sqlite_fail(err, db, "reading schema");
-    /* measured a few at a time (cap_registry_measure): until then a log
+        return cap__sqlite_fail(err, db, "reading schema");
+    /* measured a few at a time (cap__registry_measure): until then a log
     ** counts as large and is read every pass */
     for (int i = 0; i < r->n; i++)
         r->v[i].recheck = r->v[i].state == CAP_ACTIVE;
     return JR_OK;
 }
 
-cap_inst *cap_registry_find(cap_registry *r, int64_t id)
+cap_inst *cap__registry_find(cap_registry *r, int64_t id)
 {
     int lo = 0, hi = r->n - 1;          /* loaded ORDER BY id */
 
@@ -373,7 +373,7 @@ static int64_t parse_name(const char *name, const char *prefix,
     return name[np] == '0' ? 0 : id;
 }
 
-int cap_is_ours(const cap_registry *r, const char *name)
+int cap__is_ours(const cap_registry *r, const char *name)
 {
     static const char *const trig[] = { "_ins", "_upd", "_del" };
     int64_t id;
@@ -384,14 +384,14 @@ int cap_is_ours(const cap_registry *r, const char *name)
     if (r == NULL)
         return 0;
     if ((id = parse_name(name, "_sluice_log_", "")) > 0)
-        return cap_registry_find((cap_registry *)r, id) != NULL;
+        return cap__registry_find((cap_registry *)r, id) != NULL;
     for (int i = 0; i < 3; i++)
         if ((id = parse_name(name, "_sluice_", trig[i])) > 0)
-            return cap_registry_find((cap_registry *)r, id) != NULL;
+            return cap__registry_find((cap_registry *)r, id) != NULL;
     return 0;
 }
 
-int cap_taken_names(sqlite3 *db, cap_namelist *out, jr_err *err)
+int cap__taken_names(sqlite3 *db, cap_namelist *out, jr_err *err)
 {
     sqlite3_stmt *s;
     int rc;
@@ -400,16 +400,16 @@ int cap_taken_names(sqlite3 *db, cap_namelist *out, jr_err *err)
     if (sqlite3_prepare_v2(db, "SELECT lower(name) FROM sqlite_schema WHERE "
                            "name LIKE '\\_sluice%' ESCAPE '\\' ORDER BY 1",
                            -1, &s, NULL) != SQLITE_OK)
-        return cap_sqlite_fail(err, db, "reading schema");
+        return cap__sqlite_fail(err, db, "reading schema");
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        if (cap_namelist_add(out, (const char *)sqlite3_column_text(s, 0))) {
+        if (cap__namelist_add(out, (const char *)sqlite3_column_text(s, 0))) {
             sqlite3_finalize(s);
-            cap_namelist_free(out);
+            cap__namelist_free(out);
             return cap_fail(err, "malloc", "out of memory");
         }
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? JR_OK
-                             : cap_sqlite_fail(err, db, "reading schema");
+                             : cap__sqlite_fail(err, db, "reading schema");
 }
 
 static int taken(const cap_namelist *l, const char *name)
@@ -463,7 +463,7 @@ static int register_inst(sqlite3 *db, const cap_table *t,
     rc = sqlite3_prepare_v2(db, keyjson, -1, &st, NULL);
     sqlite3_free(keyjson);
     if (rc != SQLITE_OK)
-        return cap_sqlite_fail(err, db, "registering table");
+        return cap__sqlite_fail(err, db, "registering table");
     for (int i = 0; i < (t->nkey ? t->nkey : 1); i++)
         sqlite3_bind_text(st, i + 3, t->nkey ? t->cols[t->key[i]].name
                                              : t->rowid_name, -1,
@@ -474,11 +474,11 @@ static int register_inst(sqlite3 *db, const cap_table *t,
                   : NULL;
     sqlite3_finalize(st);
     if (keyjson == NULL)
-        return cap_sqlite_fail(err, db, "registering table");
+        return cap__sqlite_fail(err, db, "registering table");
     {
         char buf[32];
         long long next = 1;
-        int r = cap_meta_get(db, "next_id", buf, sizeof(buf), err);
+        int r = cap__meta_get(db, "next_id", buf, sizeof(buf), err);
         if (r == JR_OK)
             next = strtoll(buf, NULL, 10);
         else if (r != JR_ENOTFOUND) {
@@ -489,7 +489,7 @@ static int register_inst(sqlite3 *db, const cap_table *t,
             next++;
         *id = next;
         snprintf(buf, sizeof(buf), "%lld", next + 1);
-        if ((r = cap_meta_set(db, "next_id", buf, err)) != JR_OK) {
+        if ((r = cap__meta_set(db, "next_id", buf, err)) != JR_OK) {
             sqlite3_free(keyjson);
             return r;
         }
@@ -501,7 +501,7 @@ static int register_inst(sqlite3 *db, const cap_table *t,
         "ORDER BY cid)), ?2, ?3, ?4)", -1, &st, NULL);
     if (rc != SQLITE_OK) {
         sqlite3_free(keyjson);
-        return cap_sqlite_fail(err, db, "registering table");
+        return cap__sqlite_fail(err, db, "registering table");
     }
     sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, keyjson, -1, SQLITE_STATIC);
@@ -512,7 +512,7 @@ static int register_inst(sqlite3 *db, const cap_table *t,
     sqlite3_finalize(st);
     sqlite3_free(keyjson);
     if (rc != SQLITE_DONE)
-        return cap_sqlite_fail(err, db, "registering table");
+        return cap__sqlite_fail(err, db, "registering table");
     return JR_OK;
 }
 
@@ -604,8 +604,8 @@ static char *install_sql(sqlite3 *db, const cap_table *t, int64_t id)
     return sqlite3_str_finish(s);
 }
 
-int cap_install(sqlite3 *db, const cap_table *t, const cap_namelist *names,
-                int64_t *id, jr_err *err)
+int cap__install(sqlite3 *db, const cap_table *t, const cap_namelist *names,
+                 int64_t *id, jr_err *err)
 {
     char *sql;
     int ret;
@@ -615,7 +615,7 @@ int cap_install(sqlite3 *db, const cap_table *t, const cap_namelist *names,
     sql = install_sql(db, t, *id);
     if (sql == NULL)
         return cap_fail(err, "malloc", "out of memory");
-    ret = cap_exec(db, sql, err);
+    ret = cap__exec(db, sql, err);
     sqlite3_free(sql);
     return ret;
 }
@@ -631,12 +631,12 @@ static int drop_triggers(sqlite3 *db, int64_t id, jr_err *err)
 
     if (sql == NULL)
         return cap_fail(err, "malloc", "out of memory");
-    ret = cap_exec(db, sql, err);
+    ret = cap__exec(db, sql, err);
     sqlite3_free(sql);
     return ret;
 }
 
-int cap_retire(sqlite3 *db, int64_t id, int state, jr_err *err)
+int cap__retire(sqlite3 *db, int64_t id, int state, jr_err *err)
 {
     char *sql;
     int ret;
@@ -645,12 +645,12 @@ int cap_retire(sqlite3 *db, int64_t id, int state, jr_err *err)
         return ret;
     sql = sqlite3_mprintf("UPDATE _sluice_tables SET state = %d WHERE "
                           "id = %lld", state, (long long)id);
-    ret = cap_exec(db, sql, err);
+    ret = cap__exec(db, sql, err);
     sqlite3_free(sql);
     return ret;
 }
 
-int cap_forget(sqlite3 *db, int64_t id, jr_err *err)
+int cap__forget(sqlite3 *db, int64_t id, jr_err *err)
 {
     char *sql = sqlite3_mprintf("DROP TABLE IF EXISTS \"_sluice_log_%lld\";"
                                 "DELETE FROM _sluice_tables WHERE id = "
@@ -661,13 +661,13 @@ int cap_forget(sqlite3 *db, int64_t id, jr_err *err)
         sqlite3_free(sql);
         return ret;
     }
-    ret = cap_exec(db, sql, err);
+    ret = cap__exec(db, sql, err);
     sqlite3_free(sql);
     return ret;
 }
 
-int cap_trigger_tables(sqlite3 *db, const cap_registry *r, char **tables,
-                       jr_err *err)
+int cap__trigger_tables(sqlite3 *db, const cap_registry *r, char **tables,
+                        jr_err *err)
 {
     sqlite3_stmt *st;
     int rc;
@@ -681,11 +681,11 @@ int cap_trigger_tables(sqlite3 *db, const cap_registry *r, char **tables,
                             "'\\_sluice\\_%\\_ins' ESCAPE '\\'", -1, &st,
                             NULL);
     if (rc != SQLITE_OK)
-        return cap_sqlite_fail(err, db, "listing capture triggers");
+        return cap__sqlite_fail(err, db, "listing capture triggers");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t id = parse_name((const char *)sqlite3_column_text(st, 0),
                                 "_sluice_", "_ins");
-        cap_inst *in = id ? cap_registry_find((cap_registry *)r, id) : NULL;
+        cap_inst *in = id ? cap__registry_find((cap_registry *)r, id) : NULL;
         if (in != NULL) {
             int i = (int)(in - r->v);
             sqlite3_free(tables[i]);
@@ -698,37 +698,37 @@ int cap_trigger_tables(sqlite3 *db, const cap_registry *r, char **tables,
             sqlite3_free(tables[i]);
             tables[i] = NULL;
         }
-        return cap_sqlite_fail(err, db, "listing capture triggers");
+        return cap__sqlite_fail(err, db, "listing capture triggers");
     }
     return JR_OK;
 }
 
-int cap_drop_all_triggers(sqlite3 *db, jr_err *err)
+int cap__drop_all_triggers(sqlite3 *db, jr_err *err)
 {
     cap_registry reg;
-    int ret = cap_registry_load(db, &reg, err);
+    int ret = cap__registry_load(db, &reg, err);
 
     for (int i = 0; ret == JR_OK && i < reg.n; i++)
         ret = drop_triggers(db, reg.v[i].id, err);
-    cap_registry_free(&reg);
+    cap__registry_free(&reg);
     return ret;
 }
 
-int cap_uninstall_all(sqlite3 *db, jr_err *err)
+int cap__uninstall_all(sqlite3 *db, jr_err *err)
 {
     cap_registry reg;
     int ret;
 
-    if (!cap_meta_exists(db))
+    if (!cap__meta_exists(db))
         return JR_OK;
     if ((ret = meta_is_ours(db, err)) != JR_OK ||
-        (ret = cap_registry_load(db, &reg, err)) != JR_OK)
+        (ret = cap__registry_load(db, &reg, err)) != JR_OK)
         return ret;
     for (int i = 0; ret == JR_OK && i < reg.n; i++)
-        ret = cap_forget(db, reg.v[i].id, err);
-    cap_registry_free(&reg);
+        ret = cap__forget(db, reg.v[i].id, err);
+    cap__registry_free(&reg);
     if (ret == JR_OK)
-        ret = cap_exec(db, "DROP TABLE _sluice_tables; "
-                       "DROP TABLE _sluice_meta;", err);
+        ret = cap__exec(db, "DROP TABLE _sluice_tables; "
+                        "DROP TABLE _sluice_meta;", err);
     return ret;
 }

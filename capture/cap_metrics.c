@@ -31,10 +31,9 @@
 #include <string.h>
 
 #include "cap.h"
-#include "sl_jmetrics.h"
+#include "sl_clock.h"
 #include "sl_procmetrics.h"
-
-void cap_metrics_write(FILE *f, cap_state *st, const char *db);
+#include "sl_prom.h"
 
 void cap_metrics_write(FILE *f, cap_state *st, const char *db)
 {
@@ -45,56 +44,56 @@ void cap_metrics_write(FILE *f, cap_state *st, const char *db)
     jr_info in;
     jr_replica reps[64];
     uint32_t nrep = 0;
-    int64_t now = cap_now_us();
-    int rc = cap_backlog(st, &changes, &oldest_us, &err);
+    int64_t now = sl_now_us();
+    int rc = cap__backlog(st, &changes, &oldest_us, &err);
 
     if (rc == JR_OK)
         known = 1;
     else if (rc != JR_EAGAIN)
         known = 0;
-    sl_jmetrics_family(f, "sluice_capture_heartbeat_timestamp_seconds",
-                       "gauge", "Wall time capture's main loop last "
-                       "rendered its metrics; stops moving when capture is "
-                       "frozen.");
-    sl_jmetrics_sample(f, "sluice_capture_heartbeat_timestamp_seconds", db,
-                       NULL);
+    sl_prom_family(f, "sluice_capture_heartbeat_timestamp_seconds",
+                   "gauge", "Wall time capture's main loop last "
+                   "rendered its metrics; stops moving when capture is "
+                   "frozen.");
+    sl_prom_sample(f, "sluice_capture_heartbeat_timestamp_seconds", db,
+                   NULL);
     fprintf(f, " %.3f\n", (double)now / 1e6);
     if (known) {
-        sl_jmetrics_family(f, "sluice_capture_backlog_changes", "gauge",
-                           "Changes committed in the source's change logs "
-                           "and not journaled yet.");
-        sl_jmetrics_sample(f, "sluice_capture_backlog_changes", db, NULL);
+        sl_prom_family(f, "sluice_capture_backlog_changes", "gauge",
+                       "Changes committed in the source's change logs "
+                       "and not journaled yet.");
+        sl_prom_sample(f, "sluice_capture_backlog_changes", db, NULL);
         fprintf(f, " %" PRIu64 "\n", changes);
-        sl_jmetrics_family(f, "sluice_capture_backlog_oldest_change_"
-                           "timestamp_seconds", "gauge", "Source change "
-                           "time of the oldest change not journaled yet (0: "
-                           "none waits).");
-        sl_jmetrics_sample(f, "sluice_capture_backlog_oldest_change_"
-                           "timestamp_seconds", db, NULL);
+        sl_prom_family(f, "sluice_capture_backlog_oldest_change_"
+                       "timestamp_seconds", "gauge", "Source change "
+                       "time of the oldest change not journaled yet (0: "
+                       "none waits).");
+        sl_prom_sample(f, "sluice_capture_backlog_oldest_change_"
+                       "timestamp_seconds", db, NULL);
         fprintf(f, " %.3f\n", (double)oldest_us / 1e6);
     }
     if (known && jr_journal_info(cap_journal(st), &in, NULL) == JR_OK &&
         jr_replica_list(cap_journal(st), reps, 64, &nrep, NULL) == JR_OK) {
         if (nrep > 64)
             nrep = 64;
-        sl_jmetrics_family(f, "sluice_end_to_end_lag_seconds", "gauge",
-                           "Age of the oldest change committed in the "
-                           "source that the replica has not applied, "
-                           "wherever it waits (change log or journal); 0 "
-                           "when caught up.");
+        sl_prom_family(f, "sluice_end_to_end_lag_seconds", "gauge",
+                       "Age of the oldest change committed in the "
+                       "source that the replica has not applied, "
+                       "wherever it waits (change log or journal); 0 "
+                       "when caught up.");
         for (uint32_t i = 0; i < nrep; i++) {
             int64_t t = oldest_us;
             double lag = 0;
-            if (in.head_seq > reps[i].acked_seq) {   /* older than any */
-                int64_t tj = sl_jmetrics_oldest_us(cap_journal(st), &in,
-                                                   reps[i].acked_seq);
-                if (tj > 0)
-                    t = tj;
-            }
+            int64_t tj = 0;
+            /* a journaled change is older than any waiting one */
+            if (jr_metrics_oldest_time(cap_journal(st), &in,
+                                       reps[i].acked_seq, &tj,
+                                       NULL) == JR_OK && tj > 0)
+                t = tj;
             if (t > 0 && now > t)
                 lag = (double)(now - t) / 1e6;
-            sl_jmetrics_sample(f, "sluice_end_to_end_lag_seconds", db,
-                               reps[i].name);
+            sl_prom_sample(f, "sluice_end_to_end_lag_seconds", db,
+                           reps[i].name);
             fprintf(f, " %.3f\n", lag);
         }
     }

@@ -18,7 +18,7 @@
 
 #include "cap.h"
 
-void cap_pos_free(cap_pos *p)
+void cap__pos_free(cap_pos *p)
 {
     free(p->v);
     memset(p, 0, sizeof(*p));
@@ -40,13 +40,13 @@ static int lower_bound(const cap_pos *p, int64_t id)
     return lo;
 }
 
-cap_posent *cap_pos_find(cap_pos *p, int64_t id)
+cap_posent *cap__pos_find(cap_pos *p, int64_t id)
 {
     int i = lower_bound(p, id);
     return i < p->n && p->v[i].id == id ? &p->v[i] : NULL;
 }
 
-cap_posent *cap_pos_get(cap_pos *p, int64_t id)
+cap_posent *cap__pos_get(cap_pos *p, int64_t id)
 {
     int i = lower_bound(p, id);
 
@@ -67,7 +67,7 @@ cap_posent *cap_pos_get(cap_pos *p, int64_t id)
     return &p->v[i];
 }
 
-void cap_pos_remove(cap_pos *p, int64_t id)
+void cap__pos_remove(cap_pos *p, int64_t id)
 {
     int i = lower_bound(p, id);
 
@@ -78,9 +78,9 @@ void cap_pos_remove(cap_pos *p, int64_t id)
     }
 }
 
-int cap_pos_copy(cap_pos *dst, const cap_pos *src)
+int cap__pos_copy(cap_pos *dst, const cap_pos *src)
 {
-    cap_pos_free(dst);
+    cap__pos_free(dst);
     dst->schema_version = src->schema_version;
     if (src->n == 0)
         return 0;
@@ -92,7 +92,7 @@ int cap_pos_copy(cap_pos *dst, const cap_pos *src)
     return 0;
 }
 
-int cap_pos_encode(const cap_pos *p, char **out, size_t *len)
+int cap__pos_encode(const cap_pos *p, char **out, size_t *len)
 {
     /* "sluice-pos 1" + " sv=" and 20 digits; per entry 2 x 20 digits, two
     ** colons, a space and two flags: 48 is ample */
@@ -117,11 +117,11 @@ int cap_pos_encode(const cap_pos *p, char **out, size_t *len)
     return 0;
 }
 
-int cap_pos_decode(cap_pos *p, const char *s, size_t len, jr_err *err)
+int cap__pos_decode(cap_pos *p, const char *s, size_t len, jr_err *err)
 {
     char *buf = malloc(len + 1), *tok, *save = NULL;
 
-    cap_pos_free(p);
+    cap__pos_free(p);
     if (buf == NULL)
         return cap_fail(err, "malloc", "out of memory");
     memcpy(buf, s, len);
@@ -149,7 +149,7 @@ int cap_pos_decode(cap_pos *p, const char *s, size_t len, jr_err *err)
             goto bad;
         memcpy(flags, tok + used, strlen(tok + used));
         if (strspn(flags, "sd") != strlen(flags) ||
-            (e = cap_pos_get(p, id)) == NULL)
+            (e = cap__pos_get(p, id)) == NULL)
             goto bad;
         e->log_id = log_id;
         e->snapshotted = strchr(flags, 's') != NULL;
@@ -159,7 +159,7 @@ int cap_pos_decode(cap_pos *p, const char *s, size_t len, jr_err *err)
     return JR_OK;
 bad:
     free(buf);
-    cap_pos_free(p);
+    cap__pos_free(p);
     return cap_fail(err, "source position", "the journal's source "
                     "position is not a capture position (\"%.*s\"): was "
                     "this journal written by another tool?",

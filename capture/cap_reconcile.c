@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "cap_run.h"
+#include "sl_clock.h"
 
 #define INSTALLS_PER_TXN 64
 #define TXN_BUDGET_US    20000   /* the gate holds readers this long, at most
@@ -58,38 +59,38 @@ static void plan_free(plan *p)
 {
     free(p->retire_id);
     free(p->retire_state);
-    cap_namelist_free(&p->install);
-    cap_catalog_free(&p->cat);
+    cap__namelist_free(&p->install);
+    cap__catalog_free(&p->cat);
     memset(p, 0, sizeof(*p));
 }
 
-int cap_schema_version(sqlite3 *db, int64_t *v, jr_err *err)
+int cap__schema_version(sqlite3 *db, int64_t *v, jr_err *err)
 {
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(db, "PRAGMA schema_version", -1, &st, NULL);
 
     if (rc != SQLITE_OK)
-        return cap_sqlite_fail(err, db, "PRAGMA schema_version");
+        return cap__sqlite_fail(err, db, "PRAGMA schema_version");
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *v = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? JR_OK
-                            : cap_sqlite_fail(err, db, "PRAGMA "
-                                              "schema_version");
+                            : cap__sqlite_fail(err, db, "PRAGMA "
+                                               "schema_version");
 }
 
-int cap_reload_registry(cap_state *st, jr_err *err)
+int cap__reload_registry(cap_state *st, jr_err *err)
 {
     int ret;
 
-    cap_registry_free(&st->reg);
-    if (!cap_meta_exists(st->src.db))
+    cap__registry_free(&st->reg);
+    if (!cap__meta_exists(st->src.db))
         return cap_fail(err, "registry", "sluice's tables disappeared from "
                         "source %s while capture ran (sluice-capture "
                         "--uninstall?): capture stopped", st->cfg.source);
-    ret = cap_registry_load(st->src.db, &st->reg, err);
-    return ret == JR_OK ? cap_registry_pages(st->src.db, &st->reg, err)
+    ret = cap__registry_load(st->src.db, &st->reg, err);
+    return ret == JR_OK ? cap__registry_pages(st->src.db, &st->reg, err)
                         : ret;
 }
 
@@ -97,8 +98,8 @@ int cap_reload_registry(cap_state *st, jr_err *err)
 static int read_paused(cap_state *st, jr_err *err)
 {
     char paused[8];
-    int ret = cap_meta_get(st->src.db, "paused", paused, sizeof(paused),
-                           err);
+    int ret = cap__meta_get(st->src.db, "paused", paused, sizeof(paused),
+                            err);
 
     if (ret == JR_ENOTFOUND) {
         paused[0] = 0;
@@ -109,11 +110,11 @@ static int read_paused(cap_state *st, jr_err *err)
     st->paused = strcmp(paused, "1") == 0;
     if (st->paused && !st->paused_logged)
         SL_LOG(SL_WARN, "capture.paused", "source=%s hint=%s",
-               cap_logq(st, st->cfg.source),
+               cap__logq(st, st->cfg.source),
                "\"run sluice-capture --resume when the migration is done\"");
     else if (!st->paused && st->paused_logged)
         SL_LOG(SL_INFO, "capture.resumed", "source=%s",
-               cap_logq(st, st->cfg.source));
+               cap__logq(st, st->cfg.source));
     st->paused_logged = st->paused;
     return JR_OK;
 }
@@ -125,17 +126,17 @@ static void warn_skipped(cap_state *st, const cap_namelist *skipped)
 
     list[0] = 0;
     for (int i = 0; i < skipped->n; i++)
-        if (!cap_namelist_has(&st->warned, skipped->names[i])) {
+        if (!cap__namelist_has(&st->warned, skipped->names[i])) {
             n += (size_t)snprintf(list + n, n < sizeof(list)
                                   ? sizeof(list) - n : 0, "%s%s",
                                   n ? "," : "", skipped->names[i]);
             if (n >= sizeof(list))
                 n = sizeof(list) - 1;
-            cap_namelist_add(&st->warned, skipped->names[i]);
+            cap__namelist_add(&st->warned, skipped->names[i]);
         }
     if (list[0])
         SL_LOG(SL_WARN, "capture.tables_skipped", "tables=%s reason=%s",
-               cap_logq(st, list),
+               cap__logq(st, list),
                "\"virtual tables and their shadow tables are not "
                "captured: their content is derived from other tables\"");
 }
@@ -185,25 +186,25 @@ static int make_plan(cap_state *st, plan *p, jr_err *err)
     int ret;
 
     memset(p, 0, sizeof(*p));
-    if ((ret = cap_schema_version(db, &p->sv, err)) != JR_OK)
+    if ((ret = cap__schema_version(db, &p->sv, err)) != JR_OK)
         return ret;
     p->moved = st->schema_version < 0 || p->sv != st->schema_version;
-    if ((ret = cap_reload_registry(st, err)) != JR_OK ||
-        (ret = cap_catalog_load(db, &p->cat, err)) != JR_OK ||
-        (ret = cap_list_tables(&p->cat, &st->cfg, &st->reg, &want, &skipped,
-                               err)) != JR_OK)
+    if ((ret = cap__reload_registry(st, err)) != JR_OK ||
+        (ret = cap__catalog_load(db, &p->cat, err)) != JR_OK ||
+        (ret = cap__list_tables(&p->cat, &st->cfg, &st->reg, &want, &skipped,
+                                err)) != JR_OK)
         goto out;
     warn_skipped(st, &skipped);
     if ((trig = calloc((size_t)st->reg.n + 1, sizeof(*trig))) == NULL) {
         ret = cap_fail(err, "malloc", "out of memory");
         goto out;
     }
-    if ((ret = cap_trigger_tables(db, &st->reg, trig, err)) != JR_OK)
+    if ((ret = cap__trigger_tables(db, &st->reg, trig, err)) != JR_OK)
         goto out;
     for (int i = 0; ret == JR_OK && i < st->reg.n; i++) {
         const cap_inst *a = &st->reg.v[i];
         int retire = 0, wanted = sorted_index(&want, a->name) >= 0;
-        const cap_catent *ce = cap_catalog_find(&p->cat, a->name);
+        const cap_catent *ce = cap__catalog_find(&p->cat, a->name);
         cap_table *t = NULL;
 
         if (a->state != CAP_ACTIVE)
@@ -219,13 +220,13 @@ static int make_plan(cap_state *st, plan *p, jr_err *err)
             ** against: no definition can have changed (any DDL moves it),
             ** so a restart does not describe every table again */
         } else {
-            int rc = cap_table_load(db, ce, &t, err);
+            int rc = cap__table_load(db, ce, &t, err);
             if (rc == JR_OK)
                 retire = strcmp(t->schema_json, a->schema_json) != 0;
             else if (rc == JR_ENOTFOUND || rc == JR_ERR)
                 retire = 1;             /* JR_ERR: now uncapturable */
             jr_err_clear(err);
-            cap_table_free(t);
+            cap__table_free(t);
         }
         if (retire &&
             add_retire(p, a->id, ce != NULL && ce->is_table && wanted
@@ -247,7 +248,7 @@ static int make_plan(cap_state *st, plan *p, jr_err *err)
             covered[i] = 1;
     }
     for (int i = 0; ret == JR_OK && i < want.n; i++)
-        if (!covered[i] && cap_namelist_add(&p->install, want.names[i]) != 0)
+        if (!covered[i] && cap__namelist_add(&p->install, want.names[i]) != 0)
             ret = cap_fail(err, "malloc", "out of memory");
     free(covered);
 out:
@@ -255,8 +256,8 @@ out:
         for (int i = 0; i < st->reg.n; i++)
             sqlite3_free(trig[i]);
     free(trig);
-    cap_namelist_free(&want);
-    cap_namelist_free(&skipped);
+    cap__namelist_free(&want);
+    cap__namelist_free(&skipped);
     return ret;
 }
 
@@ -266,65 +267,65 @@ static int apply_plan(cap_state *st, plan *p, int *done, jr_err *err)
 {
     sqlite3 *db = st->src.db;
     cap_namelist names;
-    int64_t sv, t0 = cap_clock_us();
+    int64_t sv, t0 = sl_mono_us();
     int ret, n = 0, first;
 
     *done = 0;
-    if ((ret = cap_schema_version(db, &sv, err)) != JR_OK)
+    if ((ret = cap__schema_version(db, &sv, err)) != JR_OK)
         return ret;
     if (sv != p->sv)
         return JR_EAGAIN;                        /* X3: re-plan */
     if (p->install.n > 0 &&
-        (ret = cap_taken_names(db, &names, err)) != JR_OK)
+        (ret = cap__taken_names(db, &names, err)) != JR_OK)
         return ret;
     for (int i = 0; i < p->nretire; i++) {
-        cap_inst *a = cap_registry_find(&st->reg, p->retire_id[i]);
-        if ((ret = cap_retire(db, p->retire_id[i], p->retire_state[i],
-                              err)) != JR_OK)
+        cap_inst *a = cap__registry_find(&st->reg, p->retire_id[i]);
+        if ((ret = cap__retire(db, p->retire_id[i], p->retire_state[i],
+                               err)) != JR_OK)
             return ret;
         SL_LOG(SL_INFO, "capture.table_changed", "table=%s install_id=%lld "
-               "action=%s", cap_logq(st, a ? a->name : "?"),
+               "action=%s", cap__logq(st, a ? a->name : "?"),
                (long long)p->retire_id[i],
                p->retire_state[i] == CAP_DROPPED ? "drop" : "resnapshot");
     }
     for (first = 0; first < p->install.n && n < INSTALLS_PER_TXN &&
-                    (n == 0 || cap_clock_us() - t0 < TXN_BUDGET_US);
+                    (n == 0 || sl_mono_us() - t0 < TXN_BUDGET_US);
          first++) {
         const char *name = p->install.names[first];
-        const cap_catent *ce = cap_catalog_find(&p->cat, name);
+        const cap_catent *ce = cap__catalog_find(&p->cat, name);
         cap_table *t = NULL;
         int64_t id;
 
         if (ce == NULL)
             continue;
-        ret = cap_table_load(db, ce, &t, err);
+        ret = cap__table_load(db, ce, &t, err);
         if (ret == JR_ERR) {
             /* not capturable (e.g. rowid hidden, too wide): warn once */
-            if (!cap_namelist_has(&st->warned, name)) {
+            if (!cap__namelist_has(&st->warned, name)) {
                 SL_LOG(SL_WARN, "capture.table_skipped", "table=%s "
-                       "reason=%s", cap_logq(st, name),
-                       cap_logq2(st, err->msg));
-                cap_namelist_add(&st->warned, name);
+                       "reason=%s", cap__logq(st, name),
+                       cap__logq2(st, err->msg));
+                cap__namelist_add(&st->warned, name);
             }
             jr_err_clear(err);
             continue;
         }
         if (ret == JR_ENOTFOUND)
             continue;
-        ret = cap_install(db, t, &names, &id, err);
+        ret = cap__install(db, t, &names, &id, err);
         if (ret == JR_OK)
             SL_LOG(SL_INFO, "capture.table_installed", "table=%s "
-                   "install_id=%lld columns=%d key=%s", cap_logq(st, name),
+                   "install_id=%lld columns=%d key=%s", cap__logq(st, name),
                    (long long)id, t->ncols, t->nkey ? "primary" : "rowid");
-        cap_table_free(t);
+        cap__table_free(t);
         if (ret != JR_OK) {             /* the caller rolls back */
-            cap_namelist_free(&names);
+            cap__namelist_free(&names);
             return ret;
         }
         n++;
     }
     if (p->install.n > 0)
-        cap_namelist_free(&names);
+        cap__namelist_free(&names);
     /* keep what is left for the next transaction */
     for (int i = 0; i < first; i++)
         free(p->install.names[i]);
@@ -334,24 +335,24 @@ static int apply_plan(cap_state *st, plan *p, int *done, jr_err *err)
     p->install.n -= first;
     p->nretire = 0;
     *done = p->install.n == 0;
-    if ((ret = cap_schema_version(db, &p->sv, err)) != JR_OK)  /* X2 */
+    if ((ret = cap__schema_version(db, &p->sv, err)) != JR_OK)  /* X2 */
         return ret;
     return JR_OK;
 }
 
-int cap_reconcile(cap_state *st, jr_err *err)
+int cap__reconcile(cap_state *st, jr_err *err)
 {
     sqlite3 *db = st->src.db;
     plan p;
     int ret, done = 0, all = 0, applied = 0;
 
     /* plan in one read transaction: a consistent view of the schema */
-    if ((ret = cap_exec(db, "BEGIN", err)) != JR_OK)
+    if ((ret = cap__exec(db, "BEGIN", err)) != JR_OK)
         return ret;
     ret = read_paused(st, err);
     if (ret == JR_OK && st->paused) {
         int64_t sv;
-        ret = cap_schema_version(db, &sv, err);
+        ret = cap__schema_version(db, &sv, err);
         cap_rollback(db);
         if (ret == JR_OK) {
             st->have_schema_version = 1;        /* nothing to do paused */
@@ -395,7 +396,7 @@ int cap_reconcile(cap_state *st, jr_err *err)
         applied = 1;
     }
     if (applied) {                      /* once: it costs a pass over all */
-        int r2 = cap_reload_registry(st, err);
+        int r2 = cap__reload_registry(st, err);
         if (r2 != JR_OK) {
             plan_free(&p);
             return r2;

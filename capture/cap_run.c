@@ -27,35 +27,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cap_run.h"
+#include "sl_clock.h"
 #include "sl_sig.h"
-
-int64_t cap_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int64_t cap_clock_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-const char *cap_logq(cap_state *st, const char *s)
-{
-    return sl_q(st->q1, sizeof(st->q1), s ? s : "");
-}
-
-const char *cap_logq2(cap_state *st, const char *s)
-{
-    return sl_q(st->q2, sizeof(st->q2), s ? s : "");
-}
 
 /* Every name in --tables must be a capturable table (R1). */
 static int check_table_filter(cap_state *st, jr_err *err)
@@ -67,10 +43,10 @@ static int check_table_filter(cap_state *st, jr_err *err)
 
     if (p == NULL)
         return JR_OK;
-    if ((ret = cap_catalog_load(st->src.db, &cat, err)) != JR_OK)
+    if ((ret = cap__catalog_load(st->src.db, &cat, err)) != JR_OK)
         return ret;
-    ret = cap_list_tables(&cat, &st->cfg, NULL, &want, &skipped, err);
-    cap_catalog_free(&cat);
+    ret = cap__list_tables(&cat, &st->cfg, NULL, &want, &skipped, err);
+    cap__catalog_free(&cat);
     if (ret != JR_OK)
         return ret;
     while (ret == JR_OK && p && *p) {
@@ -100,8 +76,8 @@ static int check_table_filter(cap_state *st, jr_err *err)
                            (int)len, p, st->cfg.source);
         p = comma ? comma + 1 : NULL;
     }
-    cap_namelist_free(&want);
-    cap_namelist_free(&skipped);
+    cap__namelist_free(&want);
+    cap__namelist_free(&skipped);
     return ret;
 }
 
@@ -139,11 +115,11 @@ static int check_identities(cap_state *st, int *need_write, jr_err *err)
     *need_write = 1;
     if ((ret = jr_journal_info(st->j, &info, err)) != JR_OK)
         return ret;
-    if (cap_meta_exists(st->src.db)) {
-        ret = cap_meta_get(st->src.db, "source_id", have, sizeof(have), err);
+    if (cap__meta_exists(st->src.db)) {
+        ret = cap__meta_get(st->src.db, "source_id", have, sizeof(have), err);
         if (ret == JR_OK)
-            ret = cap_meta_get(st->src.db, "journal_uuid", owner,
-                               sizeof(owner), err);
+            ret = cap__meta_get(st->src.db, "journal_uuid", owner,
+                                sizeof(owner), err);
         if (ret != JR_OK && ret != JR_ENOTFOUND)
             return ret;
         jr_err_clear(err);
@@ -172,13 +148,13 @@ static int init_fn(sqlite3 *db, void *arg, jr_err *err)
     char owner[64];
     int ret;
 
-    if ((ret = cap_meta_init(db, err)) != JR_OK ||
-        (ret = cap_meta_get(db, "source_id", st->source_id,
-                            sizeof(st->source_id), err)) != JR_OK)
+    if ((ret = cap__meta_init(db, err)) != JR_OK ||
+        (ret = cap__meta_get(db, "source_id", st->source_id,
+                             sizeof(st->source_id), err)) != JR_OK)
         return ret;
-    ret = cap_meta_get(db, "journal_uuid", owner, sizeof(owner), err);
+    ret = cap__meta_get(db, "journal_uuid", owner, sizeof(owner), err);
     if (ret == JR_ENOTFOUND)
-        return cap_meta_set(db, "journal_uuid", st->journal_uuid, err);
+        return cap__meta_set(db, "journal_uuid", st->journal_uuid, err);
     if (ret == JR_OK && strcmp(owner, st->journal_uuid) != 0)
         return cap_fail(err, "identity", "source %s was just bound to "
                         "another journal (%s) by another process",
@@ -200,7 +176,7 @@ static int load_position(cap_state *st, jr_err *err)
         return cap_fail(err, "malloc", "out of memory");
     ret = jr_journal_source_pos(st->j, buf, len, &len, err);
     if (ret == JR_OK)
-        ret = cap_pos_decode(&st->pos, buf, len, err);
+        ret = cap__pos_decode(&st->pos, buf, len, err);
     free(buf);
     return ret;
 }
@@ -239,11 +215,11 @@ int cap_open(cap_state **out, const cap_cfg *cfg, volatile int *stop,
         (ret = check_table_filter(st, err)) ||
         (ret = open_journal(st, err)) ||
         (ret = check_identities(st, &need_write, err)) ||
-        (ret = cap_src_set_wal(&st->src, cfg->keep_journal_mode, wait_ms,
-                               stop, err)))
+        (ret = cap__src_set_wal(&st->src, cfg->keep_journal_mode, wait_ms,
+                                stop, err)))
         goto fail;
     if (need_write &&
-        (ret = cap_write(&st->src, init_fn, st, wait_ms, stop, err)) != 0)
+        (ret = cap__write(&st->src, init_fn, st, wait_ms, stop, err)) != 0)
         goto fail;
     /* the registry is loaded by the first step's reconcile */
     if ((ret = jr_journal_bind_source(st->j, st->source_id, err)) ||
@@ -258,8 +234,8 @@ int cap_open(cap_state **out, const cap_cfg *cfg, volatile int *stop,
         st->check_filter = c != NULL && strcmp(c, "1") == 0;
     }
     SL_LOG(SL_INFO, "capture.started", "source=%s journal=%s source_id=%s "
-           "next_seq=%llu", cap_logq(st, cfg->source),
-           cap_logq2(st, cfg->journal), st->source_id,
+           "next_seq=%llu", cap__logq(st, cfg->source),
+           cap__logq2(st, cfg->journal), st->source_id,
            (unsigned long long)jr_writer_next_seq(st->w));
     *out = st;
     return JR_OK;
@@ -271,7 +247,7 @@ fail:
 /* Log (at most once a minute) that a source write keeps waiting. */
 static void note_waiting(cap_state *st, const char *what)
 {
-    int64_t now = cap_clock_us();
+    int64_t now = sl_mono_us();
 
     if (st->reconcile_wait_us == 0)
         st->reconcile_wait_us = now;
@@ -299,18 +275,18 @@ int cap_step(cap_state *st, volatile int *stop, jr_err *err)
     if (st->paused) {
         /* --resume only changes _sluice_meta (not the schema): look */
         char v[8];
-        int r = cap_meta_get(st->src.db, "paused", v, sizeof(v), err);
+        int r = cap__meta_get(st->src.db, "paused", v, sizeof(v), err);
         if (r != JR_OK && r != JR_ENOTFOUND)
             return r;
         jr_err_clear(err);
         if (r == JR_ENOTFOUND || strcmp(v, "1") != 0)
             st->have_schema_version = 0;       /* reconcile now */
     }
-    if ((ret = cap_schema_version(st->src.db, &sv, err)) != JR_OK)
+    if ((ret = cap__schema_version(st->src.db, &sv, err)) != JR_OK)
         return ret;
     if (!st->have_schema_version || sv != st->schema_version ||
         st->reconcile_pending) {
-        ret = cap_reconcile(st, err);
+        ret = cap__reconcile(st, err);
         if (ret == JR_EAGAIN) {
             note_waiting(st, "schema_change");
             st->stats.writes_deferred++;
@@ -319,7 +295,7 @@ int cap_step(cap_state *st, volatile int *stop, jr_err *err)
         } else {
             if (st->reconcile_wait_us != 0)
                 SL_LOG(SL_INFO, "capture.waited", "what=schema_change "
-                       "waited_ms=%lld", (long long)((cap_clock_us() -
+                       "waited_ms=%lld", (long long)((sl_mono_us() -
                        st->reconcile_wait_us) / 1000));
             st->reconcile_wait_us = 0;
             st->stats.waiting_since_us = 0;
@@ -328,7 +304,7 @@ int cap_step(cap_state *st, volatile int *stop, jr_err *err)
     if (!st->drain_due && !st->pos_dirty)
         return JR_EAGAIN;
     st->drain_due = 0;
-    ret = cap_drain(st, stop, err);
+    ret = cap__drain(st, stop, err);
     if (ret == JR_OK)
         st->drain_due = 1;               /* more may have come meanwhile */
     return ret;
@@ -336,16 +312,16 @@ int cap_step(cap_state *st, volatile int *stop, jr_err *err)
 
 void cap_wait(cap_state *st, volatile int *stop)
 {
-    int64_t until = cap_clock_us() + 1000000;   /* housekeeping each second */
+    int64_t until = sl_mono_us() + 1000000;   /* housekeeping each second */
 
     if (st->reconcile_pending)                   /* retry the gate soon */
-        until = cap_clock_us() + st->cfg.poll_ms * 1000;
+        until = sl_mono_us() + st->cfg.poll_ms * 1000;
     if (st->seen.valid) {
         /* WAL mode: woken by the WAL file's writes (inotify), confirmed
         ** by the wal-index header in shared memory (no lock, no read
         ** transaction) */
-        if (cap_wal_wait(&st->src, &st->seen,
-                         (int)((until - cap_clock_us()) / 1000), stop))
+        if (cap__wal_wait(&st->src, &st->seen,
+                          (int)((until - sl_mono_us()) / 1000), stop))
             st->drain_due = 1;
         return;
     }
@@ -358,20 +334,20 @@ void cap_wait(cap_state *st, volatile int *stop)
             st->drain_due = 1;
             return;
         }
-        if (cap_clock_us() >= until)
+        if (sl_mono_us() >= until)
             return;
     }
 }
 
 int cap_housekeep(cap_state *st, int force, jr_err *err)
 {
-    int64_t now = cap_clock_us();
+    int64_t now = sl_mono_us();
     int ret;
 
     if (!force && now - st->last_housekeep_us < 1000000)
         return JR_OK;
     st->last_housekeep_us = now;
-    if ((ret = cap_src_check(&st->src, err)) != JR_OK ||
+    if ((ret = cap__src_check(&st->src, err)) != JR_OK ||
         (ret = cap_trim(st, force, err)) != JR_OK)
         return ret;
     if (force || now - st->last_prune_us > 10000000) {
@@ -383,7 +359,7 @@ int cap_housekeep(cap_state *st, int force, jr_err *err)
         if (jr_journal_prune(st->j, st->cfg.retention_s, &pruned, &e2) !=
             JR_OK)
             SL_LOG(SL_WARN, "capture.prune_failed", "msg=%s",
-                   cap_logq(st, e2.msg));
+                   cap__logq(st, e2.msg));
         else if (pruned > 0)
             SL_LOG(SL_DEBUG, "capture.pruned", "records=%llu",
                    (unsigned long long)pruned);
@@ -425,12 +401,12 @@ void cap_close(cap_state *st)
     jr_writer_close(st->w);
     jr_journal_close(st->j);
     sqlite3_close(st->backlog_db);      /* before the main one (B1) */
-    cap_registry_free(&st->reg);        /* finalizes cached statements */
+    cap__registry_free(&st->reg);       /* finalizes cached statements */
     if (st->dv_stmt != NULL)
         sqlite3_finalize(st->dv_stmt);
     cap_src_close(&st->src);
-    cap_pos_free(&st->pos);
-    cap_namelist_free(&st->warned);
+    cap__pos_free(&st->pos);
+    cap__namelist_free(&st->warned);
     free(st->trim);
     free(st->pages.v);
     free(st->vals);

@@ -58,21 +58,32 @@ struct cap_state {
     char q1[512], q2[512];       /* logfmt quoting buffers */
 };
 
-const char *cap_logq(cap_state *st, const char *s);
-const char *cap_logq2(cap_state *st, const char *s);
+/* A log field value quoted for logfmt in one of the state's two buffers
+** (valid until the next call with the same buffer). Inline, so the files
+** that log need nothing from cap_run.c (no cycle between the engine's
+** files). */
+static inline const char *cap__logq(cap_state *st, const char *s)
+{
+    return sl_q(st->q1, sizeof(st->q1), s ? s : "");
+}
+
+static inline const char *cap__logq2(cap_state *st, const char *s)
+{
+    return sl_q(st->q2, sizeof(st->q2), s ? s : "");
+}
 
 /* Bring the installations in line with the schema. JR_OK when done,
 ** JR_EAGAIN when the writes it needs wait for the gate
 ** (st->reconcile_pending stays set), else an error. */
-int cap_reconcile(cap_state *st, jr_err *err);
-int cap_schema_version(sqlite3 *db, int64_t *v, jr_err *err);
+int cap__reconcile(cap_state *st, jr_err *err);
+int cap__schema_version(sqlite3 *db, int64_t *v, jr_err *err);
 /* Reload st->reg from the source (finalizes cached statements). */
-int cap_reload_registry(cap_state *st, jr_err *err);
+int cap__reload_registry(cap_state *st, jr_err *err);
 
 /* One drain pass in one read transaction -> at most one journal group.
 ** JR_OK (journaled), JR_EAGAIN (nothing to do), JR_EFULL, else an
 ** error. */
-int cap_drain(cap_state *st, volatile int *stop, jr_err *err);
+int cap__drain(cap_state *st, volatile int *stop, jr_err *err);
 
 /* Trims and retired logs (cap_trim.c). Never an error for the
 ** application's sake: JR_OK, or JR_ERR for a failure of our own. */

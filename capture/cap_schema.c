@@ -25,7 +25,7 @@
 
 #include "cap.h"
 
-void cap_namelist_free(cap_namelist *l)
+void cap__namelist_free(cap_namelist *l)
 {
     for (int i = 0; i < l->n; i++)
         free(l->names[i]);
@@ -34,7 +34,7 @@ void cap_namelist_free(cap_namelist *l)
     l->names = NULL;
 }
 
-int cap_namelist_add(cap_namelist *l, const char *s)
+int cap__namelist_add(cap_namelist *l, const char *s)
 {
     char **p = realloc(l->names, (size_t)(l->n + 1) * sizeof(*p));
     if (p == NULL)
@@ -46,7 +46,7 @@ int cap_namelist_add(cap_namelist *l, const char *s)
     return 0;
 }
 
-int cap_namelist_has(const cap_namelist *l, const char *name)
+int cap__namelist_has(const cap_namelist *l, const char *name)
 {
     for (int i = 0; i < l->n; i++)
         if (strcmp(l->names[i], name) == 0)
@@ -75,7 +75,7 @@ static int list_has(const char *list, const char *name)
 ** table each time (PRAGMA table_list compares every name): with thousands
 ** of tables that made start-up quadratic. */
 
-void cap_catalog_free(cap_catalog *c)
+void cap__catalog_free(cap_catalog *c)
 {
     for (int i = 0; i < c->n; i++) {
         free(c->v[i].name);
@@ -91,7 +91,7 @@ static int catent_cmp(const void *a, const void *b)
                   ((const cap_catent *)b)->name);
 }
 
-const cap_catent *cap_catalog_find(const cap_catalog *c, const char *name)
+const cap_catent *cap__catalog_find(const cap_catalog *c, const char *name)
 {
     cap_catent key;
 
@@ -100,7 +100,7 @@ const cap_catent *cap_catalog_find(const cap_catalog *c, const char *name)
                           catent_cmp) : NULL;
 }
 
-int cap_catalog_load(sqlite3 *db, cap_catalog *c, jr_err *err)
+int cap__catalog_load(sqlite3 *db, cap_catalog *c, jr_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc, cap = 0;
@@ -111,7 +111,7 @@ int cap_catalog_load(sqlite3 *db, cap_catalog *c, jr_err *err)
         "WHERE schema = 'main' AND type IN ('table', 'virtual', 'shadow') "
         "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'", -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return cap_sqlite_fail(err, db, "listing tables");
+        return cap__sqlite_fail(err, db, "listing tables");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         cap_catent *e;
         const char *type = (const char *)sqlite3_column_text(st, 1);
@@ -135,14 +135,14 @@ int cap_catalog_load(sqlite3 *db, cap_catalog *c, jr_err *err)
     sqlite3_finalize(st);
     st = NULL;
     if (rc != SQLITE_DONE)
-        return cap_sqlite_fail(err, db, "listing tables");
+        return cap__sqlite_fail(err, db, "listing tables");
     qsort(c->v, (size_t)c->n, sizeof(*c->v), catent_cmp);
     rc = sqlite3_prepare_v2(db, "SELECT name, sql FROM sqlite_schema WHERE "
                             "type = 'table'", -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return cap_sqlite_fail(err, db, "reading schema");
+        return cap__sqlite_fail(err, db, "reading schema");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        cap_catent *e = (cap_catent *)cap_catalog_find(
+        cap_catent *e = (cap_catent *)cap__catalog_find(
             c, (const char *)sqlite3_column_text(st, 0));
         if (e != NULL && sqlite3_column_text(st, 1) != NULL &&
             (e->sql = strdup((const char *)sqlite3_column_text(st, 1))) ==
@@ -151,17 +151,17 @@ int cap_catalog_load(sqlite3 *db, cap_catalog *c, jr_err *err)
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        return cap_sqlite_fail(err, db, "reading schema");
+        return cap__sqlite_fail(err, db, "reading schema");
     return JR_OK;
 oom:
     sqlite3_finalize(st);
-    cap_catalog_free(c);
+    cap__catalog_free(c);
     return cap_fail(err, "malloc", "out of memory");
 }
 
-int cap_list_tables(const cap_catalog *cat, const cap_cfg *cfg,
-                    const cap_registry *reg, cap_namelist *out,
-                    cap_namelist *skipped, jr_err *err)
+int cap__list_tables(const cap_catalog *cat, const cap_cfg *cfg,
+                     const cap_registry *reg, cap_namelist *out,
+                     cap_namelist *skipped, jr_err *err)
 {
     memset(out, 0, sizeof(*out));
     memset(skipped, 0, sizeof(*skipped));
@@ -170,15 +170,15 @@ int cap_list_tables(const cap_catalog *cat, const cap_cfg *cfg,
         int wanted = (cfg->tables == NULL || list_has(cfg->tables, name)) &&
                      (cfg->exclude_tables == NULL ||
                       !list_has(cfg->exclude_tables, name));
-        if (!wanted || cap_is_ours(reg, name))
+        if (!wanted || cap__is_ours(reg, name))
             continue;
-        if (cap_namelist_add(cat->v[i].is_table ? out : skipped, name) != 0)
+        if (cap__namelist_add(cat->v[i].is_table ? out : skipped, name) != 0)
             return cap_fail(err, "malloc", "out of memory");
     }
     return JR_OK;
 }
 
-void cap_table_free(cap_table *t)
+void cap__table_free(cap_table *t)
 {
     if (t == NULL)
         return;
@@ -204,7 +204,7 @@ static int load_columns(sqlite3 *db, cap_table *t, jr_err *err)
         "FROM pragma_table_xinfo(?1) WHERE hidden != 1 ORDER BY cid",
         -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return cap_sqlite_fail(err, db, "reading columns");
+        return cap__sqlite_fail(err, db, "reading columns");
     sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         cap_col *c;
@@ -233,7 +233,7 @@ static int load_columns(sqlite3 *db, cap_table *t, jr_err *err)
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        return cap_sqlite_fail(err, db, "reading columns");
+        return cap__sqlite_fail(err, db, "reading columns");
     return JR_OK;
 oom:
     sqlite3_finalize(st);
@@ -280,7 +280,7 @@ static int build_json(sqlite3 *db, cap_table *t, const char *sql,
         " 'sql', ?6)", -1, &st, NULL);
 
     if (rc != SQLITE_OK)
-        return cap_sqlite_fail(err, db, "building schema description");
+        return cap__sqlite_fail(err, db, "building schema description");
     sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, t->nkey == 0);
     sqlite3_bind_int(st, 3, t->without_rowid);
@@ -292,14 +292,14 @@ static int build_json(sqlite3 *db, cap_table *t, const char *sql,
     if (sqlite3_step(st) == SQLITE_ROW)
         t->schema_json = sqlite3_mprintf("%s", sqlite3_column_text(st, 0));
     rc = t->schema_json ? JR_OK
-                        : cap_sqlite_fail(err, db, "building schema "
-                                          "description");
+                        : cap__sqlite_fail(err, db, "building schema "
+                                           "description");
     sqlite3_finalize(st);
     return rc;
 }
 
-int cap_table_load(sqlite3 *db, const cap_catent *e, cap_table **out,
-                   jr_err *err)
+int cap__table_load(sqlite3 *db, const cap_catent *e, cap_table **out,
+                    jr_err *err)
 {
     const char *name = e->name;
     static const char *const aliases[] = { "rowid", "oid", "_rowid_" };
@@ -359,6 +359,6 @@ int cap_table_load(sqlite3 *db, const cap_catent *e, cap_table **out,
     *out = t;
     return JR_OK;
 fail:
-    cap_table_free(t);
+    cap__table_free(t);
     return ret;
 }

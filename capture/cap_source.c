@@ -10,7 +10,7 @@
 **       every write goes through the gate (cap_gate.c); the WAL switch
 **       tries with a zero busy timeout and retries with backoff, so an
 **       application never waits on capture for longer than one attempt.
-**  (S3) the file capture reads is the file at --source: cap_src_check()
+**  (S3) the file capture reads is the file at --source: cap__src_check()
 **       notices a file replaced underneath (another inode) and stops.
 **  (S4) a failure leaves no transaction open.
 */
@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cap.h"
+#include "sl_clock.h"
 #include "sl_log.h"
 #include "sl_sig.h"
 
@@ -31,36 +32,27 @@ int cap_fail(jr_err *err, const char *op, const char *fmt, ...)
 {
     va_list ap;
 
-    if (err == NULL || err->code != JR_OK)
-        return JR_ERR;
-    err->code = JR_ERR;
-    err->op = op;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    jr_err_vset(err, JR_ERR, 0, JR_D_NONE, 0, op, fmt, ap);
     va_end(ap);
     return JR_ERR;
 }
 
-int cap_sqlite_fail(jr_err *err, sqlite3 *db, const char *what)
+int cap__sqlite_fail(jr_err *err, sqlite3 *db, const char *what)
 {
-    int rc = sqlite3_extended_errcode(db);
-    int ret = cap_fail(err, "sqlite", "%s: %s", what, sqlite3_errmsg(db));
-
-    if (err != NULL && err->cause == 0)
-        err->cause = rc;
-    return ret;
+    return jr_err_set(err, JR_ERR, 0, JR_D_SQLITE,
+                      sqlite3_extended_errcode(db), "sqlite", "%s: %s", what,
+                      sqlite3_errmsg(db));
 }
 
-int cap_exec(sqlite3 *db, const char *sql, jr_err *err)
+int cap__exec(sqlite3 *db, const char *sql, jr_err *err)
 {
     char *msg = NULL;
     int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
 
     if (rc != SQLITE_OK) {
-        cap_fail(err, "sqlite3_exec", "%s (in: %.80s)",
-                 msg ? msg : sqlite3_errstr(rc), sql);
-        if (err != NULL && err->cause == 0)
-            err->cause = rc;
+        jr_err_set(err, JR_ERR, 0, JR_D_SQLITE, rc, "sqlite3_exec",
+                   "%s (in: %.80s)", msg ? msg : sqlite3_errstr(rc), sql);
         sqlite3_free(msg);
         return JR_ERR;
     }
@@ -73,7 +65,7 @@ void cap_rollback(sqlite3 *db)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-int cap_is_busy(int rc)
+int cap__is_busy(int rc)
 {
     return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
 }
@@ -160,7 +152,7 @@ int cap_src_open(cap_src *s, const char *path, int busy_ms, jr_err *err)
         if ((rc & 0xff) == SQLITE_NOTADB)
             cap_fail(err, "open", "source %s is not an SQLite database",
                      path);
-        else if (cap_is_busy(rc))
+        else if (cap__is_busy(rc))
             cap_fail(err, "open", "source %s stayed locked past the busy "
                      "timeout (%d ms)", path, busy_ms);
         else
@@ -207,12 +199,12 @@ void cap_src_close(cap_src *s)
     if (s->wal_fd >= 0)
         close(s->wal_fd);
     s->wal_fd = -1;
-    cap_wal_unwatch(s);
+    cap__wal_unwatch(s);
     free(s->path);
     s->path = NULL;
 }
 
-int cap_src_check(cap_src *s, jr_err *err)
+int cap__src_check(cap_src *s, jr_err *err)
 {
     struct stat st;
 
@@ -242,24 +234,24 @@ static int journal_mode(cap_src *s, char *mode, size_t cap, int set,
     if (sqlite3_prepare_v2(s->db, set ? "PRAGMA journal_mode = WAL"
                                       : "PRAGMA journal_mode", -1, &q,
                            NULL) != SQLITE_OK)
-        return cap_sqlite_fail(err, s->db, "PRAGMA journal_mode");
+        return cap__sqlite_fail(err, s->db, "PRAGMA journal_mode");
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW)
         snprintf(mode, cap, "%s", (const char *)sqlite3_column_text(q, 0));
-    else if (cap_is_busy(sqlite3_extended_errcode(s->db)))
+    else if (cap__is_busy(sqlite3_extended_errcode(s->db)))
         *busy = 1;
     else
-        ret = cap_sqlite_fail(err, s->db, "switching the source to WAL "
-                              "mode");
+        ret = cap__sqlite_fail(err, s->db, "switching the source to WAL "
+                               "mode");
     sqlite3_finalize(q);
     return ret;
 }
 
-int cap_src_set_wal(cap_src *s, int keep, int wait_ms, volatile int *stop,
-                    jr_err *err)
+int cap__src_set_wal(cap_src *s, int keep, int wait_ms, volatile int *stop,
+                     jr_err *err)
 {
     char mode[32] = "";
-    int64_t t0 = cap_clock_us(), delay_ms = 2;
+    int64_t t0 = sl_mono_us(), delay_ms = 2;
     int busy, ret, logged = 0;
 
     if ((ret = journal_mode(s, mode, sizeof(mode), 0, &busy, err)) != 0)
@@ -296,7 +288,7 @@ int cap_src_set_wal(cap_src *s, int keep, int wait_ms, volatile int *stop,
         if (stop != NULL && *stop)
             return cap_fail(err, "journal_mode", "stopped while waiting to "
                             "switch %s to WAL mode", s->path);
-        if (wait_ms >= 0 && cap_clock_us() - t0 > (int64_t)wait_ms * 1000)
+        if (wait_ms >= 0 && sl_mono_us() - t0 > (int64_t)wait_ms * 1000)
             return cap_fail(err, "journal_mode", "source %s stayed busy "
                             "for %d ms (an application transaction was "
                             "always open), so capture could not switch it to "

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "cap_run.h"
+#include "sl_clock.h"
 
 #define TRIM_CHUNK 2000
 
@@ -82,7 +83,7 @@ static int trim_fn(sqlite3 *db, void *arg, jr_err *err)
     snprintf(sql, sizeof(sql), "DELETE FROM \"_sluice_log_%lld\" WHERE "
              "id >= %lld AND id < %lld", (long long)a->id,
              (long long)a->from, (long long)a->below);
-    return cap_exec(db, sql, err);
+    return cap__exec(db, sql, err);
 }
 
 /* Delete journaled rows of one log, chunk by chunk, while the gate lets
@@ -100,7 +101,7 @@ static int trim_log(cap_state *st, cap_trimst *t, int64_t upto, int force,
                       ? t->trimmed_below + TRIM_CHUNK : upto;
         /* at exit (force) a little patience: the gate may want the
         ** source idle for a moment first */
-        ret = cap_write(&st->src, trim_fn, &a, force ? 500 : 0, NULL, err);
+        ret = cap__write(&st->src, trim_fn, &a, force ? 500 : 0, NULL, err);
         if (ret == JR_EAGAIN) {
             st->stats.writes_deferred++;
             jr_err_clear(err);
@@ -117,7 +118,7 @@ static int trim_log(cap_state *st, cap_trimst *t, int64_t upto, int force,
 
 static int forget_fn(sqlite3 *db, void *arg, jr_err *err)
 {
-    return cap_forget(db, *(int64_t *)arg, err);
+    return cap__forget(db, *(int64_t *)arg, err);
 }
 
 /* Drop retired installations the committed position counts drained (T2). */
@@ -127,13 +128,13 @@ static int forget_retired(cap_state *st, jr_err *err)
 
     for (int i = 0; i < st->reg.n; i++) {
         const cap_inst *in = &st->reg.v[i];
-        cap_posent *e = cap_pos_find(&st->pos, in->id);
+        cap_posent *e = cap__pos_find(&st->pos, in->id);
         int64_t id = in->id;
 
         if (in->state == CAP_ACTIVE || !in->superseded ||
             (in->state == CAP_DROPPED && (e == NULL || !e->drop_done)))
             continue;
-        ret = cap_write(&st->src, forget_fn, &id, 0, NULL, err);
+        ret = cap__write(&st->src, forget_fn, &id, 0, NULL, err);
         if (ret == JR_EAGAIN) {
             jr_err_clear(err);
             ret = JR_OK;
@@ -144,7 +145,7 @@ static int forget_retired(cap_state *st, jr_err *err)
         changed = 1;
     }
     if (changed) {
-        int r2 = cap_reload_registry(st, err);
+        int r2 = cap__reload_registry(st, err);
         if (ret == JR_OK)
             ret = r2;
     }
@@ -153,12 +154,12 @@ static int forget_retired(cap_state *st, jr_err *err)
 
 int cap_trim(cap_state *st, int force, jr_err *err)
 {
-    int64_t now = cap_clock_us();
+    int64_t now = sl_mono_us();
     int ret = JR_OK;
 
     for (int i = 0; ret == JR_OK && i < st->pos.n; i++) {
         const cap_posent *e = &st->pos.v[i];
-        cap_inst *in = cap_registry_find(&st->reg, e->id);
+        cap_inst *in = cap__registry_find(&st->reg, e->id);
         cap_trimst *t;
 
         if (in == NULL || in->state != CAP_ACTIVE || !e->snapshotted ||
@@ -186,6 +187,6 @@ int cap_trim(cap_state *st, int force, jr_err *err)
         ret = forget_retired(st, err);
     /* find out which logs are one page, a few at a time (cap_wal.c) */
     if (ret == JR_OK)
-        cap_registry_measure(st->src.db, &st->reg, force ? 0 : 20000);
+        cap__registry_measure(st->src.db, &st->reg, force ? 0 : 20000);
     return ret;
 }

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "cap.h"
+#include "sl_clock.h"
 #include "sl_sig.h"
 
 #define HDR_SIZE     48
@@ -48,7 +49,7 @@
 #define FRAME_HDR    24
 #define MAX_FRAMES   65536          /* more: read everything instead */
 
-int cap_wal_mark(cap_src *s, cap_walmark *m)
+int cap__wal_mark(cap_src *s, cap_walmark *m)
 {
     unsigned char h0[HDR_SIZE], h1[HDR_SIZE];
     uint16_t sz;
@@ -73,11 +74,11 @@ int cap_wal_mark(cap_src *s, cap_walmark *m)
     return 0;
 }
 
-int cap_wal_moved(cap_src *s, const cap_walmark *m)
+int cap__wal_moved(cap_src *s, const cap_walmark *m)
 {
     cap_walmark now;
 
-    if (!cap_wal_mark(s, &now) || !m->valid)
+    if (!cap__wal_mark(s, &now) || !m->valid)
         return 1;                   /* cannot tell: assume it did */
     return memcmp(now.hdr, m->hdr, HDR_SIZE) != 0;
 }
@@ -88,8 +89,8 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int cap_wal_pages(cap_src *s, const cap_walmark *a, const cap_walmark *b,
-                  cap_pageset *out)
+int cap__wal_pages(cap_src *s, const cap_walmark *a, const cap_walmark *b,
+                   cap_pageset *out)
 {
     uint32_t n;
 
@@ -132,7 +133,7 @@ int cap_wal_pages(cap_src *s, const cap_walmark *a, const cap_walmark *b,
     return 1;
 }
 
-int cap_pageset_has(const cap_pageset *p, uint32_t page)
+int cap__pageset_has(const cap_pageset *p, uint32_t page)
 {
     return p->n > 0 && bsearch(&page, p->v, p->n, sizeof(*p->v),
                                cmp_u32) != NULL;
@@ -164,7 +165,7 @@ static void watch(cap_src *s)
     sqlite3_free(wal);
 }
 
-void cap_wal_unwatch(cap_src *s)
+void cap__wal_unwatch(cap_src *s)
 {
     if (s->ino_fd >= 0)
         close(s->ino_fd);
@@ -172,18 +173,18 @@ void cap_wal_unwatch(cap_src *s)
     s->ino_wd = -1;
 }
 
-int cap_wal_wait(cap_src *s, const cap_walmark *seen, int timeout_ms,
-                 volatile int *stop)
+int cap__wal_wait(cap_src *s, const cap_walmark *seen, int timeout_ms,
+                  volatile int *stop)
 {
-    int64_t end = cap_clock_us() + (int64_t)timeout_ms * 1000;
+    int64_t end = sl_mono_us() + (int64_t)timeout_ms * 1000;
 
     watch(s);
     for (;;) {
         struct pollfd pfd;
-        int64_t left = end - cap_clock_us();
+        int64_t left = end - sl_mono_us();
         int ms, got = 0;
 
-        if (cap_wal_moved(s, seen))
+        if (cap__wal_moved(s, seen))
             return 1;
         if (*stop || left <= 0)
             return 0;
@@ -210,9 +211,9 @@ int cap_wal_wait(cap_src *s, const cap_walmark *seen, int timeout_ms,
         }
         if (!got)
             continue;
-        for (int64_t f = cap_clock_us() + FOLLOW_US; cap_clock_us() < f;) {
+        for (int64_t f = sl_mono_us() + FOLLOW_US; sl_mono_us() < f;) {
             struct timespec ts = { 0, FOLLOW_STEP * 1000 };
-            if (cap_wal_moved(s, seen))
+            if (cap__wal_moved(s, seen))
                 return 1;
             nanosleep(&ts, NULL);
         }

@@ -9,10 +9,11 @@
 #include <time.h>
 
 #include "cap.h"
-#include "sl_jmetrics.h"
+#include "sl_clock.h"
 #include "sl_log.h"
 #include "sl_metrics.h"
 #include "sl_opts.h"
+#include "sl_prom.h"
 #include "sl_sig.h"
 
 #define EX_USAGE       64
@@ -94,14 +95,12 @@ static int usage_error(const char *msg)
     return sl_usage_error("sluice-capture", msg);
 }
 
-void cap_metrics_write(FILE *f, cap_state *st, const char *db);
-
 /* Render and publish the /metrics text (at most once a second). */
 static void publish(sl_metrics *m, cap_state *st, const char *db,
                     int force)
 {
-    static struct timespec last;
-    struct timespec now;
+    static int64_t last_s = -1;
+    int64_t now_s;
     const cap_stats *s = cap_get_stats(st);
     char *text = NULL;
     size_t len = 0;
@@ -109,17 +108,17 @@ static void publish(sl_metrics *m, cap_state *st, const char *db,
 
     if (m == NULL)
         return;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (!force && now.tv_sec == last.tv_sec)
+    now_s = sl_mono_us() / 1000000;
+    if (!force && now_s == last_s)
         return;
-    last = now;
+    last_s = now_s;
     if ((f = open_memstream(&text, &len)) == NULL)
         return;
-    sl_jmetrics_write(f, cap_journal(st), db, NULL, 0, NULL);
+    jr_metrics_write(f, cap_journal(st), db, NULL, 0, NULL);
 #define M(name, type, help, fmt, val)                                     \
     do {                                                                  \
-        sl_jmetrics_family(f, name, type, help);                          \
-        sl_jmetrics_sample(f, name, db, NULL);                            \
+        sl_prom_family(f, name, type, help);                              \
+        sl_prom_sample(f, name, db, NULL);                                \
         fprintf(f, " " fmt "\n", val);                                    \
     } while (0)
     M("sluice_capture_changes_total", "counter",
@@ -149,7 +148,7 @@ static void publish(sl_metrics *m, cap_state *st, const char *db,
     M("sluice_capture_schema_change_waiting_seconds", "gauge",
       "How long a schema change has waited for a moment without "
       "application transactions (0 if none waits).", "%.3f",
-      s->waiting_since_us ? (double)(cap_clock_us() - s->waiting_since_us)
+      s->waiting_since_us ? (double)(sl_mono_us() - s->waiting_since_us)
                             / 1e6 : 0.0);
     M("sluice_capture_paused", "gauge",
       "1 while capture is paused (sluice-capture --pause).", "%d",
@@ -234,8 +233,8 @@ static int run(const cap_cfg *cfg)
             /* --once must not end before a schema change is captured,
             ** nor wait forever for a moment to install its triggers */
             if (pending_since == 0)
-                pending_since = cap_clock_us();
-            if (cap_clock_us() - pending_since > cfg->busy_ms * 1000) {
+                pending_since = sl_mono_us();
+            if (sl_mono_us() - pending_since > cfg->busy_ms * 1000) {
                 cap_fail(&err, "once", "a schema change could not be "
                          "captured within --busy-timeout-ms=%lld: the "
                          "source always had an application transaction "

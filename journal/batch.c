@@ -27,9 +27,9 @@ int jr__batch_verify(const void *data, size_t len, uint64_t key_seq,
     uint32_t crc;
 
     if (len < JR_BATCH_HDR || memcmp(p, JR_BATCH_MAGIC, 4) != 0)
-        return jr__fail(err, JR_ECORRUPT, 0, "verify",
-                        "seq %llu: stored entry has no batch header",
-                        (unsigned long long)key_seq);
+        return jr_err_set(err, JR_ECORRUPT, 0, JR_D_NONE, 0, "verify",
+                          "seq %llu: stored entry has no batch header",
+                          (unsigned long long)key_seq);
     h->version = p[4];
     h->codec = p[5];
     h->count = (unsigned)p[6] | (unsigned)p[7] << 8;
@@ -38,35 +38,35 @@ int jr__batch_verify(const void *data, size_t len, uint64_t key_seq,
     h->stored_len = jr__get_le32(p + 20);
     h->time_us = (int64_t)jr__get_le64(p + 24);
     if (h->version != JR_FORMAT_VERSION)
-        return jr__fail(err, JR_ECORRUPT, 0, "verify",
-                        "seq %llu: unknown batch format version %u",
-                        (unsigned long long)key_seq, h->version);
+        return jr_err_set(err, JR_ECORRUPT, 0, JR_D_NONE, 0, "verify",
+                          "seq %llu: unknown batch format version %u",
+                          (unsigned long long)key_seq, h->version);
     if ((uint64_t)h->stored_len + JR_BATCH_HDR != len)
-        return jr__fail(err, JR_ECORRUPT, 0, "verify",
-                        "seq %llu: batch length %zu does not match header",
-                        (unsigned long long)key_seq, len);
+        return jr_err_set(err, JR_ECORRUPT, 0, JR_D_NONE, 0, "verify",
+                          "seq %llu: batch length %zu does not match header",
+                          (unsigned long long)key_seq, len);
     crc = jr__crc32c(0, p, 32);
     crc = jr__crc32c(crc, p + JR_BATCH_HDR, h->stored_len);
     if (crc != jr__get_le32(p + 32))
-        return jr__fail(err, JR_ECORRUPT, 0, "verify",
-                        "seq %llu: checksum mismatch (stored %08x, "
-                        "computed %08x)", (unsigned long long)key_seq,
-                        jr__get_le32(p + 32), crc);
+        return jr_err_set(err, JR_ECORRUPT, 0, JR_D_NONE, 0, "verify",
+                          "seq %llu: checksum mismatch (stored %08x, "
+                          "computed %08x)", (unsigned long long)key_seq,
+                          jr__get_le32(p + 32), crc);
     if (h->first_seq != key_seq || h->count == 0 ||
         (h->codec != JR_CODEC_RAW && h->codec != JR_CODEC_ZSTD) ||
         (h->codec == JR_CODEC_RAW && h->raw_len != h->stored_len) ||
         (uint64_t)h->raw_len < (uint64_t)h->count * JR_REC_MIN ||
         (uint64_t)h->raw_len > (uint64_t)h->stored_len * 32768 + 131072)
-        return jr__fail(err, JR_ECORRUPT, 0, "verify",
-                        "seq %llu: inconsistent batch header",
-                        (unsigned long long)key_seq);
+        return jr_err_set(err, JR_ECORRUPT, 0, JR_D_NONE, 0, "verify",
+                          "seq %llu: inconsistent batch header",
+                          (unsigned long long)key_seq);
     if (h->codec == JR_CODEC_ZSTD &&
         ZSTD_getFrameContentSize(p + JR_BATCH_HDR, h->stored_len) !=
             (unsigned long long)h->raw_len)
-        return jr__fail(err, JR_ECORRUPT, 0, "verify",
-                        "seq %llu: zstd frame does not hold the %u bytes "
-                        "the batch header announces",
-                        (unsigned long long)key_seq, h->raw_len);
+        return jr_err_set(err, JR_ECORRUPT, 0, JR_D_NONE, 0, "verify",
+                          "seq %llu: zstd frame does not hold the %u bytes "
+                          "the batch header announces",
+                          (unsigned long long)key_seq, h->raw_len);
     return JR_OK;
 }
 
@@ -89,13 +89,13 @@ int jr__batch_payload(const void *data, const jr__batch_hdr *h,
         return jr__err_oom(err);
     n = ZSTD_decompressDCtx(*dctx, out->p, h->raw_len, src, h->stored_len);
     if (ZSTD_isError(n) || n != h->raw_len)
-        return jr__fail(err, JR_ECORRUPT,
-                        ZSTD_isError(n) ? (int)(0 - n) : 0,
-                        "ZSTD_decompressDCtx",
-                        "seq %llu: cannot decompress batch: %s",
-                        (unsigned long long)key_seq,
-                        ZSTD_isError(n) ? ZSTD_getErrorName(n)
-                                        : "size mismatch");
+        return jr_err_set(err, JR_ECORRUPT, 0, JR_D_ZSTD,
+                          ZSTD_isError(n) ? (int)(0 - n) : 0,
+                          "ZSTD_decompressDCtx",
+                          "seq %llu: cannot decompress batch: %s",
+                          (unsigned long long)key_seq,
+                          ZSTD_isError(n) ? ZSTD_getErrorName(n)
+                          : "size mismatch");
     out->len = n;
     return JR_OK;
 }
@@ -114,9 +114,9 @@ int jr__batch_build(jr__buf *out, const void *raw, size_t raw_len,
     unsigned codec = JR_CODEC_RAW;
 
     if (raw_len > UINT32_MAX - JR_BATCH_HDR || count == 0 || count > 65535)
-        return jr__fail(err, JR_ERR, 0, "jr_writer_append",
-                        "batch too large (%zu bytes, %u records)",
-                        raw_len, count);
+        return jr_err_set(err, JR_ERR, 0, JR_D_NONE, 0, "jr_writer_append",
+                          "batch too large (%zu bytes, %u records)",
+                          raw_len, count);
     out->len = 0;
     if (jr__buf_reserve(out, JR_BATCH_HDR + ZSTD_compressBound(raw_len)))
         return jr__err_oom(err);
@@ -129,9 +129,9 @@ int jr__batch_build(jr__buf *out, const void *raw, size_t raw_len,
                               out->cap - JR_BATCH_HDR, raw, raw_len,
                               level == 0 ? 1 : level);
         if (ZSTD_isError(n))
-            return jr__fail(err, JR_ERR, (int)(0 - n),
-                            "ZSTD_compressCCtx", "zstd: %s",
-                            ZSTD_getErrorName(n));
+            return jr_err_set(err, JR_ERR, 0, JR_D_ZSTD, (int)(0 - n),
+                              "ZSTD_compressCCtx", "zstd: %s",
+                              ZSTD_getErrorName(n));
         if (n < raw_len) {           /* keep raw when zstd does not help */
             codec = JR_CODEC_ZSTD;
             stored = n;

@@ -21,8 +21,8 @@ static int bad(jr_check_report *rep, uint64_t seq, jr_err *err,
     rep->bad_seq = seq;
     if (snprintf(rep->problem, sizeof(rep->problem), fmt, detail) < 0)
         rep->problem[0] = 0;
-    return jr__fail(err, JR_ECORRUPT, 0, "jr_journal_check",
-                    "seq %llu: %s", (unsigned long long)seq, rep->problem);
+    return jr_err_set(err, JR_ECORRUPT, 0, JR_D_NONE, 0, "jr_journal_check",
+                      "seq %llu: %s", (unsigned long long)seq, rep->problem);
 }
 
 int jr_journal_check(jr_journal *j, jr_check_report *rep, jr_err *err)

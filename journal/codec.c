@@ -76,23 +76,23 @@ static int64_t unzigzag(uint64_t v)
 static int row_check(const jr_row *r, const char *what, jr_err *err)
 {
     if (r->n > 0 && (r->names == NULL || r->vals == NULL))
-        return jr__fail(err, JR_ERR, 0, "jr_writer_append",
-                        "record %s row has %u columns but no arrays",
-                        what, r->n);
+        return jr_err_set(err, JR_ERR, 0, JR_D_NONE, 0, "jr_writer_append",
+                          "record %s row has %u columns but no arrays",
+                          what, r->n);
     for (uint32_t i = 0; i < r->n; i++) {
         const jr_value *v = &r->vals[i];
         if (r->names[i] == NULL)
-            return jr__fail(err, JR_ERR, 0, "jr_writer_append",
-                            "record %s column %u has no name", what, i);
+            return jr_err_set(err, JR_ERR, 0, JR_D_NONE, 0, "jr_writer_append",
+                              "record %s column %u has no name", what, i);
         if (v->type < JR_NULL || v->type > JR_BLOB)
-            return jr__fail(err, JR_ERR, 0, "jr_writer_append",
-                            "record %s column %s has invalid type %d",
-                            what, r->names[i], v->type);
+            return jr_err_set(err, JR_ERR, 0, JR_D_NONE, 0, "jr_writer_append",
+                              "record %s column %s has invalid type %d",
+                              what, r->names[i], v->type);
         if ((v->type == JR_TEXT || v->type == JR_BLOB) && v->u.b.n > 0 &&
             v->u.b.p == NULL)
-            return jr__fail(err, JR_ERR, 0, "jr_writer_append",
-                            "record %s column %s: NULL data, length %zu",
-                            what, r->names[i], v->u.b.n);
+            return jr_err_set(err, JR_ERR, 0, JR_D_NONE, 0, "jr_writer_append",
+                              "record %s column %s: NULL data, length %zu",
+                              what, r->names[i], v->u.b.n);
     }
     return JR_OK;
 }
@@ -149,12 +149,12 @@ int jr__rec_encode(jr__buf *out, const jr_record *rec, uint64_t group_back,
     int rc;
 
     if (rec->kind < JR_K_INSERT || rec->kind > JR_K_ABORT)
-        return jr__fail(err, JR_ERR, 0, "jr_writer_append",
-                        "invalid record kind %d", rec->kind);
+        return jr_err_set(err, JR_ERR, 0, JR_D_NONE, 0, "jr_writer_append",
+                          "invalid record kind %d", rec->kind);
     if (rec->aux_len > 0 && rec->aux == NULL)
-        return jr__fail(err, JR_ERR, 0, "jr_writer_append",
-                        "record aux has length %zu but no data",
-                        rec->aux_len);
+        return jr_err_set(err, JR_ERR, 0, JR_D_NONE, 0, "jr_writer_append",
+                          "record aux has length %zu but no data",
+                          rec->aux_len);
     if ((rc = row_check(&rec->key, "key", err)) != JR_OK ||
         (rc = row_check(&rec->new_row, "new", err)) != JR_OK ||
         (rc = row_check(&rec->old_row, "old", err)) != JR_OK)
@@ -181,9 +181,9 @@ int jr__rec_encode(jr__buf *out, const jr_record *rec, uint64_t group_back,
     body = out->len - start - 4;
     if (body > UINT32_MAX) {
         out->len = start;
-        return jr__fail(err, JR_ERR, 0, "jr_writer_append",
-                        "record of %zu bytes is too large (4 GiB limit)",
-                        body);
+        return jr_err_set(err, JR_ERR, 0, JR_D_NONE, 0, "jr_writer_append",
+                          "record of %zu bytes is too large (4 GiB limit)",
+                          body);
     }
     jr__put_le32(out->p + start, (uint32_t)body);
     return JR_OK;
@@ -370,9 +370,9 @@ int jr__rec_decode(jr__dec *d, const unsigned char **pp,
     *pp = r.end;
     return JR_OK;
 corrupt:
-    return jr__fail(err, JR_ECORRUPT, 0, "decode",
-                    "seq %llu: malformed record encoding",
-                    (unsigned long long)e->seq);
+    return jr_err_set(err, JR_ECORRUPT, 0, JR_D_NONE, 0, "decode",
+                      "seq %llu: malformed record encoding",
+                      (unsigned long long)e->seq);
 }
 
 void jr__dec_free(jr__dec *d)

@@ -2,7 +2,8 @@
 ** err.c -- the journal's error reporting.
 ** INVARIANTS:
 **  (E1) the first failure recorded in a jr_err wins: later failures return
-**       their code but never overwrite code, cause, op or msg.
+**       their code but never overwrite code, cls, domain, cause, op or
+**       msg. jr_err_vset is the only function in sluice that writes them.
 **  (E2) the library never prints; callers decide what to log.
 */
 #include <errno.h>
@@ -34,18 +35,27 @@ void jr_err_clear(jr_err *err)
         memset(err, 0, sizeof(*err));
 }
 
-int jr__fail(jr_err *err, int code, int cause, const char *op,
-             const char *fmt, ...)
+int jr_err_vset(jr_err *err, int code, int cls, int domain, int cause,
+                const char *op, const char *fmt, va_list ap)
 {
-    va_list ap;
-
     if (err == NULL || err->code != JR_OK)
         return code;
     err->code = code;
+    err->cls = cls;
+    err->domain = domain;
     err->cause = cause;
     err->op = op;
-    va_start(ap, fmt);
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    return code;
+}
+
+int jr_err_set(jr_err *err, int code, int cls, int domain, int cause,
+               const char *op, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    code = jr_err_vset(err, code, cls, domain, cause, op, fmt, ap);
     va_end(ap);
     return code;
 }
@@ -59,10 +69,12 @@ int jr__err_mdb(jr_err *err, int rc, const char *op)
     else if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ||
              rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
         code = JR_ECORRUPT;
-    return jr__fail(err, code, rc, op, "%s: %s", op, mdb_strerror(rc));
+    return jr_err_set(err, code, 0, JR_D_LMDB, rc, op, "%s: %s", op,
+                      mdb_strerror(rc));
 }
 
 int jr__err_oom(jr_err *err)
 {
-    return jr__fail(err, JR_ERR, ENOMEM, "malloc", "out of memory");
+    return jr_err_set(err, JR_ERR, 0, JR_D_ERRNO, ENOMEM, "malloc",
+                      "out of memory");
 }

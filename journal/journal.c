@@ -25,7 +25,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "jr_internal.h"
@@ -33,13 +32,6 @@
 #define MIB (1024ull * 1024ull)
 #define DEFAULT_MAP_INITIAL (64ull * MIB)
 #define DEFAULT_MAP_MAX     (64ull * 1024ull * MIB)
-
-int64_t jr__now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 int jr__txn_begin(jr_journal *j, unsigned flags, MDB_txn **txn, jr_err *err)
 {
@@ -82,9 +74,9 @@ int jr__meta_u64(MDB_txn *txn, jr_journal *j, const char *key,
     if (rc != 0)
         return jr__err_mdb(err, rc, "mdb_get");
     if (v.mv_size != 8)
-        return jr__fail(err, JR_ECORRUPT, 0, "meta",
-                        "journal metadata '%s' has size %zu, expected 8",
-                        key, v.mv_size);
+        return jr_err_set(err, JR_ECORRUPT, 0, JR_D_NONE, 0, "meta",
+                          "journal metadata '%s' has size %zu, expected 8",
+                          key, v.mv_size);
     *out = jr__get_le64(v.mv_data);
     return JR_OK;
 }
@@ -116,8 +108,9 @@ int jr__first_seq(MDB_txn *txn, jr_journal *j, uint64_t *seq, jr_err *err)
     if (rc != 0)
         return jr__err_mdb(err, rc, "mdb_cursor_get");
     if (k.mv_size != 8)
-        return jr__fail(err, JR_ECORRUPT, 0, "log", "log key of size %zu",
-                        k.mv_size);
+        return jr_err_set(err, JR_ECORRUPT, 0, JR_D_NONE, 0, "log",
+                          "log key of size %zu",
+                          k.mv_size);
     *seq = jr__get_be64(k.mv_data);
     return JR_OK;
 }
@@ -133,8 +126,8 @@ static int make_uuid(char out[37], jr_err *err)
         close(fd);
     }
     if (n != (ssize_t)sizeof(b))
-        return jr__fail(err, JR_ERR, errno, "read",
-                        "cannot read /dev/urandom: %s", strerror(errno));
+        return jr_err_set(err, JR_ERR, 0, JR_D_ERRNO, errno, "read",
+                          "cannot read /dev/urandom: %s", strerror(errno));
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);     /* version 4 */
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);     /* RFC 4122 variant */
     snprintf(out, 37,
@@ -177,16 +170,18 @@ static int open_dbis(jr_journal *j, int create, jr_err *err)
         if (rc == MDB_NOTFOUND && i == 0 && env_is_empty(txn)) {
             /* no database at all yet: another process is creating this
             ** journal right now (or crashed doing so) */
-            ret = jr__fail(err, JR_ENOTFOUND, rc, "mdb_dbi_open",
-                           "no journal in %s yet (the directory holds an "
-                           "empty LMDB environment: is sluice-capture "
-                           "creating it?)", j->dir);
+            ret = jr_err_set(err, JR_ENOTFOUND, 0, JR_D_LMDB, rc,
+                             "mdb_dbi_open",
+                             "no journal in %s yet (the directory holds an "
+                             "empty LMDB environment: is sluice-capture "
+                             "creating it?)", j->dir);
             goto out;
         }
         if (rc == MDB_NOTFOUND) {
-            ret = jr__fail(err, JR_ECORRUPT, rc, "mdb_dbi_open",
-                           "%s is an LMDB environment but not a sluice "
-                           "journal (no '%s' database)", j->dir, names[i]);
+            ret = jr_err_set(err, JR_ECORRUPT, 0, JR_D_LMDB, rc,
+                             "mdb_dbi_open",
+                             "%s is an LMDB environment but not a sluice "
+                             "journal (no '%s' database)", j->dir, names[i]);
             goto out;
         }
         if (rc != 0) {
@@ -207,19 +202,19 @@ static int open_dbis(jr_journal *j, int create, jr_err *err)
         }
     } else if (rc != 0) {
         ret = rc == MDB_NOTFOUND
-                  ? jr__fail(err, JR_ECORRUPT, 0, "open",
-                             "%s: journal has no UUID (not a sluice journal "
-                             "or never initialised)", j->dir)
+                  ? jr_err_set(err, JR_ECORRUPT, 0, JR_D_NONE, 0, "open",
+                               "%s: journal has no UUID (not a sluice journal "
+                               "or never initialised)", j->dir)
                   : jr__err_mdb(err, rc, "mdb_get");
         goto out;
     }
     if ((ret = jr__meta_u64(txn, j, JR_META_FORMAT, &fmt, err)) != JR_OK)
         goto out;
     if (fmt != JR_FORMAT_VERSION) {
-        ret = jr__fail(err, JR_ECORRUPT, 0, "open",
-                       "%s: journal format version %llu is not supported "
-                       "(this build reads version %u)", j->dir,
-                       (unsigned long long)fmt, JR_FORMAT_VERSION);
+        ret = jr_err_set(err, JR_ECORRUPT, 0, JR_D_NONE, 0, "open",
+                         "%s: journal format version %llu is not supported "
+                         "(this build reads version %u)", j->dir,
+                         (unsigned long long)fmt, JR_FORMAT_VERSION);
         goto out;
     }
     /* commit even when read-only: it keeps the DBI handles open */
@@ -249,13 +244,13 @@ int jr_journal_open(jr_journal **out, const char *dir,
     snprintf(path, sizeof(path), "%s/data.mdb", dir);
     if (stat(path, &st) != 0) {
         if (!o->create || o->read_only)
-            return jr__fail(err, JR_ENOTFOUND, errno, "open",
-                            "no journal in %s (%s/data.mdb: %s)", dir, dir,
-                            strerror(errno));
+            return jr_err_set(err, JR_ENOTFOUND, 0, JR_D_ERRNO, errno, "open",
+                              "no journal in %s (%s/data.mdb: %s)", dir, dir,
+                              strerror(errno));
         if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-            return jr__fail(err, JR_ERR, errno, "mkdir",
-                            "cannot create journal directory %s: %s", dir,
-                            strerror(errno));
+            return jr_err_set(err, JR_ERR, 0, JR_D_ERRNO, errno, "mkdir",
+                              "cannot create journal directory %s: %s", dir,
+                              strerror(errno));
     }
     j = calloc(1, sizeof(*j));
     if (j == NULL || (j->dir = strdup(dir)) == NULL) {
@@ -284,13 +279,14 @@ int jr_journal_open(jr_journal **out, const char *dir,
     rc = mdb_env_open(j->env, dir, flags, 0644);
     if (rc != 0) {
         if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
-            ret = jr__fail(err, JR_ECORRUPT, rc, "mdb_env_open",
-                           "%s does not hold a readable journal: %s", dir,
-                           mdb_strerror(rc));
+            ret = jr_err_set(err, JR_ECORRUPT, 0, JR_D_LMDB, rc,
+                             "mdb_env_open",
+                             "%s does not hold a readable journal: %s", dir,
+                             mdb_strerror(rc));
         else
-            ret = jr__fail(err, JR_ERR, rc, "mdb_env_open",
-                           "cannot open journal %s: %s", dir,
-                           mdb_strerror(rc));
+            ret = jr_err_set(err, JR_ERR, 0, JR_D_LMDB, rc, "mdb_env_open",
+                             "cannot open journal %s: %s", dir,
+                             mdb_strerror(rc));
         goto fail;
     }
     mdb_reader_check(j->env, &dead);
@@ -317,8 +313,8 @@ void jr_journal_close(jr_journal *j)
 {
     if (j == NULL)
         return;
-    if (j->writer != NULL)
-        jr__writer_detach(j->writer);
+    if (j->writer != NULL && j->writer_close != NULL)
+        j->writer_close(j->writer);
     if (j->env != NULL)
         mdb_env_close(j->env);
     free(j->dir);
@@ -443,8 +439,9 @@ int jr_journal_bind_source(jr_journal *j, const char *source_id,
     int ret, rc;
 
     if (n == 0 || n >= sizeof(((jr_info *)0)->source_id))
-        return jr__fail(err, JR_ERR, 0, "jr_journal_bind_source",
-                        "source identity must be 1..127 bytes");
+        return jr_err_set(err, JR_ERR, 0, JR_D_NONE, 0,
+                          "jr_journal_bind_source",
+                          "source identity must be 1..127 bytes");
     if ((ret = jr__txn_begin(j, 0, &txn, err)) != JR_OK)
         return ret;
     rc = meta_get(txn, j, JR_META_SOURCE, &v);
@@ -452,10 +449,11 @@ int jr_journal_bind_source(jr_journal *j, const char *source_id,
         if (v.mv_size != n || memcmp(v.mv_data, source_id, n) != 0) {
             char have[128];
             copy_meta_str(txn, j, JR_META_SOURCE, have, sizeof(have));
-            ret = jr__fail(err, JR_EMISMATCH, 0, "jr_journal_bind_source",
-                           "journal %s belongs to source %s, not %s: use a "
-                           "new journal directory for this source", j->dir,
-                           have, source_id);
+            ret = jr_err_set(err, JR_EMISMATCH, 0, JR_D_NONE, 0,
+                             "jr_journal_bind_source",
+                             "journal %s belongs to source %s, not %s: use a "
+                             "new journal directory for this source", j->dir,
+                             have, source_id);
         }
         mdb_txn_abort(txn);
         return ret;

@@ -10,7 +10,8 @@
 #include <stddef.h>
 
 #include "sluice/journal.h"
-#include "sluice/sl_assert.h"
+#include "sl_assert.h"
+#include "sl_clock.h"
 
 /* ---- on-disk constants (see FORMAT.md) ---- */
 #define JR_FORMAT_VERSION   1u
@@ -24,9 +25,8 @@
 #define JR_REC_MIN          14u
 
 /* ---- errors (err.c) ---- */
-int jr__fail(jr_err *err, int code, int cause, const char *op,
-             const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+/* Failures go through jr_err_set() (sluice/journal.h); these two fill in
+** the domain and message of the commonest causes. */
 int jr__err_mdb(jr_err *err, int rc, const char *op);
 int jr__err_oom(jr_err *err);
 
@@ -80,7 +80,8 @@ void jr__buf_free(jr__buf *b);
 ** row:   varint n, n x (str name, value)
 ** value: u8 type, then INT zigzag varint | REAL 8 bytes LE | TEXT/BLOB
 **        varint len + bytes | NULL nothing
-** str:   varint len + bytes (no NUL stored) */
+** str:   varint len + len bytes + one 0 byte (so decoded names are C
+**        strings; FORMAT.md) */
 int jr__rec_encode(jr__buf *out, const jr_record *rec, uint64_t group_back,
                    int group_end, jr_err *err);
 
@@ -139,6 +140,9 @@ struct jr_journal {
     uint64_t map_max;
     int map_max_given;       /* opts gave map_max (else: as recorded) */
     jr_writer *writer;       /* at most one per handle */
+    /* closes `writer` (set by writer.c when it opens one): closing the
+    ** journal closes its writer without journal.c depending on writer.c */
+    void (*writer_close)(jr_writer *w);
 };
 
 /* A stored value p[0..n) of the map has been copied out: drop its pages
@@ -168,10 +172,5 @@ int jr__meta_put_u64(MDB_txn *txn, jr_journal *j, const char *key,
 
 /* First stored seq (0 if the log is empty). */
 int jr__first_seq(MDB_txn *txn, jr_journal *j, uint64_t *seq, jr_err *err);
-
-int64_t jr__now_us(void);
-
-/* Called by jr_journal_close() */
-void jr__writer_detach(jr_writer *w);
 
 #endif /* SLUICE_JR_INTERNAL_H */

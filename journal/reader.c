@@ -113,19 +113,21 @@ static int load(jr_reader *r, jr_err *err)
                                            err)) != JR_OK)
             goto out;
         if (nk == 0 && head >= r->seq)
-            ret = jr__fail(err, JR_ECORRUPT, 0, "jr_reader_next",
-                           "seq %llu: missing from the journal (committed "
-                           "head is %llu, the last stored batch ends at "
-                           "%llu)", (unsigned long long)r->seq,
-                           (unsigned long long)head,
-                           (unsigned long long)(pk + h.count - 1));
+            ret = jr_err_set(err, JR_ECORRUPT, 0, JR_D_NONE, 0,
+                             "jr_reader_next",
+                             "seq %llu: missing from the journal (committed "
+                             "head is %llu, the last stored batch ends at "
+                             "%llu)", (unsigned long long)r->seq,
+                             (unsigned long long)head,
+                             (unsigned long long)(pk + h.count - 1));
         else if (nk != 0)
-            ret = jr__fail(err, JR_ECORRUPT, 0, "jr_reader_next",
-                           "seq %llu: missing from the journal (batch at "
-                           "%llu holds %u records, next batch starts at "
-                           "%llu)", (unsigned long long)r->seq,
-                           (unsigned long long)pk, h.count,
-                           (unsigned long long)nk);
+            ret = jr_err_set(err, JR_ECORRUPT, 0, JR_D_NONE, 0,
+                             "jr_reader_next",
+                             "seq %llu: missing from the journal (batch at "
+                             "%llu holds %u records, next batch starts at "
+                             "%llu)", (unsigned long long)r->seq,
+                             (unsigned long long)pk, h.count,
+                             (unsigned long long)nk);
         else
             ret = JR_EAGAIN;
         goto out;
@@ -154,15 +156,15 @@ static int skip_one(jr_reader *r, jr_err *err)
     uint64_t body;
 
     if (end - p < 4)
-        return jr__fail(err, JR_ECORRUPT, 0, "jr_reader_next",
-                        "seq %llu: truncated record",
-                        (unsigned long long)r->pseq);
+        return jr_err_set(err, JR_ECORRUPT, 0, JR_D_NONE, 0, "jr_reader_next",
+                          "seq %llu: truncated record",
+                          (unsigned long long)r->pseq);
     body = jr__get_le32(p);
     p += 4;
     if (body > (uint64_t)(end - p))
-        return jr__fail(err, JR_ECORRUPT, 0, "jr_reader_next",
-                        "seq %llu: malformed record length",
-                        (unsigned long long)r->pseq);
+        return jr_err_set(err, JR_ECORRUPT, 0, JR_D_NONE, 0, "jr_reader_next",
+                          "seq %llu: malformed record length",
+                          (unsigned long long)r->pseq);
     r->p = p + body;
     r->pseq++;
     return JR_OK;

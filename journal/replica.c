@@ -24,9 +24,9 @@ static int check_name(const char *name, jr_err *err)
     if (n == 0 || n > 63 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
                                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                           "0123456789_.-") != n)
-        return jr__fail(err, JR_ERR, 0, "replica",
-                        "invalid replica name '%s': use 1-63 characters "
-                        "of A-Z a-z 0-9 _ . -", name);
+        return jr_err_set(err, JR_ERR, 0, JR_D_NONE, 0, "replica",
+                          "invalid replica name '%s': use 1-63 characters "
+                          "of A-Z a-z 0-9 _ . -", name);
     return JR_OK;
 }
 
@@ -54,7 +54,7 @@ static int put_ack(jr_journal *j, const char *name, uint64_t seq,
         return jr__err_mdb(err, rc, "mdb_get");
     }
     jr__put_le64(b, seq);
-    jr__put_le64(b + 8, (uint64_t)jr__now_us());
+    jr__put_le64(b + 8, (uint64_t)sl_now_us());
     v.mv_size = 16;
     v.mv_data = b;
     if ((rc = mdb_put(txn, j->dbi_replicas, &k, &v, 0)) != 0) {
@@ -240,14 +240,14 @@ static int touch(jr_journal *j, jr_err *err)
 int jr_journal_prune(jr_journal *j, int64_t retention_s, uint64_t *pruned,
                      jr_err *err)
 {
-    int64_t cutoff = jr__now_us() - (retention_s > 0 ? retention_s : 0) *
+    int64_t cutoff = sl_now_us() - (retention_s > 0 ? retention_s : 0) *
                                     1000000;
     uint64_t total = 0;
     int more = 1, ret = JR_OK;
 
     if (j->read_only)
-        return jr__fail(err, JR_ERR, 0, "jr_journal_prune",
-                        "journal %s was opened read-only", j->dir);
+        return jr_err_set(err, JR_ERR, 0, JR_D_NONE, 0, "jr_journal_prune",
+                          "journal %s was opened read-only", j->dir);
     while (more && ret == JR_OK)
         ret = prune_some(j, cutoff, &total, &more, err);
     if (ret == JR_OK && total > 0)

@@ -154,11 +154,6 @@ void jr_writer_close(jr_writer *w)
     free(w);
 }
 
-void jr__writer_detach(jr_writer *w)
-{
-    jr_writer_close(w);
-}
-
 uint64_t jr_writer_next_seq(const jr_writer *w)
 {
     return w->next_seq;
@@ -177,8 +172,8 @@ static int take_lock(jr_writer *w, jr_err *err)
     snprintf(path, sizeof(path), "%s/writer.lock", w->j->dir);
     w->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (w->lock_fd < 0)
-        return jr__fail(err, JR_ERR, errno, "open",
-                        "cannot open %s: %s", path, strerror(errno));
+        return jr_err_set(err, JR_ERR, 0, JR_D_ERRNO, errno, "open",
+                          "cannot open %s: %s", path, strerror(errno));
     if (flock(w->lock_fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         char holder[32] = "?";
@@ -188,17 +183,18 @@ static int take_lock(jr_writer *w, jr_err *err)
             holder[strcspn(holder, "\n")] = 0;
         }
         if (e == EWOULDBLOCK)
-            return jr__fail(err, JR_EBUSY, e, "flock",
-                            "journal %s is already being written by "
-                            "process %s; run one writer per journal",
-                            w->j->dir, holder);
-        return jr__fail(err, JR_ERR, e, "flock", "cannot lock %s: %s",
-                        path, strerror(e));
+            return jr_err_set(err, JR_EBUSY, 0, JR_D_ERRNO, e, "flock",
+                              "journal %s is already being written by "
+                              "process %s; run one writer per journal",
+                              w->j->dir, holder);
+        return jr_err_set(err, JR_ERR, 0, JR_D_ERRNO, e, "flock",
+                          "cannot lock %s: %s",
+                          path, strerror(e));
     }
     n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
     if (ftruncate(w->lock_fd, 0) != 0 || pwrite(w->lock_fd, pid, n, 0) < 0)
-        return jr__fail(err, JR_ERR, errno, "pwrite",
-                        "cannot write %s: %s", path, strerror(errno));
+        return jr_err_set(err, JR_ERR, 0, JR_D_ERRNO, errno, "pwrite",
+                          "cannot write %s: %s", path, strerror(errno));
     return JR_OK;
 }
 
@@ -219,20 +215,20 @@ static int load_state(jr_writer *w, jr_err *err)
     }
     mdb_txn_abort(txn);
     if (w->open_group == 0 && w->head != w->complete)
-        return jr__fail(err, JR_ECORRUPT, 0, "jr_writer_open",
-                        "journal %s: head seq %llu but last complete group "
-                        "ends at %llu with no open group recorded",
-                        w->j->dir, (unsigned long long)w->head,
-                        (unsigned long long)w->complete);
+        return jr_err_set(err, JR_ECORRUPT, 0, JR_D_NONE, 0, "jr_writer_open",
+                          "journal %s: head seq %llu but last complete group "
+                          "ends at %llu with no open group recorded",
+                          w->j->dir, (unsigned long long)w->head,
+                          (unsigned long long)w->complete);
     if (w->complete > w->head ||
         (w->open_group != 0 && (w->open_group <= w->complete ||
                                 w->open_group > w->head)))
-        return jr__fail(err, JR_ECORRUPT, 0, "jr_writer_open",
-                        "journal %s: open group %llu does not lie between "
-                        "the last complete group (%llu) and the head (%llu)",
-                        w->j->dir, (unsigned long long)w->open_group,
-                        (unsigned long long)w->complete,
-                        (unsigned long long)w->head);
+        return jr_err_set(err, JR_ECORRUPT, 0, JR_D_NONE, 0, "jr_writer_open",
+                          "journal %s: open group %llu does not lie between "
+                          "the last complete group (%llu) and the head (%llu)",
+                          w->j->dir, (unsigned long long)w->open_group,
+                          (unsigned long long)w->complete,
+                          (unsigned long long)w->head);
     w->next_seq = w->head + 1;
     w->group_start = w->open_group;
     return JR_OK;
@@ -247,11 +243,11 @@ int jr_writer_open(jr_writer **out, jr_journal *j,
 
     *out = NULL;
     if (j->read_only)
-        return jr__fail(err, JR_ERR, 0, "jr_writer_open",
-                        "journal %s was opened read-only", j->dir);
+        return jr_err_set(err, JR_ERR, 0, JR_D_NONE, 0, "jr_writer_open",
+                          "journal %s was opened read-only", j->dir);
     if (j->writer != NULL)
-        return jr__fail(err, JR_EBUSY, 0, "jr_writer_open",
-                        "this process already writes journal %s", j->dir);
+        return jr_err_set(err, JR_EBUSY, 0, JR_D_NONE, 0, "jr_writer_open",
+                          "this process already writes journal %s", j->dir);
     w = calloc(1, sizeof(*w));
     if (w == NULL)
         return jr__err_oom(err);
@@ -268,6 +264,7 @@ int jr_writer_open(jr_writer **out, jr_journal *j,
         (ret = load_state(w, err)) != JR_OK)
         goto fail;
     j->writer = w;
+    j->writer_close = jr_writer_close;
     WRITER_CHECK(w);
     if (w->open_group != 0) {
         /* a previous writer died inside a group: close it as aborted */
@@ -275,7 +272,7 @@ int jr_writer_open(jr_writer **out, jr_journal *j,
         memset(&abort_rec, 0, sizeof(abort_rec));
         abort_rec.kind = JR_K_ABORT;
         abort_rec.table = "";
-        abort_rec.time_us = jr__now_us();
+        abort_rec.time_us = sl_now_us();
         if ((ret = jr_writer_append(w, &abort_rec, 1, NULL, err)) != 0)
             goto fail;
         ret = jr_writer_commit(w, NULL, 0, err);
@@ -314,7 +311,7 @@ static int seal(jr_writer *w, jr_err *err)
         w->sealed_cap = cap;
     }
     ret = jr__batch_build(&b, w->raw.p, w->raw.len, w->raw_count,
-                          w->raw_first, jr__now_us(),
+                          w->raw_first, sl_now_us(),
                           w->o.zstd_level < 0 ? -1 : w->o.zstd_level,
                           &w->cctx, err);
     if (ret != JR_OK) {
@@ -335,9 +332,9 @@ static int remember_schema(jr_writer *w, const jr_record *rec, jr_err *err)
     if (rec->kind != JR_K_SCHEMA && rec->kind != JR_K_DROP)
         return JR_OK;
     if (rec->table == NULL || rec->table[0] == 0)
-        return jr__fail(err, JR_ERR, 0, "jr_writer_append",
-                        "%s record without a table name",
-                        jr_kind_name(rec->kind));
+        return jr_err_set(err, JR_ERR, 0, JR_D_NONE, 0, "jr_writer_append",
+                          "%s record without a table name",
+                          jr_kind_name(rec->kind));
     if (w->nops == w->ops_cap) {
         size_t cap = w->ops_cap ? w->ops_cap * 2 : 8;
         schema_op *p = realloc(w->ops, cap * sizeof(*p));
@@ -373,9 +370,10 @@ int jr_writer_append(jr_writer *w, const jr_record *rec, int group_end,
     int ret;
 
     if (w->state == WR_POISONED)
-        return jr__fail(err, JR_EPOISONED, 0, "jr_writer_append",
-                        "journal writer is poisoned by an earlier failure; "
-                        "close and reopen it");
+        return jr_err_set(err, JR_EPOISONED, 0, JR_D_NONE, 0,
+                          "jr_writer_append",
+                          "journal writer is poisoned by an earlier failure; "
+                          "close and reopen it");
     WRITER_CHECK(w);
     if (w->raw_count >= w->o.batch_records ||
         w->raw.len >= w->o.batch_bytes) {
@@ -414,8 +412,9 @@ int jr_writer_end_group(jr_writer *w, jr_err *err)
     unsigned char *p;
 
     if (w->state == WR_POISONED)
-        return jr__fail(err, JR_EPOISONED, 0, "jr_writer_end_group",
-                        "journal writer is poisoned");
+        return jr_err_set(err, JR_EPOISONED, 0, JR_D_NONE, 0,
+                          "jr_writer_end_group",
+                          "journal writer is poisoned");
     if (w->raw_count == 0)
         return JR_ENOTFOUND;
     p = w->raw.p + w->last_off + 4;     /* past the u32 body length */
@@ -435,11 +434,11 @@ static int grow_map(jr_writer *w, jr_err *err)
     mdb_env_info(w->j->env, &ei);
     cur = ei.me_mapsize;
     if (cur >= w->j->map_max + w->over_cap)
-        return jr__fail(err, JR_EFULL, MDB_MAP_FULL, "mdb_put",
-                        "journal %s is full (map cap %llu bytes reached): "
-                        "waiting for replicas to acknowledge so old "
-                        "records can be pruned", w->j->dir,
-                        (unsigned long long)w->j->map_max);
+        return jr_err_set(err, JR_EFULL, 0, JR_D_LMDB, MDB_MAP_FULL, "mdb_put",
+                          "journal %s is full (map cap %llu bytes reached): "
+                          "waiting for replicas to acknowledge so old "
+                          "records can be pruned", w->j->dir,
+                          (unsigned long long)w->j->map_max);
     want = cur * 2;
     if (want - cur > 1024ull * 1024 * 1024)
         want = cur + 1024ull * 1024 * 1024;
@@ -493,11 +492,11 @@ static int commit_once(jr_writer *w, const void *pos, size_t pos_len,
         goto out;
     next = head + 1;
     if (head != w->head) {
-        ret = jr__fail(err, JR_ERR, 0, "jr_writer_commit",
-                       "journal %s head moved from %llu to %llu under this "
-                       "writer: another writer bypassed the lock",
-                       j->dir, (unsigned long long)w->head,
-                       (unsigned long long)head);
+        ret = jr_err_set(err, JR_ERR, 0, JR_D_NONE, 0, "jr_writer_commit",
+                         "journal %s head moved from %llu to %llu under this "
+                         "writer: another writer bypassed the lock",
+                         j->dir, (unsigned long long)w->head,
+                         (unsigned long long)head);
         goto out;
     }
     SL_CHECK(w->raw_count == 0);            /* sealed by the caller */
@@ -529,7 +528,7 @@ static int commit_once(jr_writer *w, const void *pos, size_t pos_len,
         (w->cap_recorded ||
          (rc = put_u64(txn, j, JR_META_MAP_MAX, j->map_max)) == 0) &&
         (rc = put_u64(txn, j, JR_META_HEAD_TIME,
-                      (uint64_t)jr__now_us())) == 0 &&
+                      (uint64_t)sl_now_us())) == 0 &&
         pos != NULL) {
         MDB_val k = { strlen(JR_META_POS), (void *)JR_META_POS };
         MDB_val v = { pos_len, (void *)pos };
@@ -566,9 +565,10 @@ int jr_writer_commit(jr_writer *w, const void *pos, size_t pos_len,
     int ret, mdb_rc;
 
     if (w->state == WR_POISONED)
-        return jr__fail(err, JR_EPOISONED, 0, "jr_writer_commit",
-                        "journal writer is poisoned by an earlier failure; "
-                        "close and reopen it");
+        return jr_err_set(err, JR_EPOISONED, 0, JR_D_NONE, 0,
+                          "jr_writer_commit",
+                          "journal writer is poisoned by an earlier failure; "
+                          "close and reopen it");
     WRITER_CHECK(w);
     if ((ret = seal(w, err)) != JR_OK)
         return ret;                      /* nothing written: not poisoned */

@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "rp_run.h"
-#include "sl_jmetrics.h"
+#include "sl_prom.h"
 #include "sl_log.h"
 #include "sl_metrics.h"
 #include "sl_opts.h"
@@ -88,9 +88,6 @@ static const char g_footer[] =
     "error, 69 cannot start, 70 a failure retrying cannot fix (with --once:\n"
     "also any permanent error, or a transient one lasting --once-timeout-s).\n";
 
-void rp_metrics_write(FILE *f, const rp_stats *s, const char *db,
-                      const char *replica);
-
 typedef struct round_ctx {
     FILE *f;
     const char *db, *replica;
@@ -102,13 +99,13 @@ static void one_round(void *arg, const char *table, const char *column,
     round_ctx *r = arg;
 
     fputs("sluice_replay_values_rounded_total{db=\"", r->f);
-    sl_jmetrics_label(r->f, r->db);
+    sl_prom_label(r->f, r->db);
     fputs("\",replica=\"", r->f);
-    sl_jmetrics_label(r->f, r->replica);
+    sl_prom_label(r->f, r->replica);
     fputs("\",table=\"", r->f);
-    sl_jmetrics_label(r->f, table);
+    sl_prom_label(r->f, table);
     fputs("\",column=\"", r->f);
-    sl_jmetrics_label(r->f, column);
+    sl_prom_label(r->f, column);
     fprintf(r->f, "\"} %llu\n", (unsigned long long)n);
 }
 
@@ -136,12 +133,12 @@ static void tick(void *arg)
     s = rp_get_stats(t->st);
     if ((f = open_memstream(&text, &len)) == NULL)
         return;
-    sl_jmetrics_write(f, rp_journal(t->st), t->db, t->cfg->replica,
+    jr_metrics_write(f, rp_journal(t->st), t->db, t->cfg->replica,
                       s->applied_seq, NULL);
 #define M(name, type, help, fmt, val)                                     \
     do {                                                                  \
-        sl_jmetrics_family(f, name, type, help);                          \
-        sl_jmetrics_sample(f, name, t->db, t->cfg->replica);              \
+        sl_prom_family(f, name, type, help);                              \
+        sl_prom_sample(f, name, t->db, t->cfg->replica);              \
         fprintf(f, " " fmt "\n", val);                                    \
     } while (0)
     M("sluice_replay_connected", "gauge",
@@ -163,7 +160,7 @@ static void tick(void *arg)
                                                     ** target, process */
     {
         round_ctx rc = { f, t->db, t->cfg->replica };
-        sl_jmetrics_family(f, "sluice_replay_values_rounded_total",
+        sl_prom_family(f, "sluice_replay_values_rounded_total",
                            "counter", "Values MariaDB's conversion rounded "
                            "or truncated (fractional digits beyond the "
                            "column's), per table and column.");
@@ -223,17 +220,17 @@ static int unregister(const rp_cfg *cfg)
 static int check_target(const rp_cfg *cfg, int argc, char **argv,
                         char **copy)
 {
-    rp_url u;
+    tg_url u;
     jr_err je = { 0 };
     char msg[sizeof(je.msg) + 16];
     int in_url;
 
-    if (rp_url_parse(&u, cfg->target, &je) != JR_OK) {
+    if (tg_url_parse(&u, cfg->target, &je) != JR_OK) {
         snprintf(msg, sizeof(msg), "--target: %s", je.msg);
         return usage_error(msg);
     }
     in_url = u.password_in_url;
-    rp_url_free(&u);
+    tg_url_free(&u);
     if (in_url && cfg->password_file != NULL)
         return usage_error("the --target URL carries a password and "
                            "--password-file gives another: use one");
@@ -245,7 +242,7 @@ static int check_target(const rp_cfg *cfg, int argc, char **argv,
                "history: use SLUICE_TARGET_PASSWORD or --password-file\"");
         for (int i = 1; i < argc; i++)
             if (strstr(argv[i], "://") != NULL)
-                rp_url_scrub(argv[i]);
+                tg_url_scrub(argv[i]);
     }
     return 0;
 }

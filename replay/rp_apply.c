@@ -35,7 +35,7 @@
 **
 ** INVARIANTS:
 **  (A1) nothing here commits: the caller commits the group together with
-**       its position row (rp_position_set), or rolls it all back.
+**       its position row (rp__position_set), or rolls it all back.
 **  (A2) in `single` mode every row is its own statement, so a failing
 **       value is pinned to one seq; with --on-error=skip the row goes to
 **       sqlite_sluice_rejects (same transaction) and the group continues.
@@ -72,18 +72,18 @@ typedef struct aug {
 
 struct rp_apply {
     MYSQL *db;
-    rp_tables *ts;
+    tg_tables *ts;
     jr_journal *j;
     const rp_cfg *cfg;
     rp_rounds *rounds;
     size_t limit;                /* largest statement to send */
-    int flags;                   /* RP_POL_* for every value */
+    int flags;                   /* TG_POL_* for every value */
     char uuid[40];
     const char *src;             /* source name of the record applied */
     plan *plans;
     int single;                  /* one row per statement */
     rp_stmt put, del;            /* open statements (see add_row) */
-    rp_str keybuf;               /* scratch: a row's key literals */
+    tg_str keybuf;               /* scratch: a row's key literals */
     aug ak, an;                  /* scratch: key and new row + class */
     uint64_t rejected;
 };
@@ -103,13 +103,13 @@ static void plans_free(plan *p)
 
 static void stmt_reset(rp_apply *a)
 {
-    rp_stmt_reset(&a->put);
-    rp_stmt_reset(&a->del);
+    rp__stmt_reset(&a->put);
+    rp__stmt_reset(&a->del);
 }
 
-rp_apply *rp_apply_new(MYSQL *db, rp_tables *ts, jr_journal *j,
-                       const rp_cfg *cfg, const char *journal_uuid,
-                       rp_rounds *rounds, unsigned long max_packet)
+rp_apply *rp__apply_new(MYSQL *db, tg_tables *ts, jr_journal *j,
+                        const rp_cfg *cfg, const char *journal_uuid,
+                        rp_rounds *rounds, unsigned long max_packet)
 {
     rp_apply *a = calloc(1, sizeof(*a));
 
@@ -120,7 +120,7 @@ rp_apply *rp_apply_new(MYSQL *db, rp_tables *ts, jr_journal *j,
     a->j = j;
     a->cfg = cfg;
     a->rounds = rounds;
-    a->flags = cfg->strict_values ? RP_POL_STRICT : 0;
+    a->flags = cfg->strict_values ? TG_POL_STRICT : 0;
     /* room for the statement around the rows, and the protocol; a server
     ** that would not say is taken to have MariaDB's default (16 MiB) */
     if (max_packet == 0)
@@ -131,28 +131,28 @@ rp_apply *rp_apply_new(MYSQL *db, rp_tables *ts, jr_journal *j,
     return a;
 }
 
-int rp_apply_flags(const rp_apply *a)
+int rp__apply_flags(const rp_apply *a)
 {
     return a->flags;
 }
 
-rp_rounds *rp_apply_rounds(rp_apply *a)
+rp_rounds *rp__apply_rounds(rp_apply *a)
 {
     return a->rounds;
 }
 
-size_t rp_apply_limit(const rp_apply *a)
+size_t rp__apply_limit(const rp_apply *a)
 {
     return a->limit;
 }
 
-void rp_apply_free(rp_apply *a)
+void rp__apply_free(rp_apply *a)
 {
     if (a == NULL)
         return;
-    rp_stmt_free(&a->put);
-    rp_stmt_free(&a->del);
-    rp_str_free(&a->keybuf);
+    rp__stmt_free(&a->put);
+    rp__stmt_free(&a->del);
+    tg_str_free(&a->keybuf);
     plans_free(a->plans);
     free(a->ak.names);
     free(a->ak.vals);
@@ -161,7 +161,7 @@ void rp_apply_free(rp_apply *a)
     free(a);
 }
 
-void rp_apply_reset(rp_apply *a)
+void rp__apply_reset(rp_apply *a)
 {
     stmt_reset(a);
     plans_free(a->plans);
@@ -169,17 +169,17 @@ void rp_apply_reset(rp_apply *a)
     a->rejected = 0;
 }
 
-void rp_apply_set_single(rp_apply *a, int single)
+void rp__apply_set_single(rp_apply *a, int single)
 {
     a->single = single;
 }
 
-uint64_t rp_apply_rejected(const rp_apply *a)
+uint64_t rp__apply_rejected(const rp_apply *a)
 {
     return a->rejected;
 }
 
-void rp_apply_forget(rp_apply *a, const char *table)
+void rp__apply_forget(rp_apply *a, const char *table)
 {
     for (plan **pp = &a->plans; *pp; pp = &(*pp)->next)
         if (strcmp((*pp)->table, table) == 0) {
@@ -189,13 +189,13 @@ void rp_apply_forget(rp_apply *a, const char *table)
             plans_free(p);
             break;
         }
-    rp_table_forget(a->ts, table);
+    tg_table_forget(a->ts, table);
 }
 
 /* ---- sqlite_sluice_class ---- */
 
-void rp_key_class(const jr_row *row, const jr_row *key, char *out,
-                  size_t cap)
+void rp__key_class(const jr_row *row, const jr_row *key, char *out,
+                   size_t cap)
 {
     static const char letter[] = "nirtb";
     size_t o = 0;
@@ -231,8 +231,8 @@ static int augment(aug *g, const jr_row *r, const jr_row *from,
     }
     memcpy(g->names, r->names, r->n * sizeof(char *));
     memcpy(g->vals, r->vals, r->n * sizeof(jr_value));
-    rp_key_class(from, key, g->klass, sizeof(g->klass));
-    g->names[r->n] = RP_CLASS_COL;
+    rp__key_class(from, key, g->klass, sizeof(g->klass));
+    g->names[r->n] = TG_CLASS_COL;
     g->vals[r->n].type = JR_TEXT;
     g->vals[r->n].u.b.p = g->klass;
     g->vals[r->n].u.b.n = strlen(g->klass);
@@ -247,21 +247,21 @@ static int augment(aug *g, const jr_row *r, const jr_row *from,
 /* "a,b" lowercased from a JSON array of names */
 static char *set_of(const sl_json *arr)
 {
-    rp_str s = { 0 };
+    tg_str s = { 0 };
     for (const sl_json *k = arr ? arr->child : NULL; k; k = k->next) {
         if (k->type != SL_JSTR)
             continue;
         if (s.len)
-            rp_str_adds(&s, ",");
+            tg_str_adds(&s, ",");
         for (const char *q = k->str; *q; q++) {
             char c = (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q);
-            rp_str_add(&s, &c, 1);
+            tg_str_add(&s, &c, 1);
         }
     }
     return s.p ? s.p : strdup("");
 }
 
-static int has_set(const rp_table *t, const char *set)
+static int has_set(const tg_table *t, const char *set)
 {
     for (int i = 0; i < t->nuniq; i++)
         if (strcmp(t->uniq_sql[i], set) == 0)
@@ -270,14 +270,14 @@ static int has_set(const rp_table *t, const char *set)
 }
 
 /* Is a column of set "a,b" compared loosely by the target? */
-static int loose_set(const rp_table *t, const char *set)
+static int loose_set(const tg_table *t, const char *set)
 {
     char *cols = strdup(set), *save = NULL;
     int loose = 0;
 
     for (char *c = cols ? strtok_r(cols, ",", &save) : NULL; c;
          c = strtok_r(NULL, ",", &save)) {
-        int k = rp_table_col(t, c);
+        int k = tg_table_col(t, c);
         if (k >= 0 && t->cols[k].loose)
             loose = 1;
     }
@@ -289,7 +289,7 @@ static int loose_set(const rp_table *t, const char *set)
 ** unique columns compare text loosely: two source keys such as 'Bob'
 ** and 'bob' are one value there (replay refuses the second, it never
 ** merges them). */
-static void warn_loose(const rp_table *t, const char *keyset,
+static void warn_loose(const tg_table *t, const char *keyset,
                        const plan *p)
 {
     static char **seen;
@@ -301,7 +301,7 @@ static void warn_loose(const rp_table *t, const char *keyset,
         if (strcmp(seen[i], t->name) == 0)
             return;
     for (int i = 0; i < t->ncols && why == NULL; i++) {
-        const rp_col *c = &t->cols[i];
+        const tg_col *c = &t->cols[i];
         char one[300];
         int keyish = 0;
         if (!c->loose)
@@ -362,12 +362,12 @@ static sl_json *source_schema(rp_apply *a, const char *src)
 }
 
 static plan *get_plan(rp_apply *a, const char *table, const jr_row *key,
-                      rp_table *t, rp_error *e)
+                      tg_table *t, jr_err *e)
 {
     plan *p;
     char *keyset;
     sl_json *js;
-    rp_str ks = { 0 };
+    tg_str ks = { 0 };
 
     for (p = a->plans; p; p = p->next)
         if (strcmp(p->table, table) == 0)
@@ -375,7 +375,7 @@ static plan *get_plan(rp_apply *a, const char *table, const jr_row *key,
     if ((p = calloc(1, sizeof(*p))) == NULL ||
         (p->table = strdup(table)) == NULL) {
         free(p);
-        rp_fail(e, RP_E_FATAL, 0, "out of memory");
+        tg_fail(e, TG_E_FATAL, 0, "out of memory");
         return NULL;
     }
     /* the source's unique sets, from the journal's latest schema */
@@ -394,20 +394,20 @@ static plan *get_plan(rp_apply *a, const char *table, const jr_row *key,
     /* is the key a unique index of the target? */
     for (uint32_t i = 0; i < key->n; i++) {
         if (i)
-            rp_str_adds(&ks, ",");
+            tg_str_adds(&ks, ",");
         for (const char *q = key->names[i]; *q; q++) {
             char c = (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q);
-            rp_str_add(&ks, &c, 1);
+            tg_str_add(&ks, &c, 1);
         }
     }
     keyset = ks.p ? ks.p : strdup("");
     if (!has_set(t, keyset)) {
-        int keyless = key->n == 1 && rp_table_col(t, key->names[0]) < 0 &&
+        int keyless = key->n == 1 && tg_table_col(t, key->names[0]) < 0 &&
                       (!strcmp(key->names[0], "rowid") ||
                        !strcmp(key->names[0], "oid") ||
                        !strcmp(key->names[0], "_rowid_"));
         if (!keyless) {
-            rp_fail(e, RP_E_CONFIG, 0, "target table %s has no primary key "
+            tg_fail(e, TG_E_CONFIG, 0, "target table %s has no primary key "
                     "or unique index on (%s), the source's key: add one so "
                     "changes can be applied idempotently", table, keyset);
             free(keyset);
@@ -436,70 +436,70 @@ static plan *get_plan(rp_apply *a, const char *table, const jr_row *key,
 
 /* ---- statements ---- */
 
-static int run(rp_apply *a, const char *sql, size_t len, rp_error *e)
+static int run(rp_apply *a, const char *sql, size_t len, jr_err *e)
 {
     if (a->limit > 0 && len > a->limit)
-        return rp_fail(e, RP_E_DATA, 1153, "a statement of %zu bytes is "
+        return tg_fail(e, TG_E_DATA, 1153, "a statement of %zu bytes is "
                        "over the server's max_allowed_packet (%zu bytes "
                        "with room): raise max_allowed_packet on the server",
                        len, a->limit);
     if (mysql_real_query(a->db, sql, (unsigned long)len) != 0)
-        return rp_fail_mysql(e, a->db, "applying changes");
+        return tg_fail_mysql(e, a->db, "applying changes");
     return 0;
 }
 
 /* Flush both open statements: deletes first (their keys are disjoint
 ** from the upserts' whenever both are open, see add_row). */
-int rp_apply_flush(rp_apply *a, rp_error *e)
+int rp__apply_flush(rp_apply *a, jr_err *e)
 {
-    if (rp_stmt_flush(&a->del, a->db, e) != 0) {
-        rp_stmt_reset(&a->put);
+    if (rp__stmt_flush(&a->del, a->db, e) != 0) {
+        rp__stmt_reset(&a->put);
         return -1;
     }
-    return rp_stmt_flush(&a->put, a->db, e);
+    return rp__stmt_flush(&a->put, a->db, e);
 }
 
 /* Literal of value i of row r for target table t into s (a WHERE clause:
 ** the value as the column stores it, no rounding counted). */
-static int add_value(rp_apply *a, rp_str *s, rp_table *t, const jr_row *r,
-                     uint32_t i, const jr_entry *ent, int flags, rp_error *e)
+static int add_value(rp_apply *a, tg_str *s, tg_table *t, const jr_row *r,
+                     uint32_t i, const jr_entry *ent, int flags, jr_err *e)
 {
     char why[300];
-    int c = rp_table_col(t, r->names[i]);
+    int c = tg_table_col(t, r->names[i]);
 
     if (c < 0)
-        return rp_fail(e, RP_E_CONFIG, 0, "target table %s has no column "
+        return tg_fail(e, TG_E_CONFIG, 0, "target table %s has no column "
                        "%s (seq %llu)", t->name, r->names[i],
                        (unsigned long long)ent->seq);
-    if (rp_value_sql(s, a->db, &t->cols[c], &r->vals[i], flags, NULL, why,
+    if (tg_value_sql(s, a->db, &t->cols[c], &r->vals[i], flags, NULL, why,
                      sizeof(why)) != 0)
-        return rp_bad_value(ent, r->names[i], &r->vals[i], why, e);
+        return rp__bad_value(ent, r->names[i], &r->vals[i], why, e);
     return 0;
 }
 
 /* `col1 <=> v1 AND col2 <=> v2` for row r: values as the target column
 ** stores them (a DATETIME keeps whole seconds: so does the value matched),
 ** text compared byte for byte whatever the collation. */
-static int where_row(rp_apply *a, rp_str *s, rp_table *t, const jr_row *r,
-                     const jr_entry *ent, rp_error *e)
+static int where_row(rp_apply *a, tg_str *s, tg_table *t, const jr_row *r,
+                     const jr_entry *ent, jr_err *e)
 {
     int first = 1;
 
     for (uint32_t i = 0; i < r->n; i++) {
-        int c = rp_table_col(t, r->names[i]);
-        int bytes = c >= 0 && (t->cols[c].kind == RP_T_TEXT ||
-                               t->cols[c].kind == RP_T_JSON);
+        int c = tg_table_col(t, r->names[i]);
+        int bytes = c >= 0 && (t->cols[c].kind == TG_T_TEXT ||
+                               t->cols[c].kind == TG_T_JSON);
         if (c >= 0 && t->cols[c].generated)
             continue;
         if (!first)
-            rp_str_adds(s, " AND ");
+            tg_str_adds(s, " AND ");
         first = 0;
         if (bytes)
-            rp_str_adds(s, "BINARY ");
-        rp_str_ident(s, r->names[i]);
-        rp_str_adds(s, " <=> ");
+            tg_str_adds(s, "BINARY ");
+        tg_str_ident(s, r->names[i]);
+        tg_str_adds(s, " <=> ");
         if (bytes)
-            rp_str_adds(s, "BINARY ");
+            tg_str_adds(s, "BINARY ");
         if (add_value(a, s, t, r, i, ent, a->flags, e) != 0)
             return -1;
     }
@@ -508,7 +508,7 @@ static int where_row(rp_apply *a, rp_str *s, rp_table *t, const jr_row *r,
 
 /* The literal text of a row's key (its values of the key columns named
 ** by `key`), for the statements' key sets. NULL if a column is missing. */
-static const char *key_string(rp_apply *a, rp_table *t, const jr_row *r,
+static const char *key_string(rp_apply *a, tg_table *t, const jr_row *r,
                               const jr_row *key)
 {
     char why[300];
@@ -516,15 +516,15 @@ static const char *key_string(rp_apply *a, rp_table *t, const jr_row *r,
     a->keybuf.len = 0;
     for (uint32_t k = 0; k < key->n; k++) {
         uint32_t i;
-        int c = rp_table_col(t, key->names[k]);
+        int c = tg_table_col(t, key->names[k]);
         for (i = 0; i < r->n; i++)
             if (strcmp(r->names[i], key->names[k]) == 0)
                 break;
         if (i == r->n || c < 0)
             return NULL;
-        rp_str_add(&a->keybuf, "\x1f", 1);
-        if (rp_value_sql(&a->keybuf, a->db, &t->cols[c], &r->vals[i],
-                         a->flags | RP_POL_KEY, NULL, why,
+        tg_str_add(&a->keybuf, "\x1f", 1);
+        if (tg_value_sql(&a->keybuf, a->db, &t->cols[c], &r->vals[i],
+                         a->flags | TG_POL_KEY, NULL, why,
                          sizeof(why)) != 0)
             return NULL;
     }
@@ -533,7 +533,7 @@ static const char *key_string(rp_apply *a, rp_table *t, const jr_row *r,
 
 /* Upserts that landed on another source key's row so far (the merge
 ** guard's count, rp_stmt.c); reset to 0 when not. 0 or -1. */
-static int merges(rp_apply *a, long long *n, rp_error *e)
+static int merges(rp_apply *a, long long *n, jr_err *e)
 {
     MYSQL_RES *res;
     MYSQL_ROW row;
@@ -541,7 +541,7 @@ static int merges(rp_apply *a, long long *n, rp_error *e)
     *n = 0;
     if (mysql_query(a->db, "SELECT @sluice_merge") != 0 ||
         (res = mysql_store_result(a->db)) == NULL)
-        return rp_fail_mysql(e, a->db, "checking for merged keys");
+        return tg_fail_mysql(e, a->db, "checking for merged keys");
     if ((row = mysql_fetch_row(res)) != NULL && row[0] != NULL)
         *n = strtoll(row[0], NULL, 10);
     mysql_free_result(res);
@@ -553,13 +553,13 @@ static int merges(rp_apply *a, long long *n, rp_error *e)
 /* After a single-row upsert: did it land on another source key's row?
 ** Names both keys; the row is undone (savepoint), so skip mode can
 ** record it and go on. */
-static int single_merge_check(rp_apply *a, rp_table *t, const jr_row *r,
+static int single_merge_check(rp_apply *a, tg_table *t, const jr_row *r,
                               const jr_row *key, const jr_entry *ent,
-                              rp_error *e)
+                              jr_err *e)
 {
     MYSQL_RES *res;
     MYSQL_ROW row;
-    rp_str s = { 0 };
+    tg_str s = { 0 };
     char mine[300], other[400] = "";
     long long merged = 0;
 
@@ -568,14 +568,14 @@ static int single_merge_check(rp_apply *a, rp_table *t, const jr_row *r,
     if (merged == 0)
         return 0;
     /* the row it landed on: found by the target's own comparison */
-    rp_str_adds(&s, "SELECT ");
+    tg_str_adds(&s, "SELECT ");
     for (uint32_t k = 0; k < key->n; k++) {
-        rp_str_adds(&s, k ? ", " : "");
-        rp_str_ident(&s, key->names[k]);
+        tg_str_adds(&s, k ? ", " : "");
+        tg_str_ident(&s, key->names[k]);
     }
-    rp_str_adds(&s, " FROM ");
-    rp_str_ident(&s, t->name);
-    rp_str_adds(&s, " WHERE ");
+    tg_str_adds(&s, " FROM ");
+    tg_str_ident(&s, t->name);
+    tg_str_adds(&s, " WHERE ");
     for (uint32_t k = 0; k < key->n; k++) {
         uint32_t i;
         for (i = 0; i < r->n; i++)
@@ -583,14 +583,14 @@ static int single_merge_check(rp_apply *a, rp_table *t, const jr_row *r,
                 break;
         if (i == r->n)
             continue;
-        rp_str_adds(&s, k ? " AND " : "");
-        rp_str_ident(&s, key->names[k]);
-        rp_str_adds(&s, " = ");
+        tg_str_adds(&s, k ? " AND " : "");
+        tg_str_ident(&s, key->names[k]);
+        tg_str_adds(&s, " = ");
         if (add_value(a, &s, t, r, i, ent, a->flags, e) != 0)
             break;
     }
-    rp_str_adds(&s, " LIMIT 1");
-    if (e->cls == RP_E_NONE && !s.oom &&
+    tg_str_adds(&s, " LIMIT 1");
+    if (e->cls == TG_E_NONE && !s.oom &&
         mysql_real_query(a->db, s.p, (unsigned long)s.len) == 0 &&
         (res = mysql_store_result(a->db)) != NULL) {
         if ((row = mysql_fetch_row(res)) != NULL) {
@@ -602,7 +602,7 @@ static int single_merge_check(rp_apply *a, rp_table *t, const jr_row *r,
                 v.type = row[k] != NULL ? JR_TEXT : JR_NULL;
                 v.u.b.p = row[k] != NULL ? row[k] : "";
                 v.u.b.n = row[k] != NULL ? len[k] : 0;
-                rp_value_show(shown, sizeof(shown), &v);
+                tg_value_show(shown, sizeof(shown), &v);
                 o += (size_t)snprintf(other + o, sizeof(other) - o,
                                       "%s%s=%s", k ? ", " : "",
                                       key->names[k], shown);
@@ -610,20 +610,20 @@ static int single_merge_check(rp_apply *a, rp_table *t, const jr_row *r,
         }
         mysql_free_result(res);
     }
-    rp_str_free(&s);
-    if (e->cls != RP_E_NONE)
+    tg_str_free(&s);
+    if (e->cls != TG_E_NONE)
         return -1;
     mysql_query(a->db, "ROLLBACK TO SAVEPOINT sluice_row");
-    rp_key_text(mine, sizeof(mine), key);
+    rp__key_text(mine, sizeof(mine), key);
     if (other[0])
-        return rp_fail(e, RP_E_DATA, 0, "seq %llu table %s key (%s) lands on "
+        return tg_fail(e, TG_E_DATA, 0, "seq %llu table %s key (%s) lands on "
                        "the row of another source key (%s): the target "
                        "compares the two as one value (a case-insensitive "
                        "or PAD SPACE collation, or a type that normalises "
                        "them) and sluice never merges distinct source keys",
                        (unsigned long long)ent->seq, ent->rec.table, mine,
                        other);
-    return rp_fail(e, RP_E_DATA, 0, "seq %llu table %s key (%s) lands on the "
+    return tg_fail(e, TG_E_DATA, 0, "seq %llu table %s key (%s) lands on the "
                    "row of another source key through a unique index of "
                    "the target that the source does not have; sluice never "
                    "merges distinct source keys",
@@ -637,9 +637,9 @@ static int single_merge_check(rp_apply *a, rp_table *t, const jr_row *r,
 ** key the other statement holds flushes that statement first; otherwise
 ** (and always without `commute`) the other statement is flushed before
 ** the row joins its own, which keeps the changes in order. */
-static int add_row(rp_apply *a, int op, rp_table *t, const jr_row *r,
+static int add_row(rp_apply *a, int op, tg_table *t, const jr_row *r,
                    const jr_row *key, int replace, int commute,
-                   const jr_entry *ent, rp_error *e)
+                   const jr_entry *ent, jr_err *e)
 {
     rp_stmt *me = op == RP_OP_PUT ? &a->put : &a->del;
     rp_stmt *other = op == RP_OP_PUT ? &a->del : &a->put;
@@ -650,86 +650,86 @@ static int add_row(rp_apply *a, int op, rp_table *t, const jr_row *r,
         ks = key_string(a, t, r, key);
     if (other->op != RP_OP_NONE &&
         (ks == NULL || strcmp(other->table, t->name) != 0 ||
-         rp_stmt_has_key(other, ks))) {
-        if (rp_stmt_flush(other, a->db, e) != 0)
+         rp__stmt_has_key(other, ks))) {
+        if (rp__stmt_flush(other, a->db, e) != 0)
             return -1;
     }
-    if (me->op != RP_OP_NONE && !rp_stmt_fits(me, op, t->name, r, replace)) {
-        if (rp_stmt_flush(me, a->db, e) != 0)
+    if (me->op != RP_OP_NONE && !rp__stmt_fits(me, op, t->name, r, replace)) {
+        if (rp__stmt_flush(me, a->db, e) != 0)
             return -1;
     }
     for (int tries = 0; tries < 2; tries++) {
         if (me->op == RP_OP_NONE &&
-            rp_stmt_begin(me, op, t, r, key, replace, ent, a->single) != 0)
-            return rp_fail(e, RP_E_FATAL, 0, "out of memory");
-        rc = rp_stmt_add(me, a->db, t, r, ent, ks, a->flags, a->rounds,
-                         a->limit, e);
+            rp__stmt_begin(me, op, t, r, key, replace, ent, a->single) != 0)
+            return tg_fail(e, TG_E_FATAL, 0, "out of memory");
+        rc = rp__stmt_add(me, a->db, t, r, ent, ks, a->flags, a->rounds,
+                          a->limit, e);
         if (rc != RP_STMT_FULL)
             break;
-        if (rp_stmt_flush(me, a->db, e) != 0)      /* full: send, again */
+        if (rp__stmt_flush(me, a->db, e) != 0)      /* full: send, again */
             return -1;
     }
     if (rc != 0)
         return -1;
     if (a->single && op == RP_OP_PUT && me->guard) {
         if (mysql_query(a->db, "SAVEPOINT sluice_row") != 0)
-            return rp_fail_mysql(e, a->db, "SAVEPOINT");
-        if (rp_stmt_flush(me, a->db, e) != 0)
+            return tg_fail_mysql(e, a->db, "SAVEPOINT");
+        if (rp__stmt_flush(me, a->db, e) != 0)
             return -1;
         return single_merge_check(a, t, r, key, ent, e);
     }
     if (a->single || me->nrows >= (uint64_t)a->cfg->batch_rows) {
-        return rp_stmt_flush(me, a->db, e);
+        return rp__stmt_flush(me, a->db, e);
     }
     return 0;
 }
 
 /* PERROW: delete rows that hold r's values of a source UNIQUE set under
 ** another key (text compared by bytes). */
-static int delete_conflicts(rp_apply *a, plan *p, rp_table *t,
+static int delete_conflicts(rp_apply *a, plan *p, tg_table *t,
                             const jr_row *r, const jr_row *key,
-                            const jr_entry *ent, rp_error *e)
+                            const jr_entry *ent, jr_err *e)
 {
     for (int u = 0; u < p->nuniq; u++) {
-        rp_str s = { 0 };
+        tg_str s = { 0 };
         char *cols = strdup(p->uniq[u]), *save = NULL;
         int ret = 0;
 
-        rp_str_adds(&s, "DELETE FROM ");
-        rp_str_ident(&s, t->name);
-        rp_str_adds(&s, " WHERE ");
+        tg_str_adds(&s, "DELETE FROM ");
+        tg_str_ident(&s, t->name);
+        tg_str_adds(&s, " WHERE ");
         for (char *c = cols ? strtok_r(cols, ",", &save) : NULL;
              c && ret == 0; c = strtok_r(NULL, ",", &save)) {
             for (uint32_t i = 0; i < r->n; i++)
                 if (strcasecmp(r->names[i], c) == 0) {
-                    int k = rp_table_col(t, r->names[i]);
+                    int k = tg_table_col(t, r->names[i]);
                     int bin = k >= 0 && t->cols[k].loose;
                     if (bin)
-                        rp_str_adds(&s, "BINARY ");
-                    rp_str_ident(&s, r->names[i]);
-                    rp_str_adds(&s, bin ? " = BINARY " : " = ");
+                        tg_str_adds(&s, "BINARY ");
+                    tg_str_ident(&s, r->names[i]);
+                    tg_str_adds(&s, bin ? " = BINARY " : " = ");
                     ret = add_value(a, &s, t, r, i, ent, a->flags, e);
-                    rp_str_adds(&s, " AND ");
+                    tg_str_adds(&s, " AND ");
                 }
         }
-        rp_str_adds(&s, "NOT (");
+        tg_str_adds(&s, "NOT (");
         for (uint32_t i = 0; ret == 0 && i < key->n; i++) {
-            int k = rp_table_col(t, key->names[i]);
+            int k = tg_table_col(t, key->names[i]);
             int bin = k >= 0 && t->cols[k].loose;
             if (i)
-                rp_str_adds(&s, " AND ");
+                tg_str_adds(&s, " AND ");
             if (bin)
-                rp_str_adds(&s, "BINARY ");
-            rp_str_ident(&s, key->names[i]);
-            rp_str_adds(&s, bin ? " <=> BINARY " : " <=> ");
+                tg_str_adds(&s, "BINARY ");
+            tg_str_ident(&s, key->names[i]);
+            tg_str_adds(&s, bin ? " <=> BINARY " : " <=> ");
             ret = add_value(a, &s, t, key, i, ent, a->flags, e);
         }
-        rp_str_adds(&s, ")");
+        tg_str_adds(&s, ")");
         if (ret == 0)
-            ret = s.oom ? rp_fail(e, RP_E_FATAL, 0, "out of memory")
+            ret = s.oom ? tg_fail(e, TG_E_FATAL, 0, "out of memory")
                         : run(a, s.p, s.len, e);
         free(cols);
-        rp_str_free(&s);
+        tg_str_free(&s);
         if (ret != 0)
             return -1;
     }
@@ -759,81 +759,81 @@ static int key_changed(const jr_row *key, const jr_row *nw)
 }
 
 /* Value i of the new image into s, its rounding counted. */
-static int new_value(rp_apply *a, rp_str *s, rp_table *t, const jr_row *nw,
-                     uint32_t i, const jr_entry *ent, rp_error *e)
+static int new_value(rp_apply *a, tg_str *s, tg_table *t, const jr_row *nw,
+                     uint32_t i, const jr_entry *ent, jr_err *e)
 {
-    int altered = 0, c = rp_table_col(t, nw->names[i]);
+    int altered = 0, c = tg_table_col(t, nw->names[i]);
     char why[300];
 
     if (c < 0)
         return add_value(a, s, t, nw, i, ent, a->flags, e);
-    if (rp_value_sql(s, a->db, &t->cols[c], &nw->vals[i], a->flags,
+    if (tg_value_sql(s, a->db, &t->cols[c], &nw->vals[i], a->flags,
                      &altered, why, sizeof(why)) != 0)
-        return rp_bad_value(ent, nw->names[i], &nw->vals[i], why, e);
+        return rp__bad_value(ent, nw->names[i], &nw->vals[i], why, e);
     if (altered)
-        rp_rounds_note(a->rounds, t->name, nw->names[i], ent->seq,
-                       &nw->vals[i]);
+        rp__rounds_note(a->rounds, t->name, nw->names[i], ent->seq,
+                        &nw->vals[i]);
     return 0;
 }
 
-static int apply_oldimg(rp_apply *a, rp_table *t, const jr_entry *ent,
-                        rp_error *e)
+static int apply_oldimg(rp_apply *a, tg_table *t, const jr_entry *ent,
+                        jr_err *e)
 {
     const jr_record *r = &ent->rec;
     jr_row nw = r->new_row;
-    rp_str s = { 0 };
+    tg_str s = { 0 };
     int ret = 0;
 
-    if (rp_apply_flush(a, e) != 0)
+    if (rp__apply_flush(a, e) != 0)
         return -1;
     /* the rowid column is not in the target: leave it out of images */
-    if (nw.n > 0 && rp_table_col(t, nw.names[nw.n - 1]) < 0)
+    if (nw.n > 0 && tg_table_col(t, nw.names[nw.n - 1]) < 0)
         nw.n--;
     if (r->kind == JR_K_INSERT) {
-        rp_str_adds(&s, "INSERT INTO ");
-        rp_str_ident(&s, t->name);
-        rp_str_adds(&s, " (");
+        tg_str_adds(&s, "INSERT INTO ");
+        tg_str_ident(&s, t->name);
+        tg_str_adds(&s, " (");
         for (uint32_t i = 0; i < nw.n; i++) {
             if (i)
-                rp_str_adds(&s, ", ");
-            rp_str_ident(&s, nw.names[i]);
+                tg_str_adds(&s, ", ");
+            tg_str_ident(&s, nw.names[i]);
         }
-        rp_str_adds(&s, ") VALUES (");
+        tg_str_adds(&s, ") VALUES (");
         for (uint32_t i = 0; ret == 0 && i < nw.n; i++) {
             if (i)
-                rp_str_adds(&s, ", ");
+                tg_str_adds(&s, ", ");
             ret = new_value(a, &s, t, &nw, i, ent, e);
         }
-        rp_str_adds(&s, ")");
+        tg_str_adds(&s, ")");
     } else {
-        rp_str_adds(&s, r->kind == JR_K_DELETE ? "DELETE FROM " : "UPDATE ");
-        rp_str_ident(&s, t->name);
+        tg_str_adds(&s, r->kind == JR_K_DELETE ? "DELETE FROM " : "UPDATE ");
+        tg_str_ident(&s, t->name);
         if (r->kind == JR_K_UPDATE) {
-            rp_str_adds(&s, " SET ");
+            tg_str_adds(&s, " SET ");
             for (uint32_t i = 0; ret == 0 && i < nw.n; i++) {
                 if (i)
-                    rp_str_adds(&s, ", ");
-                rp_str_ident(&s, nw.names[i]);
-                rp_str_adds(&s, " = ");
+                    tg_str_adds(&s, ", ");
+                tg_str_ident(&s, nw.names[i]);
+                tg_str_adds(&s, " = ");
                 ret = new_value(a, &s, t, &nw, i, ent, e);
             }
         }
-        rp_str_adds(&s, " WHERE ");
+        tg_str_adds(&s, " WHERE ");
         if (ret == 0)
             ret = where_row(a, &s, t, &r->old_row, ent, e);
-        rp_str_adds(&s, " LIMIT 1");
+        tg_str_adds(&s, " LIMIT 1");
     }
     if (ret == 0)
-        ret = s.oom ? rp_fail(e, RP_E_FATAL, 0, "out of memory")
+        ret = s.oom ? tg_fail(e, TG_E_FATAL, 0, "out of memory")
                     : run(a, s.p, s.len, e);
-    rp_str_free(&s);
+    tg_str_free(&s);
     if (ret == 0 && r->kind != JR_K_INSERT &&
         mysql_affected_rows(a->db) == 0) {
         /* never skipped silently: the target lost the row, or it was
         ** changed behind sluice's back */
         char kt[200];
-        rp_key_text(kt, sizeof(kt), &r->key);
-        return rp_fail(e, RP_E_DATA, 0, "seq %llu table %s (no key; source "
+        rp__key_text(kt, sizeof(kt), &r->key);
+        return tg_fail(e, TG_E_DATA, 0, "seq %llu table %s (no key; source "
                        "%s): the %s matches no row of the target by its old "
                        "row image -- the row is missing or was changed "
                        "outside sluice", (unsigned long long)ent->seq,
@@ -843,30 +843,30 @@ static int apply_oldimg(rp_apply *a, rp_table *t, const jr_entry *ent,
     return ret;
 }
 
-static int delete_all(rp_apply *a, const char *table, rp_error *e)
+static int delete_all(rp_apply *a, const char *table, jr_err *e)
 {
-    rp_str s = { 0 };
+    tg_str s = { 0 };
     int ret;
 
-    if (rp_apply_flush(a, e) != 0)
+    if (rp__apply_flush(a, e) != 0)
         return -1;
-    rp_str_adds(&s, "DELETE FROM ");
-    rp_str_ident(&s, table);
+    tg_str_adds(&s, "DELETE FROM ");
+    tg_str_ident(&s, table);
     ret = run(a, s.p, s.len, e);
-    rp_str_free(&s);
+    tg_str_free(&s);
     return ret;
 }
 
-static int apply_row(rp_apply *a, const jr_entry *ent, rp_error *e)
+static int apply_row(rp_apply *a, const jr_entry *ent, jr_err *e)
 {
     const jr_record *r = &ent->rec;
-    rp_table *t = rp_table_get(a->ts, a->db, r->table, e);
+    tg_table *t = tg_table_get(a->ts, a->db, r->table, e);
     jr_row key = r->key, nw = r->new_row;
     plan *p;
     int replace, commute;
 
     if (t == NULL)
-        return e->cls ? -1 : rp_fail(e, RP_E_CONFIG, 0, "target table %s "
+        return e->cls ? -1 : tg_fail(e, TG_E_CONFIG, 0, "target table %s "
                                      "does not exist (seq %llu); its schema "
                                      "record is missing from the journal",
                                      r->table, (unsigned long long)ent->seq);
@@ -874,7 +874,7 @@ static int apply_row(rp_apply *a, const jr_entry *ent, rp_error *e)
         (augment(&a->ak, &r->key, &r->key, &r->key, &key) != 0 ||
          (nw.n > 0 && augment(&a->an, &r->new_row, &r->new_row, &r->key,
                               &nw) != 0)))
-        return rp_fail(e, RP_E_FATAL, 0, "out of memory");
+        return tg_fail(e, TG_E_FATAL, 0, "out of memory");
     if ((p = get_plan(a, r->table, &key, t, e)) == NULL)
         return -1;
     if (p->mode == PLAN_OLDIMG)
@@ -898,33 +898,33 @@ static int apply_row(rp_apply *a, const jr_entry *ent, rp_error *e)
                         kv[k] = nw.vals[i];
             nk.vals = kv;
         }
-        if (rp_apply_flush(a, e) != 0 ||
+        if (rp__apply_flush(a, e) != 0 ||
             delete_conflicts(a, p, t, &nw, &nk, ent, e) != 0)
             return -1;
     }
     return add_row(a, RP_OP_PUT, t, &nw, &key, replace, commute, ent, e);
 }
 
-int rp_apply_check(rp_apply *a, const jr_entry *ent, const char *target,
-                   rp_error *e)
+int rp__apply_check(rp_apply *a, const jr_entry *ent, const char *target,
+                    jr_err *e)
 {
-    rp_table *t = rp_table_get(a->ts, a->db, target, e);
+    tg_table *t = tg_table_get(a->ts, a->db, target, e);
     jr_row key = ent->rec.key;
 
     a->src = ent->rec.table;
     if (t == NULL)
-        return e->cls ? -1 : rp_fail(e, RP_E_CONFIG, 0, "target table %s "
+        return e->cls ? -1 : tg_fail(e, TG_E_CONFIG, 0, "target table %s "
                                      "does not exist (seq %llu)", target,
                                      (unsigned long long)ent->seq);
     if (t->class_col >= 0 &&
         augment(&a->ak, &ent->rec.key, &ent->rec.key, &ent->rec.key,
                 &key) != 0)
-        return rp_fail(e, RP_E_FATAL, 0, "out of memory");
+        return tg_fail(e, TG_E_FATAL, 0, "out of memory");
     return get_plan(a, target, &key, t, e) ? 0 : -1;
 }
 
-int rp_apply_record(rp_apply *a, const jr_entry *ent, const char *target,
-                    rp_error *e)
+int rp__apply_record(rp_apply *a, const jr_entry *ent, const char *target,
+                     jr_err *e)
 {
     jr_entry m = *ent;
     const jr_record *r = &m.rec;
@@ -938,14 +938,14 @@ int rp_apply_record(rp_apply *a, const jr_entry *ent, const char *target,
     case JR_K_UPDATE:
     case JR_K_DELETE:
         ret = apply_row(a, &m, e);
-        if (ret != 0 && e->cls == RP_E_DATA && a->single &&
+        if (ret != 0 && e->cls == TG_E_DATA && a->single &&
             strcmp(a->cfg->on_error, "skip") == 0) {
             char why[sizeof(e->msg)];
             snprintf(why, sizeof(why), "%s", e->msg);
             memset(e, 0, sizeof(*e));
             stmt_reset(a);
-            ret = rp_reject_record(a->db, a->cfg->replica, ent,
-                                   ent->rec.table, why, a->limit, e);
+            ret = rp__reject_record(a->db, a->cfg->replica, ent,
+                                    ent->rec.table, why, a->limit, e);
             if (ret == 0)
                 a->rejected++;
         }
@@ -954,18 +954,18 @@ int rp_apply_record(rp_apply *a, const jr_entry *ent, const char *target,
     case JR_K_TRUNCATE:
         return delete_all(a, r->table, e);
     case JR_K_SNAP_END:
-        return rp_apply_flush(a, e);
+        return rp__apply_flush(a, e);
     case JR_K_SCHEMA:
-        if (rp_apply_flush(a, e) != 0)
+        if (rp__apply_flush(a, e) != 0)
             return -1;
-        rp_apply_forget(a, r->table);
-        return rp_table_schema(a->ts, a->db, r->table, r->aux, r->aux_len,
+        rp__apply_forget(a, r->table);
+        return tg_table_schema(a->ts, a->db, r->table, r->aux, r->aux_len,
                                e);
     case JR_K_DROP:
-        if (rp_apply_flush(a, e) != 0)
+        if (rp__apply_flush(a, e) != 0)
             return -1;
-        rp_apply_forget(a, r->table);
-        return rp_table_drop(a->ts, a->db, r->table, e);
+        rp__apply_forget(a, r->table);
+        return tg_table_drop(a->ts, a->db, r->table, e);
     default:
         return 0;
     }

@@ -7,7 +7,7 @@
 ** one `LOAD DATA LOCAL INFILE ... REPLACE INTO TABLE` statement: the
 ** client library pulls the "file" through a local-infile handler whose
 ** read callback decodes the next journal records and formats them as
-** tab-separated lines (rp_value_tsv: same conversions as the SQL path;
+** tab-separated lines (tg_value_tsv: same conversions as the SQL path;
 ** binary columns travel as hex through UNHEX()). Memory stays bounded by
 ** the callback's buffer; REPLACE keeps the load idempotent.
 **
@@ -36,7 +36,7 @@
 typedef struct li_ctx {
     rp_apply *a;
     MYSQL *db;
-    rp_table *t;
+    tg_table *t;
     const char *src;             /* the source table's name */
     int aborted;                 /* ended by an ABORT record */
     int *keyflag;                /* per snapshot column: part of the key */
@@ -45,10 +45,10 @@ typedef struct li_ctx {
     const jr_entry *first;       /* formatted before the first next() */
     char **names;                /* the snapshot's column names */
     uint32_t ncols;
-    rp_str buf;
+    tg_str buf;
     size_t off;
     int eof, failed;
-    rp_error err;
+    jr_err err;
     jr_entry *end;
     uint64_t rows;
 } li_ctx;
@@ -61,45 +61,45 @@ static int format_row(li_ctx *c, const jr_entry *ent)
     if (ent->rec.kind != JR_K_INSERT || strcmp(ent->rec.table,
                                                c->src) != 0 ||
         r->n != c->ncols)
-        return rp_fail(&c->err, RP_E_FATAL, 0, "seq %llu: unexpected %s "
+        return tg_fail(&c->err, TG_E_FATAL, 0, "seq %llu: unexpected %s "
                        "record inside the snapshot of table %s",
                        (unsigned long long)ent->seq,
                        jr_kind_name(ent->rec.kind), c->t->name);
     for (uint32_t i = 0; i < r->n; i++) {
-        int k = rp_table_col(c->t, r->names[i]), altered = 0;
+        int k = tg_table_col(c->t, r->names[i]), altered = 0;
         if (strcmp(r->names[i], c->names[i]) != 0)
-            return rp_fail(&c->err, RP_E_FATAL, 0, "seq %llu: snapshot "
+            return tg_fail(&c->err, TG_E_FATAL, 0, "seq %llu: snapshot "
                            "row of %s has columns unlike the first row",
                            (unsigned long long)ent->seq, c->t->name);
         if (i)
-            rp_str_add(&c->buf, "\t", 1);
+            tg_str_add(&c->buf, "\t", 1);
         if (k < 0 || c->t->cols[k].generated)
             continue;                 /* skipped rowid / generated */
-        if (rp_value_tsv(&c->buf, &c->t->cols[k], &r->vals[i],
-                         rp_apply_flags(c->a) |
-                             (c->keyflag[i] ? RP_POL_KEY : 0),
+        if (tg_value_tsv(&c->buf, &c->t->cols[k], &r->vals[i],
+                         rp__apply_flags(c->a) |
+                             (c->keyflag[i] ? TG_POL_KEY : 0),
                          &altered, why, sizeof(why)) != 0) {
             char v[120], kt[200];
-            rp_value_show(v, sizeof(v), &r->vals[i]);
-            rp_key_text(kt, sizeof(kt), &ent->rec.key);
-            return rp_fail(&c->err, RP_E_DATA, 0, "seq %llu table %s key "
+            tg_value_show(v, sizeof(v), &r->vals[i]);
+            rp__key_text(kt, sizeof(kt), &ent->rec.key);
+            return tg_fail(&c->err, TG_E_DATA, 0, "seq %llu table %s key "
                            "(%s) column %s value %s: %s",
                            (unsigned long long)ent->seq, c->t->name, kt,
                            r->names[i], v, why);
         }
         if (altered)
-            rp_rounds_note(rp_apply_rounds(c->a), c->t->name, r->names[i],
-                           ent->seq, &r->vals[i]);
+            rp__rounds_note(rp__apply_rounds(c->a), c->t->name, r->names[i],
+                            ent->seq, &r->vals[i]);
     }
     if (c->t->class_col >= 0) {
         char klass[20];
-        rp_key_class(r, &ent->rec.key, klass, sizeof(klass));
-        rp_str_add(&c->buf, "\t", 1);
-        rp_str_adds(&c->buf, klass);
+        rp__key_class(r, &ent->rec.key, klass, sizeof(klass));
+        tg_str_add(&c->buf, "\t", 1);
+        tg_str_adds(&c->buf, klass);
     }
-    rp_str_add(&c->buf, "\n", 1);
+    tg_str_add(&c->buf, "\n", 1);
     c->rows++;
-    return c->buf.oom ? rp_fail(&c->err, RP_E_FATAL, 0, "out of memory")
+    return c->buf.oom ? tg_fail(&c->err, TG_E_FATAL, 0, "out of memory")
                       : 0;
 }
 
@@ -183,12 +183,12 @@ static unsigned long long replaced(MYSQL *db)
     return strtoull(d + 8, NULL, 10);
 }
 
-int rp_load_snapshot(rp_apply *a, MYSQL *db, rp_table *t, const char *src,
-                     const jr_entry *first, rp_next_fn next, void *nctx,
-                     jr_entry *end, uint64_t *rows, rp_error *e)
+int rp__load_snapshot(rp_apply *a, MYSQL *db, tg_table *t, const char *src,
+                      const jr_entry *first, rp_next_fn next, void *nctx,
+                      jr_entry *end, uint64_t *rows, jr_err *e)
 {
     li_ctx c;
-    rp_str s = { 0 };
+    tg_str s = { 0 };
     const jr_row *r = &first->rec.new_row;
     int ret = 0, nv = 0;
 
@@ -207,56 +207,56 @@ int rp_load_snapshot(rp_apply *a, MYSQL *db, rp_table *t, const char *src,
     if (c.names == NULL || c.keyflag == NULL) {
         free(c.names);
         free(c.keyflag);
-        return rp_fail(e, RP_E_FATAL, 0, "out of memory");
+        return tg_fail(e, TG_E_FATAL, 0, "out of memory");
     }
     for (uint32_t i = 0; i < r->n; i++)
         for (uint32_t k = 0; k < first->rec.key.n; k++)
             if (strcmp(r->names[i], first->rec.key.names[k]) == 0)
                 c.keyflag[i] = 1;
-    rp_str_adds(&s, "LOAD DATA LOCAL INFILE 'sluice-snapshot' REPLACE INTO "
+    tg_str_adds(&s, "LOAD DATA LOCAL INFILE 'sluice-snapshot' REPLACE INTO "
                     "TABLE ");
-    rp_str_ident(&s, t->name);
-    rp_str_adds(&s, " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' "
+    tg_str_ident(&s, t->name);
+    tg_str_adds(&s, " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' "
                     "ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (");
     for (uint32_t i = 0; i < r->n; i++) {
-        int k = rp_table_col(t, r->names[i]);
+        int k = tg_table_col(t, r->names[i]);
         c.names[i] = strdup(r->names[i]);
         if (k < 0 && i == r->n - 1 && first->rec.key.n == 1 &&
             strcmp(first->rec.key.names[0], r->names[i]) == 0) {
             /* a rowid key the user's table has no column for: the rows
             ** are matched by their old image later (rp_apply.c OLDIMG) */
-            rp_str_adds(&s, i ? ", @sluice_skip" : "@sluice_skip");
+            tg_str_adds(&s, i ? ", @sluice_skip" : "@sluice_skip");
             continue;
         }
         if (k < 0) {
-            ret = rp_fail(e, RP_E_CONFIG, 0, "target table %s has no "
+            ret = tg_fail(e, TG_E_CONFIG, 0, "target table %s has no "
                           "column %s (seq %llu)", t->name, r->names[i],
                           (unsigned long long)first->seq);
             goto out;
         }
         if (i)
-            rp_str_adds(&s, ", ");
+            tg_str_adds(&s, ", ");
         if (t->cols[k].generated)
-            rp_str_adds(&s, "@sluice_skip");
-        else if (t->cols[k].kind == RP_T_BINARY)
-            rp_str_addf(&s, "@sluice_v%d", nv++);
+            tg_str_adds(&s, "@sluice_skip");
+        else if (t->cols[k].kind == TG_T_BINARY)
+            tg_str_addf(&s, "@sluice_v%d", nv++);
         else
-            rp_str_ident(&s, r->names[i]);
+            tg_str_ident(&s, r->names[i]);
     }
     if (t->class_col >= 0)
-        rp_str_adds(&s, ", `" RP_CLASS_COL "`");
-    rp_str_adds(&s, ")");
+        tg_str_adds(&s, ", `" TG_CLASS_COL "`");
+    tg_str_adds(&s, ")");
     nv = 0;
     for (uint32_t i = 0; i < r->n; i++) {
-        int k = rp_table_col(t, r->names[i]);
-        if (k < 0 || t->cols[k].generated || t->cols[k].kind != RP_T_BINARY)
+        int k = tg_table_col(t, r->names[i]);
+        if (k < 0 || t->cols[k].generated || t->cols[k].kind != TG_T_BINARY)
             continue;
-        rp_str_adds(&s, nv ? ", " : " SET ");
-        rp_str_ident(&s, r->names[i]);
-        rp_str_addf(&s, " = UNHEX(@sluice_v%d)", nv++);
+        tg_str_adds(&s, nv ? ", " : " SET ");
+        tg_str_ident(&s, r->names[i]);
+        tg_str_addf(&s, " = UNHEX(@sluice_v%d)", nv++);
     }
     if (s.oom) {
-        ret = rp_fail(e, RP_E_FATAL, 0, "out of memory");
+        ret = tg_fail(e, TG_E_FATAL, 0, "out of memory");
         goto out;
     }
     mysql_set_local_infile_handler(db, li_init, li_read, li_end, li_error,
@@ -264,20 +264,20 @@ int rp_load_snapshot(rp_apply *a, MYSQL *db, rp_table *t, const char *src,
     if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0) {
         if (c.aborted)
             ret = RP_LOAD_ABORTED;
-        else if (c.failed && c.err.cls != RP_E_NONE)
-            ret = rp_fail(e, c.err.cls, c.err.mysql_errno, "%s",
+        else if (c.failed && c.err.cls != TG_E_NONE)
+            ret = tg_fail(e, c.err.cls, c.err.cause, "%s",
                           c.err.msg);
         else
-            ret = rp_fail_mysql(e, db, "loading snapshot");
+            ret = tg_fail_mysql(e, db, "loading snapshot");
         if (!c.failed)
             snprintf(e->msg + strlen(e->msg), sizeof(e->msg) -
                      strlen(e->msg), " (snapshot of %s from seq %llu)",
                      t->name, (unsigned long long)first->seq);
     } else if (!c.eof) {
-        ret = rp_fail(e, RP_E_FATAL, 0, "snapshot of %s ended before its "
+        ret = tg_fail(e, TG_E_FATAL, 0, "snapshot of %s ended before its "
                       "end record", t->name);
     } else if (replaced(db) > 0) {
-        ret = rp_fail(e, RP_E_DATA, 0, "snapshot of %s from seq %llu: %llu "
+        ret = tg_fail(e, TG_E_DATA, 0, "snapshot of %s from seq %llu: %llu "
                       "row(s) landed on the row of another source key (the "
                       "target compares distinct source keys as one value)",
                       t->name, (unsigned long long)first->seq, replaced(db));
@@ -289,7 +289,7 @@ out:
         free(c.names[i]);
     free(c.names);
     free(c.keyflag);
-    rp_str_free(&c.buf);
-    rp_str_free(&s);
+    tg_str_free(&c.buf);
+    tg_str_free(&s);
     return ret;
 }

@@ -35,52 +35,47 @@
 #include "rp.h"
 #include "sl_log.h"
 
-int rp_meta_reserved(const char *name)
-{
-    return strncasecmp(name, "sqlite_sluice", 13) == 0;
-}
-
 static const struct legacy {
     const char *old, *new_name, *columns;
 } g_legacy[] = {
-    { "sluice_position", RP_POSITION_TABLE,
+    { "sluice_position", TG_POSITION_TABLE,
       "replica,journal_uuid,seq,updated_at" },
-    { "sluice_rejects", RP_REJECTS_TABLE,
+    { "sluice_rejects", TG_REJECTS_TABLE,
       "id,replica,seq,table_name,row_key,error,row_json,created_at" },
-    { "sluice_tables", RP_TABLES_TABLE, "table_name,schema_json" },
+    { "sluice_tables", TG_TABLES_TABLE, "table_name,schema_json" },
 };
 
 /* One query for all six names: "table\tcol1,col2,...\n" per table. */
-static int columns_of_all(MYSQL *db, rp_str *out, rp_error *e)
+static int columns_of_all(MYSQL *db, tg_str *out, jr_err *e)
 {
     MYSQL_RES *r;
     MYSQL_ROW row;
-    rp_str s = { 0 };
+    tg_str s = { 0 };
 
-    rp_str_adds(&s, "SELECT TABLE_NAME, GROUP_CONCAT(COLUMN_NAME ORDER BY "
+    tg_str_adds(&s, "SELECT TABLE_NAME, GROUP_CONCAT(COLUMN_NAME ORDER BY "
                     "ORDINAL_POSITION SEPARATOR ',') FROM information_schema."
                     "COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME "
                     "IN (");
     for (size_t i = 0; i < sizeof(g_legacy) / sizeof(g_legacy[0]); i++) {
-        rp_str_addf(&s, "%s'%s', '%s'", i ? ", " : "", g_legacy[i].old,
+        tg_str_addf(&s, "%s'%s', '%s'", i ? ", " : "", g_legacy[i].old,
                     g_legacy[i].new_name);
     }
-    rp_str_adds(&s, ") GROUP BY TABLE_NAME");
+    tg_str_adds(&s, ") GROUP BY TABLE_NAME");
     if (s.oom || mysql_real_query(db, s.p, (unsigned long)s.len) != 0 ||
         (r = mysql_store_result(db)) == NULL) {
-        rp_str_free(&s);
-        return rp_fail_mysql(e, db, "reading information_schema");
+        tg_str_free(&s);
+        return tg_fail_mysql(e, db, "reading information_schema");
     }
-    rp_str_free(&s);
+    tg_str_free(&s);
     while ((row = mysql_fetch_row(r)) != NULL) {
-        rp_str_addf(out, "%s\t%s\n", row[0], row[1] ? row[1] : "");
+        tg_str_addf(out, "%s\t%s\n", row[0], row[1] ? row[1] : "");
     }
     mysql_free_result(r);
-    return out->oom ? rp_fail(e, RP_E_FATAL, 0, "out of memory") : 0;
+    return out->oom ? tg_fail(e, TG_E_FATAL, 0, "out of memory") : 0;
 }
 
 /* Columns of `table` in the columns_of_all() text ("" if absent). */
-static const char *columns_in(const rp_str *all, const char *table,
+static const char *columns_in(const tg_str *all, const char *table,
                               char *buf, size_t cap)
 {
     size_t n = strlen(table);
@@ -98,32 +93,32 @@ static const char *columns_in(const rp_str *all, const char *table,
     return buf;
 }
 
-static int migrate(MYSQL *db, rp_error *e)
+static int migrate(MYSQL *db, jr_err *e)
 {
     char cols[400], now[400];
-    rp_str all = { 0 };
+    tg_str all = { 0 };
 
     if (columns_of_all(db, &all, e) != 0) {
-        rp_str_free(&all);
+        tg_str_free(&all);
         return -1;
     }
     for (size_t i = 0; i < sizeof(g_legacy) / sizeof(g_legacy[0]); i++) {
         const struct legacy *l = &g_legacy[i];
-        rp_str s = { 0 };
+        tg_str s = { 0 };
         int ret;
 
         columns_in(&all, l->new_name, now, sizeof(now));
         columns_in(&all, l->old, cols, sizeof(cols));
         if (now[0] != 0 || strcmp(cols, l->columns) != 0)
             continue;             /* done already, or not ours */
-        rp_str_adds(&s, "RENAME TABLE ");
-        rp_str_ident(&s, l->old);
-        rp_str_adds(&s, " TO ");
-        rp_str_ident(&s, l->new_name);
-        ret = rp_exec(db, s.p, s.len, e);
-        rp_str_free(&s);
+        tg_str_adds(&s, "RENAME TABLE ");
+        tg_str_ident(&s, l->old);
+        tg_str_adds(&s, " TO ");
+        tg_str_ident(&s, l->new_name);
+        ret = tg_exec(db, s.p, s.len, e);
+        tg_str_free(&s);
         if (ret != 0) {
-            rp_str_free(&all);
+            tg_str_free(&all);
             return -1;
         }
         SL_LOG(SL_WARN, "replay.migrated", "table=%s new_name=%s "
@@ -131,19 +126,19 @@ static int migrate(MYSQL *db, rp_error *e)
                "sqlite_sluice_ namespace, which no source table can use\"",
                l->old, l->new_name);
     }
-    rp_str_free(&all);
+    tg_str_free(&all);
     return 0;
 }
 
-int rp_position_init(MYSQL *db, rp_error *e)
+int rp__position_init(MYSQL *db, jr_err *e)
 {
     static const char sql[] =
-        "CREATE TABLE IF NOT EXISTS " RP_POSITION_TABLE " ("
+        "CREATE TABLE IF NOT EXISTS " TG_POSITION_TABLE " ("
         " replica VARCHAR(64) NOT NULL PRIMARY KEY,"
         " journal_uuid CHAR(36) NOT NULL,"
         " seq BIGINT UNSIGNED NOT NULL,"
         " updated_at DATETIME(6) NOT NULL) ENGINE=InnoDB;"
-        "CREATE TABLE IF NOT EXISTS " RP_REJECTS_TABLE " ("
+        "CREATE TABLE IF NOT EXISTS " TG_REJECTS_TABLE " ("
         " id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,"
         " replica VARCHAR(64) NOT NULL, seq BIGINT UNSIGNED NOT NULL,"
         " table_name TEXT NOT NULL, row_key TEXT NOT NULL,"
@@ -151,7 +146,7 @@ int rp_position_init(MYSQL *db, rp_error *e)
         " created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
         " KEY (replica, seq)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 "
         " COLLATE=utf8mb4_nopad_bin;"
-        "CREATE TABLE IF NOT EXISTS " RP_TABLES_TABLE " ("
+        "CREATE TABLE IF NOT EXISTS " TG_TABLES_TABLE " ("
         " table_name VARCHAR(255) NOT NULL PRIMARY KEY,"
         " schema_json LONGTEXT NOT NULL) ENGINE=InnoDB "
         " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin";
@@ -164,35 +159,35 @@ int rp_position_init(MYSQL *db, rp_error *e)
         const char *end = strchr(p, ';');
         size_t n = end ? (size_t)(end - p) : strlen(p);
         if (mysql_real_query(db, p, (unsigned long)n) != 0)
-            return rp_fail_mysql(e, db, "creating " RP_POSITION_TABLE);
+            return tg_fail_mysql(e, db, "creating " TG_POSITION_TABLE);
         p += n + (end ? 1 : 0);
     }
     if (mysql_commit(db) != 0)
-        return rp_fail_mysql(e, db, "creating " RP_POSITION_TABLE);
+        return tg_fail_mysql(e, db, "creating " TG_POSITION_TABLE);
     return 0;
 }
 
-int rp_position_get(MYSQL *db, const char *replica, const char *uuid,
-                    uint64_t *seq, rp_error *e)
+int rp__position_get(MYSQL *db, const char *replica, const char *uuid,
+                     uint64_t *seq, jr_err *e)
 {
-    rp_str s = { 0 };
+    tg_str s = { 0 };
     MYSQL_RES *r;
     MYSQL_ROW row;
     int ret = 0;
 
     *seq = 0;
-    rp_str_adds(&s, "SELECT journal_uuid, seq FROM " RP_POSITION_TABLE
+    tg_str_adds(&s, "SELECT journal_uuid, seq FROM " TG_POSITION_TABLE
                     " WHERE replica = ");
-    rp_str_quote(&s, db, replica, strlen(replica));
+    tg_str_quote(&s, db, replica, strlen(replica));
     if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0 ||
         (r = mysql_store_result(db)) == NULL) {
-        rp_str_free(&s);
-        return rp_fail_mysql(e, db, "reading " RP_POSITION_TABLE);
+        tg_str_free(&s);
+        return tg_fail_mysql(e, db, "reading " TG_POSITION_TABLE);
     }
-    rp_str_free(&s);
+    tg_str_free(&s);
     if ((row = mysql_fetch_row(r)) != NULL) {
         if (strcmp(row[0], uuid) != 0)
-            ret = rp_fail(e, RP_E_CONFIG, 0, RP_POSITION_TABLE " says "
+            ret = tg_fail(e, TG_E_CONFIG, 0, TG_POSITION_TABLE " says "
                           "replica %s applied journal %s, but this journal "
                           "is %s: refusing to mix journals in one target "
                           "(use another --replica name or target database)",
@@ -208,7 +203,7 @@ int rp_position_get(MYSQL *db, const char *replica, const char *uuid,
 /* The position write matched nothing: an upsert of this group landed on
 ** another source key's row (the merge guard counted it, rp_stmt.c), or
 ** the position moved under this replay. */
-static int not_written(MYSQL *db, rp_error *e, const char *replica)
+static int not_written(MYSQL *db, jr_err *e, const char *replica)
 {
     MYSQL_RES *r;
     MYSQL_ROW row;
@@ -216,40 +211,40 @@ static int not_written(MYSQL *db, rp_error *e, const char *replica)
 
     if (mysql_query(db, "SELECT @sluice_merge") != 0 ||
         (r = mysql_store_result(db)) == NULL)
-        return rp_fail_mysql(e, db, "checking for merged keys");
+        return tg_fail_mysql(e, db, "checking for merged keys");
     if ((row = mysql_fetch_row(r)) != NULL && row[0] != NULL)
         merged = strtoll(row[0], NULL, 10);
     mysql_free_result(r);
     if (merged > 0) {
         mysql_query(db, "SET @sluice_merge = 0");
-        return rp_fail(e, RP_E_DATA, 0, "%lld change(s) of this group would "
+        return tg_fail(e, TG_E_DATA, 0, "%lld change(s) of this group would "
                        "land on the row of another source key (the target "
                        "compares distinct source keys as one value); "
                        "finding which", merged);
     }
-    return rp_fail(e, RP_E_CONN, 0, "the position of replica %s moved "
+    return tg_fail(e, TG_E_CONN, 0, "the position of replica %s moved "
                    "under this replay (another sluice-replay with the same "
                    "--replica on this target?): rolled back, re-reading it",
                    replica);
 }
 
-int rp_position_set(MYSQL *db, const char *replica, const char *uuid,
-                    uint64_t expected, uint64_t seq, rp_error *e)
+int rp__position_set(MYSQL *db, const char *replica, const char *uuid,
+                     uint64_t expected, uint64_t seq, jr_err *e)
 {
-    rp_str s = { 0 };
+    tg_str s = { 0 };
     int ret = 0;
 
     /* compare-and-set: only from the position this group started at,
     ** and only when no upsert of the group merged two source keys */
-    rp_str_adds(&s, "UPDATE " RP_POSITION_TABLE " SET journal_uuid = ");
-    rp_str_quote(&s, db, uuid, strlen(uuid));
-    rp_str_addf(&s, ", seq = %llu, updated_at = UTC_TIMESTAMP(6) WHERE "
+    tg_str_adds(&s, "UPDATE " TG_POSITION_TABLE " SET journal_uuid = ");
+    tg_str_quote(&s, db, uuid, strlen(uuid));
+    tg_str_addf(&s, ", seq = %llu, updated_at = UTC_TIMESTAMP(6) WHERE "
                 "replica = ", (unsigned long long)seq);
-    rp_str_quote(&s, db, replica, strlen(replica));
-    rp_str_addf(&s, " AND seq = %llu AND @sluice_merge = 0",
+    tg_str_quote(&s, db, replica, strlen(replica));
+    tg_str_addf(&s, " AND seq = %llu AND @sluice_merge = 0",
                 (unsigned long long)expected);
     if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0)
-        ret = rp_fail_mysql(e, db, "writing " RP_POSITION_TABLE);
+        ret = tg_fail_mysql(e, db, "writing " TG_POSITION_TABLE);
     else if (mysql_affected_rows(db) == 1)
         ret = 0;                          /* CLIENT_FOUND_ROWS: matched */
     else if (expected != 0)
@@ -257,44 +252,44 @@ int rp_position_set(MYSQL *db, const char *replica, const char *uuid,
     else {
         /* the replica's first group on this target */
         s.len = 0;
-        rp_str_adds(&s, "INSERT INTO " RP_POSITION_TABLE "(replica, "
+        tg_str_adds(&s, "INSERT INTO " TG_POSITION_TABLE "(replica, "
                         "journal_uuid, seq, updated_at) SELECT ");
-        rp_str_quote(&s, db, replica, strlen(replica));
-        rp_str_adds(&s, ", ");
-        rp_str_quote(&s, db, uuid, strlen(uuid));
-        rp_str_addf(&s, ", %llu, UTC_TIMESTAMP(6) FROM DUAL WHERE "
+        tg_str_quote(&s, db, replica, strlen(replica));
+        tg_str_adds(&s, ", ");
+        tg_str_quote(&s, db, uuid, strlen(uuid));
+        tg_str_addf(&s, ", %llu, UTC_TIMESTAMP(6) FROM DUAL WHERE "
                     "@sluice_merge = 0", (unsigned long long)seq);
         if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0)
             ret = mysql_errno(db) == ER_DUP_ENTRY
                       ? not_written(db, e, replica)
-                      : rp_fail_mysql(e, db, "writing " RP_POSITION_TABLE);
+                      : tg_fail_mysql(e, db, "writing " TG_POSITION_TABLE);
         else if (mysql_affected_rows(db) != 1)
             ret = not_written(db, e, replica);
     }
-    rp_str_free(&s);
+    tg_str_free(&s);
     return ret;
 }
 
 /* Escaped text, cut to `max` bytes on a character boundary, quoted. */
-static void quoted_escaped(rp_str *s, MYSQL *db, const char *p, size_t n,
+static void quoted_escaped(tg_str *s, MYSQL *db, const char *p, size_t n,
                            size_t max)
 {
-    rp_str t = { 0 };
+    tg_str t = { 0 };
 
-    rp_str_escape(&t, p, n);
+    tg_str_escape(&t, p, n);
     if (t.len > max) {
         size_t k = max;
         while (k > 0 && ((unsigned char)t.p[k] & 0xc0) == 0x80)
             k--;
         t.len = k;
     }
-    rp_str_quote(s, db, t.p ? t.p : "", t.len);
-    rp_str_free(&t);
+    tg_str_quote(s, db, t.p ? t.p : "", t.len);
+    tg_str_free(&t);
 }
 
-int rp_reject_record(MYSQL *db, const char *replica, const jr_entry *ent,
-                     const char *table, const char *why, size_t limit,
-                     rp_error *e)
+int rp__reject_record(MYSQL *db, const char *replica, const jr_entry *ent,
+                      const char *table, const char *why, size_t limit,
+                      jr_err *e)
 {
     const jr_record *r = &ent->rec;
     const jr_row *img = r->new_row.n ? &r->new_row
@@ -303,40 +298,40 @@ int rp_reject_record(MYSQL *db, const char *replica, const jr_entry *ent,
     char kt[400];
     int ret = -1;
 
-    rp_key_text(kt, sizeof(kt), &r->key);
+    rp__key_text(kt, sizeof(kt), &r->key);
     for (;;) {
-        rp_str s = { 0 };
-        rp_str_adds(&s, "INSERT INTO " RP_REJECTS_TABLE "(replica, seq, "
+        tg_str s = { 0 };
+        tg_str_adds(&s, "INSERT INTO " TG_REJECTS_TABLE "(replica, seq, "
                         "table_name, row_key, error, row_json) VALUES (");
-        rp_str_quote(&s, db, replica, strlen(replica));
-        rp_str_addf(&s, ", %llu, ", (unsigned long long)ent->seq);
+        tg_str_quote(&s, db, replica, strlen(replica));
+        tg_str_addf(&s, ", %llu, ", (unsigned long long)ent->seq);
         quoted_escaped(&s, db, table, strlen(table), 1024);
-        rp_str_adds(&s, ", ");
+        tg_str_adds(&s, ", ");
         quoted_escaped(&s, db, kt, strlen(kt), 4096);
-        rp_str_adds(&s, ", ");
+        tg_str_adds(&s, ", ");
         quoted_escaped(&s, db, why, strlen(why), 8192);
-        rp_str_adds(&s, ", ");
+        tg_str_adds(&s, ", ");
         {
-            rp_str js = { 0 };
-            rp_row_json(&js, img, per_value);
-            rp_str_quote(&s, db, js.p ? js.p : "{}", js.len);
-            rp_str_free(&js);
+            tg_str js = { 0 };
+            tg_row_json(&js, img, per_value);
+            tg_str_quote(&s, db, js.p ? js.p : "{}", js.len);
+            tg_str_free(&js);
         }
-        rp_str_adds(&s, ")");
+        tg_str_adds(&s, ")");
         if (s.oom) {
-            rp_str_free(&s);
-            return rp_fail(e, RP_E_FATAL, 0, "out of memory");
+            tg_str_free(&s);
+            return tg_fail(e, TG_E_FATAL, 0, "out of memory");
         }
         if (limit > 0 && s.len > limit && per_value > 16) {
-            rp_str_free(&s);
+            tg_str_free(&s);
             per_value /= 8;            /* a wide row: cut values more */
             continue;
         }
         if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0)
-            rp_fail_mysql(e, db, "recording a reject in " RP_REJECTS_TABLE);
+            tg_fail_mysql(e, db, "recording a reject in " TG_REJECTS_TABLE);
         else
             ret = 0;
-        rp_str_free(&s);
+        tg_str_free(&s);
         return ret;
     }
 }

@@ -17,11 +17,8 @@
 #include <stdlib.h>
 
 #include "rp_run.h"
-#include "sl_jmetrics.h"
 #include "sl_procmetrics.h"
-
-void rp_metrics_write(FILE *f, const rp_stats *s, const char *db,
-                      const char *replica);
+#include "sl_prom.h"
 
 /* The inside of {...} for db and replica, escaped. */
 static void labels(char *buf, size_t cap, const char *db,
@@ -35,9 +32,9 @@ static void labels(char *buf, size_t cap, const char *db,
     if (m == NULL)
         return;
     fputs("db=\"", m);
-    sl_jmetrics_label(m, db);
+    sl_prom_label(m, db);
     fputs("\",replica=\"", m);
-    sl_jmetrics_label(m, replica);
+    sl_prom_label(m, replica);
     fputs("\"", m);
     fclose(m);
     snprintf(buf, cap, "%s", text ? text : "");
@@ -50,23 +47,22 @@ void rp_metrics_write(FILE *f, const rp_stats *s, const char *db,
     char lab[1200];
 
     labels(lab, sizeof(lab), db, replica);
-    sl_jmetrics_family(f, "sluice_replay_errors_total", "counter",
-                       "Problems met applying groups or connecting, by "
-                       "class; kind is transient (retried) or permanent "
-                       "(needs the operator).");
-    for (int c = RP_E_CONN; c <= RP_E_FATAL; c++)
+    sl_prom_family(f, "sluice_replay_errors_total", "counter",
+                   "Problems met applying groups or connecting, by class; "
+                   "kind is transient (retried) or permanent (needs the "
+                   "operator).");
+    for (int c = TG_E_CONN; c <= TG_E_FATAL; c++)
         fprintf(f, "sluice_replay_errors_total{%s,class=\"%s\",kind=\"%s\"}"
-                " %llu\n", lab, rp_class_name(c),
-                rp_class_transient(c) ? "transient" : "permanent",
+                " %llu\n", lab, tg_class_name(c),
+                tg_class_transient(c) ? "transient" : "permanent",
                 (unsigned long long)s->errors[c]);
     sl_hist_write(f, &s->apply, "sluice_replay_group_apply_seconds",
                   "Time to apply one group (statements, position, COMMIT).",
                   lab);
-    sl_jmetrics_family(f, "sluice_replay_target_up", "gauge",
-                       "1 while replay holds a connection to this target "
-                       "host.");
+    sl_prom_family(f, "sluice_replay_target_up", "gauge",
+                   "1 while replay holds a connection to this target host.");
     fprintf(f, "sluice_replay_target_up{%s,host=\"", lab);
-    sl_jmetrics_label(f, s->host);
+    sl_prom_label(f, s->host);
     fprintf(f, "\"} %d\n", s->connected);
     sl_procmetrics_write(f);
 }

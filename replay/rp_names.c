@@ -1,6 +1,6 @@
 /*
 ** rp_names.c -- which source tables replay applies, under which target
-** name, and which names MariaDB cannot take.
+** name (the names MariaDB cannot take: tg_name.c).
 **
 **   --tables A,B          apply only these source tables
 **   --exclude-tables C    never these
@@ -16,7 +16,7 @@
 ** Plane only (no emoji), valid UTF-8; and replay's own sqlite_sluice_
 ** namespace is not for mapping into.
 **
-** INVARIANT: a target name returned here passed rp_name_check and is not
+** INVARIANT: a target name returned here passed tg_name_check and is not
 ** in replay's namespace.
 */
 #include <stdio.h>
@@ -40,47 +40,6 @@ struct rp_names {
     int nmap;
 };
 
-size_t rp_name_chars(const char *name)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        if ((*p & 0xc0) != 0x80)
-            n++;
-    return n;
-}
-
-int rp_name_check(const char *name, char *why, size_t cap)
-{
-    size_t n = strlen(name), chars = rp_name_chars(name);
-    const unsigned char *p = (const unsigned char *)name;
-
-    if (n == 0) {
-        snprintf(why, cap, "an empty name");
-        return -1;
-    }
-    if (!sl_utf8_valid(name, n, 1)) {
-        snprintf(why, cap, "it is not valid UTF-8");
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (p[i] >= 0xf0) {
-            snprintf(why, cap, "it holds a character beyond U+FFFF (such as "
-                     "an emoji), which MariaDB names cannot hold");
-            return -1;
-        }
-    if (chars > 64) {
-        snprintf(why, cap, "it is %zu characters long; MariaDB allows 64",
-                 chars);
-        return -1;
-    }
-    if (name[n - 1] == ' ') {
-        snprintf(why, cap, "it ends with a space, which MariaDB does not "
-                 "allow in names");
-        return -1;
-    }
-    return 0;
-}
-
 static void strv_free(char **v, int n)
 {
     for (int i = 0; i < n; i++)
@@ -88,7 +47,7 @@ static void strv_free(char **v, int n)
     free(v);
 }
 
-void rp_names_free(rp_names *n)
+void rp__names_free(rp_names *n)
 {
     if (n == NULL)
         return;
@@ -143,8 +102,8 @@ static int has(char **v, int n, const char *name)
     return 0;
 }
 
-rp_names *rp_names_new(const char *tables, const char *exclude,
-                       const char *map, char *err, size_t cap)
+rp_names *rp__names_new(const char *tables, const char *exclude,
+                        const char *map, char *err, size_t cap)
 {
     rp_names *n = calloc(1, sizeof(*n));
     char **items = NULL, why[200];
@@ -172,12 +131,12 @@ rp_names *rp_names_new(const char *tables, const char *exclude,
             goto fail;
         }
         *eq = 0;
-        if (rp_name_check(eq + 1, why, sizeof(why)) != 0) {
+        if (tg_name_check(eq + 1, why, sizeof(why)) != 0) {
             snprintf(err, cap, "--map %s=%s: MariaDB cannot take that name: "
                      "%s", items[i], eq + 1, why);
             goto fail;
         }
-        if (rp_meta_reserved(eq + 1)) {
+        if (tg_name_reserved(eq + 1)) {
             snprintf(err, cap, "--map %s=%s: names starting with "
                      "sqlite_sluice are replay's own", items[i], eq + 1);
             goto fail;
@@ -207,11 +166,11 @@ rp_names *rp_names_new(const char *tables, const char *exclude,
     return n;
 fail:
     strv_free(items, nitems);
-    rp_names_free(n);
+    rp__names_free(n);
     return NULL;
 }
 
-const char *rp_names_target(const rp_names *n, const char *src)
+const char *rp__names_target(const rp_names *n, const char *src)
 {
     if (n == NULL)
         return src;
@@ -225,9 +184,9 @@ const char *rp_names_target(const rp_names *n, const char *src)
     return src;
 }
 
-const char *rp_names_clash(const rp_names *n, const char *src)
+const char *rp__names_clash(const rp_names *n, const char *src)
 {
-    const char *dst = rp_names_target(n, src);
+    const char *dst = rp__names_target(n, src);
 
     for (int i = 0; n != NULL && dst != NULL && i < n->nmap; i++)
         if (strcmp(n->map[i].dst, dst) == 0 &&

@@ -46,6 +46,7 @@
 #include <time.h>
 
 #include "rp_run.h"
+#include "sl_clock.h"
 #include "sl_log.h"
 #include "sl_sig.h"
 
@@ -64,13 +65,13 @@ struct rp_rounds {
 
 struct rp_state {
     rp_cfg cfg;
-    rp_url url;
+    tg_url url;
     rp_names *names;
     jr_journal *j;
     char uuid[40];
     MYSQL *db;
     unsigned long max_packet;
-    rp_tables ts;
+    tg_tables ts;
     rp_apply *ap;
     jr_reader *rd;
     rp_rounds rounds;
@@ -100,13 +101,6 @@ void rp_set_tick(rp_state *st, void (*fn)(void *), void *ctx)
     st->tick_ctx = ctx;
 }
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static const char *q(rp_state *st, const char *s)
 {
     return sl_q(st->q, sizeof(st->q), s);
@@ -114,8 +108,8 @@ static const char *q(rp_state *st, const char *s)
 
 /* ---- roundings ---- */
 
-void rp_rounds_note(rp_rounds *r, const char *table, const char *column,
-                    uint64_t seq, const jr_value *v)
+void rp__rounds_note(rp_rounds *r, const char *table, const char *column,
+                     uint64_t seq, const jr_value *v)
 {
     round *x;
 
@@ -140,7 +134,7 @@ void rp_rounds_note(rp_rounds *r, const char *table, const char *column,
     }
     if (x->pending == 0 && !x->logged) {
         x->seq = seq;
-        rp_value_show(x->example, sizeof(x->example), v);
+        tg_value_show(x->example, sizeof(x->example), v);
     }
     x->pending++;
 }
@@ -193,29 +187,14 @@ static void rounds_free(rp_rounds *r)
 
 /* ---- problems ---- */
 
-const char *rp_class_name(int cls)
-{
-    static const char *const n[] = { "none", "connection", "retry",
-                                     "value", "config", "fatal" };
-    return cls >= 0 && cls <= RP_E_FATAL ? n[cls] : "?";
-}
-
-int rp_class_transient(int cls)
-{
-    return cls == RP_E_CONN || cls == RP_E_RETRY;
-}
-
-#define class_name rp_class_name
-#define transient rp_class_transient
-
 /* Log a problem once per distinct message, and the same event at most
 ** once every 30 s. */
-static void problem(rp_state *st, const rp_error *e, const char *event)
+static void problem(rp_state *st, const jr_err *e, const char *event)
 {
-    int64_t t = now_us();
+    int64_t t = sl_now_us();
     int same_event = strcmp(st->last_event, event) == 0;
 
-    if (e->cls >= 0 && e->cls < 8)
+    if (e->cls >= 0 && e->cls <= TG_E_FATAL)
         st->stats.errors[e->cls]++;      /* every one, logged or not */
 
     if (strcmp(st->last_problem, e->msg) == 0 ||
@@ -227,9 +206,10 @@ static void problem(rp_state *st, const rp_error *e, const char *event)
     snprintf(st->last_problem, sizeof(st->last_problem), "%s", e->msg);
     snprintf(st->last_event, sizeof(st->last_event), "%s", event);
     st->last_log_us = t;
-    SL_LOG(transient(e->cls) ? SL_WARN : SL_ERROR, event,
+    SL_LOG(tg_class_transient(e->cls) ? SL_WARN : SL_ERROR, event,
            "class=%s kind=%s applied_seq=%llu suppressed=%llu msg=%s",
-           class_name(e->cls), transient(e->cls) ? "transient" : "permanent",
+           tg_class_name(e->cls),
+           tg_class_transient(e->cls) ? "transient" : "permanent",
            (unsigned long long)st->applied,
            (unsigned long long)st->suppressed, q(st, e->msg));
     st->suppressed = 0;
@@ -265,9 +245,9 @@ static void backoff(rp_state *st)
 
 static void disconnect(rp_state *st)
 {
-    rp_apply_free(st->ap);
+    rp__apply_free(st->ap);
     st->ap = NULL;
-    rp_tables_clear(&st->ts);
+    tg_tables_clear(&st->ts);
     if (st->db != NULL)
         mysql_close(st->db);
     st->db = NULL;
@@ -275,7 +255,7 @@ static void disconnect(rp_state *st)
 
 /* The journal still holds the seq after `applied` (or nothing is there
 ** yet)? Else no retry can help: a fresh snapshot (new journal) is due. */
-static int start_readable(rp_state *st, rp_error *e)
+static int start_readable(rp_state *st, jr_err *e)
 {
     jr_info info;
 
@@ -283,7 +263,7 @@ static int start_readable(rp_state *st, rp_error *e)
         return 0;
     if (info.first_seq > 0 && info.first_seq > st->applied + 1 &&
         info.complete_seq > st->applied)
-        return rp_fail(e, RP_E_FATAL, 0, "seq %llu was pruned from the "
+        return tg_fail(e, TG_E_FATAL, 0, "seq %llu was pruned from the "
                        "journal before replica %s applied it (the oldest "
                        "stored seq is %llu; applied records are kept "
                        "for sluice-capture's --retention-s, 7 days by "
@@ -294,17 +274,17 @@ static int start_readable(rp_state *st, rp_error *e)
     return 0;
 }
 
-static int connect_target(rp_state *st, rp_error *e)
+static int connect_target(rp_state *st, jr_err *e)
 {
     jr_err je = { 0 };
 
-    st->db = rp_db_connect(&st->url, e);
+    st->db = tg_db_connect(&st->url, e);
     if (st->db == NULL)
         return -1;
-    st->max_packet = rp_db_max_packet(st->db);
-    if (rp_position_init(st->db, e) != 0 ||
-        rp_position_get(st->db, st->cfg.replica, st->uuid, &st->applied,
-                        e) != 0 ||
+    st->max_packet = tg_db_max_packet(st->db);
+    if (rp__position_init(st->db, e) != 0 ||
+        rp__position_get(st->db, st->cfg.replica, st->uuid, &st->applied,
+                         e) != 0 ||
         start_readable(st, e) != 0) {
         disconnect(st);
         return -1;
@@ -312,16 +292,16 @@ static int connect_target(rp_state *st, rp_error *e)
     if (!st->registered) {
         if (jr_replica_register(st->j, st->cfg.replica, &je) != JR_OK) {
             disconnect(st);
-            return rp_fail(e, RP_E_FATAL, 0, "registering replica %s in the "
+            return tg_fail(e, TG_E_FATAL, 0, "registering replica %s in the "
                            "journal: %s", st->cfg.replica, je.msg);
         }
         st->registered = 1;
     }
-    st->ap = rp_apply_new(st->db, &st->ts, st->j, &st->cfg, st->uuid,
-                          &st->rounds, st->max_packet);
+    st->ap = rp__apply_new(st->db, &st->ts, st->j, &st->cfg, st->uuid,
+                           &st->rounds, st->max_packet);
     if (st->ap == NULL) {
         disconnect(st);
-        return rp_fail(e, RP_E_FATAL, 0, "out of memory");
+        return tg_fail(e, TG_E_FATAL, 0, "out of memory");
     }
     SL_LOG(SL_INFO, "replay.connected", "replica=%s applied_seq=%llu "
            "max_allowed_packet=%lu tls=%s", st->cfg.replica,
@@ -345,14 +325,14 @@ int rp_open(rp_state **out, const rp_cfg *cfg, jr_err *err)
     if (st == NULL)
         return JR_ERR;
     st->cfg = *cfg;
-    if ((rc = rp_url_parse(&st->url, cfg->target, err)) != JR_OK)
+    if ((rc = tg_url_parse(&st->url, cfg->target, err)) != JR_OK)
         goto fail;
     if (cfg->password_file != NULL &&
-        (rc = rp_url_password_file(&st->url, cfg->password_file, err)) !=
+        (rc = tg_url_password_file(&st->url, cfg->password_file, err)) !=
             JR_OK)
         goto fail;
-    if ((st->names = rp_names_new(cfg->tables, cfg->exclude_tables,
-                                  cfg->map, why, sizeof(why))) == NULL) {
+    if ((st->names = rp__names_new(cfg->tables, cfg->exclude_tables,
+                                   cfg->map, why, sizeof(why))) == NULL) {
         snprintf(err->msg, sizeof(err->msg), "%s", why);
         err->code = rc = JR_ERR;
         goto fail;
@@ -386,7 +366,7 @@ int rp_open(rp_state **out, const rp_cfg *cfg, jr_err *err)
             st->registered = 1;
         }
     snprintf(st->uuid, sizeof(st->uuid), "%s", info.journal_uuid);
-    st->last_ack_us = now_us();
+    st->last_ack_us = sl_now_us();
     *out = st;
     return JR_OK;
 fail:
@@ -403,8 +383,8 @@ void rp_close(rp_state *st)
     disconnect(st);
     jr_reader_close(st->rd);
     jr_journal_close(st->j);
-    rp_url_free(&st->url);
-    rp_names_free(st->names);
+    tg_url_free(&st->url);
+    rp__names_free(st->names);
     rounds_free(&st->rounds);
     free(st);
 }
@@ -426,7 +406,7 @@ const rp_stats *rp_get_stats(rp_state *st)
 
 static void ack(rp_state *st, int force)
 {
-    int64_t t = now_us();
+    int64_t t = sl_now_us();
 
     if (!st->registered || st->applied <= st->acked ||
         (!force && t - st->last_ack_us < 1000000))
@@ -441,7 +421,7 @@ static void ack(rp_state *st, int force)
 /* ---- applying ---- */
 
 /* Read the next record of the group; journal problems are FATAL. */
-static int next(rp_state *st, jr_entry *e, rp_error *re)
+static int next(rp_state *st, jr_entry *e, jr_err *re)
 {
     jr_err err = { 0 };
     int rc = jr_reader_next(st->rd, e, &err);
@@ -449,19 +429,19 @@ static int next(rp_state *st, jr_entry *e, rp_error *re)
     if (rc == JR_OK)
         return 0;
     if (rc == JR_EAGAIN)
-        return rp_fail(re, RP_E_FATAL, 0, "journal ends inside a group it "
+        return tg_fail(re, TG_E_FATAL, 0, "journal ends inside a group it "
                        "reported complete (seq %llu)",
                        (unsigned long long)st->applied + 1);
     if (rc == JR_ENOTFOUND)
-        return rp_fail(re, RP_E_FATAL, 0, "seq %llu was pruned from the "
+        return tg_fail(re, TG_E_FATAL, 0, "seq %llu was pruned from the "
                        "journal before replica %s applied it: this target "
                        "needs a fresh snapshot (new journal)",
                        (unsigned long long)st->applied + 1,
                        st->cfg.replica);
-    return rp_fail(re, RP_E_FATAL, 0, "journal: %s", err.msg);
+    return tg_fail(re, TG_E_FATAL, 0, "journal: %s", err.msg);
 }
 
-static int next_cb(void *ctx, jr_entry *e, rp_error *re)
+static int next_cb(void *ctx, jr_entry *e, jr_err *re)
 {
     return next(ctx, e, re);
 }
@@ -470,10 +450,10 @@ static int next_cb(void *ctx, jr_entry *e, rp_error *re)
 ** return *ent is the last record consumed (SNAP_END, ABORT, or the one
 ** record after SNAP_BEGIN). 0, -1, or RP_LOAD_ABORTED. */
 static int load_snapshot(rp_state *st, jr_entry *ent, const char *target,
-                         uint64_t *rows, rp_error *e)
+                         uint64_t *rows, jr_err *e)
 {
     char src[512];
-    rp_table *t;
+    tg_table *t;
     jr_entry end;
     uint64_t n = 0;
     int rc;
@@ -486,23 +466,23 @@ static int load_snapshot(rp_state *st, jr_entry *ent, const char *target,
     if (ent->rec.kind != JR_K_INSERT || strcmp(ent->rec.table, src) != 0) {
         /* an empty snapshot: this is its SNAP_END */
         if (ent->rec.kind != JR_K_SNAP_END || strcmp(ent->rec.table, src))
-            return rp_fail(e, RP_E_FATAL, 0, "seq %llu: unexpected %s record "
+            return tg_fail(e, TG_E_FATAL, 0, "seq %llu: unexpected %s record "
                            "of table %s inside the snapshot of table %s: "
                            "the journal is corrupt",
                            (unsigned long long)ent->seq,
                            jr_kind_name(ent->rec.kind), ent->rec.table, src);
-        return rp_apply_record(st->ap, ent, target, e);
+        return rp__apply_record(st->ap, ent, target, e);
     }
-    if (rp_apply_check(st->ap, ent, target, e) != 0)
+    if (rp__apply_check(st->ap, ent, target, e) != 0)
         return -1;
-    t = rp_table_get(&st->ts, st->db, target, e);
+    t = tg_table_get(&st->ts, st->db, target, e);
     if (t == NULL)
-        return e->cls ? -1 : rp_fail(e, RP_E_CONFIG, 0, "target table %s "
+        return e->cls ? -1 : tg_fail(e, TG_E_CONFIG, 0, "target table %s "
                                      "does not exist (seq %llu)", target,
                                      (unsigned long long)ent->seq);
     memset(&end, 0, sizeof(end));
-    rc = rp_load_snapshot(st->ap, st->db, t, src, ent, next_cb, st, &end,
-                          &n, e);
+    rc = rp__load_snapshot(st->ap, st->db, t, src, ent, next_cb, st, &end,
+                           &n, e);
     if (rc == -1)
         return -1;
     *rows += n;
@@ -514,7 +494,7 @@ static int load_snapshot(rp_state *st, jr_entry *ent, const char *target,
 static void discard_group(rp_state *st, uint64_t start, uint64_t seq)
 {
     mysql_rollback(st->db);
-    rp_apply_reset(st->ap);
+    rp__apply_reset(st->ap);
     rounds_discard(&st->rounds);
     SL_LOG(SL_INFO, "replay.group_aborted", "group=%llu seq=%llu "
            "reason=\"capture stopped inside this group; it is discarded "
@@ -528,29 +508,29 @@ static int is_ddl(int kind)
 }
 
 /* Apply the group starting at applied + 1. */
-static int apply_group(rp_state *st, rp_error *e)
+static int apply_group(rp_state *st, jr_err *e)
 {
     uint64_t start = st->applied + 1, rows = 0;
     int ddl = 1, aborted = 0;
     jr_entry ent;
 
     jr_reader_seek(st->rd, start);
-    rp_apply_reset(st->ap);
-    rp_apply_set_single(st->ap, st->single);
+    rp__apply_reset(st->ap);
+    rp__apply_set_single(st->ap, st->single);
     rounds_discard(&st->rounds);
     for (;;) {
         const char *target, *clash;
         if (next(st, &ent, e) != 0)
             goto fail;
         if (ent.seq == start && ent.group != start) {
-            rp_fail(e, RP_E_FATAL, 0, "journal seq %llu belongs to group "
+            tg_fail(e, TG_E_FATAL, 0, "journal seq %llu belongs to group "
                     "%llu, but the position says a group starts there",
                     (unsigned long long)start,
                     (unsigned long long)ent.group);
             goto fail;
         }
         if (sl_stop) {
-            rp_fail(e, RP_E_RETRY, 0, "stopping");
+            tg_fail(e, TG_E_RETRY, 0, "stopping");
             goto fail;
         }
         if (ent.rec.kind == JR_K_ABORT) {
@@ -560,7 +540,7 @@ static int apply_group(rp_state *st, rp_error *e)
             goto end;
         }
         if (is_ddl(ent.rec.kind) && !ddl) {
-            rp_fail(e, RP_E_FATAL, 0, "seq %llu: a %s record of table %s "
+            tg_fail(e, TG_E_FATAL, 0, "seq %llu: a %s record of table %s "
                     "follows row changes inside group %llu; MariaDB commits "
                     "DDL implicitly, so applying it would commit part of "
                     "the group without its position: the journal is "
@@ -572,16 +552,16 @@ static int apply_group(rp_state *st, rp_error *e)
         }
         if (!is_ddl(ent.rec.kind))
             ddl = 0;
-        target = rp_names_target(st->names, ent.rec.table);
+        target = rp__names_target(st->names, ent.rec.table);
         if (target == NULL)
             goto end;                    /* left out: --tables/--exclude */
-        if ((clash = rp_names_clash(st->names, ent.rec.table)) != NULL) {
-            rp_fail(e, RP_E_CONFIG, 0, "source tables %s and %s would both "
+        if ((clash = rp__names_clash(st->names, ent.rec.table)) != NULL) {
+            tg_fail(e, TG_E_CONFIG, 0, "source tables %s and %s would both "
                     "land in target table %s: change --map", ent.rec.table,
                     clash, target);
             goto fail;
         }
-        if (rp_apply_record(st->ap, &ent, target, e) != 0)
+        if (rp__apply_record(st->ap, &ent, target, e) != 0)
             goto fail;
         rows++;
         if (ent.rec.kind == JR_K_SNAP_BEGIN && !st->single &&
@@ -598,31 +578,31 @@ static int apply_group(rp_state *st, rp_error *e)
         if (ent.group_end)
             break;
         if (aborted) {
-            rp_fail(e, RP_E_FATAL, 0, "seq %llu: the journal goes on after "
+            tg_fail(e, TG_E_FATAL, 0, "seq %llu: the journal goes on after "
                     "an ABORT record inside group %llu: it is corrupt",
                     (unsigned long long)ent.seq, (unsigned long long)start);
             goto fail;
         }
     }
-    if (!aborted && rp_apply_flush(st->ap, e) != 0)
+    if (!aborted && rp__apply_flush(st->ap, e) != 0)
         goto fail;
-    if (rp_position_set(st->db, st->cfg.replica, st->uuid, st->applied,
-                        ent.seq, e))
+    if (rp__position_set(st->db, st->cfg.replica, st->uuid, st->applied,
+                         ent.seq, e))
         goto fail;
     if (mysql_commit(st->db) != 0) {
-        rp_fail_mysql(e, st->db, "COMMIT");
+        tg_fail_mysql(e, st->db, "COMMIT");
         goto fail;
     }
     st->applied = ent.seq;
     st->stats.groups++;
     st->stats.records += rows;
-    st->stats.rejected += rp_apply_rejected(st->ap);
+    st->stats.rejected += rp__apply_rejected(st->ap);
     rounds_commit(st);
-    if (rp_apply_rejected(st->ap) > 0)
+    if (rp__apply_rejected(st->ap) > 0)
         SL_LOG(SL_WARN, "replay.rejected", "group=%llu rows=%llu "
-               "hint=\"see table " RP_REJECTS_TABLE "\"",
+               "hint=\"see table " TG_REJECTS_TABLE "\"",
                (unsigned long long)start,
-               (unsigned long long)rp_apply_rejected(st->ap));
+               (unsigned long long)rp__apply_rejected(st->ap));
     SL_LOG(SL_DEBUG, "replay.group", "group=%llu last_seq=%llu records=%llu",
            (unsigned long long)start, (unsigned long long)ent.seq,
            (unsigned long long)rows);
@@ -650,22 +630,22 @@ static int group_ready(rp_state *st)
 
 int rp_run(rp_state *st, jr_err *err)
 {
-    int64_t started = now_us();
+    int64_t started = sl_now_us();
     uint64_t seen_version = 0;
     int64_t t0;
-    rp_error e;
+    jr_err e;
 
     while (!sl_stop) {
         int once_over = st->cfg.once &&
-            now_us() - started > st->cfg.once_timeout_s * 1000000;
+            sl_now_us() - started > st->cfg.once_timeout_s * 1000000;
         memset(&e, 0, sizeof(e));
         if (st->tick != NULL)
             st->tick(st->tick_ctx);
         if (st->db == NULL) {
             if (connect_target(st, &e) != 0) {
                 problem(st, &e, "replay.target_unavailable");
-                if (e.cls == RP_E_FATAL ||
-                    (st->cfg.once && (!transient(e.cls) || once_over)))
+                if (e.cls == TG_E_FATAL ||
+                    (st->cfg.once && (!tg_class_transient(e.cls) || once_over)))
                     goto fatal;
                 backoff(st);
                 continue;
@@ -687,9 +667,10 @@ int rp_run(rp_state *st, jr_err *err)
             }
             continue;
         }
-        t0 = now_us();
+        t0 = sl_mono_us();
         if (apply_group(st, &e) == 0) {
-            sl_hist_observe(&st->stats.apply, (double)(now_us() - t0) / 1e6);
+            sl_hist_observe(&st->stats.apply,
+                            (double)(sl_mono_us() - t0) / 1e6);
             st->single = 0;
             recovered(st);
             ack(st, 0);
@@ -698,14 +679,14 @@ int rp_run(rp_state *st, jr_err *err)
         if (sl_stop)
             break;
         switch (e.cls) {
-        case RP_E_CONN:
+        case TG_E_CONN:
             problem(st, &e, "replay.connection_lost");
             disconnect(st);
             if (once_over)
                 goto fatal;
             backoff(st);
             break;
-        case RP_E_DATA:
+        case TG_E_DATA:
             if (!st->single) {
                 st->single = 1;          /* pin the value on one seq */
                 continue;
@@ -713,19 +694,19 @@ int rp_run(rp_state *st, jr_err *err)
             problem(st, &e, "replay.value_rejected");
             if (st->cfg.once)
                 goto fatal;
-            rp_tables_clear(&st->ts);
-            rp_apply_reset(st->ap);
+            tg_tables_clear(&st->ts);
+            rp__apply_reset(st->ap);
             backoff(st);
             break;
-        case RP_E_CONFIG:
+        case TG_E_CONFIG:
             problem(st, &e, "replay.target_problem");
             if (st->cfg.once)
                 goto fatal;
-            rp_tables_clear(&st->ts);
-            rp_apply_reset(st->ap);
+            tg_tables_clear(&st->ts);
+            rp__apply_reset(st->ap);
             backoff(st);
             break;
-        case RP_E_FATAL:
+        case TG_E_FATAL:
             goto fatal;
         default:
             problem(st, &e, "replay.retry");

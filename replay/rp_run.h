@@ -4,8 +4,8 @@
 #ifndef SLUICE_RP_RUN_H
 #define SLUICE_RP_RUN_H
 
-#include "sl_procmetrics.h"
 #include "rp.h"
+#include "sl_prom.h"
 
 typedef struct rp_state rp_state;
 
@@ -15,15 +15,16 @@ typedef struct rp_stats {
     uint64_t groups, records, rejected;
     int connected;
     int stuck;                  /* the next group keeps failing */
-    uint64_t errors[8];         /* problems seen, by rp_error class */
+    uint64_t errors[TG_E_FATAL + 1]; /* problems seen, by class (TG_E_*) */
     sl_hist apply;              /* seconds per applied group */
     char host[300];             /* the target: host:port, or the socket */
 } rp_stats;
 
-/* Name of an rp_error class ("connection", "retry", ...), and whether
-** errors of that class are transient (retried) or permanent. */
-const char *rp_class_name(int cls);
-int rp_class_transient(int cls);
+/* What replay's /metrics adds to the journal's metrics and main.c's
+** counters (rp_metrics.c): errors by class and kind, group apply time,
+** the target per host, process_*. */
+void rp_metrics_write(FILE *f, const rp_stats *s, const char *db,
+                      const char *replica);
 
 /* Parse the URL, open the journal. No connection is made here: MariaDB
 ** may well be down; the replica is registered in the journal once replay

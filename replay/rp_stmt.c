@@ -3,7 +3,7 @@
 ** DUPLICATE KEY UPDATE, REPLACE, or DELETE ... WHERE (key) IN (...).
 **
 ** A statement holds rows of one table with one column list; it remembers
-** the keys it holds (rp_stmt_has_key) so that rp_apply.c can keep an upsert
+** the keys it holds (rp__stmt_has_key) so that rp_apply.c can keep an upsert
 ** and a delete statement open side by side as long as their keys are
 ** disjoint -- then their order does not matter, and a change stream that
 ** mixes updates and deletes still travels in full batches.
@@ -56,7 +56,7 @@ static void keys_reset(rp_stmt *s)
     s->kn = 0;
 }
 
-int rp_stmt_has_key(const rp_stmt *s, const char *key)
+int rp__stmt_has_key(const rp_stmt *s, const char *key)
 {
     if (s->kcap == 0 || key == NULL)
         return 0;
@@ -70,7 +70,7 @@ int rp_stmt_has_key(const rp_stmt *s, const char *key)
 
 static int keys_add(rp_stmt *s, const char *key)
 {
-    if (rp_stmt_has_key(s, key))
+    if (rp__stmt_has_key(s, key))
         return 0;
     if (2 * (s->kn + 1) > s->kcap) {            /* grow, rehash */
         size_t cap = s->kcap ? s->kcap * 2 : 1024, n = s->kcap;
@@ -99,7 +99,7 @@ static int keys_add(rp_stmt *s, const char *key)
 
 /* ---- statement ---- */
 
-void rp_stmt_reset(rp_stmt *s)
+void rp__stmt_reset(rp_stmt *s)
 {
     for (uint32_t i = 0; i < s->ncols; i++)
         free((char *)s->colnames[i]);
@@ -126,42 +126,42 @@ void rp_stmt_reset(rp_stmt *s)
     keys_reset(s);
 }
 
-void rp_stmt_free(rp_stmt *s)
+void rp__stmt_free(rp_stmt *s)
 {
-    rp_stmt_reset(s);
+    rp__stmt_reset(s);
     free(s->keys);
-    rp_str_free(&s->sql);
-    rp_str_free(&s->exact);
-    rp_str_free(&s->first_vals);
+    tg_str_free(&s->sql);
+    tg_str_free(&s->exact);
+    tg_str_free(&s->first_vals);
     memset(s, 0, sizeof(*s));
 }
 
-void rp_key_text(char *buf, size_t cap, const jr_row *k)
+void rp__key_text(char *buf, size_t cap, const jr_row *k)
 {
     size_t o = 0;
     buf[0] = 0;
     for (uint32_t i = 0; i < k->n && o + 4 < cap; i++) {
         char v[100];
-        rp_value_show(v, sizeof(v), &k->vals[i]);
+        tg_value_show(v, sizeof(v), &k->vals[i]);
         o += (size_t)snprintf(buf + o, cap - o, "%s%s=%s", i ? ", " : "",
                               k->names[i], v);
     }
 }
 
-int rp_bad_value(const jr_entry *ent, const char *col, const jr_value *v,
-                 const char *why, rp_error *e)
+int rp__bad_value(const jr_entry *ent, const char *col, const jr_value *v,
+                  const char *why, jr_err *e)
 {
     char kt[200], vt[120];
 
-    rp_key_text(kt, sizeof(kt), &ent->rec.key);
-    rp_value_show(vt, sizeof(vt), v);
-    return rp_fail(e, RP_E_DATA, 0, "seq %llu table %s key (%s) column %s "
+    rp__key_text(kt, sizeof(kt), &ent->rec.key);
+    tg_value_show(vt, sizeof(vt), v);
+    return tg_fail(e, TG_E_DATA, 0, "seq %llu table %s key (%s) column %s "
                    "value %s: %s", (unsigned long long)ent->seq,
                    ent->rec.table, kt, col, vt, why);
 }
 
-int rp_stmt_fits(const rp_stmt *s, int op, const char *table,
-                 const jr_row *r, int replace)
+int rp__stmt_fits(const rp_stmt *s, int op, const char *table,
+                  const jr_row *r, int replace)
 {
     if (s->op != op || strcmp(s->table, table) != 0 || r->n != s->rown ||
         (op == RP_OP_PUT && s->replace != replace))
@@ -180,15 +180,15 @@ static int in_row(const jr_row *r, const char *name)
     return 0;
 }
 
-static int is_bytes(const rp_col *c)
+static int is_bytes(const tg_col *c)
 {
-    return c->kind == RP_T_TEXT || c->kind == RP_T_JSON ||
-           c->kind == RP_T_BINARY || c->kind == RP_T_OTHER;
+    return c->kind == TG_T_TEXT || c->kind == TG_T_JSON ||
+           c->kind == TG_T_BINARY || c->kind == TG_T_OTHER;
 }
 
-int rp_stmt_begin(rp_stmt *s, int op, rp_table *t, const jr_row *r,
-                  const jr_row *key, int replace, const jr_entry *ent,
-                  int single)
+int rp__stmt_begin(rp_stmt *s, int op, tg_table *t, const jr_row *r,
+                   const jr_row *key, int replace, const jr_entry *ent,
+                   int single)
 {
     s->op = op;
     s->replace = replace;
@@ -200,19 +200,19 @@ int rp_stmt_begin(rp_stmt *s, int op, rp_table *t, const jr_row *r,
     s->first_vals.len = 0;
     s->tail = 64;
     if (op == RP_OP_DEL) {
-        rp_str_adds(&s->sql, "DELETE FROM ");
-        rp_str_ident(&s->sql, t->name);
-        rp_str_adds(&s->sql, " WHERE (");
+        tg_str_adds(&s->sql, "DELETE FROM ");
+        tg_str_ident(&s->sql, t->name);
+        tg_str_adds(&s->sql, " WHERE (");
         for (uint32_t i = 0; i < r->n; i++) {
             if (i)
-                rp_str_adds(&s->sql, ", ");
-            rp_str_ident(&s->sql, r->names[i]);
+                tg_str_adds(&s->sql, ", ");
+            tg_str_ident(&s->sql, r->names[i]);
         }
-        rp_str_adds(&s->sql, ") IN (");
+        tg_str_adds(&s->sql, ") IN (");
     } else {
-        rp_str_adds(&s->sql, replace ? "REPLACE INTO " : "INSERT INTO ");
-        rp_str_ident(&s->sql, t->name);
-        rp_str_adds(&s->sql, " (");
+        tg_str_adds(&s->sql, replace ? "REPLACE INTO " : "INSERT INTO ");
+        tg_str_ident(&s->sql, t->name);
+        tg_str_adds(&s->sql, " (");
     }
     s->colnames = calloc(r->n + 1, sizeof(char *));
     s->rownames = calloc(r->n + 1, sizeof(char *));
@@ -222,7 +222,7 @@ int rp_stmt_begin(rp_stmt *s, int op, rp_table *t, const jr_row *r,
         s->rowmap == NULL || s->keycol == NULL)
         return -1;
     for (uint32_t i = 0; i < r->n; i++) {
-        int c = rp_table_col(t, r->names[i]);
+        int c = tg_table_col(t, r->names[i]);
         s->rownames[s->rown] = strdup(r->names[i]);
         /* 2: a key column compared by bytes, 1: by value */
         s->keycol[s->rown] = !in_row(key, r->names[i]) ? 0
@@ -236,8 +236,8 @@ int rp_stmt_begin(rp_stmt *s, int op, rp_table *t, const jr_row *r,
         }
         if (op == RP_OP_PUT) {
             if (s->ncols)
-                rp_str_adds(&s->sql, ", ");
-            rp_str_ident(&s->sql, r->names[i]);
+                tg_str_adds(&s->sql, ", ");
+            tg_str_ident(&s->sql, r->names[i]);
             s->tail += 2 * strlen(r->names[i]) + 24;
             if (s->keycol[s->rown - 1])
                 s->tail += 2 * strlen(r->names[i]) + 48;
@@ -245,49 +245,49 @@ int rp_stmt_begin(rp_stmt *s, int op, rp_table *t, const jr_row *r,
         s->colnames[s->ncols++] = strdup(r->names[i]);
     }
     if (op == RP_OP_PUT)
-        rp_str_adds(&s->sql, ") VALUES ");
+        tg_str_adds(&s->sql, ") VALUES ");
     s->guard = op == RP_OP_PUT && !replace && key != NULL && key->n > 0;
     if (s->exact_del) {
         /* AND (BINARY k1, k2) IN ((BINARY 'v', 2), ...) */
-        rp_str_adds(&s->exact, ") AND (");
+        tg_str_adds(&s->exact, ") AND (");
         for (uint32_t i = 0; i < r->n; i++) {
             int c = s->rowmap[i];
             if (i)
-                rp_str_adds(&s->exact, ", ");
+                tg_str_adds(&s->exact, ", ");
             if (c >= 0 && t->cols[c].loose)
-                rp_str_adds(&s->exact, "BINARY ");
-            rp_str_ident(&s->exact, r->names[i]);
+                tg_str_adds(&s->exact, "BINARY ");
+            tg_str_ident(&s->exact, r->names[i]);
         }
-        rp_str_adds(&s->exact, ") IN (");
+        tg_str_adds(&s->exact, ") IN (");
     }
     if (single) {
-        rp_key_text(s->first_key, sizeof(s->first_key), &ent->rec.key);
+        rp__key_text(s->first_key, sizeof(s->first_key), &ent->rec.key);
         for (uint32_t i = 0; i < r->n; i++) {
             char v[120];
-            rp_value_show(v, sizeof(v), &r->vals[i]);
-            rp_str_add(&s->first_vals, r->names[i], strlen(r->names[i]) + 1);
-            rp_str_add(&s->first_vals, v, strlen(v) + 1);
+            tg_value_show(v, sizeof(v), &r->vals[i]);
+            tg_str_add(&s->first_vals, r->names[i], strlen(r->names[i]) + 1);
+            tg_str_add(&s->first_vals, v, strlen(v) + 1);
         }
     }
     return 0;
 }
 
-int rp_stmt_add(rp_stmt *s, MYSQL *db, rp_table *t, const jr_row *r,
-                const jr_entry *ent, const char *key, int flags,
-                rp_rounds *rounds, size_t limit, rp_error *e)
+int rp__stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
+                 const jr_entry *ent, const char *key, int flags,
+                 rp_rounds *rounds, size_t limit, jr_err *e)
 {
     size_t mark = s->sql.len, xmark = s->exact.len;
     uint32_t alt[64];
     int nalt = 0;
 
     if (s->nrows) {
-        rp_str_adds(&s->sql, ", ");
+        tg_str_adds(&s->sql, ", ");
         if (s->exact_del)
-            rp_str_adds(&s->exact, ", ");
+            tg_str_adds(&s->exact, ", ");
     }
-    rp_str_adds(&s->sql, "(");
+    tg_str_adds(&s->sql, "(");
     if (s->exact_del)
-        rp_str_adds(&s->exact, "(");
+        tg_str_adds(&s->exact, "(");
     for (uint32_t i = 0, n = 0; i < r->n; i++) {
         int c = s->rowmap[i], altered = 0;
         size_t vstart;
@@ -295,35 +295,35 @@ int rp_stmt_add(rp_stmt *s, MYSQL *db, rp_table *t, const jr_row *r,
         if (c == -2)
             continue;
         if (n++)
-            rp_str_adds(&s->sql, ", ");
+            tg_str_adds(&s->sql, ", ");
         vstart = s->sql.len;
         if (c < 0) {
-            rp_fail(e, RP_E_CONFIG, 0, "target table %s has no column %s "
+            tg_fail(e, TG_E_CONFIG, 0, "target table %s has no column %s "
                     "(seq %llu)", t->name, r->names[i],
                     (unsigned long long)ent->seq);
-        } else if (rp_value_sql(&s->sql, db, &t->cols[c], &r->vals[i],
-                                flags | (s->keycol[i] ? RP_POL_KEY : 0),
+        } else if (tg_value_sql(&s->sql, db, &t->cols[c], &r->vals[i],
+                                flags | (s->keycol[i] ? TG_POL_KEY : 0),
                                 &altered, why, sizeof(why)) == 0) {
             if (altered && nalt < 64)
                 alt[nalt++] = i;
             if (s->exact_del) {
                 if (i)
-                    rp_str_adds(&s->exact, ", ");
+                    tg_str_adds(&s->exact, ", ");
                 if (t->cols[c].loose)
-                    rp_str_adds(&s->exact, "BINARY ");
+                    tg_str_adds(&s->exact, "BINARY ");
                 if (s->sql.p != NULL)
-                    rp_str_add(&s->exact, s->sql.p + vstart,
+                    tg_str_add(&s->exact, s->sql.p + vstart,
                                s->sql.len - vstart);
             }
             continue;
         } else {
-            rp_bad_value(ent, r->names[i], &r->vals[i], why, e);
+            rp__bad_value(ent, r->names[i], &r->vals[i], why, e);
         }
         goto undo;
     }
-    rp_str_adds(&s->sql, ")");
+    tg_str_adds(&s->sql, ")");
     if (s->exact_del)
-        rp_str_adds(&s->exact, ")");
+        tg_str_adds(&s->exact, ")");
     if (limit > 0 && s->sql.len + s->exact.len + s->tail > limit) {
         if (s->nrows > 0) {
             s->sql.len = mark;
@@ -334,8 +334,8 @@ int rp_stmt_add(rp_stmt *s, MYSQL *db, rp_table *t, const jr_row *r,
         }
         {
             char kt[200];
-            rp_key_text(kt, sizeof(kt), &ent->rec.key);
-            rp_fail(e, RP_E_DATA, 1153, "seq %llu table %s key (%s): the row "
+            rp__key_text(kt, sizeof(kt), &ent->rec.key);
+            tg_fail(e, TG_E_DATA, 1153, "seq %llu table %s key (%s): the row "
                     "is %zu bytes as SQL, over the server's "
                     "max_allowed_packet (%zu bytes with room for the "
                     "statement): raise max_allowed_packet on the server "
@@ -347,10 +347,10 @@ int rp_stmt_add(rp_stmt *s, MYSQL *db, rp_table *t, const jr_row *r,
         goto undo;
     }
     if (key != NULL && keys_add(s, key) != 0)
-        return rp_fail(e, RP_E_FATAL, 0, "out of memory");
+        return tg_fail(e, TG_E_FATAL, 0, "out of memory");
     for (int k = 0; k < nalt; k++)
-        rp_rounds_note(rounds, t->name, r->names[alt[k]], ent->seq,
-                       &r->vals[alt[k]]);
+        rp__rounds_note(rounds, t->name, r->names[alt[k]], ent->seq,
+                        &r->vals[alt[k]]);
     s->nrows++;
     return 0;
 undo:
@@ -413,17 +413,17 @@ static const char *value_of(const rp_stmt *s, const char *name)
     return NULL;
 }
 
-int rp_stmt_flush(rp_stmt *s, MYSQL *db, rp_error *e)
+int rp__stmt_flush(rp_stmt *s, MYSQL *db, jr_err *e)
 {
     int ret = 0;
 
     if (s->nrows == 0) {
-        rp_stmt_reset(s);
+        rp__stmt_reset(s);
         return 0;
     }
     if (s->op == RP_OP_PUT && !s->replace) {
         const char *first = NULL;
-        rp_str_adds(&s->sql, " ON DUPLICATE KEY UPDATE ");
+        tg_str_adds(&s->sql, " ON DUPLICATE KEY UPDATE ");
         for (uint32_t i = 0; s->guard && i < s->rown; i++)
             if (s->keycol[i] && s->rowmap[i] >= 0) {
                 first = s->rownames[i];
@@ -432,51 +432,51 @@ int rp_stmt_flush(rp_stmt *s, MYSQL *db, rp_error *e)
         if (first != NULL) {
             /* the merge guard, evaluated before any column changes */
             int n = 0;
-            rp_str_ident(&s->sql, first);
-            rp_str_adds(&s->sql, " = IF(");
+            tg_str_ident(&s->sql, first);
+            tg_str_adds(&s->sql, " = IF(");
             for (uint32_t i = 0; i < s->rown; i++) {
                 if (!s->keycol[i] || s->rowmap[i] < 0)
                     continue;
                 if (n++)
-                    rp_str_adds(&s->sql, " AND ");
+                    tg_str_adds(&s->sql, " AND ");
                 if (s->keycol[i] == 2)
-                    rp_str_adds(&s->sql, "BINARY ");
-                rp_str_ident(&s->sql, s->rownames[i]);
-                rp_str_adds(&s->sql, s->keycol[i] == 2 ? " <=> BINARY VALUES("
+                    tg_str_adds(&s->sql, "BINARY ");
+                tg_str_ident(&s->sql, s->rownames[i]);
+                tg_str_adds(&s->sql, s->keycol[i] == 2 ? " <=> BINARY VALUES("
                                                        : " <=> VALUES(");
-                rp_str_ident(&s->sql, s->rownames[i]);
-                rp_str_adds(&s->sql, ")");
+                tg_str_ident(&s->sql, s->rownames[i]);
+                tg_str_adds(&s->sql, ")");
             }
-            rp_str_adds(&s->sql, ", VALUES(");
-            rp_str_ident(&s->sql, first);
-            rp_str_adds(&s->sql, "), IF((@sluice_merge := @sluice_merge + "
+            tg_str_adds(&s->sql, ", VALUES(");
+            tg_str_ident(&s->sql, first);
+            tg_str_adds(&s->sql, "), IF((@sluice_merge := @sluice_merge + "
                                  "1) > 0, ");
-            rp_str_ident(&s->sql, first);
-            rp_str_adds(&s->sql, ", ");
-            rp_str_ident(&s->sql, first);
-            rp_str_adds(&s->sql, "))");
+            tg_str_ident(&s->sql, first);
+            tg_str_adds(&s->sql, ", ");
+            tg_str_ident(&s->sql, first);
+            tg_str_adds(&s->sql, "))");
         }
         for (uint32_t i = 0, n = first != NULL; i < s->ncols; i++) {
             if (first != NULL && strcmp(s->colnames[i], first) == 0)
                 continue;
             if (n++)
-                rp_str_adds(&s->sql, ", ");
-            rp_str_ident(&s->sql, s->colnames[i]);
-            rp_str_adds(&s->sql, " = VALUES(");
-            rp_str_ident(&s->sql, s->colnames[i]);
-            rp_str_adds(&s->sql, ")");
+                tg_str_adds(&s->sql, ", ");
+            tg_str_ident(&s->sql, s->colnames[i]);
+            tg_str_adds(&s->sql, " = VALUES(");
+            tg_str_ident(&s->sql, s->colnames[i]);
+            tg_str_adds(&s->sql, ")");
         }
     } else if (s->op == RP_OP_DEL) {
         if (s->exact_del && s->exact.p != NULL)   /* ") AND (..) IN (.." */
-            rp_str_add(&s->sql, s->exact.p, s->exact.len);
-        rp_str_adds(&s->sql, ")");
+            tg_str_add(&s->sql, s->exact.p, s->exact.len);
+        tg_str_adds(&s->sql, ")");
     }
     if (s->sql.oom) {
-        ret = rp_fail(e, RP_E_FATAL, 0, "out of memory");
+        ret = tg_fail(e, TG_E_FATAL, 0, "out of memory");
     } else if (mysql_real_query(db, s->sql.p, (unsigned long)s->sql.len)) {
         char *m, col[128];
         const char *val = NULL;
-        rp_fail_mysql(e, db, "applying changes");
+        tg_fail_mysql(e, db, "applying changes");
         m = strdup(e->msg);
         e->msg[0] = 0;
         if (s->nrows == 1 && s->first_key[0] &&
@@ -497,6 +497,6 @@ int rp_stmt_flush(rp_stmt *s, MYSQL *db, rp_error *e)
         free(m);
         ret = -1;
     }
-    rp_stmt_reset(s);
+    rp__stmt_reset(s);
     return ret;
 }

@@ -17,8 +17,8 @@
 #   6. runs an application writer (tools/demo/change.sql in a loop),
 #      kills MariaDB with SIGKILL while it writes, restarts it, and prints
 #      the replication lag once a second as it grows and drains to zero,
-#   7. checks that MariaDB holds exactly the rows SQLite holds
-#      (sluice-verify when it is built, and a row-by-row comparison),
+#   7. checks with sluice-verify that MariaDB holds exactly the rows
+#      SQLite holds, table by table and value by value,
 #   8. stops everything it started and removes .demo/ (kept on failure).
 # Exit status 0 only when every check passed. It takes under a minute
 # after the build; Ctrl-C stops everything and cleans up too.
@@ -303,113 +303,6 @@ wait_synced() {
 
 # ---- row-by-row comparison ----------------------------------------------------
 
-# compare_table T: dump T from SQLite and from MariaDB, one line per row in
-# key order, every value normalized to the same text on both sides, and
-# diff the two. Normal forms: NULL -> NULL; integers as decimal; reals with
-# 6 decimals; DATETIME/TIMESTAMP columns as UTC 'YYYY-MM-DD HH:MM:SS.ffffff'
-# (SQLite's strftime() applies the text's +HH:MM offset, as sluice-replay
-# does when it writes DATETIME(6)); DATE as 'YYYY-MM-DD'; text, JSON and
-# blobs as hex of their bytes (byte-exact, and no quoting to get wrong).
-# Tables without a primary key are matched on the rowid column sluice adds.
-compare_table() {
-    local t=$1 name type pk c sq my sqkeys mykeys
-    local -a names=() sqexpr=() myexpr=() keys=() pkcols=()
-    local out=$DEMO/compare
-    mkdir -p "$out"
-    while IFS=$'\t' read -r name type pk; do
-        names+=("$name")
-        c=${name//\"/\"\"}
-        sq="\"$c\""
-        my="\`${name//\`/\`\`}\`"
-        case $type in
-        *DATETIME* | *TIMESTAMP*)
-            sqexpr+=("COALESCE(strftime('%Y-%m-%d %H:%M:%f', $sq) || '000', 'unparsed:' || $sq)")
-            myexpr+=("DATE_FORMAT($my, '%Y-%m-%d %H:%i:%s.%f')")
-            ;;
-        DATE)
-            sqexpr+=("COALESCE(date($sq), 'unparsed:' || $sq)")
-            myexpr+=("DATE_FORMAT($my, '%Y-%m-%d')")
-            ;;
-        *INT*)
-            sqexpr+=("CAST($sq AS TEXT)")
-            myexpr+=("CAST($my AS CHAR)")
-            ;;
-        *REAL* | *FLOA* | *DOUB*)
-            sqexpr+=("printf('%.6f', $sq)")
-            myexpr+=("CAST($my AS DECIMAL(30,6))")
-            ;;
-        *)
-            sqexpr+=("hex($sq)")
-            myexpr+=("HEX($my)")
-            ;;
-        esac
-        sqexpr[-1]="CASE WHEN $sq IS NULL THEN 'NULL' ELSE ${sqexpr[-1]} END"
-        myexpr[-1]="IF($my IS NULL, 'NULL', ${myexpr[-1]})"
-        ((pk == 0)) || pkcols[pk]=$name
-    done < <(sqlite3 -init /dev/null -batch -noheader -separator $'\t' "$APP_DB" \
-        "SELECT name, upper(type), pk FROM pragma_table_info('${t//\'/\'\'}') ORDER BY cid")
-    if ((${#pkcols[@]} == 0)); then
-        keys=(rowid)
-    else
-        keys=("${pkcols[@]}")
-    fi
-    sqkeys=$(printf '"%s",' "${keys[@]}")
-    # shellcheck disable=SC2016 # backticks quote MariaDB identifiers
-    mykeys=$(printf '`%s`,' "${keys[@]}")
-    sqkeys=${sqkeys%,}
-    mykeys=${mykeys%,}
-    local sqsel mysel
-    sqsel=$(printf " || '|' || %s" "${sqexpr[@]}")
-    mysel=$(printf ", '|', %s" "${myexpr[@]}")
-    # key first (readable diffs), then every column
-    lite "SELECT ${sqkeys//,/ || ',' || } $sqsel FROM \"$t\" ORDER BY $sqkeys" \
-        >"$out/$t.sqlite" 2>"$out/$t.sqlite.err"
-    local sqrc=$?
-    sql "SELECT CONCAT(${mykeys//,/, ',', } $mysel) FROM \`$t\` ORDER BY $mykeys" \
-        >"$out/$t.mariadb" 2>"$out/$t.mariadb.err"
-    local myrc=$?
-    local nsq nmy
-    nsq=$(wc -l <"$out/$t.sqlite")
-    nmy=$(wc -l <"$out/$t.mariadb")
-    if ((sqrc != 0 || myrc != 0)); then
-        printf '  %-12s FAIL  could not read the table\n' "$t"
-        show_log "$out/$t.sqlite.err" 5
-        show_log "$out/$t.mariadb.err" 5
-        return 1
-    fi
-    if cmp -s "$out/$t.sqlite" "$out/$t.mariadb"; then
-        printf '  %-12s PASS  %6d rows in SQLite, %6d in MariaDB, all equal\n' "$t" "$nsq" "$nmy"
-        return 0
-    fi
-    printf '  %-12s FAIL  %6d rows in SQLite, %6d in MariaDB; first differences\n' \
-        "$t" "$nsq" "$nmy"
-    printf '               (values normalized: text and blobs in hex, dates in UTC):\n'
-    # rows by key; for a row on both sides, the columns that differ
-    awk -F'|' -v cols="$(
-        IFS='|'
-        printf '%s' "${names[*]}"
-    )" '
-        function show(s) { return length(s) > 42 ? substr(s, 1, 42) "..." : s }
-        function say(m) { if (++n <= 6) print "      key " m }
-        BEGIN { nc = split(cols, cn, "|") }
-        NR == FNR { lite[$1] = $0; next }
-        {
-            if (!($1 in lite)) { say($1 ": only in MariaDB"); next }
-            if (lite[$1] != $0) {
-                split(lite[$1], a, "|")
-                for (i = 2; i <= nc + 1; i++)
-                    if (a[i] != $i)
-                        say($1 ": " cn[i - 1] " is " show(a[i]) " in SQLite, " show($i) " in MariaDB")
-            }
-            delete lite[$1]
-        }
-        END {
-            for (k in lite) say(k ": only in SQLite")
-            if (n > 6) print "      ... " n - 6 " more"
-        }' "$out/$t.sqlite" "$out/$t.mariadb"
-    return 1
-}
-
 # ---- main --------------------------------------------------------------------
 
 trap cleanup EXIT
@@ -435,11 +328,10 @@ if ! { cmake -S . -B "$BUILD" -DSLUICE_TESTS=OFF -DCMAKE_BUILD_TYPE="$BUILD_TYPE
     grep -E '(error|Error)[: ]' "$BUILD/demo-build.log" | head -n 12 | cut -c 1-240 | sed 's/^/  | /' >&2
     die "the build failed (full log: $BUILD/demo-build.log)"
 fi
-for b in "$CAPTURE" "$REPLAY" "$INSPECT"; do
+for b in "$CAPTURE" "$REPLAY" "$INSPECT" "$VERIFY"; do
     [[ -x $b ]] || die "the build did not produce $b"
 done
-say "built $CAPTURE, $REPLAY, $INSPECT"
-if [[ -x $VERIFY ]]; then say "built $VERIFY"; fi
+say "built $CAPTURE, $REPLAY, $INSPECT, $VERIFY"
 
 section "Starting a private MariaDB server"
 stop_leftovers
@@ -602,25 +494,17 @@ grep -E 'event=replay\.(connected|connection_lost|target_unavailable|target_prob
 
 section "Checking that MariaDB holds exactly what SQLite holds"
 FAILED=0
-if [[ -x $VERIFY ]]; then
-    cmd "SLUICE_TARGET_PASSWORD=... $VERIFY --source $APP_DB --target '$TARGET_URL'"
-    if SLUICE_TARGET_PASSWORD=$SLUICE_TEST_MYSQL_PASSWORD \
-        "$VERIFY" --source "$APP_DB" --target "$TARGET_URL" </dev/null \
-        >"$LOGS/verify.log" 2>&1; then
-        sed 's/^/    /' "$LOGS/verify.log"
-        say "sluice-verify: PASS"
-    else
-        sed 's/^/    /' "$LOGS/verify.log" | tail -n 30
-        say "sluice-verify: FAIL"
-        FAILED=1
-    fi
+cmd "SLUICE_TARGET_PASSWORD=... $VERIFY --source $APP_DB --target '$TARGET_URL'"
+if SLUICE_TARGET_PASSWORD=$SLUICE_TEST_MYSQL_PASSWORD \
+    "$VERIFY" --source "$APP_DB" --target "$TARGET_URL" </dev/null \
+    >"$LOGS/verify.log" 2>&1; then
+    sed 's/^/    /' "$LOGS/verify.log"
+    say "sluice-verify: PASS (every table, row by row, value by value)"
+else
+    sed 's/^/    /' "$LOGS/verify.log" | tail -n 30
+    say "sluice-verify: FAIL"
+    FAILED=1
 fi
-say "row by row (both sides dumped in key order, values normalized, diffed):"
-while read -r t; do
-    compare_table "$t" || FAILED=1
-done < <(lite "SELECT name FROM sqlite_master WHERE type = 'table'
-               AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
-               AND name NOT LIKE '\\_sluice%' ESCAPE '\\' ORDER BY name")
 read -r WROTE WFAIL <"$DEMO/writer.count"
 if ((WFAIL > 0)); then
     say "writer: $WFAIL transactions FAILED (see $LOGS/writer.log)"
@@ -663,7 +547,7 @@ say "writer: $WROTE transactions committed to SQLite, $WFAIL failed"
 say "outage: MariaDB down for ${OUTAGE_S} s and a restart; lag peaked at $PEAK_LAG records;"
 say "        the backlog was applied about $(((CAUGHT_MS - UP_MS) / 1000)).$(((CAUGHT_MS - UP_MS) % 1000 / 100)) s after MariaDB answered again"
 if ((FAILED)); then
-    printf '\nDEMO FAILED: see the checks above (files in %s/compare/, logs in %s/)\n' "$DEMO" "$LOGS"
+    printf '\nDEMO FAILED: see the checks above (logs in %s/)\n' "$LOGS"
     exit 1
 fi
 printf '\nDEMO PASSED: every change reached MariaDB through the crash (%d s in all)\n' $((SECONDS - T0))

@@ -94,6 +94,8 @@ void ct_cap_start_default(ct_proc *p);
 char *ct_cap_log(const ct_proc *p);
 /* Assert exit status rc == want, showing p's log only when it is not. */
 void ct_assert_status(const ct_proc *p, int rc, int want);
+/* SIGTERM capture and assert it exits 0 (its log shown when not). */
+void ct_cap_stop_ok(ct_proc *p);
 
 /* ---- the application ---- */
 

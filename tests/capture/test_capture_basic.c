@@ -342,7 +342,7 @@ Test(capture_basic, a_source_transaction_is_never_split_across_groups,
     cr_assert_eq(rc, 0, "the application failed (%d)", rc);
     rc = ct_converge(m, ct_jdir, ct_src, 20000, why, sizeof(why));
     cr_assert_eq(rc, 0, "%s", why);
-    cr_assert_eq(ct_cap_stop(&cap, 20000), 0);
+    ct_cap_stop_ok(&cap);
     ct_model_free(m);
 
     ct_scan(ct_jdir, check_groups, c);
@@ -466,7 +466,7 @@ Test(capture_basic, a_commit_reaches_the_journal_without_once)
         if (dt > worst)
             worst = dt;
     }
-    cr_assert_eq(ct_cap_stop(&cap, 20000), 0);
+    ct_cap_stop_ok(&cap);
     cr_log_info("worst commit-to-journal latency: %lld us", (long long)worst);
     ct_assert_model_equals_source(ct_jdir, ct_src);
 }
@@ -543,7 +543,7 @@ static void no_busy_run(int deferred)
     rc = ct_wait(w, 120000);
     cr_assert_eq(ct_converge(m, ct_jdir, ct_src, 60000, why, sizeof(why)),
                  0, "%s", why);
-    cr_assert_eq(ct_cap_stop(&cap, 20000), 0);
+    ct_cap_stop_ok(&cap);
     ct_model_free(m);
     cr_assert_neq(rc, 101, "writer could not open the source");
     cr_assert_neq(rc, 102, "writer failed with an error other than BUSY");

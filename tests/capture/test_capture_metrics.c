@@ -76,7 +76,7 @@ Test(capture_metrics, the_endpoint_follows_what_capture_journals)
     body = tl_http_get(port, "/nothing");
     cr_expect(body && strstr(body, "404") != NULL, "%s", body ? body : "");
     free(body);
-    cr_assert_eq(ct_cap_stop(&p, 10000), 0);
+    ct_cap_stop_ok(&p);
 }
 
 Test(capture_metrics, a_bad_metrics_address_is_a_usage_error)

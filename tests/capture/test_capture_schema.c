@@ -204,7 +204,7 @@ Test(capture_schema, schema_changes_while_capture_runs_lose_nothing)
                  "failed: capture broke one of its writes");
     step(m, "background writer stopped");
     nbg = ct_query_int(ct_src, "SELECT max(n) FROM bg");
-    cr_assert_eq(ct_cap_stop(&cap, 20000), 0);
+    ct_cap_stop_ok(&cap);
     ct_model_free(m);
 
     ct_scan(ct_jdir, check_schema_journal, c);

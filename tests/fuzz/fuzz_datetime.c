@@ -1,6 +1,6 @@
 /*
 ** fuzz_datetime.c -- the SQLite date/time text parser of replay
-** (rp_parse_datetime in replay/rp_text.c): any text a source column
+** (tg_parse_datetime in target/tg_text.c): any text a source column
 ** holds reaches it.
 **
 ** Checked beyond "no crash": an accepted value is written as exactly
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rp.h"
+#include "tg.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 
@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int date_only = -1, d2 = -1;
 
     memset(out, 'Z', sizeof(out));
-    if (rp_parse_datetime((const char *)data, size, out, sizeof(out),
+    if (tg_parse_datetime((const char *)data, size, out, sizeof(out),
                           &date_only) != 0)
         return 0;
     CHECK(date_only == 0 || date_only == 1);
@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)num(out + 20, 6);
     }
     check_date(out);
-    CHECK(rp_parse_datetime(out, strlen(out), again, sizeof(again), &d2) == 0);
+    CHECK(tg_parse_datetime(out, strlen(out), again, sizeof(again), &d2) == 0);
     CHECK(d2 == date_only && strcmp(out, again) == 0);
     return 0;
 }

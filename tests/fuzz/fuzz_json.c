@@ -1,6 +1,6 @@
 /*
 ** fuzz_json.c -- sl_json, the strict JSON reader of the SCHEMA records
-** (journal/runtime/sl_json.c), on arbitrary bytes.
+** (runtime/sl_json.c), on arbitrary bytes.
 **
 ** Checked beyond "no crash, no leak": what it accepts is valid UTF-8 (RFC
 ** 8259 says JSON text is UTF-8), and a tree it returns, written back out

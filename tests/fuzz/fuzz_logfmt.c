@@ -1,7 +1,7 @@
 /*
 ** fuzz_logfmt.c -- the one escaping function (sl_qn) and the line check
-** of the logger (sl_logfmt_valid), journal/runtime/sl_log.c; and the
-** Prometheus label escaping (sl_jmetrics_label).
+** of the logger (sl_logfmt_valid), runtime/sl_log.c; and the
+** Prometheus label escaping (sl_prom_label).
 **
 ** Input: byte 0 = output capacity (4..259), the rest the value. Checked:
 ** the escaped value stays inside its buffer, `k=<value>` is a valid
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sl_jmetrics.h"
+#include "sl_prom.h"
 #include "sl_log.h"
 #include "sl_utf8.h"
 
@@ -96,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *text = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&text, &len);
-        sl_jmetrics_label(f, z);
+        sl_prom_label(f, z);
         fclose(f);
         CHECK(sl_utf8_valid(text, len, 1));
         for (size_t i = 0; i < len; i++) {

@@ -1,6 +1,6 @@
 /*
 ** fuzz_opts.c -- the option parser every program uses
-** (journal/runtime/sl_opts.c): sl_opts_parse over an argv made from the
+** (runtime/sl_opts.c): sl_opts_parse over an argv made from the
 ** input (NUL-separated arguments), with a table of every option type, then
 ** sl_cli_parse (--help, --version, --log-level), sl_list_has and
 ** sl_parse_ll on the same arguments.

@@ -1,5 +1,5 @@
 /*
-** fuzz_url.c -- the target URL parser (replay/rp_url.c):
+** fuzz_url.c -- the target URL parser (target/tg_url.c):
 ** mariadb://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?socket=PATH&tls=...].
 **
 ** Checked beyond "no crash, no leak": a refusal carries a message; an
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rp.h"
+#include "tg.h"
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 
@@ -37,7 +37,7 @@ static void enc(char *o, size_t cap, const char *s)
 
 static void build(char *url, const char *user, const char *pw,
                   const char *db, const char *sock, const char *ca,
-                  const rp_url *u)
+                  const tg_url *u)
 {
     char port[16] = "";
     int colon = strchr(u->host, ':') != NULL;
@@ -56,7 +56,7 @@ static void build(char *url, const char *user, const char *pw,
     snprintf(url + strlen(url), strlen(db) + 2, "/%s", db);
     if (sock != NULL)
         snprintf(url + strlen(url), strlen(sock) + 9, "?socket=%s", sock);
-    if (u->tls != RP_TLS_DEFAULT) {
+    if (u->tls != TG_TLS_DEFAULT) {
         static const char *const mode[] = { "", "disabled", "preferred",
                                             "required", "verify-full" };
         snprintf(url + strlen(url), 24, "%stls=%s", sock ? "&" : "?",
@@ -74,7 +74,7 @@ static int streq(const char *a, const char *b)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *s = malloc(size + 1);
-    rp_url u, v;
+    tg_url u, v;
     jr_err err;
     int rc;
 
@@ -83,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(s, data, size);
     s[size] = 0;
     memset(&err, 0, sizeof(err));
-    rc = rp_url_parse(&u, s, &err);
+    rc = tg_url_parse(&u, s, &err);
     if (rc != JR_OK) {
         CHECK(err.msg[0] != 0);
         free(s);
@@ -92,10 +92,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(u.user && u.user[0] && u.host && u.host[0] && u.database &&
           u.database[0]);
     CHECK(u.port <= 65535);
-    CHECK(u.tls >= RP_TLS_DEFAULT && u.tls <= RP_TLS_VERIFY_FULL);
+    CHECK(u.tls >= TG_TLS_DEFAULT && u.tls <= TG_TLS_VERIFY_FULL);
     /* a CA only with a mode that verifies */
-    CHECK(u.tls_ca == NULL || u.tls == RP_TLS_REQUIRED ||
-          u.tls == RP_TLS_VERIFY_FULL);
+    CHECK(u.tls_ca == NULL || u.tls == TG_TLS_REQUIRED ||
+          u.tls == TG_TLS_VERIFY_FULL);
     {
         /* hosts are not percent-decoded: write it back as is, bracketed
         ** when it holds a ':' */
@@ -117,16 +117,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             build(url, user, u.password ? pw : NULL, db,
                   u.socket ? sock : NULL, u.tls_ca ? ca : NULL, &u);
             memset(&err, 0, sizeof(err));
-            CHECK(rp_url_parse(&v, url, &err) == JR_OK);
+            CHECK(tg_url_parse(&v, url, &err) == JR_OK);
             CHECK(streq(u.user, v.user) && streq(u.password, v.password) &&
                   streq(u.host, v.host) && streq(u.database, v.database) &&
                   streq(u.socket, v.socket) && u.port == v.port &&
                   u.tls == v.tls && streq(u.tls_ca, v.tls_ca));
-            rp_url_free(&v);
+            tg_url_free(&v);
         }
         free(url);
     }
-    rp_url_free(&u);
+    tg_url_free(&u);
     free(s);
     return 0;
 }

@@ -1,8 +1,8 @@
 /*
 ** tl_output.h -- oracles for "output a program can parse": a logfmt line
 ** parser and a Prometheus text-format checker, written from the formats'
-** descriptions, independently of journal/runtime/sl_log.c and
-** sl_jmetrics.c (whose output they judge). libc only.
+** descriptions, independently of runtime/sl_log.c and
+** sl_prom.c (whose output they judge). libc only.
 **
 ** logfmt, as sl_log.h specifies it: fields `key=value` separated by one
 ** space; key [A-Za-z0-9_.-]+; value bare (UTF-8, no space, control

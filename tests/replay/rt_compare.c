@@ -158,7 +158,7 @@ static void epoch_utc(int64_t v, char *out, size_t cap)
 
 /* a real in a date column: a Julian day number between 1e6 and 1e7
 ** (SQLite's julianday()), else Unix seconds with a fraction -- the
-** conversion replay documents (replay/rp_value.c). */
+** conversion replay documents (target/tg_value.c). */
 static void real_utc(double r, char *out, size_t cap)
 {
     double secs = r > 1e6 && r < 1e7 ? (r - 2440587.5) * 86400.0 : r;

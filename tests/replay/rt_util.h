@@ -39,7 +39,7 @@
 **   (connections run with time_zone '+00:00'), 'true'/'false' against
 **   TINYINT(1), numbers against DECIMAL by value.
 ** The date parser here is the test's own oracle, written independently of
-** replay/rp_value.c.
+** target/tg_value.c.
 **
 ** Helpers assert with Criterion (a failure ends the test with a message)
 ** unless their comment says they return a code. They may only be called

@@ -1,5 +1,5 @@
 /*
-** test_policy.c -- replay/rp_policy.c, the value policy, without a server:
+** test_policy.c -- target/tg_policy.c, the value policy, without a server:
 ** what each journal value becomes in each kind of target column, what is
 ** counted as altered, and what is refused (and why). The expectations are
 ** MariaDB 10.11's own results for the same direct writes (checked by hand
@@ -10,11 +10,11 @@
 
 #include <criterion/criterion.h>
 
-#include "rp.h"
+#include "tg.h"
 
-static rp_col col(int kind, const char *type, int p, int s, int frac)
+static tg_col col(int kind, const char *type, int p, int s, int frac)
 {
-    rp_col c;
+    tg_col c;
 
     memset(&c, 0, sizeof(c));
     c.name = (char *)"c";
@@ -60,16 +60,16 @@ static char g_why[300];
 static int g_altered;
 
 /* The converted text, or "REFUSED". */
-static const char *conv(const rp_col *c, jr_value v, int flags)
+static const char *conv(const tg_col *c, jr_value v, int flags)
 {
     static char out[200];
-    rp_conv cv;
+    tg_conv cv;
 
     g_why[0] = 0;
-    if (rp_convert(&cv, c, &v, flags, g_why, sizeof(g_why)) != 0)
+    if (tg_convert(&cv, c, &v, flags, g_why, sizeof(g_why)) != 0)
         return "REFUSED";
     g_altered = cv.altered;
-    if (cv.kind == RP_CV_NULL)
+    if (cv.kind == TG_CV_NULL)
         return "NULL";
     memcpy(out, cv.p, cv.n);
     out[cv.n] = 0;
@@ -78,8 +78,8 @@ static const char *conv(const rp_col *c, jr_value v, int flags)
 
 Test(replay_policy, decimals_keep_what_mariadb_keeps_and_say_so)
 {
-    rp_col d = col(RP_T_DECIMAL, "decimal", 20, 6, 0);
-    rp_col d2 = col(RP_T_DECIMAL, "decimal", 10, 2, 0);
+    tg_col d = col(TG_T_DECIMAL, "decimal", 20, 6, 0);
+    tg_col d2 = col(TG_T_DECIMAL, "decimal", 10, 2, 0);
 
     cr_expect_str_eq(conv(&d, rval(93457.28571428571), 0), "93457.285714");
     cr_expect(g_altered);
@@ -99,23 +99,23 @@ Test(replay_policy, decimals_keep_what_mariadb_keeps_and_say_so)
 
 Test(replay_policy, strict_values_and_keys_refuse_any_alteration)
 {
-    rp_col d = col(RP_T_DECIMAL, "decimal", 20, 6, 0);
-    rp_col dt = col(RP_T_DATETIME, "datetime", 0, 0, 0);
+    tg_col d = col(TG_T_DECIMAL, "decimal", 20, 6, 0);
+    tg_col dt = col(TG_T_DATETIME, "datetime", 0, 0, 0);
 
-    cr_expect_str_eq(conv(&d, rval(1.0000005), RP_POL_STRICT), "REFUSED");
+    cr_expect_str_eq(conv(&d, rval(1.0000005), TG_POL_STRICT), "REFUSED");
     cr_expect(strstr(g_why, "strict") != NULL, "%s", g_why);
-    cr_expect_str_eq(conv(&d, rval(1.5), RP_POL_STRICT), "1.500000");
-    cr_expect_str_eq(conv(&dt, tval("2024-01-01 10:00:00.7"), RP_POL_KEY),
+    cr_expect_str_eq(conv(&d, rval(1.5), TG_POL_STRICT), "1.500000");
+    cr_expect_str_eq(conv(&dt, tval("2024-01-01 10:00:00.7"), TG_POL_KEY),
                      "REFUSED");
     cr_expect(strstr(g_why, "key") != NULL, "%s", g_why);
-    cr_expect_str_eq(conv(&dt, tval("2024-01-01 10:00:00"), RP_POL_KEY),
+    cr_expect_str_eq(conv(&dt, tval("2024-01-01 10:00:00"), TG_POL_KEY),
                      "2024-01-01 10:00:00");
 }
 
 Test(replay_policy, integers_take_doubles_by_rint_and_text_half_away_from_zero)
 {
-    rp_col i = col(RP_T_INT, "int", 0, 0, 0);
-    rp_col b = col(RP_T_BOOL, "tinyint", 0, 0, 0);
+    tg_col i = col(TG_T_INT, "int", 0, 0, 0);
+    tg_col b = col(TG_T_BOOL, "tinyint", 0, 0, 0);
 
     cr_expect_str_eq(conv(&i, rval(2.5), 0), "2");
     cr_expect(g_altered);
@@ -135,9 +135,9 @@ Test(replay_policy, integers_take_doubles_by_rint_and_text_half_away_from_zero)
 
 Test(replay_policy, datetimes_are_utc_and_truncated_to_the_column)
 {
-    rp_col dt0 = col(RP_T_DATETIME, "datetime", 0, 0, 0);
-    rp_col dt3 = col(RP_T_DATETIME, "datetime", 0, 0, 3);
-    rp_col d = col(RP_T_DATE, "date", 0, 0, 0);
+    tg_col dt0 = col(TG_T_DATETIME, "datetime", 0, 0, 0);
+    tg_col dt3 = col(TG_T_DATETIME, "datetime", 0, 0, 3);
+    tg_col d = col(TG_T_DATE, "date", 0, 0, 0);
 
     cr_expect_str_eq(conv(&dt0, tval("2024-01-01 10:00:00.7"), 0),
                      "2024-01-01 10:00:00");
@@ -157,8 +157,8 @@ Test(replay_policy, datetimes_are_utc_and_truncated_to_the_column)
 
 Test(replay_policy, time_columns_follow_the_documented_rule)
 {
-    rp_col t = col(RP_T_TIME, "time", 0, 0, 0);
-    rp_col t3 = col(RP_T_TIME, "time", 0, 0, 3);
+    tg_col t = col(TG_T_TIME, "time", 0, 0, 0);
+    tg_col t3 = col(TG_T_TIME, "time", 0, 0, 3);
 
     cr_expect_str_eq(conv(&t, tval("10:30"), 0), "10:30:00");
     cr_expect_str_eq(conv(&t, ival(3600), 0), "01:00:00");
@@ -178,9 +178,9 @@ Test(replay_policy, time_columns_follow_the_documented_rule)
 
 Test(replay_policy, text_gets_reals_as_their_shortest_text_and_only_utf8)
 {
-    rp_col x = col(RP_T_TEXT, "varchar", 0, 0, 0);
-    rp_col j = col(RP_T_JSON, "longtext", 0, 0, 0);
-    rp_col bin = col(RP_T_BINARY, "varbinary", 0, 0, 0);
+    tg_col x = col(TG_T_TEXT, "varchar", 0, 0, 0);
+    tg_col j = col(TG_T_JSON, "longtext", 0, 0, 0);
+    tg_col bin = col(TG_T_BINARY, "varbinary", 0, 0, 0);
 
     cr_expect_str_eq(conv(&j, rval(0.1), 0), "0.1");
     cr_expect_str_eq(conv(&x, rval(0.30000000000000004), 0),
@@ -199,6 +199,6 @@ Test(replay_policy, shown_values_are_always_valid_utf8)
     char buf[120];
     jr_value v = tval("ok \xff\xfe\x01 \xc3\xa9");
 
-    rp_value_show(buf, sizeof(buf), &v);
+    tg_value_show(buf, sizeof(buf), &v);
     cr_expect_str_eq(buf, "'ok \\xff\\xfe\\x01 \xc3\xa9'");
 }

@@ -6,7 +6,7 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 
-#include "sluice/sl_assert.h"
+#include "sl_assert.h"
 
 static int bump(int *n)
 {

@@ -1,6 +1,6 @@
 /*
-** test_sl_log.c -- logfmt output (journal/runtime/sl_log.c) and metric
-** labels (sl_jmetrics.c) judged by the independent oracles of
+** test_sl_log.c -- logfmt output (runtime/sl_log.c) and metric
+** labels (sl_prom.c) judged by the independent oracles of
 ** tests/lib/tl_output.c: whatever bytes a value holds (quotes,
 ** backslashes, newlines, '=', spaces, control characters, bytes that are
 ** not UTF-8, NULs), the line parses and the value reads back byte for
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sl_jmetrics.h"
+#include "sl_prom.h"
 #include "sl_log.h"
 #include "testlib.h"
 #include "tl_output.h"
@@ -260,8 +260,8 @@ Test(runtime_sl_log, metric_labels_keep_the_exposition_valid)
 
     for (size_t i = 0; i < sizeof(g_hostile) / sizeof(g_hostile[0]); i++) {
         f = open_memstream(&text, &len);
-        sl_jmetrics_family(f, "sluice_test_total", "counter", "A test.");
-        sl_jmetrics_sample(f, "sluice_test_total", g_hostile[i],
+        sl_prom_family(f, "sluice_test_total", "counter", "A test.");
+        sl_prom_sample(f, "sluice_test_total", g_hostile[i],
                            g_hostile[(i + 3) %
                                      (sizeof(g_hostile) /
                                       sizeof(g_hostile[0]))]);
@@ -271,28 +271,4 @@ Test(runtime_sl_log, metric_labels_keep_the_exposition_valid)
                      "label %zu: %s", i, why);
         free(text);
     }
-}
-
-Test(runtime_sl_log, journal_metrics_with_a_hostile_directory_name_are_valid)
-{
-    char dir[700], *text = NULL, why[800];
-    size_t len = 0;
-    jr_journal *j;
-    jr_journal_opts o = JR_JOURNAL_OPTS_INIT;
-    FILE *f;
-
-    snprintf(dir, sizeof(dir), "%s/j \"q\"\\ =\xff\n", g_dir);
-    o.create = 1;
-    cr_assert_eq(jr_journal_open(&j, dir, &o, NULL), JR_OK);
-    cr_assert_eq(jr_replica_register(j, "r1", NULL), JR_OK);
-    f = open_memstream(&text, &len);
-    cr_assert_eq(sl_jmetrics_write(f, j, "j \"q\"\\ =\xff\n", "r2", 0, NULL),
-                 JR_OK);
-    fclose(f);
-    jr_journal_close(j);
-    cr_assert_eq(tl_prom_valid(text, len, why, sizeof(why)), 0, "%s\n%s",
-                 why, text);
-    cr_assert_not_null(strstr(text, "db=\"j \\\"q\\\"\\\\ =\xef\xbf\xbd\\n\""),
-                       "%s", text);
-    free(text);
 }

@@ -16,7 +16,7 @@
 static const char *dec(const char *in, int scale)
 {
     static char out[160];
-    if (rp_dec_norm(in, strlen(in), scale, out, sizeof(out)) != 0)
+    if (tg_dec_norm(in, strlen(in), scale, out, sizeof(out)) != 0)
         return "ERR";
     return out;
 }
@@ -51,35 +51,35 @@ Test(verify_text, text_that_is_not_a_number_is_refused)
     cr_expect_str_eq(dec("1e", 2), "ERR");
     cr_expect_str_eq(dec("0x10", 2), "ERR");
     cr_expect_str_eq(dec("inf", 2), "ERR");
-    cr_expect_not(rp_is_number("NaN", 3));
-    cr_expect(rp_is_number("-1.5E-3", 7));
+    cr_expect_not(tg_is_number("NaN", 3));
+    cr_expect(tg_is_number("-1.5E-3", 7));
 }
 
 Test(verify_text, decimals_compare_by_value)
 {
-    cr_expect_lt(rp_dec_cmp("-10.00", 6, "-9.99", 5), 0);
-    cr_expect_lt(rp_dec_cmp("9.99", 4, "10.00", 5), 0);
-    cr_expect_gt(rp_dec_cmp("0.01", 4, "-0.01", 5), 0);
-    cr_expect_eq(rp_dec_cmp("12.35", 5, "12.35", 5), 0);
-    cr_expect_lt(rp_dec_cmp("12.34", 5, "12.35", 5), 0);
+    cr_expect_lt(tg_dec_cmp("-10.00", 6, "-9.99", 5), 0);
+    cr_expect_lt(tg_dec_cmp("9.99", 4, "10.00", 5), 0);
+    cr_expect_gt(tg_dec_cmp("0.01", 4, "-0.01", 5), 0);
+    cr_expect_eq(tg_dec_cmp("12.35", 5, "12.35", 5), 0);
+    cr_expect_lt(tg_dec_cmp("12.34", 5, "12.35", 5), 0);
 }
 
 Test(verify_text, integers_are_parsed_strictly_within_int64)
 {
     int64_t v = 0;
 
-    cr_expect_eq(rp_parse_i64("-9223372036854775808", 20, &v), 0);
+    cr_expect_eq(tg_parse_i64("-9223372036854775808", 20, &v), 0);
     cr_expect_eq(v, INT64_MIN);
-    cr_expect_eq(rp_parse_i64("9223372036854775808", 19, &v), -1);
-    cr_expect_eq(rp_parse_i64("12a", 3, &v), -1);
-    cr_expect_eq(rp_parse_i64("+", 1, &v), -1);
-    cr_expect_eq(rp_parse_i64("", 0, &v), -1);
+    cr_expect_eq(tg_parse_i64("9223372036854775808", 19, &v), -1);
+    cr_expect_eq(tg_parse_i64("12a", 3, &v), -1);
+    cr_expect_eq(tg_parse_i64("+", 1, &v), -1);
+    cr_expect_eq(tg_parse_i64("", 0, &v), -1);
 }
 
 static const char *dt(const char *in, int frac, int date_only)
 {
     static char out[64];
-    if (rp_datetime_norm(in, strlen(in), frac, date_only, out,
+    if (tg_datetime_norm(in, strlen(in), frac, date_only, out,
                          sizeof(out)) != 0)
         return "ERR";
     return out;
@@ -104,7 +104,7 @@ Test(verify_text, datetimes_keep_the_columns_digits_and_truncate_the_rest)
 static const char *tm(const char *in, int frac)
 {
     static char out[64];
-    if (rp_time_norm(in, strlen(in), frac, out, sizeof(out)) != 0)
+    if (tg_time_norm(in, strlen(in), frac, out, sizeof(out)) != 0)
         return "ERR";
     return out;
 }

@@ -115,6 +115,7 @@
 #include <sqlite3.h>
 
 #include "cap.h"
+#include "sl_clock.h"
 #include "sl_log.h"
 #include "sluice/journal.h"
 
@@ -156,14 +157,6 @@ static int64_t mono_ns(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t wall_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void sleep_us(long us)
@@ -1572,7 +1565,7 @@ static void reader_child(const char *jdir, long n, int64_t *commit_us,
             races[0]++;          /* the version had run ahead of the data */
         stale = 0;
         if (rc == JR_OK) {
-            int64_t now = wall_us(), id;
+            int64_t now = sl_now_us(), id;
             if (e.rec.kind != JR_K_INSERT || strcmp(e.rec.table, "orders") ||
                 e.rec.key.n != 1 || e.rec.key.vals[0].type != JR_INT)
                 continue;
@@ -1680,7 +1673,7 @@ static void phase_latency(void)
         db_step_done(db, w.begin);
         put_order(&w, i + 1);
         db_step_done(db, w.commit);
-        __atomic_store_n(&commit_us[i], wall_us(), __ATOMIC_RELEASE);
+        __atomic_store_n(&commit_us[i], sl_now_us(), __ATOMIC_RELEASE);
         last = mono_ns();
     }
     writer_close(&w);

@@ -37,19 +37,13 @@
 
 #include <sqlite3.h>
 
+#include "sl_clock.h"
 #include "sluice/journal.h"
 
 static const char *g_dir = ".bench/capture-scale";
 static const char *g_capture = "build-bench/capture/sluice-capture";
 static int g_idle_s = 10, g_commits = 200, g_sustain_s = 60;
 static int g_counts[8] = { 1, 100, 1000 }, g_ncounts = 3;
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void die(const char *fmt, const char *a)
 {
@@ -103,7 +97,7 @@ static void stop_capture(pid_t pid)
 /* The journal, opened read-only as soon as it exists. */
 static jr_journal *journal_wait(const char *jdir, int64_t timeout_us)
 {
-    int64_t end = now_us() + timeout_us;
+    int64_t end = sl_mono_us() + timeout_us;
 
     for (;;) {
         jr_journal_opts o = JR_JOURNAL_OPTS_INIT;
@@ -116,7 +110,7 @@ static jr_journal *journal_wait(const char *jdir, int64_t timeout_us)
                 return j;
             jr_journal_close(j);
         }
-        if (now_us() > end)
+        if (sl_mono_us() > end)
             die("no journal appeared in %s", jdir);
         usleep(1000);
     }
@@ -132,7 +126,7 @@ static uint64_t complete_seq(jr_journal *j)
 static int64_t wait_complete(jr_journal *j, uint64_t after,
                              int64_t timeout_us)
 {
-    int64_t end = now_us() + timeout_us;
+    int64_t end = sl_mono_us() + timeout_us;
     uint64_t v = 0;
 
     for (;;) {
@@ -140,9 +134,9 @@ static int64_t wait_complete(jr_journal *j, uint64_t after,
         if (nv != v) {
             v = nv;
             if (complete_seq(j) > after)
-                return now_us();
+                return sl_mono_us();
         }
-        if (now_us() > end)
+        if (sl_mono_us() > end)
             return -1;
         usleep(100);
     }
@@ -214,13 +208,13 @@ static void scale(int n, scale_row *r)
     memset(r, 0, sizeof(*r));
     r->n = n;
 
-    t0 = now_us();
+    t0 = sl_mono_us();
     pid = start_capture(src, jdir, log);
     j = journal_wait(jdir, 60000000);
     /* SCHEMA + SNAP_BEGIN + 1 row + SNAP_END per table */
     if (wait_complete(j, (uint64_t)4 * n - 1, 600000000) < 0)
         die("install did not finish (%s)", log);
-    r->install_s = (double)(now_us() - t0) / 1e6;
+    r->install_s = (double)(sl_mono_us() - t0) / 1e6;
     usleep(1500000);                    /* settle: trims, housekeeping */
 
     c0 = cpu_s(pid);
@@ -235,7 +229,7 @@ static void scale(int n, scale_row *r)
         snprintf(sql, sizeof(sql), "INSERT INTO t%d(a) VALUES ('v')",
                  (int)(rand_r(&seed) % (unsigned)n));
         db_exec(db, sql);
-        tc = now_us();
+        tc = sl_mono_us();
         if ((ts = wait_complete(j, before, 10000000)) < 0)
             die("a commit never reached the journal (%s)", log);
         lat[i] = ts - tc;
@@ -251,11 +245,11 @@ static void scale(int n, scale_row *r)
     {
         uint64_t before = complete_seq(j);
         db_exec(db, "INSERT INTO t0(a) VALUES ('while down')");
-        t0 = now_us();
+        t0 = sl_mono_us();
         pid = start_capture(src, jdir, log);
         if (wait_complete(j, before, 60000000) < 0)
             die("restart did not journal the change (%s)", log);
-        r->restart_s = (double)(now_us() - t0) / 1e6;
+        r->restart_s = (double)(sl_mono_us() - t0) / 1e6;
         stop_capture(pid);
     }
     jr_journal_close(j);
@@ -270,7 +264,7 @@ static void sustained_writer(const char *src, int64_t *times, long cap,
 {
     sqlite3 *db;
     sqlite3_stmt *ins;
-    int64_t end = now_us() + (int64_t)secs * 1000000;
+    int64_t end = sl_mono_us() + (int64_t)secs * 1000000;
 
     if (sqlite3_open(src, &db) != SQLITE_OK)
         _exit(3);
@@ -279,12 +273,12 @@ static void sustained_writer(const char *src, int64_t *times, long cap,
     if (sqlite3_prepare_v2(db, "INSERT INTO s(id, v) VALUES (?1, 'x')", -1,
                            &ins, NULL) != SQLITE_OK)
         _exit(4);
-    for (long k = 1; k < cap && now_us() < end; k++) {
+    for (long k = 1; k < cap && sl_mono_us() < end; k++) {
         sqlite3_bind_int64(ins, 1, k);
         if (sqlite3_step(ins) != SQLITE_DONE)
             _exit(5);
         sqlite3_reset(ins);
-        times[k] = now_us();            /* committed (autocommit) */
+        times[k] = sl_mono_us();            /* committed (autocommit) */
         __atomic_store_n(count, k, __ATOMIC_RELEASE);
     }
     sqlite3_finalize(ins);
@@ -337,12 +331,12 @@ static void sustained(sus_row *out)
     app = fork();
     if (app == 0)
         sustained_writer(src, times, cap, count, g_sustain_s);
-    last_move = now_us();
+    last_move = sl_mono_us();
     for (;;) {
         jr_entry e;
         int rc = jr_reader_next(rd, &e, NULL);
         if (rc == JR_OK) {
-            int64_t t = now_us();
+            int64_t t = sl_mono_us();
             if (e.rec.kind == JR_K_INSERT && e.rec.key.n == 1 &&
                 e.rec.key.vals[0].type == JR_INT) {
                 long k = (long)e.rec.key.vals[0].u.i;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cap.h"
+#include "sl_clock.h"
 
 typedef struct result {
     long txns, busy, snapshot, other;
@@ -28,24 +29,17 @@ typedef struct result {
 
 static int g_secs = 20, g_think_us = 1000, g_gap_us = 0, g_every_ms = 5;
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void app(const char *path, int fd)
 {
     sqlite3 *db;
     result r;
-    int64_t end = now_us() + (int64_t)g_secs * 1000000;
+    int64_t end = sl_mono_us() + (int64_t)g_secs * 1000000;
 
     memset(&r, 0, sizeof(r));
     if (sqlite3_open(path, &db) != SQLITE_OK)
         _exit(3);
     sqlite3_busy_timeout(db, 1000);
-    while (now_us() < end) {
+    while (sl_mono_us() < end) {
         char sql[96];
         int rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
         if (rc == SQLITE_OK)
@@ -91,14 +85,14 @@ static void writer(const char *path, int gate, int fd)
     result r;
     cap_src src;
     jr_err err = { 0 };
-    int64_t end = now_us() + (int64_t)g_secs * 1000000;
+    int64_t end = sl_mono_us() + (int64_t)g_secs * 1000000;
 
     memset(&r, 0, sizeof(r));
     if (cap_src_open(&src, path, 1000, &err) != JR_OK ||
         cap_gate_attach(&src, &err) != JR_OK)
         _exit(5);
     sqlite3_busy_timeout(src.db, 0);
-    for (long i = 1; now_us() < end; i++) {
+    for (long i = 1; sl_mono_us() < end; i++) {
         usleep((useconds_t)g_every_ms * 1000);
         if (!gate) {
             if (sqlite3_exec(src.db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) {

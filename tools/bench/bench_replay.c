@@ -47,12 +47,6 @@
 **            what replay could do for tables keyed only by their PK.
 **            --array 1: coalesced, each batch one array-bound execution of
 **            a prepared statement (STMT_ATTR_ARRAY_SIZE).
-**   verify   CONN --db F
-**            compare `items` in SQLite and MariaDB row by row in id order
-**            (every column; REAL bit-exact; dates normalised to UTC
-**            microseconds on both sides); prints counts and an order-
-**            sensitive checksum, exit 1 and the first differing id if
-**            they differ.
 **   settle   CONN [--timeout-s 60]
 **            let InnoDB flush dirty pages and purge undo history before
 **            the next timed phase, so one phase does not pay for the last.
@@ -65,8 +59,10 @@
 **            reads, fsyncs), mariadbd's CPU seconds and the whole
 **            machine's busy CPU seconds, for per-phase differences.
 ** CONN: --socket PATH --user U --database D; password from
-** SLUICE_TARGET_PASSWORD. Sessions use sluice-replay's settings (strict
-** sql_mode, time_zone +00:00, utf8mb4).
+** SLUICE_TARGET_PASSWORD. Sessions are sluice-replay's own
+** (tg_db_connect: strict sql_mode, time_zone +00:00, utf8mb4), with
+** autocommit on where a subcommand wants it. Checking a copy against
+** SQLite is sluice-verify's job (bench_replay.sh runs it).
 ** Timed subcommands print one "key=value ..." line on stdout.
 */
 #include <errno.h>
@@ -90,12 +86,9 @@
 #include <sqlite3.h>
 
 #include "sluice/journal.h"
+#include "tg.h"
 
-#define NCOLS 8
-static const char *const g_cols[NCOLS] = {
-    "id", "customer_id", "status", "email", "amount", "meta", "note",
-    "created_at"
-};
+#define NCOLS 8          /* the columns of `items`, COL_LIST */
 #define COL_LIST "id, customer_id, status, email, amount, meta, note, " \
                  "created_at"
 
@@ -267,27 +260,19 @@ static long long opt_ll(const char *name, long long def)
 
 static MYSQL *db_connect(int autocommit)
 {
-    const char *sock = req("socket"), *user = req("user"),
-               *dbn = req("database"), *pw = getenv("SLUICE_TARGET_PASSWORD");
-    MYSQL *db = mysql_init(NULL);
-    my_bool yes = 1;
-    char session[400];
+    tg_url u = { 0 };
+    jr_err e = { 0 };
+    MYSQL *db;
 
-    if (db == NULL)
-        die("mysql_init failed");
-    mysql_options(db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    mysql_options(db, MYSQL_OPT_LOCAL_INFILE, &yes);
-    if (mysql_real_connect(db, "localhost", user, pw, dbn, 0, sock, 0) ==
-        NULL)
-        die("connect to %s as %s: %s", sock, user, mysql_error(db));
-    snprintf(session, sizeof(session),
-             "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,"
-             "NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
-             "NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO', "
-             "time_zone = '+00:00', autocommit = %d, NAMES utf8mb4",
-             autocommit);
-    if (mysql_query(db, session) != 0)
-        die("session setup: %s", mysql_error(db));
+    u.socket = (char *)req("socket");
+    u.user = (char *)req("user");
+    u.database = (char *)req("database");
+    u.host = (char *)"localhost";
+    u.password = getenv("SLUICE_TARGET_PASSWORD");
+    if ((db = tg_db_connect(&u, &e)) == NULL)
+        die("%s", e.msg);
+    if (autocommit && mysql_autocommit(db, 1) != 0)
+        die("autocommit: %s", mysql_error(db));
     return db;
 }
 
@@ -1383,135 +1368,6 @@ static int cmd_status(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* verify                                                             */
-/* ------------------------------------------------------------------ */
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ c[i]) * 0x100000001B3ull;
-    return h;
-}
-
-/* canonical hash of one value: REAL as its 8 bytes, dates to ms */
-static uint64_t hash_val(uint64_t h, int i, const char *p, size_t n,
-                         double d)
-{
-    if (p == NULL)
-        return fnv(h, "\1", 1);
-    if (i == 4)
-        return fnv(h, &d, sizeof(d));
-    if (i == 7 && n > 23)
-        n = 23;
-    return fnv(h, p, n);
-}
-
-static int cmd_verify(void)
-{
-    sqlite3 *sq = sq_open(req("db"), 0);
-    sqlite3_stmt *st = sq_prep(sq, g_sq_select);
-    MYSQL *db = db_connect(1);
-    MYSQL_RES *res;
-    MYSQL_ROW mr;
-    static const char msel[] =
-        "SELECT id, customer_id, status, email, amount, meta, note, "
-        "DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s.%f') FROM items "
-        "ORDER BY id";
-    long long nsq = 0, nmy = 0, bad = 0;
-    uint64_t hsq = 0xCBF29CE484222325ull, hmy = hsq;
-    int sq_more, rc;
-    double t0 = now_s();
-
-    db_exec(db, msel, sizeof(msel) - 1);
-    if ((res = mysql_use_result(db)) == NULL)
-        die("verify: %s", mysql_error(db));
-    sq_more = sqlite3_step(st) == SQLITE_ROW;
-    mr = mysql_fetch_row(res);
-    while (sq_more || mr != NULL) {
-        unsigned long *ml = mr ? mysql_fetch_lengths(res) : NULL;
-        int64_t sid = sq_more ? sqlite3_column_int64(st, 0) : INT64_MAX;
-        int64_t mid = mr ? strtoll(mr[0], NULL, 10) : INT64_MAX;
-        int dcol = -1;
-
-        if (sid == mid) {
-            for (int i = 1; i < NCOLS && dcol < 0; i++) {
-                int snull = sqlite3_column_type(st, i) == SQLITE_NULL, diff;
-                if (snull || mr[i] == NULL) {
-                    diff = snull != (mr[i] == NULL);
-                } else if (i == 1) {
-                    diff = sqlite3_column_int64(st, i) !=
-                           strtoll(mr[i], NULL, 10);
-                } else if (i == 4) {
-                    double a = sqlite3_column_double(st, i),
-                           b = strtod(mr[i], NULL);
-                    diff = memcmp(&a, &b, sizeof(a)) != 0;
-                } else if (i == 7) {
-                    /* SQLite: ...SS.mmm; MariaDB: ...SS.mmmmmm */
-                    const char *a = (const char *)sqlite3_column_text(st, i);
-                    size_t al = strlen(a);
-                    diff = ml[i] != al + 3 || memcmp(a, mr[i], al) != 0 ||
-                           memcmp(mr[i] + al, "000", 3) != 0;
-                } else {
-                    size_t al = (size_t)sqlite3_column_bytes(st, i);
-                    diff = al != ml[i] ||
-                           memcmp(sqlite3_column_text(st, i), mr[i], al);
-                }
-                if (diff)
-                    dcol = i;
-            }
-        }
-        if ((sid != mid || dcol >= 0) && bad++ < 5) {
-            if (sid == mid) {
-                const char *a = (const char *)sqlite3_column_text(st, dcol);
-                fprintf(stderr, "verify: id %lld differs in column %s: "
-                        "SQLite [%.70s] MariaDB [%.70s]\n", (long long)sid,
-                        g_cols[dcol], a ? a : "NULL",
-                        mr[dcol] ? mr[dcol] : "NULL");
-            } else if (sid < mid) {
-                fprintf(stderr, "verify: id %lld missing in MariaDB\n",
-                        (long long)sid);
-            } else {
-                fprintf(stderr, "verify: id %lld only in MariaDB\n",
-                        (long long)mid);
-            }
-        }
-        if (sid <= mid) {
-            hsq = fnv(hsq, &sid, sizeof(sid));
-            for (int i = 1; i < NCOLS; i++)
-                hsq = hash_val(hsq, i,
-                               (const char *)sqlite3_column_text(st, i),
-                               (size_t)sqlite3_column_bytes(st, i),
-                               sqlite3_column_double(st, i));
-            nsq++;
-            rc = sqlite3_step(st);
-            if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-                die("sqlite: %s", sqlite3_errmsg(sq));
-            sq_more = rc == SQLITE_ROW;
-        }
-        if (mid <= sid) {
-            hmy = fnv(hmy, &mid, sizeof(mid));
-            for (int i = 1; i < NCOLS; i++)
-                hmy = hash_val(hmy, i, mr[i], mr[i] ? ml[i] : 0,
-                               mr[i] ? strtod(mr[i], NULL) : 0);
-            nmy++;
-            mr = mysql_fetch_row(res);
-        }
-    }
-    if (mysql_errno(db))
-        die("verify: %s", mysql_error(db));
-    mysql_free_result(res);
-    mysql_close(db);
-    sqlite3_finalize(st);
-    sqlite3_close(sq);
-    printf("sqlite_rows=%lld mariadb_rows=%lld differing=%lld "
-           "sqlite_sum=%016llx mariadb_sum=%016llx seconds=%.1f\n", nsq, nmy,
-           bad, (unsigned long long)hsq, (unsigned long long)hmy,
-           now_s() - t0);
-    return bad || hsq != hmy ? 1 : 0;
-}
-
-/* ------------------------------------------------------------------ */
 /* settle / run                                                       */
 /* ------------------------------------------------------------------ */
 
@@ -1631,7 +1487,7 @@ int main(int argc, char **argv)
         { "gen", cmd_gen }, { "changes", cmd_changes },
         { "export", cmd_export }, { "load-data", cmd_load_data },
         { "upsert", cmd_upsert }, { "apply-ops", cmd_apply_ops },
-        { "verify", cmd_verify }, { "settle", cmd_settle },
+        { "settle", cmd_settle },
         { "run", cmd_run }, { "status", cmd_status },
     };
 

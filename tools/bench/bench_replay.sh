@@ -13,7 +13,7 @@
 #      another offset) declared DATETIME, NULLs, non-ASCII text);
 #   2. sluice-capture --once: the snapshot into a journal (reported);
 #   3. sluice-replay --once into an empty database (initial load), checked
-#      against SQLite row by row;
+#      against SQLite row by row (every check below is sluice-verify's);
 #   4. baseline A: LOAD DATA LOCAL INFILE of the same rows from a TSV file
 #      (export not timed) into a table made LIKE sluice's; A and the
 #      initial load run twice each, interleaved, and the best of each
@@ -77,10 +77,11 @@ elif ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt"; then
     die "$build is not a Release build"
 fi
 cmake --build "$build" -j"$(nproc)" --target sluice-capture sluice-replay \
-      sluice-bench-replay >/dev/null
+      sluice-verify sluice-bench-replay >/dev/null
 B=$build/tools/bench/sluice-bench-replay
 CAPTURE=$build/capture/sluice-capture
 REPLAY=$build/replay/sluice-replay
+VERIFY=$build/tools/verify/sluice-verify
 
 mkdir -p "$work"
 fstype=$(df -PT "$work" | awk 'NR==2 {print $2}')
@@ -154,11 +155,12 @@ timed() {
 }
 
 verified_all=1
-verify() {                     # verify NAME SQLITE DATABASE
-    if "$B" verify --db "$2" --socket "$SOCK" --user "$DBUSER" \
-        --database "$3" >"$run/verify-$1.out" \
-        2>"$run/verify-$1.err"; then
-        say "  verified: $(cat "$run/verify-$1.out")"
+verify() {                     # verify NAME SQLITE DATABASE (sluice-verify)
+    local t0=$SECONDS
+    if "$VERIFY" --source "$2" --tables items \
+        --target "mariadb://$DBUSER@localhost/$3?socket=$SOCK" \
+        >"$run/verify-$1.out" 2>"$run/verify-$1.err"; then
+        say "  verified: $(grep -m1 '^table=' "$run/verify-$1.out") seconds=$((SECONDS - t0))"
     else
         verified_all=0
         say "  VERIFY FAILED for $1:"

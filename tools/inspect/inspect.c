@@ -29,7 +29,6 @@
 #include "fmt.h"
 #include "history.h"
 #include "inspect.h"
-#include "sl_jmetrics.h"
 #include "sl_opts.h"
 #include "sluice/journal.h"
 
@@ -413,7 +412,7 @@ static int cmd_metrics(jr_journal *j, const char *dir)
         n--;
     snprintf(db, sizeof(db), "%.*s", (int)n, dir);
     base = strrchr(db, '/');
-    rc = sl_jmetrics_write(stdout, j, base ? base + 1 : db, NULL, 0, &err);
+    rc = jr_metrics_write(stdout, j, base ? base + 1 : db, NULL, 0, &err);
     return rc == JR_OK ? 0 : fail(&err, rc);
 }
 

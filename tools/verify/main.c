@@ -72,10 +72,10 @@ static int usage_error(const char *msg)
     return sl_usage_error("sluice-verify", msg);
 }
 
-static int fatal_exit(const vf_err *e)
+static int fatal_exit(const jr_err *e)
 {
     fprintf(stderr, "sluice-verify: %s\n", e->msg);
-    return e->fatal == VF_FATAL_SW ? VF_EX_SOFTWARE : VF_EX_UNAVAILABLE;
+    return e->cls == VF_FATAL_SW ? VF_EX_SOFTWARE : VF_EX_UNAVAILABLE;
 }
 
 static char *g_target;           /* the URL, when argv's is scrubbed */
@@ -90,7 +90,7 @@ static int parse_args(vf_cfg *cfg, int argc, char **argv)
 {
     char errbuf[600], version[160];
     sl_cli cli = { "sluice-verify", g_opts, g_usage, g_footer, version };
-    rp_url u;
+    tg_url u;
     jr_err je = { 0 };
     int rc;
 
@@ -103,13 +103,13 @@ static int parse_args(vf_cfg *cfg, int argc, char **argv)
         return usage_error("--source DB is required");
     if (cfg->target == NULL)
         return usage_error("--target URL is required");
-    if (rp_url_parse(&u, cfg->target, &je) != JR_OK) {
+    if (tg_url_parse(&u, cfg->target, &je) != JR_OK) {
         snprintf(errbuf, sizeof(errbuf), "--target: %s", je.msg);
         return usage_error(errbuf);
     }
     if (u.password_in_url) {
         if (cfg->password_file != NULL) {
-            rp_url_free(&u);
+            tg_url_free(&u);
             return usage_error("the --target URL carries a password and "
                                "--password-file gives another: use one");
         }
@@ -118,16 +118,16 @@ static int parse_args(vf_cfg *cfg, int argc, char **argv)
                "history: use SLUICE_TARGET_PASSWORD or --password-file\"");
         /* keep a copy to use; overwrite the one in the process list */
         if ((g_target = strdup(cfg->target)) == NULL) {
-            rp_url_free(&u);
+            tg_url_free(&u);
             return VF_EX_SOFTWARE;
         }
         atexit(free_target);
         cfg->target = g_target;
         for (int i = 1; i < argc; i++)
             if (strstr(argv[i], "://") != NULL)
-                rp_url_scrub(argv[i]);
+                tg_url_scrub(argv[i]);
     }
-    rp_url_free(&u);
+    tg_url_free(&u);
     return 0;
 }
 
@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 {
     vf_cfg cfg;
     vf_ctx x;
-    vf_err e = { 0 };
+    jr_err e = { 0 };
     vf_report rep;
     char **names = NULL, **bad = NULL, **skip = NULL;
     int n = 0, rc;
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
         return fatal_exit(&e);
     }
     vf_report_begin(&rep, stdout, cfg.json);
-    for (int i = 0; i < n && !e.failed; i++) {
+    for (int i = 0; i < n && e.code == JR_OK; i++) {
         vf_result r;
         if (vf_result_init(&r, names[i], (int)cfg.show) != 0) {
             vf_fail(&e, VF_FATAL_SW, "out of memory");
@@ -183,10 +183,10 @@ int main(int argc, char **argv)
     vf_strv_free(names, n);
     vf_strv_free(bad, n);
     vf_strv_free(skip, n);
-    rp_tables_clear(&x.ts);
+    tg_tables_clear(&x.ts);
     mysql_close(x.tdb);
     sqlite3_close(x.sdb);
-    if (e.failed)
+    if (e.code != JR_OK)
         return fatal_exit(&e);
     return vf_report_end(&rep);
 }

@@ -14,8 +14,8 @@
 **                  usable key on the target, or keys in no common order)
 **   vf_report.c    per-table results, key/row display, text and JSON
 **                  output
-**   vf_run.c       one table from start to result; the retry ladder;
-**                  vf_fail
+**   vf_run.c       one table from start to result; the retry ladder
+**   vf_err.c       vf_fail, vf_fail_target: verify's failures
 **   main.c         options, exit status
 */
 #ifndef SLUICE_VF_H
@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "rp.h"
+#include "tg.h"
 
 /* Exit status (sysexits.h numbers). */
 enum {
@@ -50,21 +50,18 @@ typedef struct vf_cfg {
     long long hash_rows;         /* multiset: rows per side per pass */
 } vf_cfg;
 
-/* First failure wins. fatal: no further table can be checked --
-** VF_FATAL_IO the connection or the file is gone (exit 69),
-** VF_FATAL_SW out of memory (exit 70). */
+/* Errors are sluice's one type, jr_err (first failure wins, set through
+** jr_err_set). In verify, err->cls says whether another table can still
+** be checked: 0 yes; VF_FATAL_IO the connection or the file is gone
+** (exit 69), VF_FATAL_SW out of memory (exit 70). */
 enum { VF_FATAL_IO = 1, VF_FATAL_SW = 2 };
 
-typedef struct vf_err {
-    int failed;
-    int fatal;
-    char msg[512];
-} vf_err;
-
-int vf_fail(vf_err *e, int fatal, const char *fmt, ...)
+/* Record a failure of class `fatal` (0, VF_FATAL_*); returns -1. */
+int vf_fail(jr_err *e, int fatal, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* From an rp_error (connection class errors are fatal). */
-int vf_fail_rp(vf_err *e, const rp_error *re);
+/* A target-library error (classes TG_E_*) as verify's: a connection
+** error is fatal (VF_FATAL_IO), any other one ends only its table. */
+int vf_fail_target(jr_err *e, const jr_err *re);
 
 /* ---- columns and tables (vf_plan.c) ---- */
 
@@ -90,7 +87,7 @@ typedef struct vf_col {
     int text;                /* target text type: order by collation */
     int natural_order;       /* text key whose collation orders like
                                 SQLite's BINARY (utf8mb4/utf8mb3 *_bin) */
-    rp_col rc;               /* replay's view, for its conversions */
+    tg_col rc;               /* replay's view, for its conversions */
 } vf_col;
 
 typedef struct vf_table {
@@ -123,7 +120,7 @@ typedef struct vf_srctable {
 } vf_srctable;
 
 /* Open read-only (never creates the file), busy timeout 5 s. */
-int vf_src_open(sqlite3 **out, const char *path, vf_err *e);
+int vf_src_open(sqlite3 **out, const char *path, jr_err *e);
 /* Tables to compare, as capture chooses them (sqlite_* and _sluice*
 ** left out). With `only`, exactly those names in that order. (*bad)[i] is
 ** NULL, or why names[i] is no table at all; (*skip)[i] is NULL, or why
@@ -132,17 +129,17 @@ int vf_src_open(sqlite3 **out, const char *path, vf_err *e);
 ** (vf_strv_free). */
 int vf_src_tables(sqlite3 *db, const char *only, const char *exclude,
                   char ***names, char ***bad, char ***skip, int *n,
-                  vf_err *e);
+                  jr_err *e);
 void vf_strv_free(char **v, int n);
 /* 0, or 1 when there is no such table, or -1. */
 int vf_src_describe(sqlite3 *db, const char *name, vf_srctable *out,
-                    vf_err *e);
+                    jr_err *e);
 void vf_srctable_free(vf_srctable *t);
 /* SELECT the compared columns, in key order when `ordered`. */
 int vf_src_select(sqlite3 *db, const vf_table *t, int ordered,
-                  sqlite3_stmt **out, vf_err *e);
-int vf_src_count(sqlite3 *db, const char *table, uint64_t *n, vf_err *e);
-int vf_src_begin(sqlite3 *db, vf_err *e);
+                  sqlite3_stmt **out, jr_err *e);
+int vf_src_count(sqlite3 *db, const char *table, uint64_t *n, jr_err *e);
+int vf_src_begin(sqlite3 *db, jr_err *e);
 void vf_src_end(sqlite3 *db);
 
 /* ---- target (vf_target.c) ---- */
@@ -156,23 +153,23 @@ typedef struct vf_tgtcol {
 /* Connect (read-only session, UTC, utf8mb4); the password from the URL,
 ** else password_file (may be NULL), else SLUICE_TARGET_PASSWORD. */
 int vf_tgt_open(MYSQL **out, const char *url, const char *password_file,
-                vf_err *e);
+                jr_err *e);
 /* Columns of `name` as replay sees them, plus per-column extras
 ** (parallel to t->cols). *t NULL when there is no such table. */
-int vf_tgt_describe(MYSQL *db, rp_tables *ts, const char *name,
-                    rp_table **t, vf_tgtcol **extra, vf_err *e);
+int vf_tgt_describe(MYSQL *db, tg_tables *ts, const char *name,
+                    tg_table **t, vf_tgtcol **extra, jr_err *e);
 void vf_tgtcols_free(vf_tgtcol *x, int n);
 /* Start streaming the compared columns (mysql_use_result). ordered: ORDER
 ** BY the key; force_binary: text key columns ordered by their UTF-8
 ** bytes whatever their collation. */
 int vf_tgt_select(MYSQL *db, const vf_table *t, int ordered,
-                  int force_binary, MYSQL_RES **out, vf_err *e);
+                  int force_binary, MYSQL_RES **out, jr_err *e);
 /* Next row: 1 row, 0 end, -1 error (fatal when the connection broke). */
 int vf_tgt_next(MYSQL *db, MYSQL_RES *r, MYSQL_ROW *row,
-                unsigned long **lens, vf_err *e);
-int vf_tgt_count(MYSQL *db, const char *table, uint64_t *n, vf_err *e);
+                unsigned long **lens, jr_err *e);
+int vf_tgt_count(MYSQL *db, const char *table, uint64_t *n, jr_err *e);
 /* A consistent snapshot for the duration of one table. */
-int vf_tgt_begin(MYSQL *db, vf_err *e);
+int vf_tgt_begin(MYSQL *db, jr_err *e);
 void vf_tgt_end(MYSQL *db);
 
 /* ---- canonical values (vf_value.c) ---- */
@@ -200,7 +197,7 @@ void vf_canon_tgt(const vf_col *c, const char *p, unsigned long n,
 /* Total order; 0 exactly when the values are equal. */
 int vf_val_cmp(const vf_val *a, const vf_val *b);
 /* Append a self-delimiting encoding of v (equal values, equal bytes). */
-int vf_val_encode(rp_str *s, const vf_val *v);
+int vf_val_encode(tg_str *s, const vf_val *v);
 /* Human forms, cut to a few dozen bytes: NULL, 12, 1.5, 'text', x'0a'. */
 void vf_show_src(char *buf, size_t cap, sqlite3_stmt *st, int i);
 void vf_show_tgt(char *buf, size_t cap, const vf_col *c, const char *p,
@@ -287,7 +284,7 @@ typedef struct vf_ctx {
     const vf_cfg *cfg;
     sqlite3 *sdb;
     MYSQL *tdb;
-    rp_tables ts;
+    tg_tables ts;
 } vf_ctx;
 
 enum {
@@ -298,15 +295,15 @@ enum {
 };
 
 int vf_merge(vf_ctx *x, const vf_table *t, int force_binary,
-             vf_result *r, vf_err *e);
-int vf_multiset(vf_ctx *x, const vf_table *t, vf_result *r, vf_err *e);
+             vf_result *r, jr_err *e);
+int vf_multiset(vf_ctx *x, const vf_table *t, vf_result *r, jr_err *e);
 
 /* Build the comparison plan of one table. 0, 1 when the target has no
 ** such table, -1 on error. */
-int vf_plan(vf_ctx *x, const vf_srctable *s, vf_table *t, vf_err *e);
+int vf_plan(vf_ctx *x, const vf_srctable *s, vf_table *t, jr_err *e);
 
 /* Compare one table; fills r. -1 only for fatal errors (e). */
-int vf_run_table(vf_ctx *x, const char *name, vf_result *r, vf_err *e);
+int vf_run_table(vf_ctx *x, const char *name, vf_result *r, jr_err *e);
 
 /* Display of the key (or the whole row when t->multiset) of the current
 ** row of a side, "a=1,b='x'". */

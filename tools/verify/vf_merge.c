@@ -31,7 +31,7 @@ typedef struct side {
 } side;
 
 static int src_next(const vf_table *t, sqlite3 *db, sqlite3_stmt *st,
-                    side *s, vf_err *e)
+                    side *s, jr_err *e)
 {
     int rc = sqlite3_step(st);
 
@@ -52,7 +52,7 @@ static int src_next(const vf_table *t, sqlite3 *db, sqlite3_stmt *st,
 
 static int tgt_next(const vf_table *t, MYSQL *db, MYSQL_RES *res,
                     MYSQL_ROW *row, unsigned long **lens, side *s,
-                    vf_err *e)
+                    jr_err *e)
 {
     int rc = vf_tgt_next(db, res, row, lens, e);
 
@@ -110,7 +110,7 @@ static void compare_row(const vf_table *t, sqlite3_stmt *st, MYSQL_ROW row,
 }
 
 int vf_merge(vf_ctx *x, const vf_table *t, int force_binary,
-             vf_result *r, vf_err *e)
+             vf_result *r, jr_err *e)
 {
     sqlite3_stmt *st = NULL;
     MYSQL_RES *res = NULL;

@@ -161,7 +161,7 @@ typedef struct mctx {
     vf_ctx *x;
     const vf_table *t;
     vf_val *v;
-    rp_str enc;
+    tg_str enc;
 } mctx;
 
 /* Encode the current row of a side and hash it. */
@@ -187,7 +187,7 @@ static int row_hash(mctx *c, sqlite3_stmt *st, MYSQL_ROW row,
 ** map (partition p of np) or, with `want`, report it if it is wanted. */
 static int scan(mctx *c, int target, hmap *m, uint64_t p, uint64_t np,
                 uint64_t *rows, shown *want, int nwant, vf_result *r,
-                vf_err *e)
+                jr_err *e)
 {
     sqlite3_stmt *st = NULL;
     MYSQL_RES *res = NULL;
@@ -255,7 +255,7 @@ out:
     return ret;
 }
 
-int vf_multiset(vf_ctx *x, const vf_table *t, vf_result *r, vf_err *e)
+int vf_multiset(vf_ctx *x, const vf_table *t, vf_result *r, jr_err *e)
 {
     mctx c;
     hmap m = { 0 };
@@ -316,6 +316,6 @@ out:
     free(miss);
     free(extra);
     free(c.v);
-    rp_str_free(&c.enc);
+    tg_str_free(&c.enc);
     return ret;
 }

@@ -43,36 +43,36 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
-static void kind_of(vf_col *c, const rp_col *rc, const vf_tgtcol *x)
+static void kind_of(vf_col *c, const tg_col *rc, const vf_tgtcol *x)
 {
     c->frac = rc->frac;
     c->scale = x->scale;
     switch (rc->kind) {
-    case RP_T_INT:
-    case RP_T_UINT:
-    case RP_T_YEAR:
+    case TG_T_INT:
+    case TG_T_UINT:
+    case TG_T_YEAR:
         c->kind = VF_K_INT;
         break;
-    case RP_T_BOOL:
+    case TG_T_BOOL:
         c->kind = VF_K_BOOL;
         break;
-    case RP_T_BIT:
+    case TG_T_BIT:
         c->kind = VF_K_BIT;
         break;
-    case RP_T_FLOAT:
+    case TG_T_FLOAT:
         c->kind = strcasecmp(rc->data_type, "float") == 0 ? VF_K_FLOAT
                                                           : VF_K_DOUBLE;
         break;
-    case RP_T_DECIMAL:
+    case TG_T_DECIMAL:
         c->kind = VF_K_DECIMAL;
         break;
-    case RP_T_DATETIME:
+    case TG_T_DATETIME:
         c->kind = VF_K_DATETIME;
         break;
-    case RP_T_DATE:
+    case TG_T_DATE:
         c->kind = VF_K_DATE;
         break;
-    case RP_T_TIME:
+    case TG_T_TIME:
         c->kind = VF_K_TIME;
         break;
     default:
@@ -97,7 +97,7 @@ static void add_note(vf_table *t, const char *fmt, const char *arg)
     t->nstruct++;
 }
 
-static int add_col(vf_table *t, const char *sname, const rp_table *rt,
+static int add_col(vf_table *t, const char *sname, const tg_table *rt,
                    int tc, const vf_tgtcol *x)
 {
     vf_col *c = &t->cols[t->ncols];
@@ -115,9 +115,9 @@ static int add_col(vf_table *t, const char *sname, const rp_table *rt,
     return t->ncols++;
 }
 
-int vf_plan(vf_ctx *x, const vf_srctable *s, vf_table *t, vf_err *e)
+int vf_plan(vf_ctx *x, const vf_srctable *s, vf_table *t, jr_err *e)
 {
-    rp_table *rt;
+    tg_table *rt;
     vf_tgtcol *tx;
     int *at = NULL;               /* source column -> cols index or -1 */
 
@@ -133,7 +133,7 @@ int vf_plan(vf_ctx *x, const vf_srctable *s, vf_table *t, vf_err *e)
     if (t->name == NULL || t->cols == NULL || t->key == NULL || at == NULL)
         goto oom;
     for (int i = 0; i < s->ncols; i++) {
-        int tc = rp_table_col(rt, s->cols[i].name);
+        int tc = tg_table_col(rt, s->cols[i].name);
         at[i] = -1;
         if (tc < 0) {
             add_note(t, "target lacks column %s", s->cols[i].name);
@@ -154,7 +154,7 @@ int vf_plan(vf_ctx *x, const vf_srctable *s, vf_table *t, vf_err *e)
                     t->key[k - 1] = at[i];
                 }
     } else {
-        int tc = s->rowid_alias ? rp_table_col(rt, s->rowid_alias) : -1;
+        int tc = s->rowid_alias ? tg_table_col(rt, s->rowid_alias) : -1;
         if (tc >= 0) {
             int c = add_col(t, s->rowid_alias, rt, tc, tx);
             if (c < 0)

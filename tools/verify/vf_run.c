@@ -22,26 +22,11 @@
 **       unreadable, out of memory) are returned; the rest become the
 **       table's ERROR result.
 */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "sl_log.h"
 #include "vf.h"
-
-int vf_fail(vf_err *e, int fatal, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (e == NULL || e->failed)
-        return -1;
-    e->failed = 1;
-    e->fatal = fatal;
-    va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static int has_natural_text_key(const vf_table *t)
 {
@@ -53,7 +38,7 @@ static int has_natural_text_key(const vf_table *t)
     return 0;
 }
 
-static int compare(vf_ctx *x, const vf_table *t, vf_result *r, vf_err *e)
+static int compare(vf_ctx *x, const vf_table *t, vf_result *r, jr_err *e)
 {
     int force = 0, rc;
 
@@ -97,7 +82,7 @@ static int compare(vf_ctx *x, const vf_table *t, vf_result *r, vf_err *e)
 
 /* Target has no such table: every source row is missing. */
 static int no_target_table(vf_ctx *x, const char *name, vf_result *r,
-                           vf_err *e)
+                           jr_err *e)
 {
     uint64_t n = 0;
 
@@ -111,11 +96,11 @@ static int no_target_table(vf_ctx *x, const char *name, vf_result *r,
     return 0;
 }
 
-int vf_run_table(vf_ctx *x, const char *name, vf_result *r, vf_err *e)
+int vf_run_table(vf_ctx *x, const char *name, vf_result *r, jr_err *e)
 {
     vf_srctable s;
     vf_table t;
-    vf_err te = { 0 };
+    jr_err te = { 0 };
     int rc;
 
     memset(&t, 0, sizeof(t));
@@ -144,10 +129,10 @@ int vf_run_table(vf_ctx *x, const char *name, vf_result *r, vf_err *e)
     }
     vf_table_free(&t);
     vf_srctable_free(&s);
-    rp_tables_clear(&x->ts);
-    if (rc != 0 && te.failed) {
-        if (te.fatal) {
-            vf_fail(e, te.fatal, "%s", te.msg);
+    tg_tables_clear(&x->ts);
+    if (rc != 0 && te.code != JR_OK) {
+        if (te.cls) {
+            vf_fail(e, te.cls, "%s", te.msg);
             return -1;
         }
         vf_result_reset(r);

@@ -29,7 +29,7 @@
 #include "vf.h"
 #include "sl_opts.h"
 
-int vf_src_open(sqlite3 **out, const char *path, vf_err *e)
+int vf_src_open(sqlite3 **out, const char *path, jr_err *e)
 {
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
@@ -54,7 +54,7 @@ int vf_src_open(sqlite3 **out, const char *path, vf_err *e)
     return 0;
 }
 
-static int sfail(vf_err *e, sqlite3 *db, const char *what)
+static int sfail(jr_err *e, sqlite3 *db, const char *what)
 {
     int code = sqlite3_errcode(db);
     /* I/O, corruption, "not a database": the file is unusable */
@@ -109,7 +109,7 @@ static const char *skipped_by_capture(sqlite3 *db, const char *name,
                                       size_t cap)
 {
     vf_srctable t;
-    vf_err e = { 0 };
+    jr_err e = { 0 };
     const char *why = NULL;
 
     if (strcmp(type, "virtual") == 0)
@@ -135,7 +135,7 @@ static const char *skipped_by_capture(sqlite3 *db, const char *name,
 
 int vf_src_tables(sqlite3 *db, const char *only, const char *exclude,
                   char ***names, char ***bad, char ***skip, int *n,
-                  vf_err *e)
+                  jr_err *e)
 {
     sqlite3_stmt *st = NULL;
     int rc, cap = 0, bcap = 0, nb = 0, scap = 0, ns = 0;
@@ -244,7 +244,7 @@ void vf_srctable_free(vf_srctable *t)
 }
 
 int vf_src_describe(sqlite3 *db, const char *name, vf_srctable *out,
-                    vf_err *e)
+                    jr_err *e)
 {
     static const char *const aliases[] = { "rowid", "oid", "_rowid_" };
     sqlite3_stmt *st = NULL;
@@ -311,7 +311,7 @@ static void ident(sqlite3_str *s, const char *name)
 }
 
 static int prepare_str(sqlite3 *db, sqlite3_str *s, sqlite3_stmt **out,
-                       vf_err *e)
+                       jr_err *e)
 {
     char *sql = sqlite3_str_finish(s);
     int rc;
@@ -324,7 +324,7 @@ static int prepare_str(sqlite3 *db, sqlite3_str *s, sqlite3_stmt **out,
 }
 
 int vf_src_select(sqlite3 *db, const vf_table *t, int ordered,
-                  sqlite3_stmt **out, vf_err *e)
+                  sqlite3_stmt **out, jr_err *e)
 {
     sqlite3_str *s = sqlite3_str_new(db);
 
@@ -350,7 +350,7 @@ int vf_src_select(sqlite3 *db, const vf_table *t, int ordered,
     return prepare_str(db, s, out, e);
 }
 
-int vf_src_count(sqlite3 *db, const char *table, uint64_t *n, vf_err *e)
+int vf_src_count(sqlite3 *db, const char *table, uint64_t *n, jr_err *e)
 {
     sqlite3_str *s = sqlite3_str_new(db);
     sqlite3_stmt *st;
@@ -367,7 +367,7 @@ int vf_src_count(sqlite3 *db, const char *table, uint64_t *n, vf_err *e)
     return rc == SQLITE_ROW ? 0 : sfail(e, db, "counting rows");
 }
 
-int vf_src_begin(sqlite3 *db, vf_err *e)
+int vf_src_begin(sqlite3 *db, jr_err *e)
 {
     /* BEGIN is lazy: the read snapshot starts with the first SELECT
     ** and lasts until vf_src_end */

@@ -2,10 +2,10 @@
 ** vf_target.c -- the MariaDB side: connect, describe a table, stream its
 ** rows.
 **
-** The connection is replay's (rp_url_parse, rp_db_connect: strict mode,
+** The connection is replay's (tg_url_parse, tg_db_connect: strict mode,
 ** time_zone '+00:00' so TIMESTAMP reads back in UTC, utf8mb4), made
 ** READ ONLY. Column kinds come from replay's own metadata reader
-** (rp_table_get), so verify sees each column the way replay converted
+** (tg_table_get), so verify sees each column the way replay converted
 ** values into it; NUMERIC_SCALE and the collation are read beside it.
 **
 ** Ordering: ORDER BY the key columns. Integer, decimal, float and date
@@ -22,7 +22,7 @@
 **       SELECTs are sent.
 **  (G2) rows are streamed with mysql_use_result: client memory does not
 **       grow with the table.
-**  (G3) identifiers are backtick-quoted by rp_str_ident, values bound as
+**  (G3) identifiers are backtick-quoted by tg_str_ident, values bound as
 **       escaped literals.
 */
 #include <stdlib.h>
@@ -32,34 +32,28 @@
 #include "sl_opts.h"
 #include "vf.h"
 
-int vf_fail_rp(vf_err *e, const rp_error *re)
-{
-    return vf_fail(e, re->cls == RP_E_CONN ? VF_FATAL_IO : 0, "target: %s",
-                   re->msg);
-}
-
 int vf_tgt_open(MYSQL **out, const char *url, const char *password_file,
-                vf_err *e)
+                jr_err *e)
 {
-    rp_url u;
+    tg_url u;
     jr_err je = { 0 };
-    rp_error re = { 0 };
+    jr_err re = { 0 };
     MYSQL *db;
 
     *out = NULL;
-    if (rp_url_parse(&u, url, &je) != JR_OK)
+    if (tg_url_parse(&u, url, &je) != JR_OK)
         return vf_fail(e, VF_FATAL_IO, "target URL: %s", je.msg);
     if (password_file != NULL &&
-        rp_url_password_file(&u, password_file, &je) != JR_OK) {
-        rp_url_free(&u);
+        tg_url_password_file(&u, password_file, &je) != JR_OK) {
+        tg_url_free(&u);
         return vf_fail(e, VF_FATAL_IO, "%s", je.msg);
     }
-    db = rp_db_connect(&u, &re);
-    rp_url_free(&u);
+    db = tg_db_connect(&u, &re);
+    tg_url_free(&u);
     if (db == NULL)
         return vf_fail(e, VF_FATAL_IO, "%s", re.msg);
     if (mysql_query(db, "SET SESSION TRANSACTION READ ONLY") != 0) {
-        rp_fail_mysql(&re, db, "setting the session read-only");
+        tg_fail_mysql(&re, db, "setting the session read-only");
         mysql_close(db);
         return vf_fail(e, VF_FATAL_IO, "%s", re.msg);
     }
@@ -67,11 +61,11 @@ int vf_tgt_open(MYSQL **out, const char *url, const char *password_file,
     return 0;
 }
 
-static int tfail(vf_err *e, MYSQL *db, const char *what)
+static int tfail(jr_err *e, MYSQL *db, const char *what)
 {
-    rp_error re = { 0 };
-    rp_fail_mysql(&re, db, what);
-    return vf_fail_rp(e, &re);
+    jr_err re = { 0 };
+    tg_fail_mysql(&re, db, what);
+    return vf_fail_target(e, &re);
 }
 
 void vf_tgtcols_free(vf_tgtcol *x, int n)
@@ -85,40 +79,40 @@ void vf_tgtcols_free(vf_tgtcol *x, int n)
     free(x);
 }
 
-int vf_tgt_describe(MYSQL *db, rp_tables *ts, const char *name,
-                    rp_table **t, vf_tgtcol **extra, vf_err *e)
+int vf_tgt_describe(MYSQL *db, tg_tables *ts, const char *name,
+                    tg_table **t, vf_tgtcol **extra, jr_err *e)
 {
-    rp_error re = { 0 };
-    rp_str s = { 0 };
+    jr_err re = { 0 };
+    tg_str s = { 0 };
     MYSQL_RES *r;
     MYSQL_ROW row;
     vf_tgtcol *x;
 
     *extra = NULL;
-    *t = rp_table_get(ts, db, name, &re);
+    *t = tg_table_get(ts, db, name, &re);
     if (*t == NULL)
-        return re.cls == RP_E_NONE ? 0 : vf_fail_rp(e, &re);
+        return re.cls == TG_E_NONE ? 0 : vf_fail_target(e, &re);
     x = calloc((size_t)(*t)->ncols + 1, sizeof(*x));
     if (x == NULL)
         return vf_fail(e, VF_FATAL_SW, "out of memory");
-    rp_str_adds(&s, "SELECT COLUMN_NAME, COALESCE(NUMERIC_SCALE, 0), "
+    tg_str_adds(&s, "SELECT COLUMN_NAME, COALESCE(NUMERIC_SCALE, 0), "
                     "CHARACTER_SET_NAME, COLLATION_NAME FROM "
                     "information_schema.COLUMNS WHERE TABLE_SCHEMA = "
                     "DATABASE() AND TABLE_NAME = ");
-    rp_str_quote(&s, db, name, strlen(name));
+    tg_str_quote(&s, db, name, strlen(name));
     if (s.oom) {
         free(x);
         return vf_fail(e, VF_FATAL_SW, "out of memory");
     }
     if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0 ||
         (r = mysql_store_result(db)) == NULL) {
-        rp_str_free(&s);
+        tg_str_free(&s);
         free(x);
         return tfail(e, db, "reading information_schema");
     }
-    rp_str_free(&s);
+    tg_str_free(&s);
     while ((row = mysql_fetch_row(r)) != NULL) {
-        int c = rp_table_col(*t, row[0]);
+        int c = tg_table_col(*t, row[0]);
         long long scale = 0;
         if (c < 0)
             continue;
@@ -132,7 +126,7 @@ int vf_tgt_describe(MYSQL *db, rp_tables *ts, const char *name,
     return 0;
 }
 
-int vf_tgt_begin(MYSQL *db, vf_err *e)
+int vf_tgt_begin(MYSQL *db, jr_err *e)
 {
     if (mysql_query(db, "START TRANSACTION WITH CONSISTENT SNAPSHOT, "
                         "READ ONLY") != 0)
@@ -153,56 +147,56 @@ static int is_text_key(const vf_col *c)
 }
 
 int vf_tgt_select(MYSQL *db, const vf_table *t, int ordered,
-                  int force_binary, MYSQL_RES **out, vf_err *e)
+                  int force_binary, MYSQL_RES **out, jr_err *e)
 {
-    rp_str s = { 0 };
+    tg_str s = { 0 };
 
     *out = NULL;
-    rp_str_adds(&s, "SELECT ");
+    tg_str_adds(&s, "SELECT ");
     for (int i = 0; i < t->ncols; i++) {
         const vf_col *c = &t->cols[i];
         if (i)
-            rp_str_adds(&s, ", ");
+            tg_str_adds(&s, ", ");
         if (c->kind == VF_K_FLOAT) {
             /* FLOAT prints 6 digits; as DOUBLE it is exact */
-            rp_str_adds(&s, "CAST(");
-            rp_str_ident(&s, c->tname);
-            rp_str_adds(&s, " AS DOUBLE)");
+            tg_str_adds(&s, "CAST(");
+            tg_str_ident(&s, c->tname);
+            tg_str_adds(&s, " AS DOUBLE)");
         } else {
-            rp_str_ident(&s, c->tname);
+            tg_str_ident(&s, c->tname);
         }
     }
-    rp_str_adds(&s, " FROM ");
-    rp_str_ident(&s, t->name);
+    tg_str_adds(&s, " FROM ");
+    tg_str_ident(&s, t->name);
     if (ordered && t->nkey > 0) {
-        rp_str_adds(&s, " ORDER BY ");
+        tg_str_adds(&s, " ORDER BY ");
         for (int i = 0; i < t->nkey; i++) {
             const vf_col *c = &t->cols[t->key[i]];
             if (i)
-                rp_str_adds(&s, ", ");
+                tg_str_adds(&s, ", ");
             if (is_text_key(c) && (force_binary || !c->natural_order)) {
-                rp_str_adds(&s, "CAST(CONVERT(");
-                rp_str_ident(&s, c->tname);
-                rp_str_adds(&s, " USING utf8mb4) AS BINARY)");
+                tg_str_adds(&s, "CAST(CONVERT(");
+                tg_str_ident(&s, c->tname);
+                tg_str_adds(&s, " USING utf8mb4) AS BINARY)");
             } else {
-                rp_str_ident(&s, c->tname);
+                tg_str_ident(&s, c->tname);
             }
         }
     }
     if (s.oom)
         return vf_fail(e, VF_FATAL_SW, "out of memory");
     if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0) {
-        rp_str_free(&s);
+        tg_str_free(&s);
         return tfail(e, db, "SELECT");
     }
-    rp_str_free(&s);
+    tg_str_free(&s);
     if ((*out = mysql_use_result(db)) == NULL)
         return tfail(e, db, "SELECT");
     return 0;
 }
 
 int vf_tgt_next(MYSQL *db, MYSQL_RES *r, MYSQL_ROW *row,
-                unsigned long **lens, vf_err *e)
+                unsigned long **lens, jr_err *e)
 {
     *row = mysql_fetch_row(r);
     if (*row == NULL) {
@@ -214,23 +208,23 @@ int vf_tgt_next(MYSQL *db, MYSQL_RES *r, MYSQL_ROW *row,
     return 1;
 }
 
-int vf_tgt_count(MYSQL *db, const char *table, uint64_t *n, vf_err *e)
+int vf_tgt_count(MYSQL *db, const char *table, uint64_t *n, jr_err *e)
 {
-    rp_str s = { 0 };
+    tg_str s = { 0 };
     MYSQL_RES *r;
     MYSQL_ROW row;
     long long v = -1;
 
-    rp_str_adds(&s, "SELECT COUNT(*) FROM ");
-    rp_str_ident(&s, table);
+    tg_str_adds(&s, "SELECT COUNT(*) FROM ");
+    tg_str_ident(&s, table);
     if (s.oom)
         return vf_fail(e, VF_FATAL_SW, "out of memory");
     if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0 ||
         (r = mysql_store_result(db)) == NULL) {
-        rp_str_free(&s);
+        tg_str_free(&s);
         return tfail(e, db, "counting rows");
     }
-    rp_str_free(&s);
+    tg_str_free(&s);
     row = mysql_fetch_row(r);
     if (row == NULL || row[0] == NULL ||
         sl_parse_ll(row[0], 0, INT64_MAX, &v) != 0) {

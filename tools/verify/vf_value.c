@@ -9,7 +9,7 @@
 ** cannot hold, so it can equal nothing the target returns).
 **
 ** A source value is first converted by replay's value policy
-** (replay/rp_policy.c, rp_convert: the exact value replay writes --
+** (target/tg_policy.c, tg_convert: the exact value replay writes --
 ** DECIMAL rounded to its scale, fractional seconds truncated, dates in
 ** UTC, reals in their shortest text, 'true'/'false' in a BOOLEAN, TIME
 ** by its documented rule); the result is then read exactly as a value
@@ -86,7 +86,7 @@ static void set_buf(vf_val *v, int cls)
 ** are refused). 0 ok, -1 not a number. */
 static int text_real(vf_val *v, const char *p, size_t n, double *out)
 {
-    if (n >= sizeof(v->buf) || !rp_is_number(p, n))
+    if (n >= sizeof(v->buf) || !tg_is_number(p, n))
         return -1;
     memcpy(v->buf, p, n);
     v->buf[n] = 0;
@@ -144,14 +144,14 @@ static void jr_of(sqlite3_stmt *st, int i, jr_value *jv)
 }
 
 /* The source value becomes what replay's value policy writes into the
-** column (rp_convert, the one policy both programs follow); that text is
+** column (tg_convert, the one policy both programs follow); that text is
 ** then read the way the target's text is. A value the policy refuses is
 ** BAD: it can equal nothing the target holds. */
 void vf_canon_src(const vf_col *c, sqlite3_stmt *st, int i, vf_val *v)
 {
-    char why[300], tmp[sizeof(((rp_conv *)0)->buf)];
+    char why[300], tmp[sizeof(((tg_conv *)0)->buf)];
     jr_value jv;
-    rp_conv cv;
+    tg_conv cv;
     int64_t iv;
 
     jr_of(st, i, &jv);
@@ -159,11 +159,11 @@ void vf_canon_src(const vf_col *c, sqlite3_stmt *st, int i, vf_val *v)
         set_null(v);
         return;
     }
-    if (rp_convert(&cv, &c->rc, &jv, 0, why, sizeof(why)) != 0) {
+    if (tg_convert(&cv, &c->rc, &jv, 0, why, sizeof(why)) != 0) {
         bad_src(v, st, i);
         return;
     }
-    if (cv.kind == RP_CV_NULL) {
+    if (cv.kind == TG_CV_NULL) {
         set_null(v);
         return;
     }
@@ -183,7 +183,7 @@ void vf_canon_src(const vf_col *c, sqlite3_stmt *st, int i, vf_val *v)
     memcpy(tmp, cv.p, cv.n);
     tmp[cv.n] = 0;
     if (c->kind == VF_K_BIT) {
-        if (rp_parse_i64(tmp, cv.n, &iv) == 0)
+        if (tg_parse_i64(tmp, cv.n, &iv) == 0)
             set_int(v, iv);
         else
             bad_src(v, st, i);
@@ -207,7 +207,7 @@ void vf_canon_tgt(const vf_col *c, const char *p, unsigned long n,
     switch (c->kind) {
     case VF_K_INT:
     case VF_K_BOOL:
-        if (rp_parse_i64(p, n, &iv) == 0)
+        if (tg_parse_i64(p, n, &iv) == 0)
             set_int(v, iv);
         else
             set_bytes(v, VF_BAD, p, n);
@@ -231,21 +231,21 @@ void vf_canon_tgt(const vf_col *c, const char *p, unsigned long n,
             set_bytes(v, VF_BAD, p, n);
         return;
     case VF_K_DECIMAL:
-        if (rp_dec_norm(p, n, c->scale, v->buf, sizeof(v->buf)) == 0)
+        if (tg_dec_norm(p, n, c->scale, v->buf, sizeof(v->buf)) == 0)
             set_buf(v, VF_DEC);
         else
             set_bytes(v, VF_BAD, p, n);
         return;
     case VF_K_DATETIME:
     case VF_K_DATE:
-        if (rp_datetime_norm(p, n, c->frac, c->kind == VF_K_DATE, v->buf,
+        if (tg_datetime_norm(p, n, c->frac, c->kind == VF_K_DATE, v->buf,
                              sizeof(v->buf)) == 0)
             set_buf(v, VF_BYTES);
         else
             set_bytes(v, VF_BAD, p, n);
         return;
     case VF_K_TIME:
-        if (rp_time_norm(p, n, c->frac, v->buf, sizeof(v->buf)) == 0)
+        if (tg_time_norm(p, n, c->frac, v->buf, sizeof(v->buf)) == 0)
             set_buf(v, VF_BYTES);
         else
             set_bytes(v, VF_BAD, p, n);
@@ -306,20 +306,20 @@ int vf_val_cmp(const vf_val *a, const vf_val *b)
         c = -int_real_cmp(b->i, a->r);
         return c != 0 ? c : 1;
     case VF_DEC:
-        return rp_dec_cmp(a->p, a->n, b->p, b->n);
+        return tg_dec_cmp(a->p, a->n, b->p, b->n);
     default:
         return bytes_cmp(a, b);
     }
 }
 
-int vf_val_encode(rp_str *s, const vf_val *v)
+int vf_val_encode(tg_str *s, const vf_val *v)
 {
     unsigned char b[9];
     uint64_t u;
 
     b[0] = (unsigned char)(v->cls * 2 + v->isint);
     if (v->cls == VF_NULL) {
-        rp_str_add(s, (const char *)b, 1);
+        tg_str_add(s, (const char *)b, 1);
         return s->oom ? -1 : 0;
     }
     if (v->cls == VF_NUM) {
@@ -332,9 +332,9 @@ int vf_val_encode(rp_str *s, const vf_val *v)
     }
     for (int k = 0; k < 8; k++)
         b[1 + k] = (unsigned char)(u >> (8 * k));
-    rp_str_add(s, (const char *)b, 9);
+    tg_str_add(s, (const char *)b, 9);
     if (v->cls != VF_NUM && v->n > 0)
-        rp_str_add(s, v->p, v->n);
+        tg_str_add(s, v->p, v->n);
     return s->oom ? -1 : 0;
 }
 
@@ -447,7 +447,7 @@ void vf_show_tgt(char *buf, size_t cap, const vf_col *c, const char *p,
         return;
     }
     default:
-        if (c->rc.kind == RP_T_BINARY && !printable(p, n))
+        if (c->rc.kind == TG_T_BINARY && !printable(p, n))
             show_hex(buf, cap, (const unsigned char *)p, n);
         else
             show_text(buf, cap, p, n);

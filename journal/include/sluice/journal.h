@@ -30,13 +30,17 @@
 ** ERRORS
 **   Fallible functions return an int jr_code and take `jr_err *err` last
 **   (may be NULL). The first failure recorded in err wins; expected codes
-**   (JR_ENOTFOUND, JR_EAGAIN) never write err->msg.
+**   (JR_ENOTFOUND, JR_EAGAIN) never write err->msg. jr_err is sluice's
+**   one error type: the programs above the journal record their own
+**   failures in it too, through the one setter jr_err_set().
 */
 #ifndef SLUICE_JOURNAL_H
 #define SLUICE_JOURNAL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -58,11 +62,28 @@ typedef enum {            /* append only; never renumber */
     JR_EBUSY     = -8     /* another process holds the writer lock */
 } jr_code;
 
+/* Where an error's `cause` comes from: the number means what that
+** library says it means. */
+typedef enum {            /* append only; never renumber */
+    JR_D_NONE    = 0,     /* no underlying cause (cause is 0) */
+    JR_D_ERRNO   = 1,     /* an errno value */
+    JR_D_LMDB    = 2,     /* an LMDB return code (MDB_* or an errno) */
+    JR_D_ZSTD    = 3,     /* a zstd error code (ZSTD_getErrorCode) */
+    JR_D_SQLITE  = 4,     /* an SQLite extended result code */
+    JR_D_MARIADB = 5      /* a MariaDB error number (mysql_errno) */
+} jr_domain;
+
+/* The one error type of sluice: the journal, capture, the target side,
+** replay and verify all record their failures in it. */
 typedef struct jr_err {
     int code;             /* jr_code of the first recorded failure */
-    int cause;            /* errno, MDB_* or zstd code; 0 if none */
+    int cause;            /* the underlying code, in `domain`; 0 if none */
     const char *op;       /* static string naming the failed call */
     char msg[512];        /* first failure wins */
+    int domain;           /* jr_domain of `cause` */
+    int cls;              /* the caller's class of the failure (replay and
+                             verify: TG_E_*, transient or permanent);
+                             0 in the journal's own errors */
 } jr_err;
 
 /* Static description of a code ("checksum mismatch", ...). Never NULL. */
@@ -70,6 +91,21 @@ const char *jr_strerror(int code);
 
 /* Reset err so it can record the next independent failure. NULL-safe. */
 void jr_err_clear(jr_err *err);
+
+/* THE setter (every module's failures go through it): record a failure
+** in err -- unless err is NULL or already holds one: the first failure
+** wins and later ones never overwrite it. `op` is a static string or
+** NULL; msg is formatted printf-style (cut to fit). Returns `code`, so
+** `return jr_err_set(err, JR_ERR, ...);` reads naturally. Expected codes
+** (JR_ENOTFOUND, JR_EAGAIN) are returned without a call to it. */
+int jr_err_set(jr_err *err, int code, int cls, int domain, int cause,
+               const char *op, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 7, 8)))
+#endif
+    ;
+int jr_err_vset(jr_err *err, int code, int cls, int domain, int cause,
+                const char *op, const char *fmt, va_list ap);
 
 /* ------------------------------------------------------------------ */
 /* Values and records                                                 */
@@ -330,6 +366,34 @@ int jr_replica_list(jr_journal *j, jr_replica *out, uint32_t cap,
 ** JR_OK, JR_ERR. */
 int jr_journal_prune(jr_journal *j, int64_t retention_s, uint64_t *pruned,
                      jr_err *err);
+
+/* ------------------------------------------------------------------ */
+/* Metrics                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Write the journal's metrics to `f` in the Prometheus text format, every
+** sample labelled db="<db>" (escaped; any bytes): sluice_journal_info,
+** sluice_journal_head_seq, _complete_seq, _first_seq, _stored_bytes,
+** _map_used_bytes, and per registered replica sluice_replay_applied_seq,
+** sluice_replay_lag_records and sluice_replay_lag_seconds (age, by source
+** change time, of its oldest unapplied record; 0 when caught up). If
+** `replica` is not NULL, that replica is shown at `applied` whether or not
+** it is registered (replay knows its position before its journal ack). At
+** most 64 replicas are listed. Read transactions only; never waits. `f`
+** stays the caller's (write errors are the FILE's).
+** JR_OK; JR_ERR (err filled) when the journal cannot be read. */
+int jr_metrics_write(FILE *f, jr_journal *j, const char *db,
+                     const char *replica, uint64_t applied, jr_err *err);
+
+/* Source change time (us since the epoch) of the oldest stored record
+** after seq `acked`: what sluice_replay_lag_seconds counts from, and what
+** a program adds its own lag measures to (capture's end-to-end lag). If
+** that record was pruned already, the oldest stored one counts. `in` is
+** a jr_journal_info() of `j` (its head_seq and first_seq are used).
+** *time_us is 0 when there is no such record. One read transaction.
+** JR_OK; JR_ECORRUPT or JR_ERR (err filled) when it cannot be read. */
+int jr_metrics_oldest_time(jr_journal *j, const jr_info *in, uint64_t acked,
+                           int64_t *time_us, jr_err *err);
 
 /* ------------------------------------------------------------------ */
 /* Integrity                                                          */

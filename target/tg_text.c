@@ -1,7 +1,7 @@
 /*
-** rp_text.c -- parsing and normalising the text forms of numbers,
+** tg_text.c -- parsing and normalising the text forms of numbers,
 ** decimals, dates and times: SQLite's (what applications write) and
-** MariaDB's (what the target returns). The value policy (rp_policy.c)
+** MariaDB's (what the target returns). The value policy (tg_policy.c)
 ** and sluice-verify both use them, so both read a value the same way.
 **
 ** Every function here is pure: it reads (p, n) -- never NUL-terminated
@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rp.h"
+#include "tg.h"
 
 /* A decimal number split into its parts: value = sign * digits * 10^exp,
 ** digits without leading zeros ("" for zero). */
@@ -88,13 +88,13 @@ static int dnum_parse(const char *p, size_t n, dnum *d)
     return 0;
 }
 
-int rp_is_number(const char *p, size_t n)
+int tg_is_number(const char *p, size_t n)
 {
     dnum d;
     return dnum_parse(p, n, &d) == 0;
 }
 
-int rp_parse_i64(const char *p, size_t n, int64_t *out)
+int tg_parse_i64(const char *p, size_t n, int64_t *out)
 {
     char b[32];
     char *e;
@@ -120,12 +120,12 @@ int rp_parse_i64(const char *p, size_t n, int64_t *out)
     return 0;
 }
 
-int rp_dec_norm(const char *p, size_t n, int scale, char *out, size_t cap)
+int tg_dec_norm(const char *p, size_t n, int scale, char *out, size_t cap)
 {
-    return rp_dec_round(p, n, scale, out, cap, NULL);
+    return tg_dec_round(p, n, scale, out, cap, NULL);
 }
 
-int rp_dec_round(const char *p, size_t n, int scale, char *out, size_t cap,
+int tg_dec_round(const char *p, size_t n, int scale, char *out, size_t cap,
                  int *dropped)
 {
     dnum d;
@@ -198,7 +198,7 @@ int rp_dec_round(const char *p, size_t n, int scale, char *out, size_t cap,
     return 0;
 }
 
-int rp_dec_cmp(const char *a, size_t an, const char *b, size_t bn)
+int tg_dec_cmp(const char *a, size_t an, const char *b, size_t bn)
 {
     int na = an > 0 && a[0] == '-', nb = bn > 0 && b[0] == '-', c;
     size_t ia, ib;
@@ -263,7 +263,7 @@ static int fraction(const char **p, const char *end, int frac, int *us,
     return 0;
 }
 
-int rp_datetime_norm(const char *p, size_t n, int frac, int date_only,
+int tg_datetime_norm(const char *p, size_t n, int frac, int date_only,
                      char *out, size_t cap)
 {
     const char *end = p + n;
@@ -292,12 +292,12 @@ int rp_datetime_norm(const char *p, size_t n, int frac, int date_only,
     return 0;
 }
 
-int rp_time_norm(const char *p, size_t n, int frac, char *out, size_t cap)
+int tg_time_norm(const char *p, size_t n, int frac, char *out, size_t cap)
 {
-    return rp_time_round(p, n, frac, out, cap, NULL, NULL);
+    return tg_time_round(p, n, frac, out, cap, NULL, NULL);
 }
 
-int rp_time_round(const char *p, size_t n, int frac, char *out, size_t cap,
+int tg_time_round(const char *p, size_t n, int frac, char *out, size_t cap,
                   int *dropped, double *seconds)
 {
     if (dropped != NULL)
@@ -387,7 +387,7 @@ static int day_exists(int y, int mo, int d)
     return yy == y && (int)mm == mo && (int)dd == d;
 }
 
-void rp_format_us(char *out, size_t cap, int64_t us)
+void tg_format_us(char *out, size_t cap, int64_t us)
 {
     int64_t days = us >= 0 ? us / 86400000000LL
                            : -((-us + 86400000000LL - 1) / 86400000000LL);
@@ -401,7 +401,7 @@ void rp_format_us(char *out, size_t cap, int64_t us)
              (int)(rem / 1000000 % 60), (int)(rem % 1000000));
 }
 
-int rp_parse_datetime(const char *s, size_t n, char *out, size_t cap,
+int tg_parse_datetime(const char *s, size_t n, char *out, size_t cap,
                       int *date_only)
 {
     const char *p = s, *end = s + n;
@@ -476,12 +476,12 @@ int rp_parse_datetime(const char *s, size_t n, char *out, size_t cap,
     if (t < days_from_civil(0, 1, 1) * 86400000000LL ||
         t >= days_from_civil(10000, 1, 1) * 86400000000LL)
         return -1;
-    rp_format_us(out, cap, t);
+    tg_format_us(out, cap, t);
     return 0;
 }
 
 /* Shortest %g form that reads back as the same double. */
-void rp_shortest(char *b, size_t cap, double r)
+void tg_shortest(char *b, size_t cap, double r)
 {
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(b, cap, "%.*g", prec, r);

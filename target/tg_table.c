@@ -1,5 +1,5 @@
 /*
-** rp_table.c -- what the target tables look like, and making them.
+** tg_table.c -- what the target tables look like, and making them.
 **
 ** Metadata comes from information_schema (columns, their types and
 ** collations, unique indexes) and is cached per table until a
@@ -38,7 +38,7 @@
 ** '1' and x'31' are three SQLite keys with the same bytes -- is paired
 ** with sqlite_sluice_class, the storage classes of the key's values
 ** (i, r, t, b; one letter per key column), which is part of the primary
-** key. Key values are never rounded (rp_policy.c RP_POL_KEY).
+** key. Key values are never rounded (tg_policy.c TG_POL_KEY).
 **
 ** NAMES MariaDB cannot take (over 64 characters, trailing spaces,
 ** characters beyond U+FFFF, two columns equal to MariaDB, more than 1017
@@ -46,7 +46,7 @@
 ** (--exclude-tables, --map).
 **
 ** INVARIANT: identifiers are always backtick-quoted with backticks
-** doubled (rp_str_ident), and values bound as escaped literals: a name can
+** doubled (tg_str_ident), and values bound as escaped literals: a name can
 ** never inject SQL.
 */
 #include <ctype.h>
@@ -57,14 +57,14 @@
 
 #include <mysqld_error.h>
 
-#include "rp.h"
+#include "tg.h"
 #include "sl_json.h"
 #include "sl_log.h"
 #include "sl_utf8.h"
 
-void rp_table_free1(rp_table *t);
+void tg_table_free1(tg_table *t);
 
-void rp_table_free1(rp_table *t)
+void tg_table_free1(tg_table *t)
 {
     for (int i = 0; i < t->ncols; i++) {
         free(t->cols[i].name);
@@ -79,27 +79,27 @@ void rp_table_free1(rp_table *t)
     free(t);
 }
 
-void rp_tables_clear(rp_tables *ts)
+void tg_tables_clear(tg_tables *ts)
 {
     while (ts->head) {
-        rp_table *n = ts->head->next;
-        rp_table_free1(ts->head);
+        tg_table *n = ts->head->next;
+        tg_table_free1(ts->head);
         ts->head = n;
     }
 }
 
-void rp_table_forget(rp_tables *ts, const char *name)
+void tg_table_forget(tg_tables *ts, const char *name)
 {
-    for (rp_table **pp = &ts->head; *pp; pp = &(*pp)->next)
+    for (tg_table **pp = &ts->head; *pp; pp = &(*pp)->next)
         if (strcmp((*pp)->name, name) == 0) {
-            rp_table *t = *pp;
+            tg_table *t = *pp;
             *pp = t->next;
-            rp_table_free1(t);
+            tg_table_free1(t);
             return;
         }
 }
 
-int rp_table_col(const rp_table *t, const char *name)
+int tg_table_col(const tg_table *t, const char *name)
 {
     for (int i = 0; i < t->ncols; i++)
         if (strcasecmp(t->cols[i].name, name) == 0)
@@ -110,87 +110,87 @@ int rp_table_col(const rp_table *t, const char *name)
 static int kind_of(const char *dt, const char *ct)
 {
     static const struct { const char *n; int k; } map[] = {
-        { "tinyint", RP_T_INT }, { "smallint", RP_T_INT },
-        { "mediumint", RP_T_INT }, { "int", RP_T_INT },
-        { "bigint", RP_T_INT }, { "float", RP_T_FLOAT },
-        { "double", RP_T_FLOAT }, { "decimal", RP_T_DECIMAL },
-        { "datetime", RP_T_DATETIME }, { "timestamp", RP_T_DATETIME },
-        { "date", RP_T_DATE }, { "time", RP_T_TIME }, { "year", RP_T_YEAR },
-        { "char", RP_T_TEXT }, { "varchar", RP_T_TEXT },
-        { "tinytext", RP_T_TEXT }, { "text", RP_T_TEXT },
-        { "mediumtext", RP_T_TEXT }, { "longtext", RP_T_TEXT },
-        { "json", RP_T_JSON }, { "binary", RP_T_BINARY },
-        { "varbinary", RP_T_BINARY }, { "tinyblob", RP_T_BINARY },
-        { "blob", RP_T_BINARY }, { "mediumblob", RP_T_BINARY },
-        { "longblob", RP_T_BINARY }, { "bit", RP_T_BIT },
+        { "tinyint", TG_T_INT }, { "smallint", TG_T_INT },
+        { "mediumint", TG_T_INT }, { "int", TG_T_INT },
+        { "bigint", TG_T_INT }, { "float", TG_T_FLOAT },
+        { "double", TG_T_FLOAT }, { "decimal", TG_T_DECIMAL },
+        { "datetime", TG_T_DATETIME }, { "timestamp", TG_T_DATETIME },
+        { "date", TG_T_DATE }, { "time", TG_T_TIME }, { "year", TG_T_YEAR },
+        { "char", TG_T_TEXT }, { "varchar", TG_T_TEXT },
+        { "tinytext", TG_T_TEXT }, { "text", TG_T_TEXT },
+        { "mediumtext", TG_T_TEXT }, { "longtext", TG_T_TEXT },
+        { "json", TG_T_JSON }, { "binary", TG_T_BINARY },
+        { "varbinary", TG_T_BINARY }, { "tinyblob", TG_T_BINARY },
+        { "blob", TG_T_BINARY }, { "mediumblob", TG_T_BINARY },
+        { "longblob", TG_T_BINARY }, { "bit", TG_T_BIT },
     };
     if (strcasecmp(dt, "tinyint") == 0 && strncasecmp(ct, "tinyint(1)", 10)
         == 0)
-        return RP_T_BOOL;
+        return TG_T_BOOL;
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
         if (strcasecmp(dt, map[i].n) == 0) {
-            if (map[i].k == RP_T_INT && strstr(ct, "unsigned"))
-                return RP_T_UINT;
+            if (map[i].k == TG_T_INT && strstr(ct, "unsigned"))
+                return TG_T_UINT;
             return map[i].k;
         }
-    return RP_T_OTHER;
+    return TG_T_OTHER;
 }
 
 /* Run a query with one string parameter spliced in as a literal. */
 static MYSQL_RES *query1(MYSQL *db, const char *pre, const char *arg,
-                         const char *post, rp_error *e)
+                         const char *post, jr_err *e)
 {
-    rp_str s = { 0 };
+    tg_str s = { 0 };
     MYSQL_RES *r = NULL;
 
-    rp_str_adds(&s, pre);
-    rp_str_quote(&s, db, arg, strlen(arg));
-    rp_str_adds(&s, post);
+    tg_str_adds(&s, pre);
+    tg_str_quote(&s, db, arg, strlen(arg));
+    tg_str_adds(&s, post);
     if (s.oom)
-        rp_fail(e, RP_E_FATAL, 0, "out of memory");
+        tg_fail(e, TG_E_FATAL, 0, "out of memory");
     else if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0 ||
              (r = mysql_store_result(db)) == NULL)
-        rp_fail_mysql(e, db, "reading information_schema");
-    rp_str_free(&s);
+        tg_fail_mysql(e, db, "reading information_schema");
+    tg_str_free(&s);
     return r;
 }
 
 /* *own = 1 when `name` is recorded in sqlite_sluice_tables (a missing
 ** bookkeeping table -- a target replay never wrote, as verify may see --
 ** means no). 0 or -1. */
-static int owned_table(MYSQL *db, const char *name, int *own, rp_error *e)
+static int owned_table(MYSQL *db, const char *name, int *own, jr_err *e)
 {
-    rp_str s = { 0 };
+    tg_str s = { 0 };
     MYSQL_RES *r;
 
     *own = 0;
-    rp_str_adds(&s, "SELECT 1 FROM " RP_TABLES_TABLE " WHERE table_name = ");
-    rp_str_quote(&s, db, name, strlen(name));
+    tg_str_adds(&s, "SELECT 1 FROM " TG_TABLES_TABLE " WHERE table_name = ");
+    tg_str_quote(&s, db, name, strlen(name));
     if (s.oom) {
-        rp_str_free(&s);
-        return rp_fail(e, RP_E_FATAL, 0, "out of memory");
+        tg_str_free(&s);
+        return tg_fail(e, TG_E_FATAL, 0, "out of memory");
     }
     if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0) {
-        rp_str_free(&s);
+        tg_str_free(&s);
         if (mysql_errno(db) == ER_NO_SUCH_TABLE)
             return 0;
-        return rp_fail_mysql(e, db, "reading " RP_TABLES_TABLE);
+        return tg_fail_mysql(e, db, "reading " TG_TABLES_TABLE);
     }
-    rp_str_free(&s);
+    tg_str_free(&s);
     if ((r = mysql_store_result(db)) == NULL)
-        return rp_fail_mysql(e, db, "reading " RP_TABLES_TABLE);
+        return tg_fail_mysql(e, db, "reading " TG_TABLES_TABLE);
     *own = mysql_num_rows(r) > 0;
     mysql_free_result(r);
     return 0;
 }
 
-static rp_table *load(MYSQL *db, const char *name, rp_error *e)
+static tg_table *load(MYSQL *db, const char *name, jr_err *e)
 {
     MYSQL_RES *r;
     MYSQL_ROW row;
-    rp_table *t;
+    tg_table *t;
     char *cur = NULL;
-    rp_str set = { 0 };
+    tg_str set = { 0 };
     int uniq = 0;
 
     r = query1(db, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, EXTRA, "
@@ -209,22 +209,22 @@ static rp_table *load(MYSQL *db, const char *name, rp_error *e)
     if (t != NULL)
         t->class_col = -1;
     if (t == NULL || (t->name = strdup(name)) == NULL ||
-        (t->cols = calloc(mysql_num_rows(r), sizeof(rp_col))) == NULL) {
+        (t->cols = calloc(mysql_num_rows(r), sizeof(tg_col))) == NULL) {
         mysql_free_result(r);
         if (t)
-            rp_table_free1(t);
-        rp_fail(e, RP_E_FATAL, 0, "out of memory");
+            tg_table_free1(t);
+        tg_fail(e, TG_E_FATAL, 0, "out of memory");
         return NULL;
     }
     while ((row = mysql_fetch_row(r)) != NULL) {
-        rp_col *c = &t->cols[t->ncols++];
+        tg_col *c = &t->cols[t->ncols++];
         c->name = strdup(row[0]);
         c->data_type = strdup(row[1]);
         c->kind = kind_of(row[1], row[2]);
         c->generated = row[3] && strstr(row[3], "GENERATED") != NULL;
         c->frac = (int)strtol(row[4], NULL, 10);
         c->scale = (int)strtol(row[5], NULL, 10);
-        c->precision = c->kind == RP_T_DECIMAL
+        c->precision = c->kind == TG_T_DECIMAL
                            ? (int)strtol(row[6], NULL, 10) : 0;
         c->collation = row[7] ? strdup(row[7]) : NULL;
         /* only *_nopad_bin tells every string apart ('a' = 'a ' under
@@ -233,14 +233,14 @@ static rp_table *load(MYSQL *db, const char *name, rp_error *e)
                    !(strlen(c->collation) > 10 &&
                      strcmp(c->collation + strlen(c->collation) - 10,
                             "_nopad_bin") == 0);
-        if (strcmp(c->name, RP_CLASS_COL) == 0) {
+        if (strcmp(c->name, TG_CLASS_COL) == 0) {
             t->class_col = t->ncols - 1;
             c->loose = 0;          /* letters only: nothing to confuse */
         }
     }
     mysql_free_result(r);
     if (owned_table(db, name, &t->user_created, e) != 0) {
-        rp_table_free1(t);
+        tg_table_free1(t);
         return NULL;
     }
     t->user_created = !t->user_created;
@@ -250,7 +250,7 @@ static rp_table *load(MYSQL *db, const char *name, rp_error *e)
                "= 0 AND TABLE_NAME = ", name,
                " ORDER BY INDEX_NAME, SEQ_IN_INDEX", e);
     if (r == NULL) {
-        rp_table_free1(t);
+        tg_table_free1(t);
         return NULL;
     }
     for (;;) {
@@ -263,7 +263,7 @@ static rp_table *load(MYSQL *db, const char *name, rp_error *e)
                 p[uniq++] = set.p ? set.p : strdup("");
                 set.p = NULL;
             }
-            rp_str_free(&set);
+            tg_str_free(&set);
             free(cur);
             cur = NULL;
         }
@@ -272,10 +272,10 @@ static rp_table *load(MYSQL *db, const char *name, rp_error *e)
         if (cur == NULL)
             cur = strdup(row[0]);
         if (set.len)
-            rp_str_adds(&set, ",");
+            tg_str_adds(&set, ",");
         for (const char *q = row[1]; *q; q++) {
             char ch = (char)tolower((unsigned char)*q);
-            rp_str_add(&set, &ch, 1);
+            tg_str_add(&set, &ch, 1);
         }
     }
     t->nuniq = uniq;
@@ -283,10 +283,10 @@ static rp_table *load(MYSQL *db, const char *name, rp_error *e)
     return t;
 }
 
-rp_table *rp_table_get(rp_tables *ts, MYSQL *db, const char *name,
-                       rp_error *e)
+tg_table *tg_table_get(tg_tables *ts, MYSQL *db, const char *name,
+                       jr_err *e)
 {
-    rp_table *t;
+    tg_table *t;
 
     for (t = ts->head; t; t = t->next)
         if (strcmp(t->name, name) == 0)
@@ -312,49 +312,49 @@ static int has_word(const char *decl, const char *w)
 
 /* MariaDB type for a declared SQLite type; key_chars > 0 for key columns
 ** of text/blob affinity. */
-static void map_type(rp_str *s, const char *decl, int key_chars)
+static void map_type(tg_str *s, const char *decl, int key_chars)
 {
     const char *paren = strchr(decl, '(');
 
     if (has_word(decl, "INT")) {
-        rp_str_adds(s, "BIGINT");
+        tg_str_adds(s, "BIGINT");
     } else if (strcasecmp(decl, "BOOL") == 0 ||
                strcasecmp(decl, "BOOLEAN") == 0) {
-        rp_str_adds(s, "TINYINT(1)");
+        tg_str_adds(s, "TINYINT(1)");
     } else if (has_word(decl, "CHAR") || has_word(decl, "CLOB") ||
                has_word(decl, "TEXT")) {
         if (key_chars)
-            rp_str_addf(s, "VARCHAR(%d)", key_chars);
+            tg_str_addf(s, "VARCHAR(%d)", key_chars);
         else
-            rp_str_adds(s, "LONGTEXT");
+            tg_str_adds(s, "LONGTEXT");
     } else if (decl[0] == 0 || has_word(decl, "BLOB") ||
                strcasecmp(decl, "ANY") == 0) {
         if (key_chars)
-            rp_str_addf(s, "VARBINARY(%d)", key_chars * 4);
+            tg_str_addf(s, "VARBINARY(%d)", key_chars * 4);
         else
-            rp_str_adds(s, "LONGBLOB");
+            tg_str_adds(s, "LONGBLOB");
     } else if (has_word(decl, "REAL") || has_word(decl, "FLOA") ||
                has_word(decl, "DOUB")) {
-        rp_str_adds(s, "DOUBLE");
+        tg_str_adds(s, "DOUBLE");
     } else if (strncasecmp(decl, "DATETIME", 8) == 0 ||
                strncasecmp(decl, "TIMESTAMP", 9) == 0) {
-        rp_str_adds(s, "DATETIME(6)");
+        tg_str_adds(s, "DATETIME(6)");
     } else if (strcasecmp(decl, "DATE") == 0) {
-        rp_str_adds(s, "DATE");
+        tg_str_adds(s, "DATE");
     } else if (strcasecmp(decl, "TIME") == 0) {
-        rp_str_adds(s, "TIME(6)");
+        tg_str_adds(s, "TIME(6)");
     } else if (strcasecmp(decl, "JSON") == 0) {
-        rp_str_adds(s, "JSON");
+        tg_str_adds(s, "JSON");
     } else if (strncasecmp(decl, "DECIMAL", 7) == 0 ||
                strncasecmp(decl, "NUMERIC", 7) == 0) {
         int p = 0, sc = 0;
         if (paren != NULL && sscanf(paren, "(%d,%d)", &p, &sc) >= 1 &&
             p > 0 && p <= 65 && sc >= 0 && sc <= 30 && sc <= p)
-            rp_str_addf(s, "DECIMAL(%d,%d)", p, sc);
+            tg_str_addf(s, "DECIMAL(%d,%d)", p, sc);
         else      /* reals exactly; integers beyond 2^53 are refused */
-            rp_str_adds(s, "DOUBLE");
+            tg_str_adds(s, "DOUBLE");
     } else {
-        rp_str_adds(s, "DOUBLE");
+        tg_str_adds(s, "DOUBLE");
     }
 }
 
@@ -500,7 +500,7 @@ static int needs_class(const sl_json *js)
     return 0;
 }
 
-static void create_sql(rp_str *s, const char *table, const sl_json *js)
+static void create_sql(tg_str *s, const char *table, const sl_json *js)
 {
     const sl_json *cols = sl_json_get(js, "columns");
     const sl_json *key = sl_json_get(js, "key");
@@ -525,39 +525,39 @@ static void create_sql(rp_str *s, const char *table, const sl_json *js)
     } else {
         key_chars = 0;
     }
-    rp_str_adds(s, "CREATE TABLE IF NOT EXISTS ");
-    rp_str_ident(s, table);
-    rp_str_adds(s, " (");
+    tg_str_adds(s, "CREATE TABLE IF NOT EXISTS ");
+    tg_str_ident(s, table);
+    tg_str_adds(s, " (");
     for (const sl_json *c = cols ? cols->child : NULL; c; c = c->next) {
         const char *n = sl_json_str(c, "name"), *ty = decl_of(c, key, uniq);
         int k = n && in_key(key, n);
         if (n == NULL)
             continue;
         if (!first)
-            rp_str_adds(s, ", ");
+            tg_str_adds(s, ", ");
         first = 0;
-        rp_str_ident(s, n);
-        rp_str_adds(s, " ");
+        tg_str_ident(s, n);
+        tg_str_adds(s, " ");
         map_type(s, ty, k && is_texty(ty) ? key_chars : 0);
         if (k)
-            rp_str_adds(s, " NOT NULL");
+            tg_str_adds(s, " NOT NULL");
     }
     if (klass)
-        rp_str_adds(s, ", `" RP_CLASS_COL "` VARCHAR(16) CHARACTER SET "
+        tg_str_adds(s, ", `" TG_CLASS_COL "` VARCHAR(16) CHARACTER SET "
                        "ascii COLLATE ascii_bin NOT NULL DEFAULT ''");
     if (rowid_key) {
-        rp_str_adds(s, ", ");
-        rp_str_ident(s, sl_json_str(js, "rowid_name") ?
+        tg_str_adds(s, ", ");
+        tg_str_ident(s, sl_json_str(js, "rowid_name") ?
                      sl_json_str(js, "rowid_name") : "rowid");
-        rp_str_adds(s, " BIGINT NOT NULL PRIMARY KEY");
+        tg_str_adds(s, " BIGINT NOT NULL PRIMARY KEY");
     } else if (key && key->child) {
-        rp_str_adds(s, ", PRIMARY KEY (");
+        tg_str_adds(s, ", PRIMARY KEY (");
         for (const sl_json *k = key->child; k; k = k->next) {
-            rp_str_ident(s, k->str);
+            tg_str_ident(s, k->str);
             if (k->next)
-                rp_str_adds(s, ", ");
+                tg_str_adds(s, ", ");
         }
-        rp_str_adds(s, klass ? ", `" RP_CLASS_COL "`)" : ")");
+        tg_str_adds(s, klass ? ", `" TG_CLASS_COL "`)" : ")");
     }
     for (const sl_json *u = uniq ? uniq->child : NULL; u; u = u->next) {
         int texty = 0;
@@ -567,23 +567,23 @@ static void create_sql(rp_str *s, const char *table, const sl_json *js)
             if (c && is_texty(decl_of(c, key, uniq)))
                 texty = 1;
         }
-        rp_str_adds(s, ", UNIQUE (");
+        tg_str_adds(s, ", UNIQUE (");
         for (const sl_json *k = u->child; k; k = k->next) {
-            rp_str_ident(s, k->str);
+            tg_str_ident(s, k->str);
             if (k->next)
-                rp_str_adds(s, ", ");
+                tg_str_adds(s, ", ");
         }
-        rp_str_adds(s, texty ? ") USING HASH" : ")");
+        tg_str_adds(s, texty ? ") USING HASH" : ")");
     }
-    rp_str_adds(s, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 "
+    tg_str_adds(s, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 "
                    "COLLATE=utf8mb4_nopad_bin");
 }
 
-char *rp_table_create_sql(const char *table, const char *json, size_t len,
+char *tg_table_create_sql(const char *table, const char *json, size_t len,
                           char *err, size_t cap)
 {
     sl_json *js = sl_json_parse(json, len, err, cap);
-    rp_str s = { 0 };
+    tg_str s = { 0 };
 
     if (js == NULL)
         return NULL;
@@ -594,16 +594,16 @@ char *rp_table_create_sql(const char *table, const char *json, size_t len,
     create_sql(&s, table, js);
     sl_json_free(js);
     if (s.oom) {
-        rp_str_free(&s);
+        tg_str_free(&s);
         snprintf(err, cap, "out of memory");
         return NULL;
     }
     return s.p;
 }
 
-static int owned(MYSQL *db, const char *table, char **schema, rp_error *e)
+static int owned(MYSQL *db, const char *table, char **schema, jr_err *e)
 {
-    MYSQL_RES *r = query1(db, "SELECT schema_json FROM " RP_TABLES_TABLE " "
+    MYSQL_RES *r = query1(db, "SELECT schema_json FROM " TG_TABLES_TABLE " "
                           "WHERE table_name = ", table, "", e);
     MYSQL_ROW row;
     int found = 0;
@@ -620,66 +620,66 @@ static int owned(MYSQL *db, const char *table, char **schema, rp_error *e)
 }
 
 static int record_owned(MYSQL *db, const char *table, const char *json,
-                        size_t len, rp_error *e)
+                        size_t len, jr_err *e)
 {
-    rp_str s = { 0 };
+    tg_str s = { 0 };
     int ret;
 
-    rp_str_adds(&s, "REPLACE INTO " RP_TABLES_TABLE "(table_name, schema_json) "
+    tg_str_adds(&s, "REPLACE INTO " TG_TABLES_TABLE "(table_name, schema_json) "
                     "VALUES (");
-    rp_str_quote(&s, db, table, strlen(table));
-    rp_str_adds(&s, ", ");
-    rp_str_quote(&s, db, json, len);
-    rp_str_adds(&s, ")");
-    ret = s.oom ? rp_fail(e, RP_E_FATAL, 0, "out of memory")
-                : rp_exec(db, s.p, s.len, e);
+    tg_str_quote(&s, db, table, strlen(table));
+    tg_str_adds(&s, ", ");
+    tg_str_quote(&s, db, json, len);
+    tg_str_adds(&s, ")");
+    ret = s.oom ? tg_fail(e, TG_E_FATAL, 0, "out of memory")
+                : tg_exec(db, s.p, s.len, e);
     if (ret == 0 && mysql_commit(db) != 0)
-        ret = rp_fail_mysql(e, db, "recording table ownership");
-    rp_str_free(&s);
+        ret = tg_fail_mysql(e, db, "recording table ownership");
+    tg_str_free(&s);
     return ret;
 }
 
 /* Columns of the schema that the target lacks: ALTER TABLE ADD. */
-static int add_missing(rp_tables *ts, MYSQL *db, const char *table,
-                       const sl_json *js, rp_error *e)
+static int add_missing(tg_tables *ts, MYSQL *db, const char *table,
+                       const sl_json *js, jr_err *e)
 {
-    rp_table *t = rp_table_get(ts, db, table, e);
+    tg_table *t = tg_table_get(ts, db, table, e);
     const sl_json *cols = sl_json_get(js, "columns");
-    rp_str s = { 0 };
+    tg_str s = { 0 };
     int n = 0, ret = 0;
 
     if (t == NULL)
         return e->cls ? -1 : 0;
-    rp_str_adds(&s, "ALTER TABLE ");
-    rp_str_ident(&s, table);
+    tg_str_adds(&s, "ALTER TABLE ");
+    tg_str_ident(&s, table);
     for (const sl_json *c = cols ? cols->child : NULL; c; c = c->next) {
         const char *name = sl_json_str(c, "name");
         const char *ty = sl_json_str(c, "type");
-        if (name == NULL || rp_table_col(t, name) >= 0)
+        if (name == NULL || tg_table_col(t, name) >= 0)
             continue;
-        rp_str_adds(&s, n++ ? ", ADD COLUMN IF NOT EXISTS "
+        tg_str_adds(&s, n++ ? ", ADD COLUMN IF NOT EXISTS "
                             : " ADD COLUMN IF NOT EXISTS ");
-        rp_str_ident(&s, name);
-        rp_str_adds(&s, " ");
+        tg_str_ident(&s, name);
+        tg_str_adds(&s, " ");
         map_type(&s, ty ? ty : "", 0);
     }
     if (n > 0) {
-        ret = s.oom ? rp_fail(e, RP_E_FATAL, 0, "out of memory")
-                    : rp_exec(db, s.p, s.len, e);
-        rp_table_forget(ts, table);
+        ret = s.oom ? tg_fail(e, TG_E_FATAL, 0, "out of memory")
+                    : tg_exec(db, s.p, s.len, e);
+        tg_table_forget(ts, table);
     }
-    rp_str_free(&s);
+    tg_str_free(&s);
     return ret;
 }
 
 /* Names of the table and its columns that MariaDB cannot take: a
 ** permanent error for this table, naming the way out. */
-static int check_table_name(const char *table, rp_error *e)
+static int check_table_name(const char *table, jr_err *e)
 {
     char why[200];
 
-    if (rp_name_check(table, why, sizeof(why)) != 0)
-        return rp_fail(e, RP_E_CONFIG, 0, "table %s: MariaDB cannot take "
+    if (tg_name_check(table, why, sizeof(why)) != 0)
+        return tg_fail(e, TG_E_CONFIG, 0, "table %s: MariaDB cannot take "
                        "this table name: %s; replay it under another name "
                        "with --map '%s=NEW_NAME', or leave it out with "
                        "--exclude-tables", table, why, table);
@@ -688,7 +688,7 @@ static int check_table_name(const char *table, rp_error *e)
 
 /* The column names (the table's own name was checked before its JSON,
 ** which holds it, was read). */
-static int check_names(const char *table, const sl_json *js, rp_error *e)
+static int check_names(const char *table, const sl_json *js, jr_err *e)
 {
     const sl_json *cols = sl_json_get(js, "columns");
     char why[200];
@@ -699,18 +699,18 @@ static int check_names(const char *table, const sl_json *js, rp_error *e)
         if (name == NULL)
             continue;
         n++;
-        if (rp_name_check(name, why, sizeof(why)) != 0 ||
-            rp_meta_reserved(name))
-            return rp_fail(e, RP_E_CONFIG, 0, "table %s: MariaDB cannot "
+        if (tg_name_check(name, why, sizeof(why)) != 0 ||
+            tg_name_reserved(name))
+            return tg_fail(e, TG_E_CONFIG, 0, "table %s: MariaDB cannot "
                            "take column name %s: %s; rename the column in "
                            "SQLite, or leave the table out with "
                            "--exclude-tables '%s'", table, name,
-                           rp_meta_reserved(name) ? "it is in replay's own "
+                           tg_name_reserved(name) ? "it is in replay's own "
                            "sqlite_sluice namespace" : why, table);
         for (const sl_json *d = cols->child; d != c; d = d->next) {
             const char *other = sl_json_str(d, "name");
             if (other != NULL && strcasecmp(other, name) == 0)
-                return rp_fail(e, RP_E_CONFIG, 0, "table %s: columns %s "
+                return tg_fail(e, TG_E_CONFIG, 0, "table %s: columns %s "
                                "and %s are one name to MariaDB (column "
                                "names ignore case); rename one in SQLite, "
                                "or leave the table out with "
@@ -719,58 +719,58 @@ static int check_names(const char *table, const sl_json *js, rp_error *e)
         }
     }
     if (n + 2 > 1017)
-        return rp_fail(e, RP_E_CONFIG, 0, "table %s has %zu columns; an "
+        return tg_fail(e, TG_E_CONFIG, 0, "table %s has %zu columns; an "
                        "InnoDB table holds at most 1017: leave it out with "
                        "--exclude-tables '%s'", table, n, table);
     return 0;
 }
 
 /* A DDL statement MariaDB refused: permanent, with the way out. */
-static int ddl_failed(rp_error *e, const char *what, const char *table)
+static int ddl_failed(jr_err *e, const char *what, const char *table)
 {
     size_t o = strlen(e->msg);
 
-    if (e->cls == RP_E_CONN || e->cls == RP_E_RETRY)
+    if (tg_class_transient(e->cls))
         return -1;
-    e->cls = RP_E_CONFIG;
+    e->cls = TG_E_CONFIG;
     snprintf(e->msg + o, sizeof(e->msg) - o, " (%s table %s; if MariaDB "
              "cannot hold this table, leave it out with --exclude-tables "
              "'%s' or map it with --map)", what, table, table);
     return -1;
 }
 
-int rp_table_schema(rp_tables *ts, MYSQL *db, const char *table,
-                    const char *json, size_t len, rp_error *e)
+int tg_table_schema(tg_tables *ts, MYSQL *db, const char *table,
+                    const char *json, size_t len, jr_err *e)
 {
     char errbuf[128];
     sl_json *js;
     char *prev = NULL;
-    rp_table *t;
-    rp_str s = { 0 };
+    tg_table *t;
+    tg_str s = { 0 };
     int ret = 0, own;
 
     if (check_table_name(table, e) != 0)  /* before its JSON, which holds it */
         return -1;
     if (!sl_utf8_valid(json, len, 0))   /* capture copies names as they are */
-        return rp_fail(e, RP_E_CONFIG, 0, "table %s has a column name that "
+        return tg_fail(e, TG_E_CONFIG, 0, "table %s has a column name that "
                        "is not UTF-8, which MariaDB cannot hold: rename it "
                        "in the source or leave the table out with "
                        "sluice-capture --exclude-tables", table);
     js = sl_json_parse(json, len, errbuf, sizeof(errbuf));
     if (js == NULL)
-        return rp_fail(e, RP_E_FATAL, 0, "schema record of table %s is not "
+        return tg_fail(e, TG_E_FATAL, 0, "schema record of table %s is not "
                        "valid JSON: %s", table, errbuf);
     if (!schema_shape_ok(js, errbuf, sizeof(errbuf))) {
         sl_json_free(js);
-        return rp_fail(e, RP_E_FATAL, 0, "schema record of table %s is "
+        return tg_fail(e, TG_E_FATAL, 0, "schema record of table %s is "
                        "malformed: %s", table, errbuf);
     }
     if (check_names(table, js, e) != 0) {
         sl_json_free(js);
         return -1;
     }
-    t = rp_table_get(ts, db, table, e);
-    if (t == NULL && e->cls != RP_E_NONE)
+    t = tg_table_get(ts, db, table, e);
+    if (t == NULL && e->cls != TG_E_NONE)
         goto out;
     own = t ? owned(db, table, &prev, e) : 0;
     if (own < 0) {
@@ -781,70 +781,70 @@ int rp_table_schema(rp_tables *ts, MYSQL *db, const char *table,
                              memcmp(prev, json, len) != 0)) {
         /* sluice's own table, new definition: rebuild it (the snapshot
         ** that follows this record refills it) */
-        rp_str_adds(&s, "DROP TABLE IF EXISTS ");
-        rp_str_ident(&s, table);
-        if ((ret = rp_exec(db, s.p, s.len, e)) != 0) {
+        tg_str_adds(&s, "DROP TABLE IF EXISTS ");
+        tg_str_ident(&s, table);
+        if ((ret = tg_exec(db, s.p, s.len, e)) != 0) {
             ddl_failed(e, "dropping", table);
             goto out;
         }
-        rp_table_forget(ts, table);
+        tg_table_forget(ts, table);
         t = NULL;
         s.len = 0;
     }
     if (t == NULL) {
         create_sql(&s, table, js);
         if (s.oom) {
-            ret = rp_fail(e, RP_E_FATAL, 0, "out of memory");
+            ret = tg_fail(e, TG_E_FATAL, 0, "out of memory");
             goto out;
         }
-        if ((ret = rp_exec(db, s.p, s.len, e)) != 0) {
+        if ((ret = tg_exec(db, s.p, s.len, e)) != 0) {
             ddl_failed(e, "creating", table);
             goto out;
         }
-        rp_table_forget(ts, table);
+        tg_table_forget(ts, table);
         ret = record_owned(db, table, json, len, e);
     } else if (!own) {
         if ((ret = add_missing(ts, db, table, js, e)) != 0)
             ddl_failed(e, "adding columns to", table);
     }
 out:
-    rp_str_free(&s);
+    tg_str_free(&s);
     free(prev);
     sl_json_free(js);
     return ret;
 }
 
-int rp_table_drop(rp_tables *ts, MYSQL *db, const char *table, rp_error *e)
+int tg_table_drop(tg_tables *ts, MYSQL *db, const char *table, jr_err *e)
 {
-    rp_str s = { 0 };
+    tg_str s = { 0 };
     char *prev = NULL;
     int own = owned(db, table, &prev, e), ret;
 
     free(prev);
     if (own < 0)
         return -1;
-    rp_table_forget(ts, table);
+    tg_table_forget(ts, table);
     if (!own) {
         /* not replay's: the user made it, the user decides (a source
         ** DROP or RENAME never takes their table, data or indexes) */
-        if (rp_table_get(ts, db, table, e) != NULL)
+        if (tg_table_get(ts, db, table, e) != NULL)
             SL_LOG(SL_WARN, "replay.table_kept", "table=%s reason=\"the "
                    "source dropped or renamed it, but replay did not create "
                    "the target table: it stays as it is\"", table);
-        rp_table_forget(ts, table);
-        return e->cls != RP_E_NONE ? -1 : 0;
+        tg_table_forget(ts, table);
+        return e->cls != TG_E_NONE ? -1 : 0;
     }
-    rp_str_adds(&s, "DROP TABLE IF EXISTS ");
-    rp_str_ident(&s, table);
-    ret = rp_exec(db, s.p, s.len, e);
-    rp_str_free(&s);
+    tg_str_adds(&s, "DROP TABLE IF EXISTS ");
+    tg_str_ident(&s, table);
+    ret = tg_exec(db, s.p, s.len, e);
+    tg_str_free(&s);
     if (ret == 0) {
-        rp_str_adds(&s, "DELETE FROM " RP_TABLES_TABLE " WHERE table_name = ");
-        rp_str_quote(&s, db, table, strlen(table));
-        ret = rp_exec(db, s.p, s.len, e);
-        rp_str_free(&s);
+        tg_str_adds(&s, "DELETE FROM " TG_TABLES_TABLE " WHERE table_name = ");
+        tg_str_quote(&s, db, table, strlen(table));
+        ret = tg_exec(db, s.p, s.len, e);
+        tg_str_free(&s);
         if (ret == 0 && mysql_commit(db) != 0)
-            ret = rp_fail_mysql(e, db, "dropping table");
+            ret = tg_fail_mysql(e, db, "dropping table");
     } else {
         ddl_failed(e, "dropping", table);
     }

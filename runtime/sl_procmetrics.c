@@ -1,11 +1,9 @@
 /*
-** sl_procmetrics.c -- process_* metrics from /proc/self, and fixed-bucket
-** histograms, in the Prometheus text format.
+** sl_procmetrics.c -- process_* metrics from /proc/self in the Prometheus
+** text format (libc only, like the rest of the runtime).
 ** INVARIANTS:
 **  (P1) only reads /proc; never fails the caller: a value it cannot read
 **       is left out of the exposition (an absent series, not a zero).
-**  (P2) histogram buckets are written cumulative and in increasing `le`,
-**       ending with +Inf equal to _count (what promtool checks).
 */
 #include <dirent.h>
 #include <stdlib.h>
@@ -15,17 +13,7 @@
 #include <unistd.h>
 
 #include "sl_procmetrics.h"
-
-const double sl_hist_bounds[SL_HIST_N] = {
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
-    10, 60
-};
-
-static void family(FILE *f, const char *name, const char *type,
-                   const char *help)
-{
-    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
+#include "sl_prom.h"
 
 /* Boot time in seconds since the epoch (btime in /proc/stat). */
 static long long boot_time(void)
@@ -95,63 +83,32 @@ void sl_procmetrics_write(FILE *f)
 
     if (tck > 0 && page > 0 && self_stat(&ut, &stt, &start, &vsize,
                                          &rss) == 0) {
-        family(f, "process_cpu_seconds_total", "counter",
-               "Total user and system CPU time spent in seconds.");
+        sl_prom_family(f, "process_cpu_seconds_total", "counter",
+                       "Total user and system CPU time spent in seconds.");
         fprintf(f, "process_cpu_seconds_total %.2f\n",
                 (double)(ut + stt) / (double)tck);
-        family(f, "process_resident_memory_bytes", "gauge",
-               "Resident memory size in bytes.");
+        sl_prom_family(f, "process_resident_memory_bytes", "gauge",
+                       "Resident memory size in bytes.");
         fprintf(f, "process_resident_memory_bytes %lld\n", rss * page);
-        family(f, "process_virtual_memory_bytes", "gauge",
-               "Virtual memory size in bytes.");
+        sl_prom_family(f, "process_virtual_memory_bytes", "gauge",
+                       "Virtual memory size in bytes.");
         fprintf(f, "process_virtual_memory_bytes %llu\n", vsize);
         if ((bt = boot_time()) > 0) {
-            family(f, "process_start_time_seconds", "gauge",
-                   "Start time of the process since unix epoch in "
-                   "seconds.");
+            sl_prom_family(f, "process_start_time_seconds", "gauge",
+                           "Start time of the process since unix epoch "
+                           "in seconds.");
             fprintf(f, "process_start_time_seconds %.2f\n",
                     (double)bt + (double)start / (double)tck);
         }
     }
     if ((fds = open_fds()) >= 0) {
-        family(f, "process_open_fds", "gauge",
-               "Number of open file descriptors.");
+        sl_prom_family(f, "process_open_fds", "gauge",
+                       "Number of open file descriptors.");
         fprintf(f, "process_open_fds %ld\n", fds);
     }
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-        family(f, "process_max_fds", "gauge",
-               "Maximum number of open file descriptors.");
+        sl_prom_family(f, "process_max_fds", "gauge",
+                       "Maximum number of open file descriptors.");
         fprintf(f, "process_max_fds %llu\n", (unsigned long long)rl.rlim_cur);
     }
-}
-
-void sl_hist_observe(sl_hist *h, double seconds)
-{
-    int i = 0;
-
-    while (i < SL_HIST_N && seconds > sl_hist_bounds[i])
-        i++;
-    h->bucket[i]++;
-    h->count++;
-    h->sum += seconds;
-}
-
-void sl_hist_write(FILE *f, const sl_hist *h, const char *name,
-                   const char *help, const char *labels)
-{
-    uint64_t cum = 0;
-    const char *sep = labels[0] ? "," : "";
-
-    family(f, name, "histogram", help);
-    for (int i = 0; i < SL_HIST_N; i++) {
-        cum += h->bucket[i];
-        fprintf(f, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
-                sl_hist_bounds[i], (unsigned long long)cum);
-    }
-    cum += h->bucket[SL_HIST_N];
-    fprintf(f, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
-            (unsigned long long)cum);
-    fprintf(f, "%s_sum{%s} %.6f\n", name, labels, h->sum);
-    fprintf(f, "%s_count{%s} %llu\n", name, labels,
-            (unsigned long long)h->count);
 }

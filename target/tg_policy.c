@@ -1,12 +1,12 @@
 /*
-** rp_policy.c -- the value policy: what one journal value becomes in one
+** tg_policy.c -- the value policy: what one journal value becomes in one
 ** target column. sluice-replay writes exactly this, and sluice-verify
 ** compares exactly this, so the two can never disagree on a value.
 **
 ** A value is read with SQLite's meaning (its storage class) and converted
 ** the way MariaDB itself converts a direct write of that value in strict
 ** mode. Where MariaDB drops fractional digits without an error, so does
-** replay -- but it says so (rp_conv.altered, counted per table and column
+** replay -- but it says so (tg_conv.altered, counted per table and column
 ** and logged once); where MariaDB would refuse, or would silently turn the
 ** value into something else, replay refuses with a reason:
 **
@@ -41,8 +41,8 @@
 ** Too long, out of range: MariaDB's strict mode refuses and replay reports
 ** the server's message, pinned on one row.
 **
-** flags: RP_POL_STRICT (--strict-values) refuses every alteration;
-** RP_POL_KEY refuses it for key and unique columns whatever the mode --
+** flags: TG_POL_STRICT (--strict-values) refuses every alteration;
+** TG_POL_KEY refuses it for key and unique columns whatever the mode --
 ** rounding a key could land the change on another key's row.
 **
 ** INVARIANT: a value is converted as MariaDB would, or refused with a
@@ -55,25 +55,25 @@
 #include <string.h>
 #include <strings.h>
 
-#include "rp.h"
+#include "tg.h"
 #include "sl_utf8.h"
 
-static void set_num(rp_conv *cv, const char *text)
+static void set_num(tg_conv *cv, const char *text)
 {
-    cv->kind = RP_CV_NUM;
+    cv->kind = TG_CV_NUM;
     snprintf(cv->buf, sizeof(cv->buf), "%s", text);
     cv->p = cv->buf;
     cv->n = strlen(cv->buf);
 }
 
-static void set_buf(rp_conv *cv, int kind)
+static void set_buf(tg_conv *cv, int kind)
 {
     cv->kind = kind;
     cv->p = cv->buf;
     cv->n = strlen(cv->buf);
 }
 
-static void set_bytes(rp_conv *cv, int kind, const void *p, size_t n)
+static void set_bytes(tg_conv *cv, int kind, const void *p, size_t n)
 {
     cv->kind = kind;
     cv->p = p ? p : "";
@@ -81,16 +81,16 @@ static void set_bytes(rp_conv *cv, int kind, const void *p, size_t n)
 }
 
 /* An alteration: allowed, or refused under `flags`. */
-static int altered(rp_conv *cv, int flags, const char *what,
-                   const rp_col *c, char *why, size_t cap)
+static int altered(tg_conv *cv, int flags, const char *what,
+                   const tg_col *c, char *why, size_t cap)
 {
-    if (flags & RP_POL_KEY) {
+    if (flags & TG_POL_KEY) {
         snprintf(why, cap, "%s (the %s column %s is part of a key: a key "
                  "is never altered, it could land on another key's row)",
                  what, c->data_type, c->name);
         return -1;
     }
-    if (flags & RP_POL_STRICT) {
+    if (flags & TG_POL_STRICT) {
         snprintf(why, cap, "%s (refused: --strict-values)", what);
         return -1;
     }
@@ -109,11 +109,11 @@ static int number_text(const jr_value *v, char *b, size_t cap)
     if (v->type == JR_REAL) {
         if (!isfinite(v->u.r))
             return -1;
-        rp_shortest(b, cap, v->u.r);
+        tg_shortest(b, cap, v->u.r);
         return 0;
     }
     if (v->type == JR_TEXT && v->u.b.n > 0 && v->u.b.n < cap &&
-        rp_is_number(v->u.b.p, v->u.b.n)) {
+        tg_is_number(v->u.b.p, v->u.b.n)) {
         memcpy(b, v->u.b.p, v->u.b.n);
         b[v->u.b.n] = 0;
         return 0;
@@ -121,7 +121,7 @@ static int number_text(const jr_value *v, char *b, size_t cap)
     return -1;
 }
 
-static int not_a_number(const rp_col *c, const jr_value *v, char *why,
+static int not_a_number(const tg_col *c, const jr_value *v, char *why,
                         size_t cap)
 {
     if (v->type == JR_BLOB)
@@ -132,12 +132,12 @@ static int not_a_number(const rp_col *c, const jr_value *v, char *why,
                  isnan(v->u.r) ? "NaN" : "infinity", c->data_type);
     else
         snprintf(why, cap, "text that is not a number cannot be stored in "
-                 "a%s %s column", c->kind == RP_T_INT || c->kind == RP_T_UINT
-                 || c->kind == RP_T_BOOL ? "n integer" : "", c->data_type);
+                 "a%s %s column", c->kind == TG_T_INT || c->kind == TG_T_UINT
+                 || c->kind == TG_T_BOOL ? "n integer" : "", c->data_type);
     return -1;
 }
 
-static int conv_int(rp_conv *cv, const rp_col *c, const jr_value *v,
+static int conv_int(tg_conv *cv, const tg_col *c, const jr_value *v,
                     int flags, char *why, size_t cap)
 {
     char b[80], r[120];
@@ -148,7 +148,7 @@ static int conv_int(rp_conv *cv, const rp_col *c, const jr_value *v,
         set_num(cv, b);
         return 0;
     }
-    if (c->kind == RP_T_BOOL && v->type == JR_TEXT) {
+    if (c->kind == TG_T_BOOL && v->type == JR_TEXT) {
         if (v->u.b.n == 4 && strncasecmp(v->u.b.p, "true", 4) == 0) {
             set_num(cv, "1");
             return 0;
@@ -171,7 +171,7 @@ static int conv_int(rp_conv *cv, const rp_col *c, const jr_value *v,
         }
         snprintf(r, sizeof(r), "%.0f", x);
         dropped = x != v->u.r;
-    } else if (rp_dec_round(b, strlen(b), 0, r, sizeof(r), &dropped) != 0 ||
+    } else if (tg_dec_round(b, strlen(b), 0, r, sizeof(r), &dropped) != 0 ||
                strlen(r) > 20) {
         /* numeric text: decimal rounding, halves away from zero */
         snprintf(why, cap, "%s is out of range for a %s column", b,
@@ -189,7 +189,7 @@ static int conv_int(rp_conv *cv, const rp_col *c, const jr_value *v,
     return 0;
 }
 
-static int conv_float(rp_conv *cv, const rp_col *c, const jr_value *v,
+static int conv_float(tg_conv *cv, const tg_col *c, const jr_value *v,
                       char *why, size_t cap)
 {
     char b[80];
@@ -214,7 +214,7 @@ static int conv_float(rp_conv *cv, const rp_col *c, const jr_value *v,
     return 0;
 }
 
-static int conv_decimal(rp_conv *cv, const rp_col *c, const jr_value *v,
+static int conv_decimal(tg_conv *cv, const tg_col *c, const jr_value *v,
                         int flags, char *why, size_t cap)
 {
     char b[80];
@@ -224,7 +224,7 @@ static int conv_decimal(rp_conv *cv, const rp_col *c, const jr_value *v,
 
     if (number_text(v, b, sizeof(b)) != 0)
         return not_a_number(c, v, why, cap);
-    if (rp_dec_round(b, strlen(b), c->scale, cv->buf, sizeof(cv->buf),
+    if (tg_dec_round(b, strlen(b), c->scale, cv->buf, sizeof(cv->buf),
                      &dropped) != 0) {
         snprintf(why, cap, "%s is out of range for a %s column", b,
                  c->data_type);
@@ -238,7 +238,7 @@ static int conv_decimal(rp_conv *cv, const rp_col *c, const jr_value *v,
                  " column holds", b, c->precision, c->scale);
         return -1;
     }
-    set_buf(cv, RP_CV_NUM);
+    set_buf(cv, TG_CV_NUM);
     if (dropped) {
         char what[400];
         snprintf(what, sizeof(what), "%s has more than the %d decimals of a "
@@ -250,7 +250,7 @@ static int conv_decimal(rp_conv *cv, const rp_col *c, const jr_value *v,
 }
 
 /* Integer or real stored in a date column. */
-static int epoch_us(const rp_col *c, const jr_value *v, int64_t *us,
+static int epoch_us(const tg_col *c, const jr_value *v, int64_t *us,
                     char *why, size_t cap)
 {
     if (v->type == JR_INT) {
@@ -283,13 +283,13 @@ static int epoch_us(const rp_col *c, const jr_value *v, int64_t *us,
 }
 
 /* buf holds "YYYY-MM-DD HH:MM:SS.ffffff": cut it to the column. */
-static int fit_datetime(rp_conv *cv, const rp_col *c, int flags,
+static int fit_datetime(tg_conv *cv, const tg_col *c, int flags,
                         const jr_value *v, char *why, size_t cap)
 {
     int frac = c->frac < 0 ? 0 : c->frac > 6 ? 6 : c->frac, lost = 0;
     char *f = cv->buf + 20;                 /* first fraction digit */
 
-    if (c->kind == RP_T_DATE) {
+    if (c->kind == TG_T_DATE) {
         lost = strcmp(cv->buf + 10, " 00:00:00.000000") != 0;
         cv->buf[10] = 0;
     } else {
@@ -301,26 +301,26 @@ static int fit_datetime(rp_conv *cv, const rp_col *c, int flags,
         else
             f[frac] = 0;
     }
-    set_buf(cv, RP_CV_STR);
+    set_buf(cv, TG_CV_STR);
     if (lost) {
         char what[400], shown[120];
-        rp_value_show(shown, sizeof(shown), v);
+        tg_value_show(shown, sizeof(shown), v);
         snprintf(what, sizeof(what), "%s has more time detail than a %s(%d) "
                  "column keeps (it becomes %s)", shown, c->data_type,
-                 c->kind == RP_T_DATE ? 0 : frac, cv->buf);
+                 c->kind == TG_T_DATE ? 0 : frac, cv->buf);
         return altered(cv, flags, what, c, why, cap);
     }
     return 0;
 }
 
-static int conv_date(rp_conv *cv, const rp_col *c, const jr_value *v,
+static int conv_date(tg_conv *cv, const tg_col *c, const jr_value *v,
                      int flags, char *why, size_t cap)
 {
     int64_t us;
 
     if (v->type == JR_TEXT) {
         int date_only;
-        if (rp_parse_datetime(v->u.b.p, v->u.b.n, cv->buf, sizeof(cv->buf),
+        if (tg_parse_datetime(v->u.b.p, v->u.b.n, cv->buf, sizeof(cv->buf),
                               &date_only) != 0) {
             snprintf(why, cap, "text is not a date/time in a form SQLite "
                      "writes (YYYY-MM-DD[ HH:MM[:SS[.fff]]][Z|+HH:MM])");
@@ -333,7 +333,7 @@ static int conv_date(rp_conv *cv, const rp_col *c, const jr_value *v,
     if (v->type == JR_INT || v->type == JR_REAL) {
         if (epoch_us(c, v, &us, why, cap) != 0)
             return -1;
-        rp_format_us(cv->buf, sizeof(cv->buf), us);
+        tg_format_us(cv->buf, sizeof(cv->buf), us);
         return fit_datetime(cv, c, flags, v, why, cap);
     }
     snprintf(why, cap, "a blob cannot be stored in a %s column",
@@ -343,7 +343,7 @@ static int conv_date(rp_conv *cv, const rp_col *c, const jr_value *v,
 
 #define TIME_MAX_S 3020399.999999          /* 838:59:59.999999 */
 
-static int conv_time(rp_conv *cv, const rp_col *c, const jr_value *v,
+static int conv_time(tg_conv *cv, const tg_col *c, const jr_value *v,
                      int flags, char *why, size_t cap)
 {
     int frac = c->frac < 0 ? 0 : c->frac > 6 ? 6 : c->frac, dropped = 0;
@@ -351,18 +351,18 @@ static int conv_time(rp_conv *cv, const rp_col *c, const jr_value *v,
     char shown[120], t[64];
 
     /* for messages only: refusals and alterations are rare */
-#define SHOWN (rp_value_show(shown, sizeof(shown), v), shown)
+#define SHOWN (tg_value_show(shown, sizeof(shown), v), shown)
     if (v->type == JR_TEXT) {
         char dt[40];
         int d_only;
-        if (rp_parse_datetime(v->u.b.p, v->u.b.n, dt, sizeof(dt),
+        if (tg_parse_datetime(v->u.b.p, v->u.b.n, dt, sizeof(dt),
                               &d_only) == 0) {
             snprintf(why, cap, "a date%s is not a time: a TIME column would "
                      "keep only part of it", d_only ? "" : " and time");
             return -1;
         }
         if (v->u.b.n >= sizeof(t) ||
-            rp_time_round(v->u.b.p, v->u.b.n, frac, t, sizeof(t), &dropped,
+            tg_time_round(v->u.b.p, v->u.b.n, frac, t, sizeof(t), &dropped,
                           &secs) != 0) {
             snprintf(why, cap, "text is not a time ([-]HH:MM[:SS[.fff]])");
             return -1;
@@ -386,7 +386,7 @@ static int conv_time(rp_conv *cv, const rp_col *c, const jr_value *v,
                  (long long)(a / 3600000000LL), (int)(a / 60000000 % 60),
                  (int)(a / 1000000 % 60), (int)(a % 1000000));
         secs = r;
-        if (rp_time_round(t, strlen(t), frac, t, sizeof(t), &dropped,
+        if (tg_time_round(t, strlen(t), frac, t, sizeof(t), &dropped,
                           NULL) != 0) {
             snprintf(why, cap, "%s cannot be stored as a time", SHOWN);
             return -1;
@@ -408,7 +408,7 @@ static int conv_time(rp_conv *cv, const rp_col *c, const jr_value *v,
             dot[frac ? frac + 1 : 0] = 0;
     }
     snprintf(cv->buf, sizeof(cv->buf), "%s", t);
-    set_buf(cv, RP_CV_STR);
+    set_buf(cv, TG_CV_STR);
     if (dropped) {
         char what[400];
         snprintf(what, sizeof(what), "%s has more fractional digits than a "
@@ -420,13 +420,13 @@ static int conv_time(rp_conv *cv, const rp_col *c, const jr_value *v,
 #undef SHOWN
 }
 
-static int conv_text(rp_conv *cv, const rp_col *c, const jr_value *v,
+static int conv_text(tg_conv *cv, const tg_col *c, const jr_value *v,
                      char *why, size_t cap)
 {
     switch (v->type) {
     case JR_INT:
         snprintf(cv->buf, sizeof(cv->buf), "%" PRId64, v->u.i);
-        set_buf(cv, RP_CV_STR);
+        set_buf(cv, TG_CV_STR);
         return 0;
     case JR_REAL:
         if (isnan(v->u.r))
@@ -434,8 +434,8 @@ static int conv_text(rp_conv *cv, const rp_col *c, const jr_value *v,
         else if (isinf(v->u.r))
             snprintf(cv->buf, sizeof(cv->buf), v->u.r > 0 ? "Inf" : "-Inf");
         else
-            rp_shortest(cv->buf, sizeof(cv->buf), v->u.r);
-        set_buf(cv, RP_CV_STR);
+            tg_shortest(cv->buf, sizeof(cv->buf), v->u.r);
+        set_buf(cv, TG_CV_STR);
         return 0;
     default:
         if (!sl_utf8_valid(v->u.b.p, v->u.b.n, 0)) {
@@ -444,15 +444,15 @@ static int conv_text(rp_conv *cv, const rp_col *c, const jr_value *v,
                      c->data_type);
             return -1;
         }
-        set_bytes(cv, RP_CV_STR, v->u.b.p, v->u.b.n);
+        set_bytes(cv, TG_CV_STR, v->u.b.p, v->u.b.n);
         return 0;
     }
 }
 
-int rp_convert(rp_conv *cv, const rp_col *c, const jr_value *v, int flags,
+int tg_convert(tg_conv *cv, const tg_col *c, const jr_value *v, int flags,
                char *why, size_t cap)
 {
-    cv->kind = RP_CV_NULL;
+    cv->kind = TG_CV_NULL;
     cv->p = NULL;
     cv->n = 0;
     cv->altered = 0;
@@ -460,30 +460,30 @@ int rp_convert(rp_conv *cv, const rp_col *c, const jr_value *v, int flags,
     if (v->type == JR_NULL)
         return 0;
     switch (c->kind) {
-    case RP_T_INT:
-    case RP_T_UINT:
-    case RP_T_BOOL:
+    case TG_T_INT:
+    case TG_T_UINT:
+    case TG_T_BOOL:
         return conv_int(cv, c, v, flags, why, cap);
-    case RP_T_FLOAT:
+    case TG_T_FLOAT:
         return conv_float(cv, c, v, why, cap);
-    case RP_T_DECIMAL:
+    case TG_T_DECIMAL:
         return conv_decimal(cv, c, v, flags, why, cap);
-    case RP_T_DATETIME:
-    case RP_T_DATE:
+    case TG_T_DATETIME:
+    case TG_T_DATE:
         return conv_date(cv, c, v, flags, why, cap);
-    case RP_T_TIME:
+    case TG_T_TIME:
         return conv_time(cv, c, v, flags, why, cap);
-    case RP_T_TEXT:
-    case RP_T_JSON:
+    case TG_T_TEXT:
+    case TG_T_JSON:
         return conv_text(cv, c, v, why, cap);
-    case RP_T_BINARY:
+    case TG_T_BINARY:
         if (v->type == JR_TEXT || v->type == JR_BLOB) {
-            set_bytes(cv, RP_CV_BIN, v->u.b.p, v->u.b.n);
+            set_bytes(cv, TG_CV_BIN, v->u.b.p, v->u.b.n);
             return 0;
         }
         if (conv_text(cv, c, v, why, cap) != 0)
             return -1;
-        cv->kind = RP_CV_BIN;
+        cv->kind = TG_CV_BIN;
         return 0;
     default:
         break;
@@ -494,12 +494,12 @@ int rp_convert(rp_conv *cv, const rp_col *c, const jr_value *v, int flags,
     case JR_REAL:
         if (number_text(v, cv->buf, sizeof(cv->buf)) != 0)
             return not_a_number(c, v, why, cap);
-        set_buf(cv, RP_CV_NUM);
+        set_buf(cv, TG_CV_NUM);
         return 0;
     case JR_TEXT:
         return conv_text(cv, c, v, why, cap);
     default:
-        set_bytes(cv, RP_CV_BIN, v->u.b.p, v->u.b.n);
+        set_bytes(cv, TG_CV_BIN, v->u.b.p, v->u.b.n);
         return 0;
     }
 }

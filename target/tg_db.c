@@ -1,5 +1,5 @@
 /*
-** rp_db.c -- the MariaDB connection: connect, session settings, error
+** tg_db.c -- the MariaDB connection: connect, session settings, error
 ** classes, and the string builder used to assemble statements.
 **
 ** Every session runs with a strict sql_mode (nothing silently truncated,
@@ -17,7 +17,7 @@
 ** a server without TLS even with SSL_ENFORCE set, so after connecting
 ** the cipher is checked: no cipher, no session.
 **
-** INVARIANT: every failure is classified (rp.h RP_E_*), so the loop knows
+** INVARIANT: every failure is classified (rp.h TG_E_*), so the loop knows
 ** whether to reconnect, retry, stop on a bad value, or give up; an error
 ** number nobody listed is permanent (retrying forever fixes nothing).
 */
@@ -28,20 +28,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rp.h"
+#include "tg.h"
 
-int rp_fail(rp_error *e, int cls, unsigned no, const char *fmt, ...)
+int tg_fail(jr_err *e, int cls, unsigned no, const char *fmt, ...)
 {
     va_list ap;
 
-    if (e == NULL || e->cls != RP_E_NONE)
-        return -1;
-    e->cls = cls;
-    e->mysql_errno = no;
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    jr_err_vset(e, JR_ERR, cls, no != 0 ? JR_D_MARIADB : JR_D_NONE, (int)no,
+                NULL, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+const char *tg_class_name(int cls)
+{
+    static const char *const n[] = { "none", "connection", "retry",
+                                     "value", "config", "fatal" };
+    return cls >= 0 && cls <= TG_E_FATAL ? n[cls] : "?";
+}
+
+int tg_class_transient(int cls)
+{
+    return cls == TG_E_CONN || cls == TG_E_RETRY;
 }
 
 /* Transient errors: connection trouble (reconnect, retry the group) and
@@ -54,15 +63,15 @@ static int classify(unsigned no)
     switch (no) {
     /* client library: the connection, or the packet */
     case 2005:  /* CR_UNKNOWN_HOST (DNS may come back) */
-        return RP_E_CONN;
+        return TG_E_CONN;
     case 2020:  /* CR_NET_PACKET_TOO_LARGE */
     case ER_NET_PACKET_TOO_LARGE:
-        return RP_E_DATA;
+        return TG_E_DATA;
     case 2026:  /* CR_SSL_CONNECTION_ERROR: certificates, TLS config */
     case 2059:  /* CR_AUTH_PLUGIN_CANNOT_LOAD */
     case 2047:  /* CR_CONN_UNKNOW_PROTOCOL */
     case 2027:  /* CR_MALFORMED_PACKET */
-        return RP_E_CONFIG;
+        return TG_E_CONFIG;
     /* server: connection, shutdown, read-only (failover), resources */
     case ER_CON_COUNT_ERROR: case ER_SERVER_SHUTDOWN:
     case ER_CONNECTION_KILLED: case ER_QUERY_INTERRUPTED:
@@ -72,14 +81,14 @@ static int classify(unsigned no)
     case ER_READ_ONLY_MODE: case ER_OPTION_PREVENTS_STATEMENT:
     case ER_UNKNOWN_COM_ERROR:                 /* Galera: not ready */
     case ER_HOST_IS_BLOCKED: case ER_NET_UNCOMPRESS_ERROR:
-        return RP_E_CONN;
+        return TG_E_CONN;
     case ER_LOCK_WAIT_TIMEOUT: case ER_LOCK_DEADLOCK:
     case ER_CHECKREAD: case ER_LOCK_TABLE_FULL: case ER_LOCK_ABORTED:
     case ER_TOO_MANY_CONCURRENT_TRXS: case ER_STATEMENT_TIMEOUT:
     case ER_OUTOFMEMORY: case ER_OUT_OF_RESOURCES: case ER_DISK_FULL:
     case ER_RECORD_FILE_FULL: case ER_ERROR_ON_WRITE: case ER_GET_ERRNO:
     case ER_CANT_LOCK: case ER_USER_LOCK_DEADLOCK:
-        return RP_E_RETRY;
+        return TG_E_RETRY;
     /* values and rows */
     case ER_TRUNCATED_WRONG_VALUE: case ER_TRUNCATED_WRONG_VALUE_FOR_FIELD:
     case ER_DATA_TOO_LONG: case ER_WARN_DATA_OUT_OF_RANGE:
@@ -93,27 +102,27 @@ static int classify(unsigned no)
     case ER_ILLEGAL_VALUE_FOR_TYPE: case ER_WARN_TOO_FEW_RECORDS:
     case ER_DUP_ENTRY_WITH_KEY_NAME:
     case 4078:  /* illegal parameter data type */
-        return RP_E_DATA;
+        return TG_E_DATA;
     default:
         if (no >= 2000 && no < 3000)
-            return RP_E_CONN;              /* client library: connection */
-        return RP_E_CONFIG;
+            return TG_E_CONN;              /* client library: connection */
+        return TG_E_CONFIG;
     }
 }
 
-int rp_db_class(unsigned mysql_errno)
+int tg_db_class(unsigned mysql_errno)
 {
     return classify(mysql_errno);
 }
 
-int rp_fail_mysql(rp_error *e, MYSQL *db, const char *what)
+int tg_fail_mysql(jr_err *e, MYSQL *db, const char *what)
 {
     unsigned no = mysql_errno(db);
-    return rp_fail(e, classify(no), no, "%s: %s (MariaDB error %u)", what,
+    return tg_fail(e, classify(no), no, "%s: %s (MariaDB error %u)", what,
                    mysql_error(db), no);
 }
 
-static void where_of(const rp_url *u, char *where, size_t cap)
+static void where_of(const tg_url *u, char *where, size_t cap)
 {
     if (u->socket)
         snprintf(where, cap, "socket %s", u->socket);
@@ -121,17 +130,17 @@ static void where_of(const rp_url *u, char *where, size_t cap)
         snprintf(where, cap, "%s:%u", u->host, u->port ? u->port : 3306);
 }
 
-static void set_tls(MYSQL *db, const rp_url *u)
+static void set_tls(MYSQL *db, const tg_url *u)
 {
     my_bool yes = 1;
 
     switch (u->tls) {
-    case RP_TLS_PREFERRED:
+    case TG_TLS_PREFERRED:
         /* Connector/C: TLS when the server offers it, unverified */
         mysql_options(db, MYSQL_OPT_SSL_ENFORCE, &yes);
         break;
-    case RP_TLS_REQUIRED:
-    case RP_TLS_VERIFY_FULL:
+    case TG_TLS_REQUIRED:
+    case TG_TLS_VERIFY_FULL:
         mysql_options(db, MYSQL_OPT_SSL_ENFORCE, &yes);
         /* a CA makes the library verify the certificate chain; without
         ** tls_ca the system's trusted CAs are the CA */
@@ -139,7 +148,7 @@ static void set_tls(MYSQL *db, const rp_url *u)
             mysql_options(db, MYSQL_OPT_SSL_CA, u->tls_ca);
         else
             mysql_options(db, MYSQL_OPT_SSL_CAPATH, "/etc/ssl/certs");
-        if (u->tls == RP_TLS_VERIFY_FULL)     /* + the host name */
+        if (u->tls == TG_TLS_VERIFY_FULL)     /* + the host name */
             mysql_options(db, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
         break;
     default:
@@ -147,7 +156,7 @@ static void set_tls(MYSQL *db, const rp_url *u)
     }
 }
 
-MYSQL *rp_db_connect(const rp_url *u, rp_error *e)
+MYSQL *tg_db_connect(const tg_url *u, jr_err *e)
 {
     static const char session[] =
         "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,"
@@ -161,7 +170,7 @@ MYSQL *rp_db_connect(const rp_url *u, rp_error *e)
     MYSQL *db = mysql_init(NULL);
 
     if (db == NULL) {
-        rp_fail(e, RP_E_FATAL, 0, "mysql_init: out of memory");
+        tg_fail(e, TG_E_FATAL, 0, "mysql_init: out of memory");
         return NULL;
     }
     where_of(u, where, sizeof(where));
@@ -176,7 +185,7 @@ MYSQL *rp_db_connect(const rp_url *u, rp_error *e)
                            u->password, u->database, u->port, u->socket,
                            CLIENT_FOUND_ROWS) == NULL) {
         unsigned no = mysql_errno(db);
-        rp_fail(e, classify(no), no, "cannot connect to MariaDB at %s as %s, "
+        tg_fail(e, classify(no), no, "cannot connect to MariaDB at %s as %s, "
                 "database %s: %s (MariaDB error %u)%s", where, u->user,
                 u->database, mysql_error(db), no,
                 no == 2026 ? "; check tls= and tls_ca= in the target URL "
@@ -185,27 +194,27 @@ MYSQL *rp_db_connect(const rp_url *u, rp_error *e)
         mysql_close(db);
         return NULL;
     }
-    if ((u->tls == RP_TLS_REQUIRED || u->tls == RP_TLS_VERIFY_FULL) &&
+    if ((u->tls == TG_TLS_REQUIRED || u->tls == TG_TLS_VERIFY_FULL) &&
         mysql_get_ssl_cipher(db) == NULL) {
         /* Connector/C falls back to plain text when the server has no
         ** TLS (have_ssl=DISABLED) unless it verifies: never accept it */
-        rp_fail(e, RP_E_CONFIG, 2026, "MariaDB at %s did not encrypt the "
+        tg_fail(e, TG_E_CONFIG, 2026, "MariaDB at %s did not encrypt the "
                 "connection although the target URL says tls=%s (the "
                 "server has TLS disabled?): configure TLS on the server "
                 "(ssl_cert, ssl_key) or change tls=", where,
-                u->tls == RP_TLS_REQUIRED ? "required" : "verify-full");
+                u->tls == TG_TLS_REQUIRED ? "required" : "verify-full");
         mysql_close(db);
         return NULL;
     }
     if (mysql_real_query(db, session, sizeof(session) - 1) != 0) {
-        rp_fail_mysql(e, db, "setting up the session");
+        tg_fail_mysql(e, db, "setting up the session");
         mysql_close(db);
         return NULL;
     }
     return db;
 }
 
-unsigned long rp_db_max_packet(MYSQL *db)
+unsigned long tg_db_max_packet(MYSQL *db)
 {
     MYSQL_RES *r;
     MYSQL_ROW row;
@@ -220,10 +229,10 @@ unsigned long rp_db_max_packet(MYSQL *db)
     return v;
 }
 
-int rp_exec(MYSQL *db, const char *sql, size_t len, rp_error *e)
+int tg_exec(MYSQL *db, const char *sql, size_t len, jr_err *e)
 {
     if (mysql_real_query(db, sql, (unsigned long)len) != 0)
-        return rp_fail_mysql(e, db, "query");
+        return tg_fail_mysql(e, db, "query");
     /* drain any result so the connection stays usable */
     do {
         MYSQL_RES *r = mysql_store_result(db);
@@ -235,7 +244,7 @@ int rp_exec(MYSQL *db, const char *sql, size_t len, rp_error *e)
 
 /* ---- strings ---- */
 
-static int grow(rp_str *s, size_t extra)
+static int grow(tg_str *s, size_t extra)
 {
     size_t cap;
     char *p;
@@ -256,7 +265,7 @@ static int grow(rp_str *s, size_t extra)
     return 0;
 }
 
-void rp_str_add(rp_str *s, const char *p, size_t n)
+void tg_str_add(tg_str *s, const char *p, size_t n)
 {
     if (grow(s, n) != 0)
         return;
@@ -265,12 +274,12 @@ void rp_str_add(rp_str *s, const char *p, size_t n)
     s->p[s->len] = 0;
 }
 
-void rp_str_adds(rp_str *s, const char *z)
+void tg_str_adds(tg_str *s, const char *z)
 {
-    rp_str_add(s, z, strlen(z));
+    tg_str_add(s, z, strlen(z));
 }
 
-void rp_str_addf(rp_str *s, const char *fmt, ...)
+void tg_str_addf(tg_str *s, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -286,7 +295,7 @@ void rp_str_addf(rp_str *s, const char *fmt, ...)
     s->len += (size_t)n;
 }
 
-void rp_str_quote(rp_str *s, MYSQL *db, const void *p, size_t n)
+void tg_str_quote(tg_str *s, MYSQL *db, const void *p, size_t n)
 {
     unsigned long w;
 
@@ -299,7 +308,7 @@ void rp_str_quote(rp_str *s, MYSQL *db, const void *p, size_t n)
     s->p[s->len] = 0;
 }
 
-void rp_str_ident(rp_str *s, const char *name)
+void tg_str_ident(tg_str *s, const char *name)
 {
     size_t n = strlen(name);
 
@@ -315,7 +324,7 @@ void rp_str_ident(rp_str *s, const char *name)
     s->p[s->len] = 0;
 }
 
-void rp_str_free(rp_str *s)
+void tg_str_free(tg_str *s)
 {
     free(s->p);
     memset(s, 0, sizeof(*s));

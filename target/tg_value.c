@@ -1,5 +1,5 @@
 /*
-** rp_value.c -- writing values: a converted value (rp_policy.c) as an SQL
+** tg_value.c -- writing values: a converted value (tg_policy.c) as an SQL
 ** literal or a LOAD DATA field, and any value as text a log line, an
 ** error message or sqlite_sluice_rejects can always take.
 **
@@ -15,7 +15,7 @@
 **   JSON     row images for sqlite_sluice_rejects: typed values, text that is
 **            not UTF-8 and blobs as hex, long values cut with their size
 **
-** INVARIANT: everything rp_value_show, rp_str_escape and rp_row_json
+** INVARIANT: everything tg_value_show, tg_str_escape and tg_row_json
 ** produce is valid UTF-8 without control bytes (JSON: escaped).
 */
 #include <inttypes.h>
@@ -24,15 +24,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rp.h"
+#include "tg.h"
 
-static void hex_into(rp_str *s, const unsigned char *p, size_t n)
+static void hex_into(tg_str *s, const unsigned char *p, size_t n)
 {
     static const char hx[] = "0123456789abcdef";
     size_t at = s->len;
 
-    rp_str_add(s, (const char *)p, n);          /* reserve n ... */
-    rp_str_add(s, (const char *)p, n);          /* ... and n more */
+    tg_str_add(s, (const char *)p, n);          /* reserve n ... */
+    tg_str_add(s, (const char *)p, n);          /* ... and n more */
     if (s->oom)
         return;
     for (size_t i = 0; i < n; i++) {
@@ -41,50 +41,50 @@ static void hex_into(rp_str *s, const unsigned char *p, size_t n)
     }
 }
 
-int rp_value_sql(rp_str *s, MYSQL *db, const rp_col *c, const jr_value *v,
+int tg_value_sql(tg_str *s, MYSQL *db, const tg_col *c, const jr_value *v,
                  int flags, int *altered, char *why, size_t cap)
 {
-    rp_conv cv;
+    tg_conv cv;
 
-    if (rp_convert(&cv, c, v, flags, why, cap) != 0)
+    if (tg_convert(&cv, c, v, flags, why, cap) != 0)
         return -1;
     if (altered != NULL)
         *altered = cv.altered;
     switch (cv.kind) {
-    case RP_CV_NULL:
-        rp_str_adds(s, "NULL");
+    case TG_CV_NULL:
+        tg_str_adds(s, "NULL");
         break;
-    case RP_CV_NUM:
-        rp_str_add(s, cv.p, cv.n);
+    case TG_CV_NUM:
+        tg_str_add(s, cv.p, cv.n);
         break;
-    case RP_CV_STR:
-        rp_str_quote(s, db, cv.p, cv.n);
+    case TG_CV_STR:
+        tg_str_quote(s, db, cv.p, cv.n);
         break;
     default:
-        rp_str_adds(s, "_binary");
-        rp_str_quote(s, db, cv.p, cv.n);
+        tg_str_adds(s, "_binary");
+        tg_str_quote(s, db, cv.p, cv.n);
         break;
     }
     return 0;
 }
 
-int rp_value_tsv(rp_str *s, const rp_col *c, const jr_value *v, int flags,
+int tg_value_tsv(tg_str *s, const tg_col *c, const jr_value *v, int flags,
                  int *altered, char *why, size_t cap)
 {
-    rp_conv cv;
+    tg_conv cv;
 
-    if (rp_convert(&cv, c, v, flags, why, cap) != 0)
+    if (tg_convert(&cv, c, v, flags, why, cap) != 0)
         return -1;
     if (altered != NULL)
         *altered = cv.altered;
     switch (cv.kind) {
-    case RP_CV_NULL:
-        rp_str_add(s, "\\N", 2);
+    case TG_CV_NULL:
+        tg_str_add(s, "\\N", 2);
         break;
-    case RP_CV_NUM:
-        rp_str_add(s, cv.p, cv.n);
+    case TG_CV_NUM:
+        tg_str_add(s, cv.p, cv.n);
         break;
-    case RP_CV_BIN:
+    case TG_CV_BIN:
         hex_into(s, (const unsigned char *)cv.p, cv.n);  /* UNHEX()ed */
         break;
     default: {
@@ -100,12 +100,12 @@ int rp_value_tsv(rp_str *s, const rp_col *c, const jr_value *v, int flags,
             case '\r': e = 'r'; break;
             default: continue;
             }
-            rp_str_add(s, run, (size_t)(p - run));
-            rp_str_add(s, "\\", 1);
-            rp_str_add(s, &e, 1);
+            tg_str_add(s, run, (size_t)(p - run));
+            tg_str_add(s, "\\", 1);
+            tg_str_add(s, &e, 1);
             run = p + 1;
         }
-        rp_str_add(s, run, (size_t)(end - run));
+        tg_str_add(s, run, (size_t)(end - run));
     }
     }
     return 0;
@@ -145,7 +145,7 @@ static size_t utf8_char(const unsigned char *p, size_t n)
 
 /* Escape up to `max` source bytes of p into s (whole characters only);
 ** returns the bytes consumed. json: JSON string escapes instead. */
-static size_t escape_into(rp_str *s, const void *vp, size_t n, size_t max,
+static size_t escape_into(tg_str *s, const void *vp, size_t n, size_t max,
                           int json)
 {
     const unsigned char *p = vp;
@@ -161,33 +161,33 @@ static size_t escape_into(rp_str *s, const void *vp, size_t n, size_t max,
                 snprintf(b, sizeof(b), "\\u%04x", p[i]);
             else
                 snprintf(b, sizeof(b), "\\x%02x", p[i]);
-            rp_str_adds(s, b);
+            tg_str_adds(s, b);
         } else if (k == 1 && (p[i] == '\\' || (json && p[i] == '"'))) {
             b[0] = '\\';
             b[1] = (char)p[i];
-            rp_str_add(s, b, 2);
+            tg_str_add(s, b, 2);
         } else if (k == 0) {
             /* not UTF-8: JSON strings cannot hold it (callers send such
             ** values as hex), messages show it as \xNN */
             snprintf(b, sizeof(b), json ? "\\\\x%02x" : "\\x%02x", p[i]);
-            rp_str_adds(s, b);
+            tg_str_adds(s, b);
             k = 1;
         } else {
-            rp_str_add(s, (const char *)p + i, k);
+            tg_str_add(s, (const char *)p + i, k);
         }
         i += k;
     }
     return i;
 }
 
-void rp_str_escape(rp_str *s, const void *p, size_t n)
+void tg_str_escape(tg_str *s, const void *p, size_t n)
 {
     escape_into(s, p, n, n, 0);
 }
 
-void rp_value_show(char *buf, size_t cap, const jr_value *v)
+void tg_value_show(char *buf, size_t cap, const jr_value *v)
 {
-    rp_str s = { 0 };
+    tg_str s = { 0 };
     size_t used;
 
     switch (v->type) {
@@ -199,22 +199,22 @@ void rp_value_show(char *buf, size_t cap, const jr_value *v)
         return;
     case JR_REAL:
         if (isfinite(v->u.r))
-            rp_shortest(buf, cap, v->u.r);
+            tg_shortest(buf, cap, v->u.r);
         else
             snprintf(buf, cap, "%s", isnan(v->u.r) ? "NaN"
                                      : v->u.r > 0 ? "Inf" : "-Inf");
         return;
     case JR_TEXT:
-        rp_str_add(&s, "'", 1);
+        tg_str_add(&s, "'", 1);
         used = escape_into(&s, v->u.b.p, v->u.b.n, 80, 0);
-        rp_str_add(&s, "'", 1);
+        tg_str_add(&s, "'", 1);
         if (used < v->u.b.n)
-            rp_str_adds(&s, "...");
+            tg_str_adds(&s, "...");
         break;
     default:
-        rp_str_adds(&s, "x'");
+        tg_str_adds(&s, "x'");
         hex_into(&s, v->u.b.p, v->u.b.n > 32 ? 32 : v->u.b.n);
-        rp_str_adds(&s, v->u.b.n > 32 ? "'..." : "'");
+        tg_str_adds(&s, v->u.b.n > 32 ? "'..." : "'");
         break;
     }
     if (s.p == NULL || s.oom) {
@@ -227,36 +227,36 @@ void rp_value_show(char *buf, size_t cap, const jr_value *v)
         memcpy(buf, s.p, n);
         buf[n] = 0;
     }
-    rp_str_free(&s);
+    tg_str_free(&s);
 }
 
 /* ---- row images ---- */
 
-static void json_str(rp_str *s, const void *p, size_t n)
+static void json_str(tg_str *s, const void *p, size_t n)
 {
-    rp_str_add(s, "\"", 1);
+    tg_str_add(s, "\"", 1);
     escape_into(s, p, n, n, 1);
-    rp_str_add(s, "\"", 1);
+    tg_str_add(s, "\"", 1);
 }
 
-static void json_value(rp_str *s, const jr_value *v, size_t per_value)
+static void json_value(tg_str *s, const jr_value *v, size_t per_value)
 {
     char b[64];
     size_t n;
 
     switch (v->type) {
     case JR_NULL:
-        rp_str_adds(s, "null");
+        tg_str_adds(s, "null");
         return;
     case JR_INT:
-        rp_str_addf(s, "%" PRId64, v->u.i);
+        tg_str_addf(s, "%" PRId64, v->u.i);
         return;
     case JR_REAL:
         if (isfinite(v->u.r)) {
-            rp_shortest(b, sizeof(b), v->u.r);
-            rp_str_adds(s, b);
+            tg_shortest(b, sizeof(b), v->u.r);
+            tg_str_adds(s, b);
         } else {
-            rp_str_adds(s, isnan(v->u.r) ? "\"NaN\""
+            tg_str_adds(s, isnan(v->u.r) ? "\"NaN\""
                            : v->u.r > 0 ? "\"Inf\"" : "\"-Inf\"");
         }
         return;
@@ -278,27 +278,27 @@ static void json_value(rp_str *s, const jr_value *v, size_t per_value)
             return;
         }
         if (i > per_value) {             /* valid so far, long: cut */
-            rp_str_adds(s, "{\"text\":");
-            rp_str_add(s, "\"", 1);
+            tg_str_adds(s, "{\"text\":");
+            tg_str_add(s, "\"", 1);
             escape_into(s, p, n, per_value, 1);
-            rp_str_addf(s, "\",\"bytes\":%zu}", n);
+            tg_str_addf(s, "\",\"bytes\":%zu}", n);
             return;
         }
     }
-    rp_str_adds(s, v->type == JR_TEXT ? "{\"text_hex\":\"" : "{\"blob_hex\":\"");
+    tg_str_adds(s, v->type == JR_TEXT ? "{\"text_hex\":\"" : "{\"blob_hex\":\"");
     hex_into(s, v->u.b.p, n > per_value ? per_value : n);
-    rp_str_addf(s, "\",\"bytes\":%zu}", n);
+    tg_str_addf(s, "\",\"bytes\":%zu}", n);
 }
 
-void rp_row_json(rp_str *s, const jr_row *r, size_t per_value)
+void tg_row_json(tg_str *s, const jr_row *r, size_t per_value)
 {
-    rp_str_add(s, "{", 1);
+    tg_str_add(s, "{", 1);
     for (uint32_t i = 0; i < r->n; i++) {
         if (i)
-            rp_str_add(s, ",", 1);
+            tg_str_add(s, ",", 1);
         json_str(s, r->names[i], strlen(r->names[i]));
-        rp_str_add(s, ":", 1);
+        tg_str_add(s, ":", 1);
         json_value(s, &r->vals[i], per_value);
     }
-    rp_str_add(s, "}", 1);
+    tg_str_add(s, "}", 1);
 }

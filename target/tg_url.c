@@ -1,5 +1,5 @@
 /*
-** rp_url.c -- mariadb://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?k=v&...]
+** tg_url.c -- mariadb://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?k=v&...]
 **
 ** Accepted schemes: mariadb://, mysql://. Query keys: socket=PATH (connect
 ** through a unix socket), tls=disabled|preferred|required|verify-full,
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rp.h"
+#include "tg.h"
 
 static int bad(jr_err *err, const char *fmt, ...)
 {
@@ -61,14 +61,14 @@ static int pct_decode(char *s)
     return 0;
 }
 
-void rp_url_free(rp_url *u)
+void tg_url_free(tg_url *u)
 {
     free(u->buf);
     free(u->password);
     memset(u, 0, sizeof(*u));
 }
 
-void rp_url_scrub(char *url)
+void tg_url_scrub(char *url)
 {
     char *s = strstr(url, "://"), *slash, *at, *colon;
 
@@ -93,7 +93,7 @@ void rp_url_scrub(char *url)
         *p = 'x';
 }
 
-int rp_url_password_file(rp_url *u, const char *path, jr_err *err)
+int tg_url_password_file(tg_url *u, const char *path, jr_err *err)
 {
     FILE *f;
     char line[1024];
@@ -119,7 +119,7 @@ int rp_url_password_file(rp_url *u, const char *path, jr_err *err)
     return JR_OK;
 }
 
-int rp_url_parse(rp_url *u, const char *url, jr_err *err)
+int tg_url_parse(tg_url *u, const char *url, jr_err *err)
 {
     const char *hint = " (expected mariadb://USER[:PASSWORD]@HOST[:PORT]"
                        "/DATABASE[?socket=PATH])";
@@ -147,7 +147,7 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
     at = strrchr(s, '@');
     if (at == NULL || at == s) {
         int r = bad(err, "target URL has no user%s", hint);
-        rp_url_free(u);
+        tg_url_free(u);
         return r;
     }
     *at = 0;
@@ -161,7 +161,7 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
         char *rb = strchr(u->host, ']');
         if (rb == NULL) {
             int r = bad(err, "target URL has an unclosed [ in its host");
-            rp_url_free(u);
+            tg_url_free(u);
             return r;
         }
         *rb = 0;
@@ -176,7 +176,7 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
         *colon = 0;
         if (*end != 0 || port < 1 || port > 65535) {
             int r = bad(err, "target URL port must be 1-65535%s", hint);
-            rp_url_free(u);
+            tg_url_free(u);
             return r;
         }
         u->port = (unsigned)port;
@@ -190,31 +190,31 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
         eq = strchr(q, '=');
         if (eq == NULL) {
             int r = bad(err, "target URL parameter '%s' has no value", q);
-            rp_url_free(u);
+            tg_url_free(u);
             return r;
         }
         *eq = 0;
         if (pct_decode(eq + 1) != 0) {
             int r = bad(err, "target URL parameter '%s' has a bad %% "
                        "escape", q);
-            rp_url_free(u);
+            tg_url_free(u);
             return r;
         }
         if (strcmp(q, "socket") == 0) {
             u->socket = eq + 1;
         } else if (strcmp(q, "tls") == 0 || strcmp(q, "ssl") == 0) {
             if (strcmp(eq + 1, "required") == 0 || !strcmp(eq + 1, "true"))
-                u->tls = RP_TLS_REQUIRED;
+                u->tls = TG_TLS_REQUIRED;
             else if (!strcmp(eq + 1, "verify-full"))
-                u->tls = RP_TLS_VERIFY_FULL;
+                u->tls = TG_TLS_VERIFY_FULL;
             else if (!strcmp(eq + 1, "disabled") || !strcmp(eq + 1, "false"))
-                u->tls = RP_TLS_DISABLED;
+                u->tls = TG_TLS_DISABLED;
             else if (strcmp(eq + 1, "preferred") == 0)
-                u->tls = RP_TLS_PREFERRED;
+                u->tls = TG_TLS_PREFERRED;
             else {
                 int r = bad(err, "target URL tls must be disabled, "
                            "preferred, required or verify-full");
-                rp_url_free(u);
+                tg_url_free(u);
                 return r;
             }
         } else if (strcmp(q, "tls_ca") == 0 || strcmp(q, "tls-ca") == 0) {
@@ -222,7 +222,7 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
         } else {
             int r = bad(err, "unknown target URL parameter '%s' (known: "
                        "socket, tls, tls_ca)", q);
-            rp_url_free(u);
+            tg_url_free(u);
             return r;
         }
         q = amp ? amp + 1 : NULL;
@@ -230,19 +230,19 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
     if (pct_decode(u->user) != 0 || (pw && pct_decode(pw) != 0) ||
         pct_decode(u->database) != 0) {
         int r = bad(err, "target URL has a bad %% escape");
-        rp_url_free(u);
+        tg_url_free(u);
         return r;
     }
     if (u->user[0] == 0) {
         int r = bad(err, "target URL has an empty user%s", hint);
-        rp_url_free(u);
+        tg_url_free(u);
         return r;
     }
-    if (u->tls_ca != NULL && u->tls != RP_TLS_REQUIRED &&
-        u->tls != RP_TLS_VERIFY_FULL) {
+    if (u->tls_ca != NULL && u->tls != TG_TLS_REQUIRED &&
+        u->tls != TG_TLS_VERIFY_FULL) {
         int r = bad(err, "target URL has tls_ca but not tls=required or "
                    "tls=verify-full (a CA is only used to verify)");
-        rp_url_free(u);
+        tg_url_free(u);
         return r;
     }
     u->password_in_url = pw != NULL;
@@ -250,11 +250,11 @@ int rp_url_parse(rp_url *u, const char *url, jr_err *err)
         pw = getenv("SLUICE_TARGET_PASSWORD");
     if (pw != NULL && (u->password = strdup(pw)) == NULL) {
         int r = bad(err, "out of memory");
-        rp_url_free(u);
+        tg_url_free(u);
         return r;
     }
     return JR_OK;
 nodb:
-    rp_url_free(u);                  /* the message uses no part of it */
+    tg_url_free(u);                  /* the message uses no part of it */
     return bad(err, "target URL names no database%s", hint);
 }
