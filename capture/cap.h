@@ -23,6 +23,7 @@
 
 #include <sqlite3.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "sluice/journal.h"
@@ -146,6 +147,8 @@ void cap__wal_unwatch(cap_src *s);
 int cap__exec(sqlite3 *db, const char *sql, jr_err *err);
 void cap_rollback(sqlite3 *db);
 int cap__is_busy(int rc);                   /* SQLITE_BUSY or _LOCKED */
+/* A change log's t (julianday) as us since the epoch (cap_drain.c). */
+int64_t cap__jd_to_us(double jd);
 
 /* ---- table descriptions (cap_schema.c) ---- */
 typedef struct cap_col {
@@ -347,6 +350,19 @@ jr_journal *cap_journal(cap_state *st);
 int cap_paused(cap_state *st);
 /* 1 while a schema change waits for the gate (cap_gate.c). */
 int cap_pending(cap_state *st);
+/* Changes in the change logs not journaled yet, and the source change
+** time (us since the epoch) of the oldest, 0 if none (cap_backlog.c). One
+** read transaction; call between steps. JR_OK, JR_EAGAIN (source busy:
+** nothing filled in) or JR_ERR. */
+int cap__backlog(cap_state *st, uint64_t *changes, int64_t *oldest_us,
+                 jr_err *err);
+/* Called (if set) while a step waits for journal space, so /metrics
+** stays fresh while capture is held back. */
+void cap_set_tick(cap_state *st, void (*fn)(void *), void *ctx);
+/* What capture's /metrics adds to the journal's metrics and its counters
+** (cap_metrics.c): heartbeat, backlog, end-to-end lag per replica,
+** process_*. Main loop only, between steps. */
+void cap_metrics_write(FILE *f, cap_state *st, const char *db);
 
 /* ---- one-shot admin commands (cap_admin.c) ---- */
 int cap_admin(const cap_cfg *cfg, jr_err *err);

@@ -77,7 +77,7 @@ typedef struct layout {
     const char **newnames;       /* cols (+ rowid name for keyless) */
 } layout;
 
-static int64_t jd_to_us(double jd)
+int64_t cap__jd_to_us(double jd)
 {
     return (int64_t)llround((jd - 2440587.5) * 86400000000.0);
 }
@@ -221,6 +221,8 @@ static int commit_waiting(pass *p, const char *pos, size_t len, jr_err *err)
         }
         if (pruned == 0)
             sl_sleep_ms(200);
+        if (st->tick != NULL)
+            st->tick(st->tick_ctx);      /* metrics stay fresh */
     }
     st->stats.backpressure = 0;
     if (ret == JR_OK && pos == NULL)
@@ -372,7 +374,7 @@ static int drain_log(pass *p, cap_inst *in, int64_t *from, int64_t *gap_at,
         old = img + n + 1;
         memset(&r, 0, sizeof(r));
         r.table = in->name;
-        r.time_us = jd_to_us(sqlite3_column_double(s, 2));
+        r.time_us = cap__jd_to_us(sqlite3_column_double(s, 2));
         if (op == 1 || op == 2) {
             for (int i = 0; i < n; i++)
                 col_value(s, ccol + i, &img[i]);

@@ -378,6 +378,12 @@ jr_journal *cap_journal(cap_state *st)
     return st->j;
 }
 
+void cap_set_tick(cap_state *st, void (*fn)(void *), void *ctx)
+{
+    st->tick = fn;
+    st->tick_ctx = ctx;
+}
+
 int cap_paused(cap_state *st)
 {
     return st->paused;
@@ -394,7 +400,8 @@ void cap_close(cap_state *st)
         return;
     jr_writer_close(st->w);
     jr_journal_close(st->j);
-    cap__registry_free(&st->reg);        /* finalizes cached statements */
+    sqlite3_close(st->backlog_db);      /* before the main one (B1) */
+    cap__registry_free(&st->reg);       /* finalizes cached statements */
     if (st->dv_stmt != NULL)
         sqlite3_finalize(st->dv_stmt);
     cap_src_close(&st->src);

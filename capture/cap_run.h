@@ -47,6 +47,9 @@ struct cap_state {
     int64_t last_prune_us;
     int64_t last_waiting_log_us;
     cap_stats stats;
+    sqlite3 *backlog_db;         /* read-only, cap_backlog.c only */
+    void (*tick)(void *);        /* metrics, while a step waits */
+    void *tick_ctx;
 
     /* scratch for building records */
     jr_value *vals;

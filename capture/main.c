@@ -157,9 +157,23 @@ static void publish(sl_metrics *m, cap_state *st, const char *db,
       "Source change time of the newest journaled change.", "%.3f",
       (double)s->last_change_us / 1e6);
 #undef M
+    cap_metrics_write(f, st, db);       /* backlog, end-to-end lag, process */
     fclose(f);
     sl_metrics_publish(m, text, len);
     free(text);
+}
+
+typedef struct tick_ctx {
+    sl_metrics *m;
+    cap_state *st;
+    const char *db;
+} tick_ctx;
+
+static void tick(void *arg)
+{
+    tick_ctx *t = arg;
+
+    publish(t->m, t->st, t->db, 0);
 }
 
 static int run(const cap_cfg *cfg)
@@ -195,6 +209,11 @@ static int run(const cap_cfg *cfg)
                sl_q(q, sizeof(q), url), sl_metrics_port(m));
     }
     publish(m, st, db, 1);
+    {
+        static tick_ctx tc;
+        tc.m = m; tc.st = st; tc.db = db;
+        cap_set_tick(st, tick, &tc);
+    }
     while (!sl_stop) {
         publish(m, st, db, 0);
         rc = cap_step(st, (volatile int *)&sl_stop, &err);

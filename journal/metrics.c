@@ -20,25 +20,30 @@
 #include "sl_clock.h"
 #include "sl_prom.h"
 
-/* Source change time of the oldest record after `acked` still stored
-** (an unapplied record may have been pruned already, when the replica
-** was never registered or was unregistered: its lag is then counted from
-** the oldest record there is). 0 if there is none. */
-static int64_t change_time(jr_journal *j, const jr_info *in, uint64_t acked)
+/* The oldest record after `acked` still stored (an unapplied record may
+** have been pruned already, when the replica was never registered or was
+** unregistered: its lag is then counted from the oldest record there
+** is). */
+int jr_metrics_oldest_time(jr_journal *j, const jr_info *in, uint64_t acked,
+                           int64_t *time_us, jr_err *err)
 {
     jr_reader *r;
     jr_entry e;
-    int64_t t = 0;
     uint64_t seq = acked + 1;
+    int rc;
 
+    *time_us = 0;
+    if (in->head_seq <= acked)
+        return JR_OK;
     if (in->first_seq > seq)
         seq = in->first_seq;
-    if (jr_reader_open(&r, j, seq, NULL) != JR_OK)
-        return 0;
-    if (jr_reader_next(r, &e, NULL) == JR_OK)
-        t = e.rec.time_us;
+    if ((rc = jr_reader_open(&r, j, seq, err)) != JR_OK)
+        return rc;
+    rc = jr_reader_next(r, &e, err);
+    if (rc == JR_OK)
+        *time_us = e.rec.time_us;
     jr_reader_close(r);
-    return t;
+    return rc == JR_EAGAIN || rc == JR_ENOTFOUND ? JR_OK : rc;
 }
 
 int jr_metrics_write(FILE *f, jr_journal *j, const char *db,
@@ -113,8 +118,10 @@ int jr_metrics_write(FILE *f, jr_journal *j, const char *db,
     for (uint32_t i = 0; i < nrep; i++) {
         double lag = 0;
         if (in.complete_seq > reps[i].acked_seq) {
-            int64_t t = change_time(j, &in, reps[i].acked_seq);
-            if (t > 0 && now > t)
+            int64_t t;
+            /* unreadable: 0, as for a record not there (invariant M1) */
+            if (jr_metrics_oldest_time(j, &in, reps[i].acked_seq, &t,
+                                       NULL) == JR_OK && t > 0 && now > t)
                 lag = (double)(now - t) / 1e6;
         }
         sl_prom_sample(f, "sluice_replay_lag_seconds", db, reps[i].name);

@@ -190,6 +190,8 @@ static void tick(void *arg)
       "Connects that found the target's position behind what replay had "
       "applied.", "%llu", (unsigned long long)s->cluster->position_behind);
 #undef M
+    rp_metrics_write(f, s, t->db, t->cfg->replica); /* errors, apply time,
+                                                    ** target, process */
     {
         round_ctx rc = { f, t->db, t->cfg->replica };
         sl_prom_family(f, "sluice_replay_values_rounded_total",

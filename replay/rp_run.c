@@ -191,24 +191,15 @@ static void rounds_free(rp_rounds *r)
 
 /* ---- problems ---- */
 
-static const char *class_name(int cls)
-{
-    static const char *const n[] = { "none", "connection", "retry",
-                                     "value", "config", "fatal" };
-    return cls >= 0 && cls <= TG_E_FATAL ? n[cls] : "?";
-}
-
-static int transient(int cls)
-{
-    return cls == TG_E_CONN || cls == TG_E_RETRY;
-}
-
 /* Log a problem once per distinct message, and the same event at most
 ** once every 30 s. */
 static void problem(rp_state *st, const jr_err *e, const char *event)
 {
     int64_t t = sl_now_us();
     int same_event = strcmp(st->last_event, event) == 0;
+
+    if (e->cls >= 0 && e->cls <= TG_E_FATAL)
+        st->stats.errors[e->cls]++;      /* every one, logged or not */
 
     if (strcmp(st->last_problem, e->msg) == 0 ||
         (same_event && t - st->last_log_us < 30000000)) {
@@ -219,9 +210,10 @@ static void problem(rp_state *st, const jr_err *e, const char *event)
     snprintf(st->last_problem, sizeof(st->last_problem), "%s", e->msg);
     snprintf(st->last_event, sizeof(st->last_event), "%s", event);
     st->last_log_us = t;
-    SL_LOG(transient(e->cls) ? SL_WARN : SL_ERROR, event,
+    SL_LOG(tg_class_transient(e->cls) ? SL_WARN : SL_ERROR, event,
            "class=%s kind=%s applied_seq=%llu suppressed=%llu msg=%s",
-           class_name(e->cls), transient(e->cls) ? "transient" : "permanent",
+           tg_class_name(e->cls),
+           tg_class_transient(e->cls) ? "transient" : "permanent",
            (unsigned long long)st->applied,
            (unsigned long long)st->suppressed, q(st, e->msg));
     st->suppressed = 0;
@@ -429,6 +421,16 @@ const rp_stats *rp_get_stats(rp_state *st)
     st->stats.connected = st->db != NULL;
     st->stats.stuck = st->last_problem[0] != 0;
     st->stats.cluster = rp__cluster_get_stats(st->cl);
+    if (st->stats.cluster->node_name[0])       /* the node in use */
+        snprintf(st->stats.host, sizeof(st->stats.host), "%s",
+                 st->stats.cluster->node_name);
+    else if (st->url.socket != NULL)
+        snprintf(st->stats.host, sizeof(st->stats.host), "%s",
+                 st->url.socket);
+    else
+        snprintf(st->stats.host, sizeof(st->stats.host), "%s:%u",
+                 st->url.host ? st->url.host : "", st->url.port ? st->url.port
+                                                                 : 3306);
     return &st->stats;
 }
 
@@ -665,6 +667,7 @@ int rp_run(rp_state *st, jr_err *err)
 {
     int64_t started = sl_now_us();
     uint64_t seen_version = 0;
+    int64_t t0;
     jr_err e;
 
     while (!sl_stop) {
@@ -677,7 +680,7 @@ int rp_run(rp_state *st, jr_err *err)
             if (connect_target(st, &e) != 0) {
                 problem(st, &e, "replay.target_unavailable");
                 if (e.cls == TG_E_FATAL ||
-                    (st->cfg.once && (!transient(e.cls) || once_over)))
+                    (st->cfg.once && (!tg_class_transient(e.cls) || once_over)))
                     goto fatal;
                 backoff(st);
                 continue;
@@ -699,7 +702,10 @@ int rp_run(rp_state *st, jr_err *err)
             }
             continue;
         }
+        t0 = sl_mono_us();
         if (apply_group(st, &e) == 0) {
+            sl_hist_observe(&st->stats.apply,
+                            (double)(sl_mono_us() - t0) / 1e6);
             st->single = 0;
             recovered(st);
             ack(st, 0);

@@ -6,6 +6,7 @@
 
 #include "rp.h"
 #include "rp_cluster.h"
+#include "sl_prom.h"
 
 typedef struct rp_state rp_state;
 
@@ -16,7 +17,16 @@ typedef struct rp_stats {
     int connected;
     int stuck;                  /* the next group keeps failing */
     const rp_cluster_stats *cluster;  /* node in use, failovers, ... */
+    uint64_t errors[TG_E_FATAL + 1]; /* problems seen, by class (TG_E_*) */
+    sl_hist apply;              /* seconds per applied group */
+    char host[300];             /* the target: host:port, or the socket */
 } rp_stats;
+
+/* What replay's /metrics adds to the journal's metrics and main.c's
+** counters (rp_metrics.c): errors by class and kind, group apply time,
+** the target per host, process_*. */
+void rp_metrics_write(FILE *f, const rp_stats *s, const char *db,
+                      const char *replica);
 
 /* Parse the URL, open the journal. No connection is made here: MariaDB
 ** may well be down; the replica is registered in the journal once replay

@@ -7,6 +7,8 @@
 **       escaped, whatever bytes it was given (a directory or table name
 **       can hold any), so the exposition always parses.
 **  (P2) nothing here allocates or fails: output errors are the FILE's.
+**  (P3) histogram buckets are written cumulative and in increasing `le`,
+**       ending with +Inf equal to _count (what promtool checks).
 */
 #include <string.h>
 
@@ -63,4 +65,40 @@ void sl_prom_sample(FILE *f, const char *name, const char *db,
         sl_prom_label(f, replica);
     }
     fputs("\"}", f);
+}
+
+const double sl_hist_bounds[SL_HIST_N] = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+    10, 60
+};
+
+void sl_hist_observe(sl_hist *h, double seconds)
+{
+    int i = 0;
+
+    while (i < SL_HIST_N && seconds > sl_hist_bounds[i])
+        i++;
+    h->bucket[i]++;
+    h->count++;
+    h->sum += seconds;
+}
+
+void sl_hist_write(FILE *f, const sl_hist *h, const char *name,
+                   const char *help, const char *labels)
+{
+    uint64_t cum = 0;
+    const char *sep = labels[0] ? "," : "";
+
+    sl_prom_family(f, name, "histogram", help);
+    for (int i = 0; i < SL_HIST_N; i++) {
+        cum += h->bucket[i];
+        fprintf(f, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
+                sl_hist_bounds[i], (unsigned long long)cum);
+    }
+    cum += h->bucket[SL_HIST_N];
+    fprintf(f, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
+            (unsigned long long)cum);
+    fprintf(f, "%s_sum{%s} %.6f\n", name, labels, h->sum);
+    fprintf(f, "%s_count{%s} %llu\n", name, labels,
+            (unsigned long long)h->count);
 }

@@ -90,6 +90,12 @@ enum {
     TG_E_FATAL        /* journal corruption, bugs */
 };
 
+/* A class's name as logs and metrics show it ("none", "connection",
+** "retry", "value", "config", "fatal"; "?" for no class), and whether it
+** is transient (CONN, RETRY: retried) rather than permanent. */
+const char *tg_class_name(int cls);
+int tg_class_transient(int cls);
+
 /* jr_err_set with the target's usual fields: class `cls`, MariaDB error
 ** number `no` (0: none). Returns -1. */
 int tg_fail(jr_err *e, int cls, unsigned no, const char *fmt, ...)

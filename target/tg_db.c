@@ -45,6 +45,18 @@ int tg_fail(jr_err *e, int cls, unsigned no, const char *fmt, ...)
     return -1;
 }
 
+const char *tg_class_name(int cls)
+{
+    static const char *const n[] = { "none", "connection", "retry",
+                                     "value", "config", "fatal" };
+    return cls >= 0 && cls <= TG_E_FATAL ? n[cls] : "?";
+}
+
+int tg_class_transient(int cls)
+{
+    return cls == TG_E_CONN || cls == TG_E_RETRY;
+}
+
 /* Transient errors: connection trouble (reconnect, retry the group) and
 ** contention or resources (roll back, retry the group). Values and rows
 ** the target refuses are DATA. Everything else MariaDB says -- DDL

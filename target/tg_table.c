@@ -730,7 +730,7 @@ static int ddl_failed(jr_err *e, const char *what, const char *table)
 {
     size_t o = strlen(e->msg);
 
-    if (e->cls == TG_E_CONN || e->cls == TG_E_RETRY)
+    if (tg_class_transient(e->cls))
         return -1;
     e->cls = TG_E_CONFIG;
     snprintf(e->msg + o, sizeof(e->msg) - o, " (%s table %s; if MariaDB "

@@ -244,11 +244,33 @@ status_line() {
         $((el / 1000)) $((el % 1000 / 100)) "$COMPLETE" "$ACKED" "$applied" "$LAG" "$db" "$WROTE"
 }
 
+# scrape: one line of $DEMO/metrics.tsv from the real /metrics endpoints
+# (seconds since the start, end-to-end lag s, replay lag records, capture
+# backlog, MariaDB up 1/0); the README's picture is plotted from it (kept
+# in $BUILD/ as demo-lag.png and demo-metrics.tsv, as .demo/ is removed).
+METRICS_T0=
+scrape() {
+    local cport rport c r e2e lagr backlog up
+    cport=$(sed -n 's/.*event=capture.metrics .*port=\([0-9]*\).*/\1/p' "$LOGS/capture.log" | head -1)
+    rport=$(sed -n 's/.*event=replay.metrics .*port=\([0-9]*\).*/\1/p' "$LOGS/replay.log" | head -1)
+    [[ -n $cport && -n $rport ]] || return 0
+    c=$(curl -sf --max-time 2 "http://127.0.0.1:$cport/metrics") || return 0
+    r=$(curl -sf --max-time 2 "http://127.0.0.1:$rport/metrics") || return 0
+    e2e=$(sed -n 's/^sluice_end_to_end_lag_seconds{.*replica="default"} //p' <<<"$c")
+    backlog=$(sed -n 's/^sluice_capture_backlog_changes{.*} //p' <<<"$c")
+    lagr=$(sed -n 's/^sluice_replay_lag_records{.*} //p' <<<"$r")
+    up=$(sed -n 's/^sluice_replay_target_up{.*} //p' <<<"$r")
+    [[ -n $METRICS_T0 ]] || METRICS_T0=$(now_ms)
+    printf '%s\t%s\t%s\t%s\t%s\n' "$(((($(now_ms) - METRICS_T0)) / 100))" \
+        "${e2e:-0}" "${lagr:-0}" "${backlog:-0}" "${up:-0}" >>"$DEMO/metrics.tsv"
+}
+
 # tick: check the programs, read the numbers, remember the peak lag.
 tick() {
     check_alive
     read_state
     ((LAG <= PEAK_LAG)) || PEAK_LAG=$LAG
+    scrape
 }
 
 # watch_for SECONDS: a status line every second.
@@ -341,7 +363,8 @@ cmd "$CAPTURE --source $APP_DB --journal $JOURNAL    2> $LOGS/capture.log &"
 # set -m: each background program gets its own process group, so a Ctrl-C
 # reaches this script only, and cleanup() stops them in order.
 set -m
-"$CAPTURE" --source "$APP_DB" --journal "$JOURNAL" </dev/null >"$LOGS/capture.log" 2>&1 &
+"$CAPTURE" --source "$APP_DB" --journal "$JOURNAL" --metrics 127.0.0.1:0 \
+    </dev/null >"$LOGS/capture.log" 2>&1 &
 CAPTURE_PID=$!
 set +m
 echo "$CAPTURE_PID" >>"$DEMO/pids"
@@ -363,7 +386,7 @@ cmd "      --retry-max-ms 2000    2> $LOGS/replay.log &"
 set -m
 SLUICE_TARGET_PASSWORD=$SLUICE_TEST_MYSQL_PASSWORD \
     "$REPLAY" --journal "$JOURNAL" --target "$TARGET_URL" --retry-max-ms 2000 \
-    </dev/null >"$LOGS/replay.log" 2>&1 &
+    --metrics 127.0.0.1:0 </dev/null >"$LOGS/replay.log" 2>&1 &
 REPLAY_PID=$!
 set +m
 echo "$REPLAY_PID" >>"$DEMO/pids"
@@ -493,6 +516,30 @@ if [[ -n $id ]]; then
     say "a date with an offset, converted to UTC for the DATETIME(6) column:"
     say "  SQLite  customers.updated_at (id $id) = '$(lite "SELECT updated_at FROM customers WHERE id = $id")'  (TEXT)"
     say "  MariaDB customers.updated_at (id $id) =  $(sql "SELECT updated_at FROM customers WHERE id = $id")  (DATETIME(6))"
+fi
+
+# The picture: lag during the outage, from what /metrics served.
+if command -v gnuplot >/dev/null && [[ -s $DEMO/metrics.tsv ]]; then
+    gnuplot <<GP 2>"$LOGS/gnuplot.log" || say "gnuplot failed (see $LOGS/gnuplot.log)"
+set terminal pngcairo size 900,420 font "sans,10" noenhanced
+set output "$BUILD/demo-lag.png"
+set title "sluice demo: MariaDB stopped mid-stream, then back (scraped from /metrics)"
+set xlabel "seconds"
+set ylabel "end-to-end lag (s)"
+set y2label "replay lag (records)"
+set ytics nomirror
+set y2tics
+set key top left
+set grid
+set yrange [0:*]
+set y2range [0:*]
+plot "$DEMO/metrics.tsv" using (\$1/10):(\$5==0 ? \$2 : 1/0) with impulses lw 4 lc rgb "#f4cccc" title "MariaDB down", \
+     "" using (\$1/10):2 with lines lw 2 lc rgb "#1f77b4" title "sluice_end_to_end_lag_seconds", \
+     "" using (\$1/10):3 axes x1y2 with lines lw 2 lc rgb "#ff7f0e" title "sluice_replay_lag_records"
+GP
+    cp "$DEMO/metrics.tsv" "$BUILD/demo-metrics.tsv"
+    [[ -s $BUILD/demo-lag.png ]] &&
+        say "lag picture: $BUILD/demo-lag.png (data: $BUILD/demo-metrics.tsv)"
 fi
 
 section "Result"

@@ -6,6 +6,9 @@
 **   @p   the same fully pruned (every record acknowledged and pruned)
 **   @e   a journal with nothing committed
 **   @x   a directory with no journal
+**   @i   a history index file (history's default index goes under the
+**        same temporary directory: XDG_CACHE_HOME, and the fuzzer runs
+**        in it, so a relative --index stays there too)
 ** Input: the arguments, NUL-separated; an argument that is exactly one of
 ** the names above becomes that directory's path. `tail` returns after one
 ** idle poll (inspect_tail_polls_max). Checked beyond "no crash, no leak":
@@ -29,7 +32,7 @@
 #define MAXARG 24
 
 static char g_base[256], g_full[300], g_pruned[300], g_empty[300],
-    g_none[300];
+    g_none[300], g_index[300];
 
 static void put(jr_writer *w, int kind, const char *table, int64_t id,
                 int end)
@@ -140,6 +143,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     CHECK(jr_journal_open(&j, g_empty, &o, NULL) == JR_OK);
     jr_journal_close(j);
     CHECK(mkdir(g_none, 0700) == 0);
+    snprintf(g_index, sizeof(g_index), "%s/history.idx", g_base);
+    CHECK(setenv("XDG_CACHE_HOME", g_base, 1) == 0);
+    CHECK(chdir(g_base) == 0);
     atexit(cleanup);
     inspect_tail_polls_max = 1;
     return 0;
@@ -161,7 +167,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         argv[argc++] = strcmp(a, "@") == 0 ? g_full
                        : strcmp(a, "@p") == 0 ? g_pruned
                        : strcmp(a, "@e") == 0 ? g_empty
-                       : strcmp(a, "@x") == 0 ? g_none : a;
+                       : strcmp(a, "@x") == 0 ? g_none
+                       : strcmp(a, "@i") == 0 ? g_index : a;
     }
     argv[argc] = NULL;
     rc = inspect_main(argc, argv);

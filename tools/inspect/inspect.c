@@ -2,8 +2,12 @@
 ** inspect.c -- sluice-inspect: read a journal without changing it.
 **
 **   sluice-inspect [--json] DIR stat | list [--from SEQ] [--limit N]
-**                  | show SEQ | tail [--from SEQ] | check | metrics
-**                  | replicas
+**                  | show SEQ | tail [--from SEQ] [--table T] [--op OPS]
+**                  | history TABLE KEY... | check | metrics | replicas
+**
+** tail follows the journal until SIGINT/SIGTERM, or until its reader goes
+** away (SIGPIPE is ignored and a failed write ends it quietly, exit 0).
+** history is history.c.
 **
 ** The journal is opened read-only; nothing here writes to it. `list`
 ** streams (bounded memory however long the journal). Exit codes: 0 ok,
@@ -23,6 +27,7 @@
 #include <unistd.h>
 
 #include "fmt.h"
+#include "history.h"
 #include "inspect.h"
 #include "sl_opts.h"
 #include "sluice/journal.h"
@@ -36,6 +41,11 @@ typedef struct cfg {
     long long from;
     long long limit;
     long long poll_ms;
+    const char *table;           /* list/tail: only this table */
+    const char *op;              /* list/tail: only these kinds */
+    const char *index;           /* history: index file */
+    int no_index;
+    unsigned ops;                /* parsed --op: bit per jr_kind */
 } cfg;
 
 static const sl_opt g_opts[] = {
@@ -48,6 +58,17 @@ static const sl_opt g_opts[] = {
       "list/tail: print at most N records (default: all, streamed)" },
     { "poll-ms", SL_OPT_INT, 1, 60000, offsetof(cfg, poll_ms), "N",
       "tail: poll interval in milliseconds (default 50)" },
+    { "table", SL_OPT_STR, 0, 0, offsetof(cfg, table), "NAME",
+      "list/tail: only records of table NAME (exact, case-sensitive)" },
+    { "op", SL_OPT_STR, 0, 0, offsetof(cfg, op), "OPS",
+      "list/tail: only these kinds, comma-separated: insert, update, "
+      "delete, schema, snapshot_begin, snapshot_end, truncate, drop, abort"
+    },
+    { "index", SL_OPT_STR, 0, 0, offsetof(cfg, index), "PATH",
+      "history: the index file (default: "
+      "$XDG_CACHE_HOME/sluice/history-<journal uuid>.idx, or ~/.cache)" },
+    { "no-index", SL_OPT_FLAG, 0, 0, offsetof(cfg, no_index), NULL,
+      "history: read the whole journal, no index" },
     { NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -60,8 +81,18 @@ static const char g_usage[] =
     "  stat               identity, seq range, size, replicas and lag\n"
     "  list               one line per record (--from SEQ, --limit N)\n"
     "  show SEQ           every column of one record\n"
-    "  tail               print records as they are committed (Ctrl-C "
-    "stops)\n"
+    "  tail               print records as they are committed, like tail "
+    "-f\n"
+    "                     (--table, --op, --json; Ctrl-C or a closed "
+    "pipe stops)\n"
+    "  history TABLE KEY...\n"
+    "                     every journaled change of one row, oldest "
+    "first (seq,\n"
+    "                     source change time, values); KEY per key "
+    "column, as\n"
+    "                     text: 42, 1.5, abc, x'00ff'. Uses an index "
+    "file it keeps\n"
+    "                     up to date (--index PATH, --no-index)\n"
     "  check              verify checksums, decoding and density of the "
     "whole\n"
     "                     journal; names the first bad seq\n"
@@ -81,6 +112,7 @@ static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) { (void)sig; g_stop = 1; }
 
 long inspect_tail_polls_max;
+static int g_out_closed;             /* tail: stdout's reader is gone */
 
 static int fail(const jr_err *err, int code)
 {
@@ -263,11 +295,18 @@ static int stream(jr_journal *j, const cfg *c, uint64_t from, int follow)
             jr_reader_close(r);
             return fail(&err, rc);
         }
+        if ((c->table != NULL && strcmp(e.rec.table, c->table) != 0) ||
+            (c->ops != 0 && !(c->ops & (1u << e.rec.kind))))
+            continue;
         if (c->json)
             fmt_entry_json(stdout, &e);
         else
             fmt_entry_human(stdout, &e, 0);
         n++;
+        if (follow && (fflush(stdout) != 0 || ferror(stdout))) {
+            g_out_closed = 1;            /* the reader went away */
+            break;
+        }
     }
     jr_reader_close(r);
     return 0;
@@ -377,9 +416,35 @@ static int cmd_metrics(jr_journal *j, const char *dir)
     return rc == JR_OK ? 0 : fail(&err, rc);
 }
 
+/* --op: comma list of kind names -> bits; 0 with a message if bad. */
+static unsigned parse_ops(const char *list, char *err, size_t cap)
+{
+    unsigned bits = 0;
+    const char *p = list;
+
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        int k;
+        for (k = JR_K_INSERT; k <= JR_K_ABORT; k++)
+            if (strlen(jr_kind_name(k)) == n &&
+                strncmp(jr_kind_name(k), p, n) == 0)
+                break;
+        if (k > JR_K_ABORT) {
+            snprintf(err, cap, "--op: unknown kind '%.*s' (insert, update, "
+                     "delete, schema, snapshot_begin, snapshot_end, "
+                     "truncate, drop, abort)", (int)(n > 64 ? 64 : n), p);
+            return 0;
+        }
+        bits |= 1u << k;
+        if (p[n] == 0)
+            return bits;
+        p += n + 1;
+    }
+}
+
 int inspect_main(int argc, char **argv)
 {
-    cfg c = { 0, 0, -1, 50 };
+    cfg c = { 0, 0, -1, 50, NULL, NULL, NULL, 0, 0 };
     char errbuf[256];
     char **pos = calloc((size_t)argc + 1, sizeof(char *));
     int npos = 0, rc, ret;
@@ -409,10 +474,26 @@ int inspect_main(int argc, char **argv)
         return usage_error(npos == 0 ? "missing journal directory and "
                                        "command"
                                      : "missing command (stat, list, show, "
-                                       "tail, check, metrics, replicas)");
+                                       "tail, history, check, metrics, "
+                                       "replicas)");
     }
     cmd = pos[1];
-    if ((strcmp(cmd, "show") == 0) != (npos == 3) || npos > 3) {
+    if (c.op != NULL && (c.ops = parse_ops(c.op, errbuf,
+                                           sizeof(errbuf))) == 0) {
+        free(pos);
+        return usage_error(errbuf);
+    }
+    if ((c.table || c.op) && strcmp(cmd, "list") && strcmp(cmd, "tail")) {
+        free(pos);
+        return usage_error("--table and --op go with list and tail");
+    }
+    if (strcmp(cmd, "history") == 0) {
+        if (npos < 4) {
+            free(pos);
+            return usage_error("history needs a TABLE and its KEY (one "
+                               "value per key column)");
+        }
+    } else if ((strcmp(cmd, "show") == 0) != (npos == 3) || npos > 3) {
         free(pos);
         return usage_error(strcmp(cmd, "show") == 0
                                ? "show needs exactly one SEQ"
@@ -420,9 +501,11 @@ int inspect_main(int argc, char **argv)
     }
     if (strcmp(cmd, "stat") && strcmp(cmd, "list") && strcmp(cmd, "show") &&
         strcmp(cmd, "tail") && strcmp(cmd, "check") &&
-        strcmp(cmd, "metrics") && strcmp(cmd, "replicas")) {
+        strcmp(cmd, "metrics") && strcmp(cmd, "replicas") &&
+        strcmp(cmd, "history")) {
         snprintf(errbuf, sizeof(errbuf), "unknown command '%s' (stat, "
-                 "list, show, tail, check, metrics, replicas)", cmd);
+                 "list, show, tail, history, check, metrics, replicas)",
+                 cmd);
         free(pos);
         return usage_error(errbuf);
     }
@@ -434,7 +517,9 @@ int inspect_main(int argc, char **argv)
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    signal(SIGPIPE, SIG_DFL);
+    /* tail: a closed pipe ends it quietly (a failed write, exit 0);
+    ** the other commands end as filters do */
+    signal(SIGPIPE, strcmp(cmd, "tail") == 0 ? SIG_IGN : SIG_DFL);
     if (strcmp(cmd, "stat") == 0)
         ret = cmd_stat(j, &c);
     else if (strcmp(cmd, "list") == 0)
@@ -443,6 +528,10 @@ int inspect_main(int argc, char **argv)
         ret = cmd_list(j, &c, 1);
     else if (strcmp(cmd, "show") == 0)
         ret = cmd_show(j, &c, pos[2]);
+    else if (strcmp(cmd, "history") == 0) {
+        inspect_history_opts ho = { c.json, c.index, c.no_index };
+        ret = inspect_history(j, &ho, pos[2], npos - 3, pos + 3);
+    }
     else if (strcmp(cmd, "check") == 0)
         ret = cmd_check(j, &c);
     else if (strcmp(cmd, "replicas") == 0)
@@ -451,7 +540,11 @@ int inspect_main(int argc, char **argv)
         ret = cmd_metrics(j, pos[0]);
     jr_journal_close(j);
     free(pos);
-    if (fflush(stdout) != 0 && ret == 0) {
+    if (g_out_closed) {
+        ret = 0;                         /* the reader went away: done */
+        g_out_closed = 0;
+    }
+    else if (fflush(stdout) != 0 && ret == 0) {
         fprintf(stderr, "sluice-inspect: cannot write output: %s\n",
                 strerror(errno));
         ret = 1;

@@ -25,7 +25,7 @@ SLUICE_PACKAGES_BUILD=(build-essential cmake pkg-config libsqlite3-dev
 SLUICE_PACKAGES_RUN=(mariadb-server mariadb-client sqlite3)
 # shellcheck disable=SC2034
 SLUICE_PACKAGES_TEST=(libcriterion-dev valgrind clang libclang-rt-dev openssl
-    galera-4 rsync iproute2)
+    galera-4 rsync iproute2 prometheus systemd curl jq)
 
 sluice_ensure_packages() {
     local prog=$1 p

@@ -385,6 +385,16 @@ int jr_journal_prune(jr_journal *j, int64_t retention_s, uint64_t *pruned,
 int jr_metrics_write(FILE *f, jr_journal *j, const char *db,
                      const char *replica, uint64_t applied, jr_err *err);
 
+/* Source change time (us since the epoch) of the oldest stored record
+** after seq `acked`: what sluice_replay_lag_seconds counts from, and what
+** a program adds its own lag measures to (capture's end-to-end lag). If
+** that record was pruned already, the oldest stored one counts. `in` is
+** a jr_journal_info() of `j` (its head_seq and first_seq are used).
+** *time_us is 0 when there is no such record. One read transaction.
+** JR_OK; JR_ECORRUPT or JR_ERR (err filled) when it cannot be read. */
+int jr_metrics_oldest_time(jr_journal *j, const jr_info *in, uint64_t acked,
+                           int64_t *time_us, jr_err *err);
+
 /* ------------------------------------------------------------------ */
 /* Integrity                                                          */
 /* ------------------------------------------------------------------ */
