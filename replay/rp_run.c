@@ -321,13 +321,17 @@ static int connect_target(rp_state *st, jr_err *e)
         disconnect(st);
         return tg_fail(e, TG_E_FATAL, 0, "out of memory");
     }
-    SL_LOG(SL_INFO, "replay.connected", "replica=%s applied_seq=%llu "
-           "max_allowed_packet=%lu node=%s galera=%d tls=%s",
-           st->cfg.replica, (unsigned long long)st->applied, st->max_packet,
-           rp__cluster_get_stats(st->cl)->node_name,
-           rp__cluster_get_stats(st->cl)->galera,
-           mysql_get_ssl_cipher(st->db) ? mysql_get_ssl_cipher(st->db)
-                                        : "none");
+    {
+        char qr[300], qn[700];
+        SL_LOG(SL_INFO, "replay.connected", "replica=%s applied_seq=%llu "
+               "max_allowed_packet=%lu node=%s galera=%d tls=%s",
+               sl_q(qr, sizeof(qr), st->cfg.replica),
+               (unsigned long long)st->applied, st->max_packet,
+               sl_q(qn, sizeof(qn), rp__cluster_get_stats(st->cl)->node_name),
+               rp__cluster_get_stats(st->cl)->galera,
+               mysql_get_ssl_cipher(st->db) ? mysql_get_ssl_cipher(st->db)
+                                            : "none");
+    }
     return 0;
 }
 
