@@ -6,8 +6,10 @@
 # is built with -DSLUICE_WERROR=ON, so a warning at any optimisation level
 # fails the run:
 #   1. build/          RelWithDebInfo, ctest (unit, golden, fuzz corpus
-#                      replays, integration, crash, galera: a private
-#                      3-node Galera cluster)
+#                      replays, integration, crash; with
+#                      SLUICE_TEST_GALERA=1 also galera: a private 3-node
+#                      Galera cluster, opt-in while its node-restart flake
+#                      under load is open)
 #   2. build-release/  Release (-O3), tests included: all built, the
 #                      unit-labelled tests run (the rest is the same code
 #                      pass 1 and 3 run; -O3 is about warnings and UB)
@@ -294,7 +296,14 @@ PASS_T0=$SECONDS
 if build_tree build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_WERROR=ON \
     -DSLUICE_SANITIZE=OFF -DSLUICE_DEBUG=OFF; then
     BUILD_OK=1
-    ctest_pass ctest build
+    # the galera tier (a private 3-node cluster, node kills and rejoins)
+    # is opt-in for now: SLUICE_TEST_GALERA=1. Under heavy load a killed
+    # node's restart by IST was seen failing in 1 of 4 runs (a harness
+    # problem still open, issue 11); until it is fixed it must not decide
+    # whether the rest of the suite is green.
+    PASS1_EXTRA=(-LE galera)
+    [[ ${SLUICE_TEST_GALERA:-0} != 1 ]] || PASS1_EXTRA=()
+    ctest_pass ctest build -- "${PASS1_EXTRA[@]}"
 else
     BUILD_OK=0
     FAILURES+=("build: configure or build failed")
