@@ -63,6 +63,7 @@ typedef struct pass {
     int filter;                  /* st->pages lists every changed page */
     char **attached;             /* limited: table of each inst's triggers */
     uint64_t group_first;        /* seq of the group's first record */
+    uint64_t commit_bytes;       /* commit part of a group beyond this */
     volatile int *stop;
 } pass;
 
@@ -243,7 +244,8 @@ static int append(pass *p, const jr_record *r, jr_err *err)
     cap_state *st = p->st;
     int ret;
 
-    if (jr_writer_pending(st->w) >= (uint32_t)st->cfg.batch) {
+    if (jr_writer_pending(st->w) >= (uint32_t)st->cfg.batch ||
+        jr_writer_pending_bytes(st->w) >= p->commit_bytes) {
         if (*p->stop)
             return cap_fail(err, "stop", "stopping in the middle of a "
                             "group; it will be journaled again");
@@ -687,6 +689,22 @@ static int find_attached(pass *p, jr_err *err)
     return cap__trigger_tables(st->src.db, &st->reg, p->attached, err);
 }
 
+/* Part of a group is committed once its pending bytes reach an eighth of
+** the journal's size cap (at most 64 MiB): --batch counts records, and
+** 10,000 rows of large blobs could otherwise make one commit larger than
+** the whole map -- a commit that never fits however much is pruned, and
+** as much memory. An eighth leaves LMDB room for its page copies and for
+** pages freed by the previous transactions, which it reuses only later. */
+static uint64_t commit_bytes(cap_state *st)
+{
+    jr_info info;
+    uint64_t v = 64ull << 20;
+
+    if (jr_journal_info(st->j, &info, NULL) == JR_OK && info.map_max / 8 < v)
+        v = info.map_max / 8;
+    return v < (256u << 10) ? 256u << 10 : v;
+}
+
 int cap__drain(cap_state *st, volatile int *stop, jr_err *err)
 {
     pass p;
@@ -697,6 +715,7 @@ int cap__drain(cap_state *st, volatile int *stop, jr_err *err)
     memset(&p, 0, sizeof(p));
     p.st = st;
     p.stop = stop;
+    p.commit_bytes = commit_bytes(st);
     have_before = cap__wal_mark(&st->src, &before);
     if ((ret = cap__exec(st->src.db, "BEGIN", err)) != JR_OK)
         return ret;

@@ -164,6 +164,11 @@ uint32_t jr_writer_pending(const jr_writer *w)
     return (uint32_t)(w->next_seq - w->head - 1);
 }
 
+uint64_t jr_writer_pending_bytes(const jr_writer *w)
+{
+    return w->sealed_bytes + w->raw.len;
+}
+
 static int take_lock(jr_writer *w, jr_err *err)
 {
     char path[4096], pid[32];

@@ -206,3 +206,53 @@ Test(capture_limits, a_snapshot_larger_than_the_map_cap_is_refused)
                  why);
     ct_model_free(m);
 }
+
+/*
+** The same for CHANGES: capture down while the application writes 24 MiB
+** of large rows in many small transactions. The next pass reads them as
+** one group; with the default --batch (10,000 records) the whole group
+** used to be ONE pending commit larger than the cap, which no prune could
+** ever make room for -- capture waited forever, even with --once. Parts
+** of a group are now committed by size, so the group that cannot fit is
+** found and named, and with a larger cap it goes through.
+*/
+Test(capture_limits, a_change_backlog_larger_than_the_map_cap_is_refused)
+{
+    ct_proc p;
+    int rc;
+    char *log, why[1024];
+    jr_info info;
+    ct_model *m = ct_model_new();
+
+    CT_APP("CREATE TABLE big(id INTEGER PRIMARY KEY, v BLOB);");
+    ct_cap_once();
+    cr_assert_eq(ct_model_sync(m, ct_jdir, why, sizeof(why)), 0, "%s", why);
+    info = journal_info();
+    {
+        jr_journal *j;
+        jr_journal_opts o = JR_JOURNAL_OPTS_INIT;
+        cr_assert_eq(jr_journal_open(&j, ct_jdir, &o, NULL), JR_OK);
+        cr_assert_eq(jr_replica_ack(j, "r1", info.head_seq, NULL), JR_OK);
+        jr_journal_close(j);
+    }
+    for (int i = 0; i < 24; i++)        /* 24 x 1 MiB, incompressible */
+        CT_APP("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
+               "FROM n WHERE x < 256) INSERT INTO big(v) "
+               "SELECT randomblob(4096) FROM n;");
+    rc = ct_cap_run(&p, 120000, "--source", ct_src, "--journal", ct_jdir,
+                    "--once", "--map-max-mb", "16", NULL);
+    log = ct_cap_log(&p);
+    cr_assert_eq(rc, 70, "a group that cannot fit must stop capture "
+                 "(exit 70), not wait forever: got %d\n%s", rc, log);
+    cr_assert_neq(strstr(log, "--map-max-mb"), NULL, "the message must "
+                  "name the option to raise:\n%s", log);
+    free(log);
+    rc = ct_cap_run(&p, 120000, "--source", ct_src, "--journal", ct_jdir,
+                    "--once", "--map-max-mb", "256", NULL);
+    ct_assert_status(&p, rc, 0);
+    ct_assert_journal_clean(ct_jdir);
+    cr_assert_eq(ct_model_sync(m, ct_jdir, why, sizeof(why)), 0, "%s", why);
+    cr_assert_eq(ct_compare(ct_src, m, NULL, why, sizeof(why)), 0, "%s",
+                 why);
+    ct_model_free(m);
+}

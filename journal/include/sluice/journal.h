@@ -299,6 +299,11 @@ void jr_writer_rollback(jr_writer *w);
 /* Number of records appended but not yet committed. */
 uint32_t jr_writer_pending(const jr_writer *w);
 
+/* Bytes those records take (compressed batches plus the open batch): what
+** the next commit adds to the map, give or take LMDB's page overhead. A
+** caller bounds its commits by this, not by the record count alone. */
+uint64_t jr_writer_pending_bytes(const jr_writer *w);
+
 /* Committed source position: copies up to cap bytes into buf, full length
 ** in *len. JR_OK, JR_ENOTFOUND (never set), JR_ERR. Also usable without a
 ** writer through jr_journal_source_pos(). */
