@@ -52,6 +52,9 @@
 
 set -euo pipefail
 
+# shellcheck source=tests/harness/proc.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/proc.sh"
+
 readonly TEST_DB=sluice_test
 readonly TEST_USER=sluice
 readonly TEST_PASSWORD=sluice-test-pw
@@ -81,11 +84,6 @@ need() {
     command -v "$1" >/dev/null 2>&1 || die "$1 not found (apt-get install $2)"
 }
 
-now_ms() {
-    local s ns
-    read -r s ns < <(date '+%s %N')
-    printf '%d\n' $((s * 1000 + 10#$ns / 1000000))
-}
 
 # ---- paths and ports -------------------------------------------------------
 
@@ -153,17 +151,6 @@ port() {
 
 # ---- finding our servers (G1) ----------------------------------------------
 
-is_ours() {
-    local pid=$1 data=$2 state arg
-    [[ $pid =~ ^[0-9]+$ ]] || return 1
-    [[ -r /proc/$pid/cmdline ]] || return 1
-    state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null) || return 1
-    [[ $state != Z && $state != X ]] || return 1
-    while IFS= read -r -d '' arg; do
-        [[ $arg == "--datadir=$data" ]] && return 0
-    done <"/proc/$pid/cmdline" 2>/dev/null
-    return 1
-}
 
 # find_pid N: pid of node N's mariadbd, or nothing.
 find_pid() {
@@ -308,7 +295,12 @@ launch() {
         >>"$NDIR/mysqld.stderr" 2>&1 9>&- &
     printf '%s\n' "$!" >"$OURPID"
     LAUNCHED_PID=$!
+    # Until the forked shell has exec'd mariadbd, /proc/PID/cmdline is
+    # still bash's: is_ours() would call the starting node gone (seen
+    # under load: 'node N exited during start-up' while it ran on).
+    wait_exec "$LAUNCHED_PID" "$DATADIR"
 }
+
 
 log_tail() {
     local f=$1

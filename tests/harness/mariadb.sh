@@ -38,6 +38,9 @@
 
 set -euo pipefail
 
+# shellcheck source=tests/harness/proc.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/proc.sh"
+
 readonly TEST_DB=sluice_test
 readonly TEST_USER=sluice
 readonly TEST_PASSWORD=sluice-test-pw
@@ -66,11 +69,6 @@ need() {
         die "$1 not found (apt-get install ${2:-mariadb-server})"
 }
 
-now_ms() {
-    local s ns
-    read -r s ns < <(date '+%s %N')
-    printf '%d\n' $((s * 1000 + 10#$ns / 1000000))
-}
 
 log_tail() {
     local f
@@ -109,18 +107,6 @@ lock_dir() {
 
 # ---- finding our server (M1) -----------------------------------------------
 
-# is_ours PID: PID is alive (not a zombie) and is a mariadbd on our datadir.
-is_ours() {
-    local pid=$1 state arg
-    [[ $pid =~ ^[0-9]+$ ]] || return 1
-    [[ -r /proc/$pid/cmdline ]] || return 1
-    state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null) || return 1
-    [[ $state != Z && $state != X ]] || return 1
-    while IFS= read -r -d '' arg; do
-        [[ $arg == "--datadir=$DATADIR" ]] && return 0
-    done <"/proc/$pid/cmdline" 2>/dev/null
-    return 1
-}
 
 # find_pid: print the pid of our server, or nothing.
 find_pid() {
@@ -128,7 +114,7 @@ find_pid() {
     for f in "$OURPID" "$PIDFILE"; do
         [[ -r $f ]] || continue
         read -r pid <"$f" 2>/dev/null || continue
-        if is_ours "$pid"; then
+        if is_ours "$pid" "$DATADIR"; then
             printf '%s\n' "$pid"
             return 0
         fi
@@ -136,7 +122,7 @@ find_pid() {
     # pid files lost (killed during start-up): look for our exact datadir.
     for p in /proc/[0-9]*; do
         pid=${p#/proc/}
-        if is_ours "$pid"; then
+        if is_ours "$pid" "$DATADIR"; then
             printf '%s\n' "$pid"
             return 0
         fi
@@ -148,7 +134,7 @@ find_pid() {
 wait_gone() {
     local pid=$1 deadline
     deadline=$(($(now_ms) + $2 * 1000))
-    while is_ours "$pid"; do
+    while is_ours "$pid" "$DATADIR"; do
         (($(now_ms) < deadline)) || return 1
         sleep 0.1
     done
@@ -224,6 +210,7 @@ launch() {
     setsid mariadbd "${args[@]}" </dev/null >>"$DIR/mysqld.stderr" 2>&1 9>&- &
     LAUNCHED_PID=$!
     printf '%s\n' "$LAUNCHED_PID" >"$OURPID"
+    wait_exec "$LAUNCHED_PID" "$DATADIR"
 }
 
 # wait_ready PID: 0 when the server answers, 2 when it died because the
@@ -235,7 +222,7 @@ wait_ready() {
         if sql_root 'SELECT 1' >/dev/null 2>&1; then
             return 0
         fi
-        if ! is_ours "$pid"; then
+        if ! is_ours "$pid" "$DATADIR"; then
             if tail -c "+$((LOG_OFFSET + 1))" "$LOG" 2>/dev/null |
                 grep -q 'Bind on TCP/IP port'; then
                 return 2
