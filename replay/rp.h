@@ -40,6 +40,7 @@ typedef struct rp_cfg {
     const char *on_error;        /* "stop" (default) or "skip" */
     const char *log_level;
     long long batch_rows;        /* rows per multi-row statement */
+    long long txn_groups;        /* waiting groups per transaction */
     long long retry_max_ms;      /* cap of the reconnect backoff */
     long long once_timeout_s;    /* --once: give up connecting after */
     long long poll_ms;

@@ -57,7 +57,8 @@ void rp_metrics_write(FILE *f, const rp_stats *s, const char *db,
                 tg_class_transient(c) ? "transient" : "permanent",
                 (unsigned long long)s->errors[c]);
     sl_hist_write(f, &s->apply, "sluice_replay_group_apply_seconds",
-                  "Time to apply one group (statements, position, COMMIT).",
+                  "Time to apply one transaction: one group, or several "
+                  "waiting groups together (statements, position, COMMIT).",
                   lab);
     sl_prom_family(f, "sluice_replay_target_up", "gauge",
                    "1 while replay holds a connection to this target host.");

@@ -10,6 +10,15 @@
 **   together with the new position, COMMIT, acknowledge to the journal
 **   (batched) -> wait for more (poll jr_journal_version).
 **
+** Catching up: several complete groups waiting are applied in ONE MariaDB
+** transaction (up to --txn-groups groups / MERGE_RECORDS records), which
+** ends, with its position, at the last group's end. A durable COMMIT costs
+** an fsync: one per group held replay to about a hundred groups a second,
+** while capture makes a group per drain pass. Merging stops before a group
+** that leads with DDL (MariaDB commits DDL implicitly), after a snapshot,
+** and in single-row mode; a later group that turns out to end in ABORT
+** makes the attempt start over, stopping before that group.
+**
 ** Failure handling, by class (rp.h):
 **   CONN    transient: drop the connection, reconnect with backoff, retry
 **           the group
@@ -39,6 +48,8 @@
 **  (L4) DDL (SCHEMA, DROP) only leads a group: MariaDB commits DDL
 **       implicitly, so one after row changes would commit half a group
 **       without its position -- such a journal is refused as corrupt.
+**  (L5) a transaction holds whole groups only: it commits at a group's
+**       end, so the target only ever shows a state the source had.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +94,10 @@ struct rp_state {
     int64_t last_ack_us;
     long backoff_ms;
     int single;
+    uint64_t merge_limit;        /* no group starting here or later joins */
+    uint64_t merge_off_until;    /* no merging while applied < this */
+    uint64_t tried_groups;       /* groups in the last attempt */
+    uint64_t tried_last;         /* last seq the last attempt read */
     int registered;
     char last_problem[600];
     char last_event[64];
@@ -541,11 +556,34 @@ static int is_ddl(int kind)
     return kind == JR_K_SCHEMA || kind == JR_K_DROP;
 }
 
-/* Apply the group starting at applied + 1. */
-static int apply_group(rp_state *st, jr_err *e)
+enum { MERGE_RECORDS = 20000, RP_MERGE_AGAIN = 2 };
+
+/* May the group after `last` (its last seq) join the open transaction? */
+static int may_merge(rp_state *st, uint64_t last, uint64_t groups,
+                     uint64_t rows, int loaded)
 {
-    uint64_t start = st->applied + 1, rows = 0;
-    int ddl = 1, aborted = 0;
+    if (st->single || loaded || groups >= (uint64_t)st->cfg.txn_groups ||
+        rows >= MERGE_RECORDS || sl_stop)
+        return 0;
+    if ((st->merge_limit != 0 && last + 1 >= st->merge_limit) ||
+        st->applied < st->merge_off_until)
+        return 0;
+    if (st->complete <= last) {
+        jr_info info;
+        if (jr_journal_info(st->j, &info, NULL) == JR_OK)
+            st->complete = info.complete_seq;
+    }
+    return st->complete > last;          /* complete: (L1) */
+}
+
+/* Apply the group starting at applied + 1, and the complete groups after
+** it while they may join (see the header). 0, -1 (e filled), or
+** RP_MERGE_AGAIN: a joined group ended in ABORT; all is rolled back and
+** st->merge_limit set, so the next attempt stops before it. */
+static int apply_groups(rp_state *st, jr_err *e)
+{
+    uint64_t start = st->applied + 1, gstart = start, rows = 0, groups = 1;
+    int ddl = 1, aborted = 0, loaded = 0;
     jr_entry ent;
 
     jr_reader_seek(st->rd, start);
@@ -554,12 +592,14 @@ static int apply_group(rp_state *st, jr_err *e)
     rounds_discard(&st->rounds);
     for (;;) {
         const char *target, *clash;
+        st->tried_groups = groups;
         if (next(st, &ent, e) != 0)
             goto fail;
-        if (ent.seq == start && ent.group != start) {
+        st->tried_last = ent.seq;
+        if (ent.seq == gstart && ent.group != gstart) {
             tg_fail(e, TG_E_FATAL, 0, "journal seq %llu belongs to group "
                     "%llu, but the position says a group starts there",
-                    (unsigned long long)start,
+                    (unsigned long long)gstart,
                     (unsigned long long)ent.group);
             goto fail;
         }
@@ -568,6 +608,14 @@ static int apply_group(rp_state *st, jr_err *e)
             goto fail;
         }
         if (ent.rec.kind == JR_K_ABORT) {
+            if (gstart != start) {
+                /* a joined group: the earlier ones are in this
+                ** transaction too -- start over without it */
+                mysql_rollback(st->db);
+                rounds_discard(&st->rounds);
+                st->merge_limit = gstart;
+                return RP_MERGE_AGAIN;
+            }
             /* a crashed capture left this group open: discard it */
             discard_group(st, start, ent.seq);
             aborted = 1;
@@ -581,7 +629,7 @@ static int apply_group(rp_state *st, jr_err *e)
                     "corrupt (no capture writes this; check it with "
                     "sluice-inspect DIR check)", (unsigned long long)ent.seq,
                     jr_kind_name(ent.rec.kind), ent.rec.table,
-                    (unsigned long long)start);
+                    (unsigned long long)gstart);
             goto fail;
         }
         if (!is_ddl(ent.rec.kind))
@@ -604,7 +652,14 @@ static int apply_group(rp_state *st, jr_err *e)
         if (ent.rec.kind == JR_K_SNAP_BEGIN && !st->single &&
             !ent.group_end) {
             int rc = load_snapshot(st, &ent, target, &rows, e);
+            loaded = 1;
             if (rc == RP_LOAD_ABORTED) {
+                if (gstart != start) {
+                    mysql_rollback(st->db);
+                    rounds_discard(&st->rounds);
+                    st->merge_limit = gstart;
+                    return RP_MERGE_AGAIN;
+                }
                 discard_group(st, start, ent.seq);
                 aborted = 1;
             } else if (rc != 0) {
@@ -612,12 +667,26 @@ static int apply_group(rp_state *st, jr_err *e)
             }
         }
     end:
-        if (ent.group_end)
-            break;
+        if (ent.group_end) {
+            jr_entry peek;
+            jr_err pe = { 0 };
+            if (aborted || !may_merge(st, ent.seq, groups, rows, loaded))
+                break;
+            /* the next group joins unless it leads with DDL; reading
+            ** ahead is harmless: every attempt seeks to its start */
+            if (jr_reader_next(st->rd, &peek, &pe) != JR_OK ||
+                peek.seq != ent.seq + 1 || peek.group != peek.seq ||
+                is_ddl(peek.rec.kind) || peek.rec.kind == JR_K_ABORT)
+                break;
+            jr_reader_seek(st->rd, peek.seq);
+            gstart = peek.seq;
+            groups++;
+            continue;
+        }
         if (aborted) {
             tg_fail(e, TG_E_FATAL, 0, "seq %llu: the journal goes on after "
                     "an ABORT record inside group %llu: it is corrupt",
-                    (unsigned long long)ent.seq, (unsigned long long)start);
+                    (unsigned long long)ent.seq, (unsigned long long)gstart);
             goto fail;
         }
     }
@@ -633,7 +702,9 @@ static int apply_group(rp_state *st, jr_err *e)
         goto fail;
     }
     st->applied = ent.seq;
-    st->stats.groups++;
+    st->merge_limit = 0;
+    st->stats.groups += groups;
+    st->stats.transactions++;
     st->stats.records += rows;
     st->stats.rejected += rp__apply_rejected(st->ap);
     rounds_commit(st);
@@ -642,8 +713,9 @@ static int apply_group(rp_state *st, jr_err *e)
                "hint=\"see table " TG_REJECTS_TABLE "\"",
                (unsigned long long)start,
                (unsigned long long)rp__apply_rejected(st->ap));
-    SL_LOG(SL_DEBUG, "replay.group", "group=%llu last_seq=%llu records=%llu",
-           (unsigned long long)start, (unsigned long long)ent.seq,
+    SL_LOG(SL_DEBUG, "replay.group", "group=%llu last_seq=%llu groups=%llu "
+           "records=%llu", (unsigned long long)start,
+           (unsigned long long)ent.seq, (unsigned long long)groups,
            (unsigned long long)rows);
     return 0;
 fail:
@@ -651,6 +723,15 @@ fail:
     if (st->db != NULL)
         mysql_rollback(st->db);
     return -1;
+}
+
+static int apply_group(rp_state *st, jr_err *e)
+{
+    int rc;
+
+    while ((rc = apply_groups(st, e)) == RP_MERGE_AGAIN)
+        ;
+    return rc;
 }
 
 /* Is the group after `applied` complete in the journal? */
@@ -717,6 +798,13 @@ int rp_run(rp_state *st, jr_err *err)
         }
         if (sl_stop)
             break;
+        if (st->tried_groups > 1 && !tg_class_transient(e.cls)) {
+            /* which of the joined groups? One at a time up to the last
+            ** record read: the good ones before it land, and the error
+            ** names (or single-row mode pins) the group it is in */
+            st->merge_off_until = st->tried_last;
+            continue;
+        }
         switch (e.cls) {
         case TG_E_CONN:
             problem(st, &e, "replay.connection_lost");

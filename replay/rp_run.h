@@ -14,6 +14,7 @@ typedef struct rp_stats {
     uint64_t applied_seq;
     uint64_t head_seq;          /* last complete seq seen in the journal */
     uint64_t groups, records, rejected;
+    uint64_t transactions;       /* COMMITs: groups merge when behind */
     int connected;
     int stuck;                  /* the next group keeps failing */
     const rp_cluster_stats *cluster;  /* node in use, failovers, ... */

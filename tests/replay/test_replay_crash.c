@@ -12,7 +12,9 @@
 ** MariaDB has moved past a target drawn from the rest of the backlog, then
 ** strike a few milliseconds later, inside the next group or between
 ** commits; the others strike right after the start (before or while
-** connecting). The test asserts that several kills left replay part-way,
+** connecting). Replay runs with --txn-groups 2 (or 1): by default it
+** would take this backlog in one or two transactions. The test asserts
+** that several kills left replay part-way,
 ** so resuming really was exercised. The seed is printed; set RT_SEED to
 ** replay a failure.
 */
@@ -138,7 +140,11 @@ static void kill_many_times(const char *url, MYSQL *my, int max_kills,
         rt_proc p;
         int64_t pos, from = last < 0 ? 0 : last;
 
-        rt_replay_start(&p, url, "--poll-ms", "1", NULL);
+        /* two groups per transaction, sometimes one: kills land
+        ** inside joined groups and between them (by default replay would
+        ** take this whole backlog in one or two transactions) */
+        rt_replay_start(&p, url, "--poll-ms", "1", "--txn-groups",
+                        rt_rng_below(&rng, 3) == 0 ? "1" : "2", NULL);
         if (rt_rng_below(&rng, 4) == 0) {
             rt_sleep_ms((int)rt_rng_below(&rng, 21));
             early++;

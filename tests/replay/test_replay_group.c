@@ -8,7 +8,12 @@
 **   - a group that a writer left open inside a snapshot (capture stopped
 **     mid-snapshot; the writer's reopen appends ABORT) is discarded like
 **     any aborted group, and the complete re-snapshot that follows
-**     applies -- with --once (exit 0) and running (issue 7, item 3).
+**     applies -- with --once (exit 0) and running (issue 7, item 3);
+**   - complete groups that wait are applied several to a MariaDB
+**     transaction (issue 12, end-to-end latency), and that never changes
+**     what lands: a joined group that ends in ABORT is still discarded,
+**     the groups before a corrupt one still land, each transaction ends
+**     at a group's end.
 */
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -202,4 +207,116 @@ Test(replay_group, an_abort_right_after_snapshot_begin_is_discarded_too)
     jr_journal_close(j);
     cr_assert_eq(rt_replay_run(&p, rt_url, NULL), 0, "%s", rt_log(&p));
     cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM t"), 1);
+}
+
+/* field=N of replay's replay.stopped line; -1 if absent */
+static long long stopped_field(const char *log, const char *field)
+{
+    const char *p = strstr(log, "event=replay.stopped");
+    char pat[64];
+
+    if (p == NULL)
+        return -1;
+    snprintf(pat, sizeof(pat), " %s=", field);
+    p = strstr(p, pat);
+    return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+}
+
+/* `n` one-row groups (after the table's schema group), committed to the
+** journal one by one as capture does. Returns the last seq. */
+static uint64_t many_groups(jr_writer *w, int first_id, int n)
+{
+    uint64_t last = 0;
+
+    for (int i = 0; i < n; i++) {
+        char v[32];
+        snprintf(v, sizeof(v), "v%d", first_id + i);
+        last = put(w, i % 3 == 2 ? JR_K_UPDATE : JR_K_INSERT, NULL,
+                   i % 3 == 2 ? first_id + i - 1 : first_id + i, v, 1);
+        jt_commit(w, NULL);
+    }
+    return last;
+}
+
+Test(replay_group, waiting_groups_share_transactions_and_land_exactly)
+{
+    MYSQL *my = rt_my();
+    jr_journal *j = jt_open(rt_jdir, 0, 0);
+    jr_writer *w = jt_writer(j, 0, 0);
+    uint64_t last;
+    long long groups, txns;
+    rt_proc p;
+
+    put(w, JR_K_SCHEMA, g_schema, 0, NULL, 1);
+    jt_commit(w, NULL);
+    last = many_groups(w, 1, 3000);
+    jr_writer_close(w);
+    jr_journal_close(j);
+    cr_assert_eq(rt_replay_run(&p, rt_url, NULL), 0, "%s", rt_log(&p));
+    groups = stopped_field(rt_log(&p), "groups");
+    txns = stopped_field(rt_log(&p), "transactions");
+    cr_assert_eq(groups, 3001, "%s", rt_log(&p));
+    cr_assert(txns >= 2 && txns <= 10, "3,001 waiting groups took %lld "
+              "transactions (DDL alone, then at most 1,000 groups each)",
+              txns);
+    cr_expect_eq(rt_position(my, "default"), (int64_t)last);
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM t"), 2000);
+    cr_expect_str_eq(rt_my_str(my, "SELECT v FROM t WHERE id = 2"), "v3",
+                     "an UPDATE of a joined group was lost");
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM t WHERE v = "
+                           "CONCAT('v', id)"), 1000);
+}
+
+Test(replay_group, a_joined_group_that_ends_in_abort_is_still_discarded)
+{
+    MYSQL *my = rt_my();
+    jr_journal *j = jt_open(rt_jdir, 0, 0);
+    jr_writer *w = jt_writer(j, 0, 0);
+    uint64_t last;
+    rt_proc p;
+
+    put(w, JR_K_SCHEMA, g_schema, 0, NULL, 1);
+    many_groups(w, 1, 30);
+    put(w, JR_K_INSERT, NULL, 1001, "lost", 0);  /* an open group ... */
+    put(w, JR_K_INSERT, NULL, 1002, "lost", 0);
+    jt_commit(w, NULL);
+    jr_writer_close(w);
+    w = jt_writer(j, 0, 0);                      /* ... ABORTed */
+    last = many_groups(w, 101, 30);
+    jr_writer_close(w);
+    jr_journal_close(j);
+    cr_assert_eq(rt_replay_run(&p, rt_url, NULL), 0, "%s", rt_log(&p));
+    cr_expect(strstr(rt_log(&p), "event=replay.group_aborted") != NULL,
+              "%s", rt_log(&p));
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM t WHERE id > 1000"), 0,
+                 "rows of the aborted group were applied");
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM t"), 40);
+    cr_expect_eq(rt_position(my, "default"), (int64_t)last);
+    cr_expect_lt(stopped_field(rt_log(&p), "transactions"),
+                 stopped_field(rt_log(&p), "groups"), "%s", rt_log(&p));
+}
+
+Test(replay_group, groups_before_a_corrupt_one_still_land)
+{
+    MYSQL *my = rt_my();
+    jr_journal *j = jt_open(rt_jdir, 0, 0);
+    jr_writer *w = jt_writer(j, 0, 0);
+    uint64_t good;
+    rt_proc p;
+    int rc;
+
+    put(w, JR_K_SCHEMA, g_schema, 0, NULL, 1);
+    good = many_groups(w, 1, 30);
+    put(w, JR_K_INSERT, NULL, 500, "x", 0);
+    put(w, JR_K_SCHEMA, g_schema2, 0, NULL, 1);  /* DDL after a change */
+    jt_commit(w, NULL);
+    jr_writer_close(w);
+    jr_journal_close(j);
+    rc = rt_replay_run(&p, rt_url, NULL);
+    cr_assert(rc > 0 && rc < 128, "a misplaced DDL record was applied: %d\n"
+              "%s", rc, rt_log(&p));
+    cr_expect_eq(rt_position(my, "default"), (int64_t)good,
+                 "the good groups before the corrupt one must land:\n%s",
+                 rt_log(&p));
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM t"), 20);
 }
