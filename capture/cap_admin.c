@@ -14,6 +14,12 @@
 ** Each runs in one gated write transaction (cap_gate.c), waiting up to
 ** --busy-timeout-ms for a moment without application transactions: all
 ** of it happens or none, and the application never fails because of it.
+**
+** INVARIANTS:
+**  (A1) every change to the source goes through cap__write (the gate):
+**       one transaction, never while another process has one open.
+**  (A2) only objects sluice recorded as its own are dropped; the journal
+**       is not opened here.
 */
 #include <stdio.h>
 #include <string.h>

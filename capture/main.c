@@ -1,6 +1,14 @@
 /*
 ** main.c -- sluice-capture: parse options, run the capture loop.
 ** Everything else lives in cap_*.c so tests can link it.
+**
+** INVARIANTS:
+**  (M1) exit status says what kind of end it was: 0 done (or stopped by
+**       SIGTERM/SIGINT), 64 usage, 69 cannot start, 70 a failure retrying
+**       cannot fix, 75 --once gave up waiting; every non-zero exit has
+**       logged one line naming the problem first.
+**  (M2) the /metrics thread never reads capture state: the loop renders
+**       the exposition in tick() and publishes a copy (sl_metrics.h).
 */
 #include <stddef.h>
 #include <stdio.h>

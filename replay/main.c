@@ -1,5 +1,13 @@
 /*
 ** main.c -- sluice-replay: parse options, run the replay loop.
+**
+** INVARIANTS:
+**  (M1) exit status says what kind of end it was: 0 done (or stopped by
+**       SIGTERM/SIGINT), 1 --unregister found no such replica, 64 usage,
+**       69 cannot start, 70 a failure retrying cannot fix; every non-zero
+**       exit has logged one line naming the problem first.
+**  (M2) the /metrics thread never reads replay state: the loop renders
+**       the exposition in tick() and publishes a copy (sl_metrics.h).
 */
 #include <stddef.h>
 #include <stdio.h>

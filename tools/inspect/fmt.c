@@ -8,6 +8,13 @@
 **   infinity -> {"real":"nan"|"inf"|"-inf"}; TEXT -> string when it is
 **   valid UTF-8 without NUL, else {"text_base64":"..."}; BLOB ->
 **   {"base64":"..."}.
+**
+** INVARIANTS:
+**  (F1) every value prints as valid JSON and reads back as exactly what
+**       was journaled: text that is not valid UTF-8 (or holds NUL) goes
+**       out as base64, never with bytes replaced.
+**  (F2) one record is one line: control bytes inside strings are escaped,
+**       so a hostile value cannot forge a second record in the output.
 */
 #include <inttypes.h>
 #include <math.h>

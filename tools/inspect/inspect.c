@@ -15,6 +15,12 @@
 ** journal corrupt, 66 no journal at DIR.
 ** main() is inspect_main() (main.c), so tests/fuzz can drive the argument
 ** handling in process.
+**
+** INVARIANTS:
+**  (N1) the journal is opened read-only (JR_JOURNAL_OPTS read_only): no
+**       command can change it, prune it or hold back its writer.
+**  (N2) memory does not grow with the journal: list and tail stream one
+**       record at a time.
 */
 #include <errno.h>
 #include <inttypes.h>
