@@ -491,3 +491,16 @@ uint64_t ct_rng_below(ct_rng *r, uint64_t n)
     r->s ^= r->s >> 27;
     return (r->s * 2685821657736338717ull) % n;
 }
+
+double ct_metric_sample(const char *text, const char *name)
+{
+    char pat[128];
+    const char *p;
+
+    snprintf(pat, sizeof(pat), "\n%s{", name);
+    p = strstr(text, pat);
+    if (p == NULL)
+        return -1;
+    p = strchr(p + 1, '}');
+    return p ? strtod(p + 1, NULL) : -1;
+}

@@ -52,6 +52,8 @@ char *ct_slurp(const char *path);
 int ct_count(const char *hay, const char *needle);
 
 int64_t ct_now_us(void);
+/* Value of the first sample `name{...}` in a /metrics text; -1 if absent. */
+double ct_metric_sample(const char *text, const char *name);
 void ct_sleep_ms(int ms);
 
 /* ---- processes ---- */

@@ -18,20 +18,6 @@
 TestSuite(capture_backlog, .init = ct_setup, .fini = ct_teardown,
           .timeout = 600);
 
-/* Value of the first sample `name{...}`; -1 if absent. */
-static double sample(const char *text, const char *name)
-{
-    char pat[128];
-    const char *p;
-
-    snprintf(pat, sizeof(pat), "\n%s{", name);
-    p = strstr(text, pat);
-    if (p == NULL)
-        return -1;
-    p = strchr(p + 1, '}');
-    return p ? strtod(p + 1, NULL) : -1;
-}
-
 /* Scrape until cond(body) holds; fail with the body and log after 120 s
 ** (a limit, not an expectation). Returns the body (caller frees). */
 static char *scrape_until(int port, ct_proc *p, const char *what,
@@ -55,30 +41,30 @@ static char *scrape_until(int port, ct_proc *p, const char *what,
 static int journal_exists(const char *b, void *a)
 {
     (void)a;
-    return sample(b, "sluice_capture_groups_total") >= 1;
+    return ct_metric_sample(b, "sluice_capture_groups_total") >= 1;
 }
 
 static int backpressure(const char *b, void *a)
 {
     (void)a;
-    return sample(b, "sluice_capture_backpressure") == 1;
+    return ct_metric_sample(b, "sluice_capture_backpressure") == 1;
 }
 
 static int backlog_at_least(const char *b, void *a)
 {
-    return sample(b, "sluice_capture_backlog_changes") >= *(double *)a;
+    return ct_metric_sample(b, "sluice_capture_backlog_changes") >= *(double *)a;
 }
 
 static int lag_at_least(const char *b, void *a)
 {
-    return sample(b, "sluice_end_to_end_lag_seconds") >= *(double *)a;
+    return ct_metric_sample(b, "sluice_end_to_end_lag_seconds") >= *(double *)a;
 }
 
 static int drained(const char *b, void *a)
 {
     (void)a;
-    return sample(b, "sluice_capture_backlog_changes") == 0 &&
-           sample(b, "sluice_capture_backpressure") == 0;
+    return ct_metric_sample(b, "sluice_capture_backlog_changes") == 0 &&
+           ct_metric_sample(b, "sluice_capture_backpressure") == 0;
 }
 
 static void replica(const char *name, int ack_head)
@@ -118,7 +104,7 @@ Test(capture_backlog, a_held_back_capture_shows_its_backlog_and_lag_grow)
                "(WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 "
                "FROM c WHERE n < 256) SELECT n FROM c);");
         body = tl_http_get(port, "/metrics");
-        if (body && sample(body, "sluice_capture_backpressure") == 1) {
+        if (body && ct_metric_sample(body, "sluice_capture_backpressure") == 1) {
             free(body);
             break;
         }
@@ -130,21 +116,21 @@ Test(capture_backlog, a_held_back_capture_shows_its_backlog_and_lag_grow)
     CT_APP("INSERT INTO t(v) VALUES (x'01'), (x'02'), (x'03');");
     body = tl_http_get(port, "/metrics");
     cr_assert_not_null(body);
-    want = sample(body, "sluice_capture_backlog_changes") + 3;
-    t0 = sample(body, "sluice_capture_backlog_oldest_change_timestamp_"
+    want = ct_metric_sample(body, "sluice_capture_backlog_changes") + 3;
+    t0 = ct_metric_sample(body, "sluice_capture_backlog_oldest_change_timestamp_"
                       "seconds");
     free(body);
     CT_APP("INSERT INTO t(v) VALUES (x'04'), (x'05'), (x'06');");
     body = scrape_until(port, &p, "the backlog growing", backlog_at_least,
                         &want);
-    cr_assert_gt(sample(body, "sluice_capture_backlog_oldest_change_"
+    cr_assert_gt(ct_metric_sample(body, "sluice_capture_backlog_oldest_change_"
                               "timestamp_seconds"), 0,
                  "a waiting change has a time:\n%s", body);
-    cr_assert_eq(sample(body, "sluice_capture_backpressure"), 1);
-    lag0 = sample(body, "sluice_end_to_end_lag_seconds");
+    cr_assert_eq(ct_metric_sample(body, "sluice_capture_backpressure"), 1);
+    lag0 = ct_metric_sample(body, "sluice_end_to_end_lag_seconds");
     cr_assert_geq(lag0, 0, "no end-to-end lag for the replica:\n%s", body);
     if (t0 > 0)
-        cr_assert_eq(sample(body, "sluice_capture_backlog_oldest_change_"
+        cr_assert_eq(ct_metric_sample(body, "sluice_capture_backlog_oldest_change_"
                                   "timestamp_seconds"), t0,
                      "the oldest waiting change stays the oldest");
     free(body);

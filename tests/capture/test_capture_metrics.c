@@ -14,20 +14,6 @@
 
 TestSuite(capture_metrics, .init = ct_setup, .fini = ct_teardown);
 
-/* The value of the first sample line starting with `name{`. */
-static double sample(const char *text, const char *name)
-{
-    char pat[128];
-    const char *p;
-
-    snprintf(pat, sizeof(pat), "\n%s{", name);
-    p = strstr(text, pat);
-    if (p == NULL)
-        return -1;
-    p = strchr(p + 1, '}');
-    return p ? strtod(p + 1, NULL) : -1;
-}
-
 Test(capture_metrics, the_endpoint_follows_what_capture_journals)
 {
     ct_proc p;
@@ -45,7 +31,7 @@ Test(capture_metrics, the_endpoint_follows_what_capture_journals)
         free(body);
         body = tl_http_get(port, "/metrics");
         if (body != NULL &&
-            sample(body, "sluice_capture_snapshot_rows_total") == 2)
+            ct_metric_sample(body, "sluice_capture_snapshot_rows_total") == 2)
             break;
         if (ct_now_us() >= deadline)  /* the log only when failing */
             cr_assert_fail("metrics never showed the snapshot:\n%s\n"
@@ -58,8 +44,8 @@ Test(capture_metrics, the_endpoint_follows_what_capture_journals)
         free(body);
         body = tl_http_get(port, "/metrics");
         if (body != NULL &&
-            sample(body, "sluice_capture_changes_total") == 4 &&
-            sample(body, "sluice_capture_snapshot_rows_total") == 2)
+            ct_metric_sample(body, "sluice_capture_changes_total") == 4 &&
+            ct_metric_sample(body, "sluice_capture_snapshot_rows_total") == 2)
             break;
         if (ct_now_us() >= deadline)
             cr_assert_fail("metrics never showed the 4 changes and 2 "
@@ -69,8 +55,8 @@ Test(capture_metrics, the_endpoint_follows_what_capture_journals)
     }
     cr_expect(strstr(body, "200 OK") != NULL, "%s", body);
     cr_expect(strstr(body, "# TYPE sluice_journal_head_seq gauge") != NULL);
-    cr_expect_eq(sample(body, "sluice_capture_paused"), 0);
-    cr_expect_geq(sample(body, "sluice_journal_head_seq"), 8,
+    cr_expect_eq(ct_metric_sample(body, "sluice_capture_paused"), 0);
+    cr_expect_geq(ct_metric_sample(body, "sluice_journal_head_seq"), 8,
                   "schema + 2 markers + 2 rows + 4 changes");
     free(body);
     body = tl_http_get(port, "/nothing");
