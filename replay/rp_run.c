@@ -453,12 +453,21 @@ const rp_stats *rp_get_stats(rp_state *st)
     return &st->stats;
 }
 
-static void ack(rp_state *st, int force)
+/* Acknowledge the applied seq to the journal: a durable LMDB commit (an
+** fsync, under the writer lock capture also needs), so at most once a
+** second while applying and every ACK_IDLE_US while caught up (at a high
+** commit rate replay is caught up between most groups); `force` at exit. */
+enum { ACK_IDLE = 1, ACK_FORCE = 2 };
+#define ACK_IDLE_US 100000
+
+static void ack(rp_state *st, int how)
 {
     int64_t t = sl_now_us();
+    int64_t every = how == ACK_FORCE ? 0
+                    : how == ACK_IDLE ? ACK_IDLE_US : 1000000;
 
     if (!st->registered || st->applied <= st->acked ||
-        (!force && t - st->last_ack_us < 1000000))
+        t - st->last_ack_us < every)
         return;
     if (jr_replica_ack(st->j, st->cfg.replica, st->applied, NULL) ==
         JR_OK) {
@@ -773,12 +782,13 @@ int rp_run(rp_state *st, jr_err *err)
             recovered(st);
         }
         if (!group_ready(st)) {
-            ack(st, 1);
+            ack(st, st->cfg.once ? ACK_FORCE : ACK_IDLE);
             if (st->cfg.once)
                 break;
             /* wait for capture: cheap version poll */
             for (int i = 0; i < 200 && !sl_stop; i++) {
                 uint64_t v = jr_journal_version(st->j);
+                ack(st, ACK_IDLE);       /* one put off above */
                 if (v != seen_version) {
                     seen_version = v;
                     break;
@@ -847,10 +857,10 @@ int rp_run(rp_state *st, jr_err *err)
             break;
         }
     }
-    ack(st, 1);
+    ack(st, ACK_FORCE);
     return JR_OK;
 fatal:
-    ack(st, 1);
+    ack(st, ACK_FORCE);
     memcpy(err->msg, e.msg, sizeof(err->msg) - 1);  /* may cut it */
     err->msg[sizeof(err->msg) - 1] = 0;
     err->code = JR_ERR;
