@@ -3,9 +3,11 @@
 ** cluster (tests/harness/galera.sh, ctest fixture "galera", label
 ** "galera"): a host-list target URL, the node replay writes through
 ** killed with SIGKILL while an application commits, a graceful stop, a
-** node rejoining, a node outside the primary component (1047) passed
-** over, a keyless table refused, and four sources into one cluster
-** through a node failure.
+** node rejoining, the whole cluster restarted, a frozen node (SIGSTOP)
+** left by the timeouts, a burst of DDL under TOI (1213) retried through,
+** a node outside the primary
+** component (1047) passed over, a keyless table refused, and four sources
+** into one cluster through a node failure.
 **
 ** Each test starts with all three nodes Synced (a node an earlier test
 ** stopped is started again first) and ends with every node equal to the
@@ -429,6 +431,177 @@ Test(replay_galera,
                 metric(port, "sluice_replay_nodes_passed_over_total"),
                 metric(port, "sluice_replay_groups_total"));
     }
+    cr_assert_eq(rt_stop(&rep, 60000), 0, "%s", rt_log(&rep));
+    cr_assert_eq(rt_stop(&cap, 60000), 0, "%s", rt_log(&cap));
+    cluster_drop(rt_db);
+}
+
+/* The whole cluster goes down (each node stopped in turn, as for an
+** upgrade or a power cut announced in time) while the application and
+** replay go on: replay waits with its connection errors, the lag grows,
+** and once the last node stopped has bootstrapped the cluster again and
+** the others joined, replay catches up -- every node equal, no
+** duplicate effect, the prefix held throughout. */
+Test(replay_galera, the_whole_cluster_restarted_under_replay)
+{
+    rt_proc cap, rep;
+    char url[1024], stopfile[RT_PATH];
+    int64_t pos, down_at;
+    pid_t app;
+
+    cluster_ready(rt_db);
+    source_init(rt_src);
+    url_of(url, sizeof(url), g_hosts, rt_db);
+    rt_capture_start(&cap, NULL);
+    rt_replay_start(&rep, url, "--retry-max-ms", "1000", NULL);
+    rt_path(stopfile, sizeof(stopfile), "app.stop");
+    app = app_start(rt_src, stopfile, 23);
+    pos = wait_progress(rt_db, "default", 30, 0, 300000);
+    /* n1, n2, then n3: n3 commits last and is the one safe to bootstrap */
+    for (int n = 1; n <= NODES; n++)
+        gsh_ok("stopnode", n, NULL);
+    down_at = rt_journal_complete_seq(rt_jdir);
+    {
+        /* the outage is lag: the journal grows, replay stays up */
+        int64_t deadline = rt_now_ms() + 120000;
+        while (rt_journal_complete_seq(rt_jdir) < down_at + 50) {
+            cr_assert(rt_now_ms() < deadline, "capture stopped journaling "
+                      "while the cluster was down");
+            rt_sleep_ms(200);
+        }
+    }
+    cr_assert(rt_alive(&rep), "replay exited while the cluster was "
+              "down:\n%s", rt_log(&rep));
+    gsh_ok("startnode", NODES, NULL);      /* bootstraps a new primary */
+    for (int n = 1; n < NODES; n++)
+        gsh_ok("startnode", n, NULL);
+    gsh_ok("wait", NODES, NULL);
+    pos = wait_progress(rt_db, "default", down_at + 50, 0, 300000);
+    cr_assert_gt(pos, down_at, "no group applied after the restart");
+    {
+        FILE *f = fopen(stopfile, "w");
+        cr_assert(f != NULL);
+        fclose(f);
+    }
+    cr_assert_eq(rt_wait_pid(app, 60000), 0, "the application failed");
+    assert_nodes_equal(rt_src, rt_db, "default", rt_jdir);
+    cr_assert(rt_count(rt_log(&rep), "event=replay.target_unavailable") +
+              rt_count(rt_log(&rep), "event=replay.connection_lost") >= 1,
+              "replay never noticed the cluster was down:\n%s",
+              rt_log(&rep));
+    cr_assert_eq(rt_stop(&rep, 60000), 0, "%s", rt_log(&rep));
+    cr_assert_eq(rt_stop(&cap, 60000), 0, "%s", rt_log(&cap));
+    cluster_drop(rt_db);
+}
+
+/* The node replay writes through FREEZES (SIGSTOP: a hung VM, a node
+** swapping itself to death): its socket stays open, nothing answers.
+** Replay's read/write timeout (timeout=20 in the URL) must notice, settle
+** the group in flight on another node and go on there; the frozen node,
+** resumed, rejoins. Every node equal at the end, the prefix held. */
+Test(replay_galera, a_frozen_node_is_left_behind_by_the_timeouts)
+{
+    rt_proc cap, rep;
+    char url[1024], stopfile[RT_PATH];
+    int64_t pos = 0, t0, took;
+    int port, victim;
+    pid_t app;
+
+    cluster_ready(rt_db);
+    source_init(rt_src);
+    url_of(url, sizeof(url), g_hosts, rt_db);
+    rt_capture_start(&cap, NULL);
+    rt_replay_start(&rep, url, "--metrics", "127.0.0.1:0",
+                    "--retry-max-ms", "1000", NULL);
+    port = rt_metrics_port(&rep, 60000);
+    rt_path(stopfile, sizeof(stopfile), "app.stop");
+    app = app_start(rt_src, stopfile, 31);
+    pos = wait_progress(rt_db, "default", 30, 0, 300000);
+    victim = node_in_use(&rep, port);
+    cr_assert(victim >= 1 && victim <= NODES, "no node in use");
+    gsh_ok("kill", victim, "STOP");
+    t0 = rt_now_ms();
+    for (int n = 1; n <= NODES; n++) {
+        int64_t p = n == victim ? -1 : position_on(n, rt_db, "default");
+        if (p > pos)
+            pos = p;
+    }
+    pos = wait_progress(rt_db, "default", pos + 10, victim, 300000);
+    took = rt_now_ms() - t0;
+    fprintf(stderr, "galera frozen node: groups went on through another "
+            "node %lld ms after SIGSTOP\n", (long long)took);
+    gsh_ok("kill", victim, "CONT");
+    if (gsh("wait", NODES, NULL) != 0) {
+        /* evicted for good: restart it, as an operator would */
+        gsh_ok("stopnode", victim, NULL);
+        gsh_ok("startnode", victim, NULL);
+        gsh_ok("wait", NODES, NULL);
+    }
+    {
+        FILE *f = fopen(stopfile, "w");
+        cr_assert(f != NULL);
+        fclose(f);
+    }
+    cr_assert_eq(rt_wait_pid(app, 60000), 0, "the application failed");
+    assert_nodes_equal(rt_src, rt_db, "default", rt_jdir);
+    cr_assert_geq(metric(port, "sluice_replay_failovers_total"), 1,
+                  "the frozen node was never left:\n%s", rt_log(&rep));
+    cr_assert_eq(rt_stop(&rep, 60000), 0, "%s", rt_log(&rep));
+    cr_assert_eq(rt_stop(&cap, 60000), 0, "%s", rt_log(&cap));
+    cluster_drop(rt_db);
+}
+
+/* DDL on another node runs under TOI and brute-force aborts every
+** transaction holding the table, cluster-wide: replay's group gets 1213
+** at any statement or at COMMIT. A burst of such DDL (cheap ALTERs, as a
+** migration tool issues them) while replay applies: every abort is rolled
+** back and the whole group retried, counted as a conflict; no group is
+** lost or applied twice. */
+Test(replay_galera, a_burst_of_ddl_on_another_node_is_retried_through)
+{
+    rt_proc cap, rep;
+    char url[1024], stopfile[RT_PATH];
+    int port, victim, other, ddl = 0;
+    int64_t deadline;
+    double conflicts = 0;
+    pid_t app;
+    MYSQL *m;
+
+    cluster_ready(rt_db);
+    source_init(rt_src);
+    url_of(url, sizeof(url), g_hosts, rt_db);
+    rt_capture_start(&cap, NULL);
+    rt_replay_start(&rep, url, "--metrics", "127.0.0.1:0",
+                    "--retry-max-ms", "1000", NULL);
+    port = rt_metrics_port(&rep, 60000);
+    rt_path(stopfile, sizeof(stopfile), "app.stop");
+    app = app_start(rt_src, stopfile, 47);
+    wait_progress(rt_db, "default", 30, 0, 300000);
+    victim = node_in_use(&rep, port);
+    other = victim % NODES + 1;
+    m = node(other, rt_db);
+    /* until replay has met some aborts (a limit of 120 s, not an
+    ** expectation: under load a burst of a few dozen does it) */
+    deadline = rt_now_ms() + 120000;
+    while ((conflicts = metric(port, "sluice_replay_conflicts_total")) < 3 &&
+           rt_now_ms() < deadline) {
+        for (int i = 0; i < 10; i++, ddl++)
+            rt_my_exec(m, "ALTER TABLE acct COMMENT = 'burst %d'", ddl);
+        rt_sleep_ms(1100);                 /* /metrics: once a second */
+    }
+    mysql_close(m);
+    fprintf(stderr, "galera ddl burst: %d ALTERs, %.0f conflicts retried\n",
+            ddl, conflicts);
+    cr_assert_geq(conflicts, 3, "%d ALTERs under TOI on node %d never "
+                  "aborted replay's groups on node %d -- the test proved "
+                  "nothing:\n%s", ddl, other, victim, rt_log(&rep));
+    {
+        FILE *f = fopen(stopfile, "w");
+        cr_assert(f != NULL);
+        fclose(f);
+    }
+    cr_assert_eq(rt_wait_pid(app, 60000), 0, "the application failed");
+    assert_nodes_equal(rt_src, rt_db, "default", rt_jdir);
     cr_assert_eq(rt_stop(&rep, 60000), 0, "%s", rt_log(&rep));
     cr_assert_eq(rt_stop(&cap, 60000), 0, "%s", rt_log(&cap));
     cluster_drop(rt_db);
