@@ -282,7 +282,7 @@ static int head_seq(vf_live *L, uint64_t *out, jr_err *e)
 static int wait_capture(vf_ctx *x, vf_live *L, int64_t deadline, jr_err *e)
 {
     char why[400] = "";
-    int held = 0;
+    int held = 0, logged = 0;
 
     for (;;) {
         int rc;
@@ -296,6 +296,12 @@ static int wait_capture(vf_ctx *x, vf_live *L, int64_t deadline, jr_err *e)
             return -1;
         if (rc == 1)
             return head_seq(L, &L->cover_seq, e);       /* L1: E */
+        if (!logged) {
+            char q[600];
+            SL_LOG(SL_INFO, "verify.waiting", "for=capture from_seq=%"
+                   PRIu64 " why=%s", L->from_seq, sl_q(q, sizeof(q), why));
+            logged = 1;
+        }
         if (rc == 2) {
             vf_src_end(x->sdb);     /* let capture's reconcile write */
             held = 0;
@@ -354,6 +360,8 @@ static int read_applied(vf_ctx *x, vf_live *L, uint64_t *seq, jr_err *e)
 
 static int wait_replay(vf_ctx *x, vf_live *L, int64_t deadline, jr_err *e)
 {
+    int logged = 0;
+
     if (mysql_query(x->tdb, "SET SESSION TRANSACTION ISOLATION LEVEL "
                     "REPEATABLE READ") != 0)
         return tfail(e, x->tdb, "setting REPEATABLE READ");
@@ -370,6 +378,12 @@ static int wait_replay(vf_ctx *x, vf_live *L, int64_t deadline, jr_err *e)
             return 0;
         }
         vf_tgt_end(x->tdb);
+        if (!logged) {
+            SL_LOG(SL_INFO, "verify.waiting", "for=replay replica=%s "
+                   "applied_seq=%" PRIu64 " need_seq=%" PRIu64,
+                   x->cfg->replica, seq, L->cover_seq);
+            logged = 1;
+        }
         if (sl_mono_us() >= deadline)
             return vf_fail(e, VF_FATAL_WAIT, "waited %lld s for replay: "
                            "replica %s has applied seq %" PRIu64 ", the "
