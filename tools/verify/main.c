@@ -216,9 +216,6 @@ int main(int argc, char **argv)
         vf_src_tables(x.sdb, cfg.tables, cfg.exclude_tables, &names, &bad,
                       &skip, &n, &e) != 0) {
         vf_live_end(&x, x.live);
-        vf_strv_free(names, n);
-        vf_strv_free(bad, n);
-        vf_strv_free(skip, n);
         sqlite3_close(x.sdb);
         if (x.tdb != NULL)
             mysql_close(x.tdb);
