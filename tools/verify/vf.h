@@ -343,6 +343,7 @@ void vf_keyset_free(vf_keyset *ks);
 
 typedef struct vf_live {
     struct jr_journal *j;
+    sqlite3 *probe;          /* the source outside P (schema version) */
     char journal_uuid[37];
     uint64_t from_seq;       /* journal head before the source snapshot */
     uint64_t cover_seq;      /* head once capture covered the snapshot */

@@ -26,6 +26,11 @@
 **      that position holds every change committed before P. When sv is
 **      behind, P is given up and taken again later: capture's reconcile
 **      writes to the source, which it does only while no reader is open.
+**      The same when the schema moves AFTER P while capture has not
+**      covered it (seen through a second connection, outside P): a pass
+**      after DDL drains only the logs whose triggers still sit on their
+**      table until capture reconciles, so a dropped or renamed table's
+**      log might never be covered while P is held.
 **   4. Wait until replay's position row (sqlite_sluice_position, this
 **      --replica) is >= E, read inside the target snapshot T: START
 **      TRANSACTION WITH CONSISTENT SNAPSHOT at REPEATABLE READ. Its seq S
@@ -279,6 +284,20 @@ static int head_seq(vf_live *L, uint64_t *out, jr_err *e)
     return 0;
 }
 
+/* Has the source's schema moved since P (read outside P, through the
+** probe connection)? Unsure counts as no. */
+static int schema_moved(vf_live *L)
+{
+    char buf[32];
+    jr_err pe = { 0 };
+
+    if (L->probe == NULL ||
+        one_text(L->probe, "PRAGMA schema_version", buf, sizeof(buf),
+                 &pe) != 0)
+        return 0;
+    return strtoll(buf, NULL, 10) != L->sv;
+}
+
 static int wait_capture(vf_ctx *x, vf_live *L, int64_t deadline, jr_err *e)
 {
     char why[400] = "";
@@ -302,6 +321,8 @@ static int wait_capture(vf_ctx *x, vf_live *L, int64_t deadline, jr_err *e)
                    PRIu64 " why=%s", L->from_seq, sl_q(q, sizeof(q), why));
             logged = 1;
         }
+        if (rc == 0 && schema_moved(L))
+            rc = 2;                 /* DDL after P: see the header */
         if (rc == 2) {
             vf_src_end(x->sdb);     /* let capture's reconcile write */
             held = 0;
@@ -455,8 +476,11 @@ int vf_live_begin(vf_ctx *x, vf_live *L, jr_err *e)
                        "transaction held there would block the "
                        "application's commits): compare it idle, without "
                        "--journal", mode);
-    if (wait_capture(x, L, deadline, e) != 0)
+    if (vf_src_open(&L->probe, x->cfg->source, e) != 0 ||
+        wait_capture(x, L, deadline, e) != 0)
         return -1;
+    sqlite3_close(L->probe);
+    L->probe = NULL;
     SL_LOG(SL_INFO, "verify.source_snapshot", "from_seq=%" PRIu64
            " cover_seq=%" PRIu64 " installations=%d schema_version=%lld",
            L->from_seq, L->cover_seq, L->n, (long long)L->sv);
@@ -477,6 +501,8 @@ void vf_live_end(vf_ctx *x, vf_live *L)
         vf_tgt_end(x->tdb);
     jr_journal_close(L->j);
     L->j = NULL;
+    sqlite3_close(L->probe);
+    L->probe = NULL;
     inst_free(L);
     vf_flux_free(&L->flux);
 }
