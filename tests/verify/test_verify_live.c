@@ -187,6 +187,19 @@ Test(verify_live, a_busy_pipeline_verifies_ok_run_after_run)
                             "90", NULL);
         log = rt_log(&v);
         cr_assert_eq(rc, 0, "live run %d exited %d:\n%s", run, rc, log);
+        if (run == 3) {
+            /* the JSON report carries the same fields */
+            rc = verify_run(&v, 180000, "--journal", rt_jdir, "--json",
+                            NULL);
+            cr_assert_eq(rc, 0, "json run exited %d:\n%s", rc, rt_log(&v));
+            cr_log_info("json run:\n%s", rt_log(&v));
+            cr_assert(strstr(rt_log(&v), "\"table\":\"acct\"") != NULL &&
+                      strstr(rt_log(&v), ",\"in_flux\":") != NULL &&
+                      strstr(rt_log(&v), ",\"status\":\"ok\",\"in_flux\":")
+                          != NULL &&
+                      strstr(rt_log(&v), ",\"applied_seq\":") != NULL,
+                      "%s", rt_log(&v));
+        }
         cr_assert(strstr(log, "summary tables=2 ok=2 diff=0 error=0 "
                               "skipped=0 status=ok in_flux=") != NULL,
                   "run %d:\n%s", run, log);
