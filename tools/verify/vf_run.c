@@ -26,7 +26,6 @@
 **       skipped is not compared, and the keys in flux of the others are
 **       left out (vf_merge, vf_multiset).
 */
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -113,11 +112,11 @@ static int live_prepare(vf_ctx *x, vf_table *t, const vf_srctable *s,
     if (ft == NULL || ft->nimg == 0)
         return 0;
     if (s->nkey == 0 || t->nkey == 0) {
-        vf_result_note(r, "%" PRIu64 " changes to this table were "
-                       "journaled while verifying, and it has %s: its "
-                       "rows cannot be set aside by key", ft->nimg,
-                       s->nkey == 0 ? "no primary key"
-                                    : "no key usable on the target");
+        vf_result_note(r, "changes to this table were journaled while "
+                       "verifying, and it has %s: its rows cannot be set "
+                       "aside by key", s->nkey == 0 ? "no primary key"
+                                                   : "no key usable on the "
+                                                     "target");
         r->status = VF_ST_SKIPPED;
         return 0;
     }
