@@ -16,6 +16,11 @@
 **                  output
 **   vf_run.c       one table from start to result; the retry ladder
 **   vf_err.c       vf_fail, vf_fail_target: verify's failures
+**   vf_live.c      live mode (--journal): the source snapshot, the waits
+**                  for capture and replay, the target snapshot
+**   vf_flux.c      live mode: the keys changed between the two snapshots
+**                  (read from the journal) and the sets that leave them
+**                  out of the comparison
 **   main.c         options, exit status
 */
 #ifndef SLUICE_VF_H
@@ -35,7 +40,9 @@ enum {
     VF_EX_DIFF = 1,           /* a difference, or a table not comparable */
     VF_EX_USAGE = 64,
     VF_EX_UNAVAILABLE = 69,   /* cannot open the source / reach the target */
-    VF_EX_SOFTWARE = 70       /* out of memory, bugs */
+    VF_EX_SOFTWARE = 70,      /* out of memory, bugs */
+    VF_EX_TEMPFAIL = 75       /* live mode: capture or replay did not
+                                 catch up within --wait-s */
 };
 
 typedef struct vf_cfg {
@@ -48,13 +55,17 @@ typedef struct vf_cfg {
     int json;
     long long show;              /* differing keys shown per table */
     long long hash_rows;         /* multiset: rows per side per pass */
+    const char *journal;         /* live mode: the journal directory */
+    const char *replica;         /* live mode: replay's --replica */
+    long long wait_s;            /* live mode: how long to wait */
 } vf_cfg;
 
 /* Errors are sluice's one type, jr_err (first failure wins, set through
 ** jr_err_set). In verify, err->cls says whether another table can still
 ** be checked: 0 yes; VF_FATAL_IO the connection or the file is gone
-** (exit 69), VF_FATAL_SW out of memory (exit 70). */
-enum { VF_FATAL_IO = 1, VF_FATAL_SW = 2 };
+** (exit 69), VF_FATAL_SW out of memory (exit 70), VF_FATAL_WAIT live
+** mode waited --wait-s in vain (exit 75). */
+enum { VF_FATAL_IO = 1, VF_FATAL_SW = 2, VF_FATAL_WAIT = 3 };
 
 /* Record a failure of class `fatal` (0, VF_FATAL_*); returns -1. */
 int vf_fail(jr_err *e, int fatal, const char *fmt, ...)
@@ -100,6 +111,7 @@ typedef struct vf_table {
     int multiset;            /* no key usable on the target */
     int nstruct;             /* structural differences (notes) */
     char note[512];          /* what the notes say */
+    struct vf_keyset *flux;  /* live mode: keys left out, or NULL */
 } vf_table;
 
 void vf_table_free(vf_table *t);
@@ -194,6 +206,8 @@ typedef struct vf_val {
 void vf_canon_src(const vf_col *c, sqlite3_stmt *st, int i, vf_val *v);
 void vf_canon_tgt(const vf_col *c, const char *p, unsigned long n,
                   vf_val *v);
+/* A source value held as a jr_value (vf_canon_src is this one). */
+void vf_canon_jr(const vf_col *c, const jr_value *jv, vf_val *v);
 /* Total order; 0 exactly when the values are equal. */
 int vf_val_cmp(const vf_val *a, const vf_val *b);
 /* Append a self-delimiting encoding of v (equal values, equal bytes). */
@@ -245,6 +259,9 @@ typedef struct vf_result {
     uint64_t src_rows, tgt_rows, missing, extra, differing;
     int status;              /* VF_ST_* */
     const char *mode;        /* "key" or "multiset" */
+    int live;                /* live mode: in_flux is shown */
+    uint64_t in_flux;        /* live mode: keys changed between the two
+                                snapshots, left out on both sides */
     int nstruct;             /* structural differences (in note) */
     char note[768];
     int max_items;
@@ -270,6 +287,10 @@ typedef struct vf_report {
     FILE *f;
     int json;
     int ntables, nok, ndiff, nerror, nskipped;
+    int live;                /* live mode: the summary says where */
+    uint64_t in_flux;        /* sum over the tables */
+    uint64_t from_seq;       /* window of in-flux records (from, to] */
+    uint64_t applied_seq;
 } vf_report;
 
 void vf_report_begin(vf_report *rep, FILE *f, int json);
@@ -280,12 +301,74 @@ int vf_report_end(vf_report *rep);
 
 /* ---- comparing (vf_merge.c, vf_multiset.c, vf_run.c) ---- */
 
+/* ---- live mode (vf_flux.c, vf_live.c) ---- */
+
+/* Per table, the key images of the changes journaled between the two
+** snapshots (or why the table cannot be compared live). */
+typedef struct vf_fluxtab {
+    char *name;
+    char *skip;              /* why it is skipped, or NULL */
+    uint64_t nimg;
+    tg_str img;              /* key images back to back (vf_flux.c) */
+} vf_fluxtab;
+
+typedef struct vf_flux {
+    int n, cap;
+    vf_fluxtab *v;           /* sorted by name, without regard to case */
+} vf_flux;
+
+void vf_flux_free(vf_flux *f);
+/* Account for one journal record (a change, a schema, a snapshot ...).
+** 0, or -1 out of memory. */
+int vf_flux_add(vf_flux *f, const jr_entry *en, jr_err *e);
+/* The table's entry, or NULL when nothing touched it. */
+const vf_fluxtab *vf_flux_find(const vf_flux *f, const char *name);
+
+/* A set of canonical keys (vf_val_encode of the key columns, in key
+** order): exact membership, no hash-only matches. */
+typedef struct vf_keyset {
+    size_t cap, n;
+    struct vf_keyslot *slot;
+    tg_str arena;
+    tg_str scratch;
+} vf_keyset;
+
+/* Fill ks with the keys of ft's images as table t's key columns hold
+** them. 0; 1 when an image lacks a key column of t (why in buf); -1. */
+int vf_keyset_build(vf_keyset *ks, const vf_table *t, const vf_fluxtab *ft,
+                    char *why, size_t cap, jr_err *e);
+/* Is the key of the row whose canonical values are vals in ks? */
+int vf_keyset_has(vf_keyset *ks, const vf_table *t, const vf_val *vals);
+void vf_keyset_free(vf_keyset *ks);
+
+typedef struct vf_live {
+    struct jr_journal *j;
+    sqlite3 *probe;          /* the source outside P (schema version) */
+    char journal_uuid[37];
+    uint64_t from_seq;       /* journal head before the source snapshot */
+    uint64_t cover_seq;      /* head once capture covered the snapshot */
+    uint64_t applied_seq;    /* replay's seq in the target snapshot */
+    int64_t sv;              /* source schema version in the snapshot */
+    int n;
+    struct vf_inst *inst;    /* active installations and their marks */
+    vf_flux flux;
+} vf_live;
+
 typedef struct vf_ctx {
     const vf_cfg *cfg;
     sqlite3 *sdb;
     MYSQL *tdb;
     tg_tables ts;
+    vf_live *live;           /* live mode, else NULL: both snapshots are
+                                held for the whole run */
 } vf_ctx;
+
+/* Live mode: open the source snapshot, wait for capture to journal it
+** and replay to apply it, open the target snapshot, read the in-flux
+** window (vf_live.c). 0, or -1 with e (class VF_FATAL_*). */
+int vf_live_begin(vf_ctx *x, vf_live *L, jr_err *e);
+/* End both snapshots, close the journal. NULL-safe. */
+void vf_live_end(vf_ctx *x, vf_live *L);
 
 enum {
     VF_MERGE_OK = 0,

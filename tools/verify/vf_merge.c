@@ -14,9 +14,14 @@
 ** and the caller retries another way (vf_run.c); nothing of a stopped
 ** merge is reported.
 **
+** Live mode: a row whose key is in t->flux (changed between the two
+** snapshots, vf_live.c) is skipped on both sides right after the order
+** check, so it is neither compared nor counted.
+**
 ** INVARIANTS:
 **  (M1) every row of each side is counted exactly once, and lands in
-**       exactly one of: matched (equal or differing), missing, extra.
+**       exactly one of: matched (equal or differing), missing, extra --
+**       except, in live mode, rows whose key is in flux: none of them.
 **  (M2) a result is complete only when both streams ended in order.
 */
 #include <stdlib.h>
@@ -30,44 +35,68 @@ typedef struct side {
     int have_prev;
 } side;
 
+/* Live mode: is the current row's key one in flux (left out)? 1 yes, 0
+** no, -1 out of memory. */
+static int in_flux(const vf_table *t, const side *s, jr_err *e)
+{
+    int rc;
+
+    if (t->flux == NULL)
+        return 0;
+    if ((rc = vf_keyset_has(t->flux, t, s->v)) < 0)
+        return vf_fail(e, VF_FATAL_SW, "out of memory");
+    return rc;
+}
+
 static int src_next(const vf_table *t, sqlite3 *db, sqlite3_stmt *st,
                     side *s, jr_err *e)
 {
-    int rc = sqlite3_step(st);
+    for (;;) {
+        int rc = sqlite3_step(st);
 
-    if (rc == SQLITE_DONE)
-        return 0;
-    if (rc != SQLITE_ROW)
-        return vf_fail(e, 0, "source: reading %s: %s", t->name,
-                       sqlite3_errmsg(db));
-    for (int k = 0; k < t->nkey; k++)
-        vf_canon_src(&t->cols[t->key[k]], st, t->key[k], &s->v[t->key[k]]);
-    if (s->have_prev && vf_key_cmp_saved(t, s->v, &s->prev) <= 0)
-        return VF_MERGE_SRC_ORDER + 1;
-    if (vf_keycopy_set(&s->prev, t, s->v) != 0)
-        return vf_fail(e, VF_FATAL_SW, "out of memory");
-    s->have_prev = 1;
-    return 1;
+        if (rc == SQLITE_DONE)
+            return 0;
+        if (rc != SQLITE_ROW)
+            return vf_fail(e, 0, "source: reading %s: %s", t->name,
+                           sqlite3_errmsg(db));
+        for (int k = 0; k < t->nkey; k++)
+            vf_canon_src(&t->cols[t->key[k]], st, t->key[k],
+                         &s->v[t->key[k]]);
+        if (s->have_prev && vf_key_cmp_saved(t, s->v, &s->prev) <= 0)
+            return VF_MERGE_SRC_ORDER + 1;
+        if (vf_keycopy_set(&s->prev, t, s->v) != 0)
+            return vf_fail(e, VF_FATAL_SW, "out of memory");
+        s->have_prev = 1;
+        if ((rc = in_flux(t, s, e)) == 0)
+            return 1;
+        if (rc < 0)
+            return -1;
+    }
 }
 
 static int tgt_next(const vf_table *t, MYSQL *db, MYSQL_RES *res,
                     MYSQL_ROW *row, unsigned long **lens, side *s,
                     jr_err *e)
 {
-    int rc = vf_tgt_next(db, res, row, lens, e);
+    for (;;) {
+        int rc = vf_tgt_next(db, res, row, lens, e);
 
-    if (rc <= 0)
-        return rc;
-    for (int k = 0; k < t->nkey; k++) {
-        int i = t->key[k];
-        vf_canon_tgt(&t->cols[i], (*row)[i], (*lens)[i], &s->v[i]);
+        if (rc <= 0)
+            return rc;
+        for (int k = 0; k < t->nkey; k++) {
+            int i = t->key[k];
+            vf_canon_tgt(&t->cols[i], (*row)[i], (*lens)[i], &s->v[i]);
+        }
+        if (s->have_prev && vf_key_cmp_saved(t, s->v, &s->prev) <= 0)
+            return VF_MERGE_TGT_ORDER + 1;
+        if (vf_keycopy_set(&s->prev, t, s->v) != 0)
+            return vf_fail(e, VF_FATAL_SW, "out of memory");
+        s->have_prev = 1;
+        if ((rc = in_flux(t, s, e)) == 0)
+            return 1;
+        if (rc < 0)
+            return -1;
     }
-    if (s->have_prev && vf_key_cmp_saved(t, s->v, &s->prev) <= 0)
-        return VF_MERGE_TGT_ORDER + 1;
-    if (vf_keycopy_set(&s->prev, t, s->v) != 0)
-        return vf_fail(e, VF_FATAL_SW, "out of memory");
-    s->have_prev = 1;
-    return 1;
 }
 
 static int is_key(const vf_table *t, int i)

@@ -13,6 +13,11 @@
 **   summary tables=4 ok=3 diff=1 error=0 status=DIFF
 ** (each on one line). Multiset comparisons show row="..." instead of
 ** key="..." and count=N when a row is missing or extra more than once.
+** Live mode adds in_flux=N to each table (keys changed between the two
+** snapshots, left out on both sides) and in_flux, from_seq and
+** applied_seq to the summary (the journal window (from_seq,
+** applied_seq] those keys come from; applied_seq is the target
+** snapshot's replay position).
 **
 ** INVARIANTS:
 **  (R1) a result keeps at most max_items differences, whatever the size
@@ -217,6 +222,8 @@ static void table_text(FILE *f, const vf_result *r)
             g_status[r->status]);
     if (r->status != VF_ST_ERROR && r->status != VF_ST_SKIPPED)
         fprintf(f, " mode=%s", r->mode);
+    if (r->live)
+        fprintf(f, " in_flux=%" PRIu64, r->in_flux);
     if (r->note[0])
         fprintf(f, " note=%s", sl_q(q2, sizeof(q2), r->note));
     fputc('\n', f);
@@ -261,6 +268,8 @@ static void table_json(FILE *f, const vf_result *r, int first)
         fputs("null", f);
     else
         json_str(f, r->mode);
+    if (r->live)
+        fprintf(f, ",\"in_flux\":%" PRIu64, r->in_flux);
     fputs(",\"note\":", f);
     if (r->note[0])
         json_str(f, r->note);
@@ -295,6 +304,7 @@ void vf_report_table(vf_report *rep, const vf_result *r)
     else
         table_text(rep->f, r);
     rep->ntables++;
+    rep->in_flux += r->in_flux;
     if (r->status == VF_ST_OK)
         rep->nok++;
     else if (r->status == VF_ST_DIFF)
@@ -321,6 +331,10 @@ int vf_report_end(vf_report *rep)
                 "\"error\":%d,\"skipped\":%d,\"status\":\"%s\"",
                 rep->ntables, rep->nok, rep->ndiff, rep->nerror,
                 rep->nskipped, word);
+        if (rep->live)
+            fprintf(rep->f, ",\"in_flux\":%" PRIu64 ",\"from_seq\":%"
+                    PRIu64 ",\"applied_seq\":%" PRIu64, rep->in_flux,
+                    rep->from_seq, rep->applied_seq);
         if (why != NULL) {
             fputs(",\"note\":", rep->f);
             json_str(rep->f, why);
@@ -331,6 +345,10 @@ int vf_report_end(vf_report *rep)
         fprintf(rep->f, "summary tables=%d ok=%d diff=%d error=%d "
                 "skipped=%d status=%s", rep->ntables, rep->nok, rep->ndiff,
                 rep->nerror, rep->nskipped, word);
+        if (rep->live)
+            fprintf(rep->f, " in_flux=%" PRIu64 " from_seq=%" PRIu64
+                    " applied_seq=%" PRIu64, rep->in_flux, rep->from_seq,
+                    rep->applied_seq);
         if (why != NULL)
             fprintf(rep->f, " note=%s", sl_q(q, sizeof(q), why));
         fputc('\n', rep->f);

@@ -21,6 +21,10 @@
 **  (U2) only failures that end the whole run (connection lost, source
 **       unreadable, out of memory) are returned; the rest become the
 **       table's ERROR result.
+**  (U3) live mode (x->live): no snapshot is opened or closed here (the
+**       run holds one per side, vf_live.c); a table the window marked
+**       skipped is not compared, and the keys in flux of the others are
+**       left out (vf_merge, vf_multiset).
 */
 #include <stdio.h>
 #include <string.h>
@@ -96,14 +100,58 @@ static int no_target_table(vf_ctx *x, const char *name, vf_result *r,
     return 0;
 }
 
+/* Live mode: set the table's keys in flux aside (t->flux), or say why it
+** cannot be compared (0 and r skipped). -1 only for fatal errors. */
+static int live_prepare(vf_ctx *x, vf_table *t, const vf_srctable *s,
+                        vf_keyset *ks, vf_result *r, jr_err *e)
+{
+    const vf_fluxtab *ft = vf_flux_find(&x->live->flux, t->name);
+    char why[300];
+    int rc;
+
+    if (ft == NULL || ft->nimg == 0)
+        return 0;
+    if (s->nkey == 0 || t->nkey == 0) {
+        vf_result_note(r, "changes to this table were journaled while "
+                       "verifying, and it has %s: its rows cannot be set "
+                       "aside by key", s->nkey == 0 ? "no primary key"
+                                                   : "no key usable on the "
+                                                     "target");
+        r->status = VF_ST_SKIPPED;
+        return 0;
+    }
+    rc = vf_keyset_build(ks, t, ft, why, sizeof(why), e);
+    if (rc < 0)
+        return -1;
+    if (rc == 1) {
+        vf_result_note(r, "%s", why);
+        r->status = VF_ST_SKIPPED;
+        return 0;
+    }
+    t->flux = ks;
+    r->in_flux = ks->n;
+    return 0;
+}
+
 int vf_run_table(vf_ctx *x, const char *name, vf_result *r, jr_err *e)
 {
     vf_srctable s;
     vf_table t;
+    vf_keyset ks;
     jr_err te = { 0 };
     int rc;
 
     memset(&t, 0, sizeof(t));
+    memset(&ks, 0, sizeof(ks));
+    if (x->live != NULL) {
+        const vf_fluxtab *ft = vf_flux_find(&x->live->flux, name);
+        r->live = 1;
+        if (ft != NULL && ft->skip != NULL) {
+            vf_result_note(r, "%s", ft->skip);
+            r->status = VF_ST_SKIPPED;
+            return 0;
+        }
+    }
     rc = vf_src_describe(x->sdb, name, &s, &te);
     if (rc == 1) {
         vf_result_note(r, "no such table in the source");
@@ -115,6 +163,21 @@ int vf_run_table(vf_ctx *x, const char *name, vf_result *r, jr_err *e)
         rc = vf_plan(x, &s, &t, &te);
     if (rc == 1) {
         rc = no_target_table(x, name, r, &te);
+    } else if (rc == 0 && x->live != NULL) {
+        /* both snapshots are already open, for the whole run */
+        rc = live_prepare(x, &t, &s, &ks, r, &te);
+        if (rc == 0 && r->status == VF_ST_SKIPPED) {
+            vf_table_free(&t);
+            vf_srctable_free(&s);
+            tg_tables_clear(&x->ts);
+            return 0;
+        }
+        if (rc == 0 && t.note[0]) {
+            vf_result_note(r, "%s", t.note);
+            r->nstruct += t.nstruct;
+        }
+        if (rc == 0)
+            rc = compare(x, &t, r, &te);
     } else if (rc == 0) {
         if (t.note[0]) {
             vf_result_note(r, "%s", t.note);
@@ -127,6 +190,7 @@ int vf_run_table(vf_ctx *x, const char *name, vf_result *r, jr_err *e)
         vf_src_end(x->sdb);
         vf_tgt_end(x->tdb);
     }
+    vf_keyset_free(&ks);
     vf_table_free(&t);
     vf_srctable_free(&s);
     tg_tables_clear(&x->ts);

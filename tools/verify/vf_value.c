@@ -94,22 +94,16 @@ static int text_real(vf_val *v, const char *p, size_t n, double *out)
     return 0;
 }
 
-static void bad_src(vf_val *v, sqlite3_stmt *st, int i)
+/* A source value the column cannot hold: BAD, with its own bytes. */
+static void bad_jr(vf_val *v, const jr_value *jv)
 {
-    int ty = sqlite3_column_type(st, i);
-
-    if (ty == SQLITE_TEXT || ty == SQLITE_BLOB) {
-        const void *p = ty == SQLITE_TEXT
-                            ? (const void *)sqlite3_column_text(st, i)
-                            : sqlite3_column_blob(st, i);
-        set_bytes(v, VF_BAD, p, (size_t)sqlite3_column_bytes(st, i));
-    } else if (ty == SQLITE_INTEGER) {
-        snprintf(v->buf, sizeof(v->buf), "%" PRId64,
-                 (int64_t)sqlite3_column_int64(st, i));
+    if (jv->type == JR_TEXT || jv->type == JR_BLOB) {
+        set_bytes(v, VF_BAD, jv->u.b.p, jv->u.b.n);
+    } else if (jv->type == JR_INT) {
+        snprintf(v->buf, sizeof(v->buf), "%" PRId64, jv->u.i);
         set_buf(v, VF_BAD);
     } else {
-        snprintf(v->buf, sizeof(v->buf), "%.17g",
-                 sqlite3_column_double(st, i));
+        snprintf(v->buf, sizeof(v->buf), "%.17g", jv->u.r);
         set_buf(v, VF_BAD);
     }
 }
@@ -149,18 +143,27 @@ static void jr_of(sqlite3_stmt *st, int i, jr_value *jv)
 ** BAD: it can equal nothing the target holds. */
 void vf_canon_src(const vf_col *c, sqlite3_stmt *st, int i, vf_val *v)
 {
-    char why[300], tmp[sizeof(((tg_conv *)0)->buf)];
     jr_value jv;
+
+    jr_of(st, i, &jv);
+    vf_canon_jr(c, &jv, v);
+}
+
+/* The same for a value held as a jr_value (a journal record's key):
+** vf_canon_src is this, so both give one canonical form. */
+void vf_canon_jr(const vf_col *c, const jr_value *jvp, vf_val *v)
+{
+    char why[300], tmp[sizeof(((tg_conv *)0)->buf)];
+    const jr_value jv = *jvp;
     tg_conv cv;
     int64_t iv;
 
-    jr_of(st, i, &jv);
     if (jv.type == JR_NULL) {
         set_null(v);
         return;
     }
     if (tg_convert(&cv, &c->rc, &jv, 0, why, sizeof(why)) != 0) {
-        bad_src(v, st, i);
+        bad_jr(v, &jv);
         return;
     }
     if (cv.kind == TG_CV_NULL) {
@@ -177,7 +180,7 @@ void vf_canon_src(const vf_col *c, sqlite3_stmt *st, int i, vf_val *v)
         return;
     }
     if (cv.n >= sizeof(tmp)) {
-        bad_src(v, st, i);
+        bad_jr(v, &jv);
         return;
     }
     memcpy(tmp, cv.p, cv.n);
@@ -186,12 +189,12 @@ void vf_canon_src(const vf_col *c, sqlite3_stmt *st, int i, vf_val *v)
         if (tg_parse_i64(tmp, cv.n, &iv) == 0)
             set_int(v, iv);
         else
-            bad_src(v, st, i);
+            bad_jr(v, &jv);
         return;
     }
     vf_canon_tgt(c, tmp, (unsigned long)cv.n, v);
     if (v->cls == VF_BAD)
-        bad_src(v, st, i);
+        bad_jr(v, &jv);
 }
 
 void vf_canon_tgt(const vf_col *c, const char *p, unsigned long n,
