@@ -98,17 +98,34 @@ Test(capture_backlog, a_held_back_capture_shows_its_backlog_and_lag_grow)
     free(body);
     replica("slow", 0);              /* never applies: nothing is pruned */
     /* 1 MiB of incompressible changes per transaction until the journal
-    ** is full and capture waits */
-    for (int i = 0; i < 40; i++) {
+    ** is full and capture waits. Each one is journaled (a new group)
+    ** before the next is written: what piles up unread is ONE group when
+    ** capture drains it, and one larger than the 16 MiB cap could never
+    ** be journaled (capture stops with "does not fit"; seen on a loaded
+    ** machine when these were written without waiting) */
+    for (int i = 0, full = 0; i < 40 && !full; i++) {
+        int64_t until = ct_now_us() + 60000000;
+        double groups;
+        body = tl_http_get(port, "/metrics");
+        groups = body ? ct_metric_sample(body, "sluice_capture_groups_"
+                                         "total") : -1;
+        free(body);
         CT_APP("INSERT INTO t(v) SELECT randomblob(4096) FROM "
                "(WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 "
                "FROM c WHERE n < 256) SELECT n FROM c);");
-        body = tl_http_get(port, "/metrics");
-        if (body && ct_metric_sample(body, "sluice_capture_backpressure") == 1) {
+        for (;;) {
+            body = tl_http_get(port, "/metrics");
+            full = body && ct_metric_sample(body, "sluice_capture_"
+                                            "backpressure") == 1;
+            if (full || (body && ct_metric_sample(body, "sluice_capture_"
+                                                  "groups_total") > groups) ||
+                ct_now_us() >= until) {
+                free(body);
+                break;
+            }
             free(body);
-            break;
+            ct_sleep_ms(50);
         }
-        free(body);
     }
     body = scrape_until(port, &p, "back-pressure", backpressure, NULL);
     free(body);
