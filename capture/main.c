@@ -262,9 +262,10 @@ static int run(const cap_cfg *cfg)
     if (rc == JR_EAGAIN || sl_stop)
         rc = JR_OK;
     if (rc == JR_OK) {
-        const cap_stats *s = cap_get_stats(st);
+        const cap_stats *s;
         if (!cfg->once && cap_housekeep(st, 1, &err) != JR_OK)
             jr_err_clear(&err);         /* best effort at exit */
+        s = cap_get_stats(st);          /* after the exit trims: counted */
         SL_LOG(SL_INFO, "capture.stopped", "head_seq=%llu changes=%llu "
                "snapshot_rows=%llu groups=%llu source_commits=%llu "
                "writes_deferred=%llu trimmed=%llu gaps=%llu logs_read=%llu "
