@@ -237,3 +237,109 @@ Test(replay_errors, skip_records_non_utf8_text_over_long_values_and_bad_dates)
     cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects "
                            "WHERE seq > 0 AND JSON_VALID(row_json)"), 4);
 }
+
+/* ---- transient errors: wait, retry, log once, converge ---- */
+
+/* Poll p's log until it holds needle (1) or p exits / timeout_ms passes
+** (0). No assertion: the caller still has a server setting to restore. */
+static int log_has(rt_proc *p, const char *needle, int timeout_ms)
+{
+    int64_t deadline = rt_now_ms() + timeout_ms;
+
+    for (;;) {
+        char *log = rt_slurp(p->log);
+        int have = log != NULL && strstr(log, needle) != NULL;
+
+        free(log);
+        if (have)
+            return 1;
+        if (!rt_alive(p) || rt_now_ms() >= deadline)
+            return 0;
+        rt_sleep_ms(20);
+    }
+}
+
+/* k(id, v) synced, then an UPDATE of row 1 captured but not applied. */
+static void one_pending_update(void)
+{
+    rt_sql(rt_src, "CREATE TABLE k(id INTEGER PRIMARY KEY, v TEXT);"
+                   "INSERT INTO k VALUES (1, 'old'), (2, 'other');");
+    rt_sync();
+    rt_sql(rt_src, "UPDATE k SET v = 'new' WHERE id = 1;"
+                   "INSERT INTO k VALUES (3, 'three');");
+    rt_capture_once();
+}
+
+Test(replay_errors, a_lock_wait_timeout_is_transient_retried_and_converges)
+{
+    MYSQL *my = rt_my(), *locker = rt_my_db(rt_db);
+    int64_t saved, applied;
+    int retried, alive;
+    rt_proc p;
+    const char *log;
+
+    one_pending_update();
+    applied = rt_position(my, "default");
+    saved = rt_my_int(my, "SELECT @@GLOBAL.innodb_lock_wait_timeout");
+    /* another application holds the row replay must update */
+    rt_my_exec(locker, "BEGIN");
+    rt_my_exec(locker, "SELECT * FROM k WHERE id = 1 FOR UPDATE");
+    rt_my_exec(my, "SET GLOBAL innodb_lock_wait_timeout = 1");
+    /* its sessions start after the setting; nothing asserts until it is
+    ** restored */
+    rt_replay_start(&p, rt_url, "--retry-max-ms", "200", NULL);
+    retried = log_has(&p, "event=replay.retry", 20000);
+    rt_sleep_ms(retried ? 3000 : 0);       /* several 1 s waits more */
+    alive = rt_alive(&p);
+    rt_my_exec(my, "SET GLOBAL innodb_lock_wait_timeout = %lld",
+               (long long)saved);
+    cr_expect_eq(rt_position(my, "default"), applied,
+                 "applied through a held lock?");
+    rt_my_exec(locker, "ROLLBACK");
+    cr_assert(retried && alive, "no replay.retry while the row was locked:"
+              "\n%s", rt_log(&p));
+    cr_assert_eq(rt_wait_applied(my, "default", rt_jdir, 30000), 0, "%s",
+                 rt_log(&p));
+    cr_expect_eq(rt_stop(&p, 20000), 0, "%s", rt_log(&p));
+    log = rt_log(&p);
+    cr_expect(strstr(log, "kind=transient") != NULL &&
+              strstr(log, "Lock wait timeout") != NULL, "%s", log);
+    cr_expect(strstr(log, "kind=permanent") == NULL, "%s", log);
+    cr_expect_eq(rt_count(log, "event=replay.retry"), 1,
+                 "a repeated lock wait must be logged once:\n%s", log);
+    cr_expect(strstr(log, "event=replay.recovered") != NULL, "%s", log);
+    RT_ASSERT_SAME_ALL(my);
+}
+
+Test(replay_errors, a_lock_wait_timeout_under_once_waits_and_exits_0)
+{
+    MYSQL *my = rt_my(), *locker = rt_my_db(rt_db);
+    int64_t saved;
+    int rc;
+    rt_proc p;
+
+    one_pending_update();
+    saved = rt_my_int(my, "SELECT @@GLOBAL.innodb_lock_wait_timeout");
+    rt_my_exec(locker, "BEGIN");
+    rt_my_exec(locker, "SELECT * FROM k WHERE id = 1 FOR UPDATE");
+    rt_my_exec(my, "SET GLOBAL innodb_lock_wait_timeout = 1");
+    {
+        const char *args[] = { "--journal", rt_jdir, "--target", rt_url,
+                               "--once", "--once-timeout-s", "60",
+                               "--retry-max-ms", "200", NULL };
+        rt_spawnv(&p, rt_replay_bin(), args, rt_password());
+    }
+    rc = log_has(&p, "event=replay.retry", 20000);
+    rt_sleep_ms(rc ? 2500 : 0);
+    rt_my_exec(my, "SET GLOBAL innodb_lock_wait_timeout = %lld",
+               (long long)saved);
+    rt_my_exec(locker, "ROLLBACK");
+    cr_assert(rc, "no replay.retry while the row was locked:\n%s",
+              rt_log(&p));
+    rc = rt_wait(&p, 30000);
+    cr_assert_eq(rc, 0, "--once must wait out a lock, not fail: %d\n%s", rc,
+                 rt_log(&p));
+    cr_expect(strstr(rt_log(&p), "kind=transient") != NULL, "%s",
+              rt_log(&p));
+    RT_ASSERT_SAME_ALL(my);
+}
