@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rt_util.h"
 #include "testdb.h"
@@ -342,4 +343,72 @@ Test(replay_errors, a_lock_wait_timeout_under_once_waits_and_exits_0)
     cr_expect(strstr(rt_log(&p), "kind=transient") != NULL, "%s",
               rt_log(&p));
     RT_ASSERT_SAME_ALL(my);
+}
+
+/* Run one statement as the fixture server's root (no password, reachable
+** through its socket only: tests/harness/mariadb.sh), which alone holds
+** GRANT OPTION. */
+static void root_exec(const char *sql)
+{
+    MYSQL *root = NULL;
+    char err[512] = "";
+    int rc = tdb_open(&root, tdb_config_get(), "root", "", TDB_VIA_SOCKET,
+                      err, sizeof(err));
+
+    cr_assert_eq(rc, 0, "root over the socket: %s", err);
+    rc = mysql_query(root, sql);
+    snprintf(err, sizeof(err), "%s", mysql_error(root));
+    tdb_close(root);
+    cr_assert_eq(rc, 0, "%s: %s", sql, err);
+}
+
+Test(replay_errors, a_read_only_server_is_transient_waited_out_and_converges)
+{
+    MYSQL *my = rt_my();
+    char user[32], url[RT_PATH + 240], sql[300];
+    const char *at = strchr(rt_url, '@'), *log;
+    int64_t applied;
+    int waited, alive, permanent;
+    rt_proc p;
+
+    /* read_only binds only users without READ_ONLY ADMIN (or SUPER):
+    ** the harness's user has ALL PRIVILEGES, so replay runs as a user
+    ** with rights on its database only, as an operator's would */
+    cr_assert_not_null(at);
+    snprintf(user, sizeof(user), "rt_ro_%d", (int)getpid());
+    rt_my_exec(my, "CREATE OR REPLACE USER '%s'@'localhost' IDENTIFIED BY "
+                   "'%s'", user, rt_password());
+    snprintf(sql, sizeof(sql), "GRANT ALL ON `%s`.* TO '%s'@'localhost'",
+             rt_db, user);
+    root_exec(sql);
+    cr_assert_eq(rt_my_int(my, "SELECT COUNT(*) FROM information_schema."
+                           "USER_PRIVILEGES WHERE GRANTEE = "
+                           "\"'%s'@'localhost'\" AND PRIVILEGE_TYPE IN "
+                           "('SUPER', 'READ_ONLY ADMIN')", user), 0);
+    snprintf(url, sizeof(url), "mariadb://%s%s", user, at);
+    one_pending_update();
+    applied = rt_position(my, "default");
+    rt_my_exec(my, "SET GLOBAL read_only = 1");
+    /* nothing asserts until read_only is off again */
+    rt_replay_start(&p, url, "--retry-max-ms", "200", NULL);
+    waited = log_has(&p, "kind=transient", 20000);
+    rt_sleep_ms(waited ? 3000 : 0);        /* many retries at <= 200 ms */
+    alive = rt_alive(&p);
+    permanent = strstr(rt_log(&p), "kind=permanent") != NULL;
+    cr_expect_eq(rt_position(my, "default"), applied,
+                 "applied into a read-only server?");
+    rt_my_exec(my, "SET GLOBAL read_only = 0");
+    cr_assert(waited && alive && !permanent, "read-only must be waited "
+              "out:\n%s", rt_log(&p));
+    cr_assert_eq(rt_wait_applied(my, "default", rt_jdir, 30000), 0, "%s",
+                 rt_log(&p));
+    cr_expect_eq(rt_stop(&p, 20000), 0, "%s", rt_log(&p));
+    log = rt_log(&p);
+    cr_expect(strstr(log, "read-only") != NULL ||
+              strstr(log, "read_only") != NULL, "%s", log);
+    cr_expect_eq(rt_count(log, "kind=transient"), 1,
+                 "a read-only server must be logged once while it lasts:"
+                 "\n%s", log);
+    RT_ASSERT_SAME_ALL(my);
+    rt_my_exec(my, "DROP USER '%s'@'localhost'", user);
 }
