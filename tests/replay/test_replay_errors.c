@@ -12,7 +12,12 @@
 **     takes the same row (replay reads the setting, it does not assume);
 **   - --on-error=skip records text that is not UTF-8, values too long and
 **     dates that are not dates, the error text escaped and the row image
-**     binary-safe.
+**     binary-safe;
+**   - a lock wait timeout (1205) and a read-only server (1290/1836) are
+**     transient: replay logs one line, applies nothing, stays up (--once
+**     waits within --once-timeout-s) and converges once they end; a
+**     transient error that changes after the 30 s window is logged again
+**     with suppressed=N counting the retries in between.
 */
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -411,4 +416,64 @@ Test(replay_errors, a_read_only_server_is_transient_waited_out_and_converges)
                  "\n%s", log);
     RT_ASSERT_SAME_ALL(my);
     rt_my_exec(my, "DROP USER '%s'@'localhost'", user);
+}
+
+/* The suppressed count reaches the log only on a later problem line: one
+** per distinct message, and the same event at most once every 30 s. A lock
+** wait that moves from one table to the other after more than 30 s is
+** such a line (which table replay meets first is its business). (An unchanging message is never logged again while it lasts, and
+** replay.recovered does not carry the count.) */
+Test(replay_errors, a_transient_error_past_the_30_s_window_logs_the_suppressed_count)
+{
+    MYSQL *my = rt_my(), *lk = rt_my_db(rt_db), *lj = rt_my_db(rt_db);
+    int64_t saved, first_ms = 0;
+    int first, second, k_first = 0;
+    const char *log, *line, *then = "table k";
+    long long n = -1;
+    rt_proc p;
+
+    rt_sql(rt_src, "CREATE TABLE k(id INTEGER PRIMARY KEY, v TEXT);"
+                   "CREATE TABLE j(id INTEGER PRIMARY KEY, v TEXT);"
+                   "INSERT INTO k VALUES (1, 'old');"
+                   "INSERT INTO j VALUES (1, 'old');");
+    rt_sync();
+    rt_sql(rt_src, "BEGIN; UPDATE k SET v = 'new' WHERE id = 1;"
+                   "UPDATE j SET v = 'new' WHERE id = 1; COMMIT;");
+    rt_capture_once();
+    saved = rt_my_int(my, "SELECT @@GLOBAL.innodb_lock_wait_timeout");
+    rt_my_exec(lk, "BEGIN");
+    rt_my_exec(lk, "SELECT * FROM k WHERE id = 1 FOR UPDATE");
+    rt_my_exec(lj, "BEGIN");
+    rt_my_exec(lj, "SELECT * FROM j WHERE id = 1 FOR UPDATE");
+    rt_my_exec(my, "SET GLOBAL innodb_lock_wait_timeout = 1");
+    /* nothing asserts until the setting is restored */
+    rt_replay_start(&p, rt_url, "--retry-max-ms", "200", NULL);
+    first = log_has(&p, "event=replay.retry", 20000);
+    if (first) {
+        first_ms = rt_now_ms();
+        k_first = strstr(rt_log(&p), "table k") != NULL;
+        then = k_first ? "table j" : "table k";
+        rt_sleep_ms(32000);            /* past the 30 s window */
+    }
+    rt_my_exec(k_first ? lk : lj, "ROLLBACK");  /* now it waits for the other */
+    second = first && log_has(&p, then, 10000);
+    rt_my_exec(my, "SET GLOBAL innodb_lock_wait_timeout = %lld",
+               (long long)saved);
+    rt_my_exec(k_first ? lj : lk, "ROLLBACK");
+    cr_assert(first && second, "first line after %lld ms:\n%s",
+              (long long)(first_ms ? rt_now_ms() - first_ms : -1),
+              rt_log(&p));
+    cr_assert_eq(rt_wait_applied(my, "default", rt_jdir, 30000), 0, "%s",
+                 rt_log(&p));
+    cr_expect_eq(rt_stop(&p, 20000), 0, "%s", rt_log(&p));
+    log = rt_log(&p);
+    cr_expect_eq(rt_count(log, "event=replay.retry"), 2, "%s", log);
+    line = strstr(log, then);
+    while (line != NULL && line > log && line[-1] != '\n')
+        line--;
+    line = line ? strstr(line, "suppressed=") : NULL;
+    cr_assert_not_null(line, "%s", log);
+    cr_expect(sscanf(line, "suppressed=%lld", &n) == 1 && n > 0,
+              "the retries in between were not counted:\n%s", log);
+    RT_ASSERT_SAME_ALL(my);
 }

@@ -5,7 +5,9 @@
 **     text rounded half up at s: 93457.28571428571 -> 93457.285714), an
 **     INT column takes rint() of a real (2.5 -> 2); each such rounding is
 **     counted per table and column (sluice_replay_values_rounded_total)
-**     and logged once per column -- never a reason to stop;
+**     and logged once per column -- never a reason to stop; the same
+**     for DATETIME fractional seconds beyond the column's precision
+**     (truncated, as MariaDB does);
 **   - --strict-values refuses them instead, naming seq, table, key,
 **     column and value;
 **   - TIME columns follow the documented rule (text HH:MM[:SS[.f]],
