@@ -12,13 +12,19 @@
 **     takes the same row (replay reads the setting, it does not assume);
 **   - --on-error=skip records text that is not UTF-8, values too long and
 **     dates that are not dates, the error text escaped and the row image
-**     binary-safe.
+**     binary-safe;
+**   - a lock wait timeout (1205) and a read-only server (1290/1836) are
+**     transient: replay logs one line, applies nothing, stays up (--once
+**     waits within --once-timeout-s) and converges once they end; a
+**     transient error that changes after the 30 s window is logged again
+**     with suppressed=N counting the retries in between.
 */
 #include <criterion/criterion.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rt_util.h"
 #include "testdb.h"
@@ -236,4 +242,238 @@ Test(replay_errors, skip_records_non_utf8_text_over_long_values_and_bad_dates)
                            "'%%\"text_hex\":\"c328\"%%'"), 1);
     cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects "
                            "WHERE seq > 0 AND JSON_VALID(row_json)"), 4);
+}
+
+/* ---- transient errors: wait, retry, log once, converge ---- */
+
+/* Poll p's log until it holds needle (1) or p exits / timeout_ms passes
+** (0). No assertion: the caller still has a server setting to restore. */
+static int log_has(rt_proc *p, const char *needle, int timeout_ms)
+{
+    int64_t deadline = rt_now_ms() + timeout_ms;
+
+    for (;;) {
+        char *log = rt_slurp(p->log);
+        int have = log != NULL && strstr(log, needle) != NULL;
+
+        free(log);
+        if (have)
+            return 1;
+        if (!rt_alive(p) || rt_now_ms() >= deadline)
+            return 0;
+        rt_sleep_ms(20);
+    }
+}
+
+/* k(id, v) synced, then an UPDATE of row 1 captured but not applied. */
+static void one_pending_update(void)
+{
+    rt_sql(rt_src, "CREATE TABLE k(id INTEGER PRIMARY KEY, v TEXT);"
+                   "INSERT INTO k VALUES (1, 'old'), (2, 'other');");
+    rt_sync();
+    rt_sql(rt_src, "UPDATE k SET v = 'new' WHERE id = 1;"
+                   "INSERT INTO k VALUES (3, 'three');");
+    rt_capture_once();
+}
+
+Test(replay_errors, a_lock_wait_timeout_is_transient_retried_and_converges)
+{
+    MYSQL *my = rt_my(), *locker = rt_my_db(rt_db);
+    int64_t saved, applied;
+    int retried, alive;
+    rt_proc p;
+    const char *log;
+
+    one_pending_update();
+    applied = rt_position(my, "default");
+    saved = rt_my_int(my, "SELECT @@GLOBAL.innodb_lock_wait_timeout");
+    /* another application holds the row replay must update */
+    rt_my_exec(locker, "BEGIN");
+    rt_my_exec(locker, "SELECT * FROM k WHERE id = 1 FOR UPDATE");
+    rt_my_exec(my, "SET GLOBAL innodb_lock_wait_timeout = 1");
+    /* its sessions start after the setting; nothing asserts until it is
+    ** restored */
+    rt_replay_start(&p, rt_url, "--retry-max-ms", "200", NULL);
+    retried = log_has(&p, "event=replay.retry", 20000);
+    rt_sleep_ms(retried ? 3000 : 0);       /* several 1 s waits more */
+    alive = rt_alive(&p);
+    rt_my_exec(my, "SET GLOBAL innodb_lock_wait_timeout = %lld",
+               (long long)saved);
+    cr_expect_eq(rt_position(my, "default"), applied,
+                 "applied through a held lock?");
+    rt_my_exec(locker, "ROLLBACK");
+    cr_assert(retried && alive, "no replay.retry while the row was locked:"
+              "\n%s", rt_log(&p));
+    cr_assert_eq(rt_wait_applied(my, "default", rt_jdir, 30000), 0, "%s",
+                 rt_log(&p));
+    cr_expect_eq(rt_stop(&p, 20000), 0, "%s", rt_log(&p));
+    log = rt_log(&p);
+    cr_expect(strstr(log, "kind=transient") != NULL &&
+              strstr(log, "Lock wait timeout") != NULL, "%s", log);
+    cr_expect(strstr(log, "kind=permanent") == NULL, "%s", log);
+    cr_expect_eq(rt_count(log, "event=replay.retry"), 1,
+                 "a repeated lock wait must be logged once:\n%s", log);
+    cr_expect(strstr(log, "event=replay.recovered") != NULL, "%s", log);
+    RT_ASSERT_SAME_ALL(my);
+}
+
+Test(replay_errors, a_lock_wait_timeout_under_once_waits_and_exits_0)
+{
+    MYSQL *my = rt_my(), *locker = rt_my_db(rt_db);
+    int64_t saved;
+    int rc;
+    rt_proc p;
+
+    one_pending_update();
+    saved = rt_my_int(my, "SELECT @@GLOBAL.innodb_lock_wait_timeout");
+    rt_my_exec(locker, "BEGIN");
+    rt_my_exec(locker, "SELECT * FROM k WHERE id = 1 FOR UPDATE");
+    rt_my_exec(my, "SET GLOBAL innodb_lock_wait_timeout = 1");
+    {
+        const char *args[] = { "--journal", rt_jdir, "--target", rt_url,
+                               "--once", "--once-timeout-s", "60",
+                               "--retry-max-ms", "200", NULL };
+        rt_spawnv(&p, rt_replay_bin(), args, rt_password());
+    }
+    rc = log_has(&p, "event=replay.retry", 20000);
+    rt_sleep_ms(rc ? 2500 : 0);
+    rt_my_exec(my, "SET GLOBAL innodb_lock_wait_timeout = %lld",
+               (long long)saved);
+    rt_my_exec(locker, "ROLLBACK");
+    cr_assert(rc, "no replay.retry while the row was locked:\n%s",
+              rt_log(&p));
+    rc = rt_wait(&p, 30000);
+    cr_assert_eq(rc, 0, "--once must wait out a lock, not fail: %d\n%s", rc,
+                 rt_log(&p));
+    cr_expect(strstr(rt_log(&p), "kind=transient") != NULL, "%s",
+              rt_log(&p));
+    RT_ASSERT_SAME_ALL(my);
+}
+
+/* Run one statement as the fixture server's root (no password, reachable
+** through its socket only: tests/harness/mariadb.sh), which alone holds
+** GRANT OPTION. */
+static void root_exec(const char *sql)
+{
+    MYSQL *root = NULL;
+    char err[512] = "";
+    int rc = tdb_open(&root, tdb_config_get(), "root", "", TDB_VIA_SOCKET,
+                      err, sizeof(err));
+
+    cr_assert_eq(rc, 0, "root over the socket: %s", err);
+    rc = mysql_query(root, sql);
+    snprintf(err, sizeof(err), "%s", mysql_error(root));
+    tdb_close(root);
+    cr_assert_eq(rc, 0, "%s: %s", sql, err);
+}
+
+Test(replay_errors, a_read_only_server_is_transient_waited_out_and_converges)
+{
+    MYSQL *my = rt_my();
+    char user[32], url[RT_PATH + 240], sql[300];
+    const char *at = strchr(rt_url, '@'), *log;
+    int64_t applied;
+    int waited, alive, permanent;
+    rt_proc p;
+
+    /* read_only binds only users without READ_ONLY ADMIN (or SUPER):
+    ** the harness's user has ALL PRIVILEGES, so replay runs as a user
+    ** with rights on its database only, as an operator's would */
+    cr_assert_not_null(at);
+    snprintf(user, sizeof(user), "rt_ro_%d", (int)getpid());
+    rt_my_exec(my, "CREATE OR REPLACE USER '%s'@'localhost' IDENTIFIED BY "
+                   "'%s'", user, rt_password());
+    snprintf(sql, sizeof(sql), "GRANT ALL ON `%s`.* TO '%s'@'localhost'",
+             rt_db, user);
+    root_exec(sql);
+    cr_assert_eq(rt_my_int(my, "SELECT COUNT(*) FROM information_schema."
+                           "USER_PRIVILEGES WHERE GRANTEE = "
+                           "\"'%s'@'localhost'\" AND PRIVILEGE_TYPE IN "
+                           "('SUPER', 'READ_ONLY ADMIN')", user), 0);
+    snprintf(url, sizeof(url), "mariadb://%s%s", user, at);
+    one_pending_update();
+    applied = rt_position(my, "default");
+    rt_my_exec(my, "SET GLOBAL read_only = 1");
+    /* nothing asserts until read_only is off again */
+    rt_replay_start(&p, url, "--retry-max-ms", "200", NULL);
+    waited = log_has(&p, "kind=transient", 20000);
+    rt_sleep_ms(waited ? 3000 : 0);        /* many retries at <= 200 ms */
+    alive = rt_alive(&p);
+    permanent = strstr(rt_log(&p), "kind=permanent") != NULL;
+    cr_expect_eq(rt_position(my, "default"), applied,
+                 "applied into a read-only server?");
+    rt_my_exec(my, "SET GLOBAL read_only = 0");
+    cr_assert(waited && alive && !permanent, "read-only must be waited "
+              "out:\n%s", rt_log(&p));
+    cr_assert_eq(rt_wait_applied(my, "default", rt_jdir, 30000), 0, "%s",
+                 rt_log(&p));
+    cr_expect_eq(rt_stop(&p, 20000), 0, "%s", rt_log(&p));
+    log = rt_log(&p);
+    cr_expect(strstr(log, "read-only") != NULL ||
+              strstr(log, "read_only") != NULL, "%s", log);
+    cr_expect_eq(rt_count(log, "kind=transient"), 1,
+                 "a read-only server must be logged once while it lasts:"
+                 "\n%s", log);
+    RT_ASSERT_SAME_ALL(my);
+    rt_my_exec(my, "DROP USER '%s'@'localhost'", user);
+}
+
+/* The suppressed count reaches the log only on a later problem line: one
+** per distinct message, and the same event at most once every 30 s. A lock
+** wait that moves from one table to the other after more than 30 s is
+** such a line (which table replay meets first is its business). (An unchanging message is never logged again while it lasts, and
+** replay.recovered does not carry the count.) */
+Test(replay_errors, a_transient_error_past_the_30_s_window_logs_the_suppressed_count)
+{
+    MYSQL *my = rt_my(), *lk = rt_my_db(rt_db), *lj = rt_my_db(rt_db);
+    int64_t saved, first_ms = 0;
+    int first, second, k_first = 0;
+    const char *log, *line, *then = "table k";
+    long long n = -1;
+    rt_proc p;
+
+    rt_sql(rt_src, "CREATE TABLE k(id INTEGER PRIMARY KEY, v TEXT);"
+                   "CREATE TABLE j(id INTEGER PRIMARY KEY, v TEXT);"
+                   "INSERT INTO k VALUES (1, 'old');"
+                   "INSERT INTO j VALUES (1, 'old');");
+    rt_sync();
+    rt_sql(rt_src, "BEGIN; UPDATE k SET v = 'new' WHERE id = 1;"
+                   "UPDATE j SET v = 'new' WHERE id = 1; COMMIT;");
+    rt_capture_once();
+    saved = rt_my_int(my, "SELECT @@GLOBAL.innodb_lock_wait_timeout");
+    rt_my_exec(lk, "BEGIN");
+    rt_my_exec(lk, "SELECT * FROM k WHERE id = 1 FOR UPDATE");
+    rt_my_exec(lj, "BEGIN");
+    rt_my_exec(lj, "SELECT * FROM j WHERE id = 1 FOR UPDATE");
+    rt_my_exec(my, "SET GLOBAL innodb_lock_wait_timeout = 1");
+    /* nothing asserts until the setting is restored */
+    rt_replay_start(&p, rt_url, "--retry-max-ms", "200", NULL);
+    first = log_has(&p, "event=replay.retry", 20000);
+    if (first) {
+        first_ms = rt_now_ms();
+        k_first = strstr(rt_log(&p), "table k") != NULL;
+        then = k_first ? "table j" : "table k";
+        rt_sleep_ms(32000);            /* past the 30 s window */
+    }
+    rt_my_exec(k_first ? lk : lj, "ROLLBACK");  /* now it waits for the other */
+    second = first && log_has(&p, then, 10000);
+    rt_my_exec(my, "SET GLOBAL innodb_lock_wait_timeout = %lld",
+               (long long)saved);
+    rt_my_exec(k_first ? lj : lk, "ROLLBACK");
+    cr_assert(first && second, "first line after %lld ms:\n%s",
+              (long long)(first_ms ? rt_now_ms() - first_ms : -1),
+              rt_log(&p));
+    cr_assert_eq(rt_wait_applied(my, "default", rt_jdir, 30000), 0, "%s",
+                 rt_log(&p));
+    cr_expect_eq(rt_stop(&p, 20000), 0, "%s", rt_log(&p));
+    log = rt_log(&p);
+    cr_expect_eq(rt_count(log, "event=replay.retry"), 2, "%s", log);
+    line = strstr(log, then);
+    while (line != NULL && line > log && line[-1] != '\n')
+        line--;
+    line = line ? strstr(line, "suppressed=") : NULL;
+    cr_assert_not_null(line, "%s", log);
+    cr_expect(sscanf(line, "suppressed=%lld", &n) == 1 && n > 0,
+              "the retries in between were not counted:\n%s", log);
+    RT_ASSERT_SAME_ALL(my);
 }

@@ -5,7 +5,9 @@
 **     text rounded half up at s: 93457.28571428571 -> 93457.285714), an
 **     INT column takes rint() of a real (2.5 -> 2); each such rounding is
 **     counted per table and column (sluice_replay_values_rounded_total)
-**     and logged once per column -- never a reason to stop;
+**     and logged once per column -- never a reason to stop; the same
+**     for DATETIME fractional seconds beyond the column's precision
+**     (truncated, as MariaDB does);
 **   - --strict-values refuses them instead, naming seq, table, key,
 **     column and value;
 **   - TIME columns follow the documented rule (text HH:MM[:SS[.f]],
@@ -237,4 +239,87 @@ Test(replay_values, a_keyless_change_that_matches_no_row_is_never_skipped_silent
     cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects "
                            "WHERE table_name = 'lg' AND error LIKE "
                            "'%%matches no row%%'"), 1);
+}
+
+static double rounded(int port, const char *labels, double want,
+                      const char **body)
+{
+    int64_t deadline = rt_now_ms() + 15000;
+    double v;
+
+    for (;;) {                      /* metrics are published each second */
+        *body = rt_http_get(port, "/metrics");
+        v = *body ? rt_metric(*body, "sluice_replay_values_rounded_total",
+                              labels) : -1;
+        if (v == want || rt_now_ms() > deadline)
+            return v;
+        rt_sleep_ms(50);
+    }
+}
+
+Test(replay_values, datetime_fractions_beyond_the_column_land_as_mariadb_stores_them_counted_and_logged_once)
+{
+    MYSQL *my = rt_my();
+    rt_proc rp;
+    const char *body, *log;
+    double v;
+    int port;
+
+    /* a user-made table: DATETIME without fraction, and with one digit */
+    rt_my_exec(my, "CREATE TABLE ev (id INT PRIMARY KEY, at DATETIME,"
+                   " at1 DATETIME(1))");
+    rt_sql(rt_src, "CREATE TABLE ev(id INTEGER PRIMARY KEY, at TEXT,"
+                   " at1 TEXT);"
+                   "INSERT INTO ev VALUES"
+                   " (1, '2024-01-01 10:00:00.7', '2024-01-01 10:00:00.75'),"
+                   " (2, '2024-01-01 10:00:02', '2024-01-01 10:00:02.5'),"
+                   " (3, '2024-01-01 23:59:59.999',"
+                   "     '2024-01-01 23:59:59.99');");
+    rt_capture_once();
+    rt_replay_start(&rp, rt_url, "--metrics", "127.0.0.1:0", "--poll-ms",
+                    "2", NULL);
+    port = rt_metrics_port(&rp, 15000);
+    cr_assert_eq(rt_wait_applied(my, "default", rt_jdir, 30000), 0,
+                 "replay stopped on a value MariaDB takes:\n%s", rt_log(&rp));
+    /* MariaDB truncates extra fractional seconds (no TIME_ROUND_FRACTIONAL
+    ** in sql_mode): 10:00:00.7 -> 10:00:00, 23:59:59.999 stays that day */
+    EXPECT(my, "ev", 1, "at", "2024-01-01 10:00:00");
+    EXPECT(my, "ev", 2, "at", "2024-01-01 10:00:02");
+    EXPECT(my, "ev", 3, "at", "2024-01-01 23:59:59");
+    EXPECT(my, "ev", 1, "at1", "2024-01-01 10:00:00.7");
+    EXPECT(my, "ev", 2, "at1", "2024-01-01 10:00:02.5");
+    EXPECT(my, "ev", 3, "at1", "2024-01-01 23:59:59.9");
+    /* the same as a direct write into a twin table */
+    rt_my_exec(my, "CREATE TABLE ev_direct LIKE ev");
+    rt_my_exec(my, "INSERT INTO ev_direct VALUES"
+                   " (1, '2024-01-01 10:00:00.7', '2024-01-01 10:00:00.75'),"
+                   " (2, '2024-01-01 10:00:02', '2024-01-01 10:00:02.5'),"
+                   " (3, '2024-01-01 23:59:59.999',"
+                   "     '2024-01-01 23:59:59.99')");
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM ev JOIN ev_direct d"
+                           " USING (id) WHERE ev.at <=> d.at AND"
+                           " ev.at1 <=> d.at1"), 3,
+                 "replay stored other values than a direct write");
+    rt_my_exec(my, "DROP TABLE ev_direct");
+    /* a second group rounding the same column again */
+    rt_sql(rt_src, "UPDATE ev SET at = '2024-01-02 00:00:00.1' WHERE id = 2;");
+    rt_capture_once();
+    cr_assert_eq(rt_wait_applied(my, "default", rt_jdir, 30000), 0, "%s",
+                 rt_log(&rp));
+    EXPECT(my, "ev", 2, "at", "2024-01-02 00:00:00");
+    v = rounded(port, "table=\"ev\",column=\"at\"", 3, &body);
+    cr_expect_eq(v, 3, "rounded count of ev.at:\n%s",
+                 body ? body : "(no answer)");
+    v = rounded(port, "table=\"ev\",column=\"at1\"", 2, &body);
+    cr_expect_eq(v, 2, "rounded count of ev.at1:\n%s",
+                 body ? body : "(no answer)");
+    cr_expect_eq(rt_metric(body, "sluice_replay_stuck", NULL), 0, "%s",
+                 body);
+    cr_assert_eq(rt_stop(&rp, 20000), 0, "%s", rt_log(&rp));
+    log = rt_log(&rp);
+    cr_expect_eq(rt_count(log, "event=replay.value_rounded"), 2,
+                 "one line per rounded column expected:\n%s", log);
+    cr_expect(strstr(log, "column=at ") != NULL &&
+              strstr(log, "column=at1 ") != NULL, "%s", log);
+    RT_ASSERT_SAME_ALL(my);
 }
