@@ -237,8 +237,9 @@ static void problem(rp_state *st, const jr_err *e, const char *event)
 static void recovered(rp_state *st)
 {
     if (st->last_problem[0]) {
-        SL_LOG(SL_INFO, "replay.recovered", "applied_seq=%llu",
-               (unsigned long long)st->applied);
+        SL_LOG(SL_INFO, "replay.recovered", "applied_seq=%llu "
+               "suppressed=%llu", (unsigned long long)st->applied,
+               (unsigned long long)st->suppressed);  /* repeats unlogged */
         st->last_problem[0] = 0;
         st->last_event[0] = 0;
         st->suppressed = 0;
