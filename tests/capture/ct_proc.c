@@ -504,3 +504,13 @@ double ct_metric_sample(const char *text, const char *name)
     p = strchr(p + 1, '}');
     return p ? strtod(p + 1, NULL) : -1;
 }
+
+long long ct_stopped_field(const char *log, const char *key)
+{
+    const char *p = strstr(log, "event=capture.stopped");
+    char k[64];
+
+    snprintf(k, sizeof(k), " %s=", key);
+    p = p ? strstr(p, k) : NULL;
+    return p ? atoll(p + strlen(k)) : -1;
+}

@@ -54,6 +54,8 @@ int ct_count(const char *hay, const char *needle);
 int64_t ct_now_us(void);
 /* Value of the first sample `name{...}` in a /metrics text; -1 if absent. */
 double ct_metric_sample(const char *text, const char *name);
+/* key=N of the capture.stopped line of a capture log; -1 if absent. */
+long long ct_stopped_field(const char *log, const char *key);
 void ct_sleep_ms(int ms);
 
 /* ---- processes ---- */

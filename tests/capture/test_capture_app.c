@@ -194,17 +194,6 @@ static void assert_no_app_error(const app_result *r)
                  r->busy_snapshot, r->other, r->first_error);
 }
 
-/* A value of key=N from the capture.stopped line of a log. */
-static long long stopped_field(const char *log, const char *key)
-{
-    const char *p = strstr(log, "event=capture.stopped");
-    char k[64];
-
-    snprintf(k, sizeof(k), " %s=", key);
-    p = p ? strstr(p, k) : NULL;
-    return p ? atoll(p + strlen(k)) : -1;
-}
-
 /* SIGTERM capture (exit 0) and add up what it says it did. */
 static void stop_and_count(ct_proc *cap, long long *commits,
                            long long *deferred, long long *trimmed)
@@ -213,9 +202,9 @@ static void stop_and_count(ct_proc *cap, long long *commits,
 
     ct_assert_status(cap, ct_cap_stop(cap, 120000), 0);
     log = ct_cap_log(cap);
-    *commits += stopped_field(log, "source_commits");
-    *deferred += stopped_field(log, "writes_deferred");
-    *trimmed += stopped_field(log, "trimmed");
+    *commits += ct_stopped_field(log, "source_commits");
+    *deferred += ct_stopped_field(log, "writes_deferred");
+    *trimmed += ct_stopped_field(log, "trimmed");
     free(log);
 }
 

@@ -98,17 +98,6 @@ static char *trigger_sql(void)
     return out;
 }
 
-/* A value of key=N from the capture.stopped line of a log. */
-static long long stopped_field(const char *log, const char *key)
-{
-    const char *p = strstr(log, "event=capture.stopped");
-    char k[64];
-
-    snprintf(k, sizeof(k), " %s=", key);
-    p = p ? strstr(p, k) : NULL;
-    return p ? atoll(p + strlen(k)) : -1;
-}
-
 /* Scrape the waiting gauge until pred(value) or the deadline. */
 static double wait_gauge(int port, ct_proc *p, int want_positive,
                          int64_t deadline)
@@ -201,11 +190,11 @@ Test(capture_reader, a_schema_change_waits_for_an_open_read_transaction,
                  0, "%s", why);
     ct_cap_stop_ok(&p);
     log = ct_cap_log(&p);
-    cr_assert_gt(stopped_field(log, "writes_deferred"), 0, "capture says it "
+    cr_assert_gt(ct_stopped_field(log, "writes_deferred"), 0, "capture says it "
                  "put no write off:\n%s", log);
     cr_assert(strstr(log, "event=capture.waited") != NULL, "%s", log);
     cr_log_info("waiting gauge %g then %g s; writes_deferred=%lld", g1, g2,
-                stopped_field(log, "writes_deferred"));
+                ct_stopped_field(log, "writes_deferred"));
     free(log);
     free(before);
     free(during);

@@ -337,6 +337,49 @@ static double metric(int port, const char *name)
     return text ? rt_metric(text, name, NULL) : -1;
 }
 
+/* One source, its capture and replay (metrics on a free port), and the
+** application writing into the source until finish() -- what most tests
+** here run while they do something to the cluster. */
+typedef struct pipeline {
+    rt_proc cap, rep;
+    char url[1024], stopfile[RT_PATH];
+    pid_t app;
+    int port;
+} pipeline;
+
+static void pipeline_start(pipeline *pl, uint64_t seed)
+{
+    cluster_ready(rt_db);
+    source_init(rt_src);
+    url_of(pl->url, sizeof(pl->url), g_hosts, rt_db);
+    rt_capture_start(&pl->cap, NULL);
+    rt_replay_start(&pl->rep, pl->url, "--metrics", "127.0.0.1:0",
+                    "--retry-max-ms", "1000", NULL);
+    pl->port = rt_metrics_port(&pl->rep, 60000);
+    rt_path(pl->stopfile, sizeof(pl->stopfile), "app.stop");
+    pl->app = app_start(rt_src, pl->stopfile, seed);
+}
+
+/* Stop the application; every node then equals the source. */
+static void pipeline_settle(pipeline *pl)
+{
+    FILE *f = fopen(pl->stopfile, "w");
+
+    cr_assert(f != NULL);
+    fclose(f);
+    cr_assert_eq(rt_wait_pid(pl->app, 60000), 0, "the application failed");
+    gsh_ok("wait", NODES, NULL);
+    assert_nodes_equal(rt_src, rt_db, "default", rt_jdir);
+}
+
+/* Replay and capture stop cleanly; the database goes. */
+static void pipeline_stop(pipeline *pl)
+{
+    cr_assert_eq(rt_stop(&pl->rep, 60000), 0, "%s", rt_log(&pl->rep));
+    cr_assert_eq(rt_stop(&pl->cap, 60000), 0, "%s", rt_log(&pl->cap));
+    cluster_drop(rt_db);
+}
+
 TestSuite(replay_galera, .init = rt_setup, .fini = rt_teardown,
           .timeout = 1500);
 
@@ -345,21 +388,12 @@ TestSuite(replay_galera, .init = rt_setup, .fini = rt_teardown,
 Test(replay_galera,
      killing_the_node_replay_writes_through_fails_over_exactly_once)
 {
-    rt_proc cap, rep;
-    char url[1024], stopfile[RT_PATH], replog[RT_PATH];
+    pipeline pl;
+    char replog[RT_PATH];
     int64_t pos = 0;
-    int port, failovers_seen = 0;
-    pid_t app;
+    int failovers_seen = 0;
 
-    cluster_ready(rt_db);
-    source_init(rt_src);
-    url_of(url, sizeof(url), g_hosts, rt_db);
-    rt_capture_start(&cap, NULL);
-    rt_replay_start(&rep, url, "--metrics", "127.0.0.1:0",
-                    "--retry-max-ms", "1000", NULL);
-    port = rt_metrics_port(&rep, 60000);
-    rt_path(stopfile, sizeof(stopfile), "app.stop");
-    app = app_start(rt_src, stopfile, 11);
+    pipeline_start(&pl, 11);
     /* rounds: SIGKILL the node in use (it comes back by IST while
     ** replay goes on), then a graceful stop of the node in use.
     ** SLUICE_GALERA_ROUNDS=N: N-1 kills before the stop (each round costs
@@ -372,9 +406,9 @@ Test(replay_galera,
     for (int round = 0; round < rounds; round++) {
         int victim;
         pos = wait_progress(rt_db, "default", pos + 30, 0, 300000);
-        victim = node_in_use(&rep, port);
+        victim = node_in_use(&pl.rep, pl.port);
         cr_assert(victim >= 1 && victim <= NODES, "no node in use "
-                  "(sluice_replay_node %d):\n%s", victim, rt_log(&rep));
+                  "(sluice_replay_node %d):\n%s", victim, rt_log(&pl.rep));
         if (round < rounds - 1)
             gsh_ok("kill", victim, "KILL");
         else
@@ -390,31 +424,24 @@ Test(replay_galera,
         {
             /* /metrics is refreshed once a second */
             int64_t deadline = rt_now_ms() + 30000;
-            while (node_in_use(&rep, port) == victim &&
+            while (node_in_use(&pl.rep, pl.port) == victim &&
                    rt_now_ms() < deadline)
                 rt_sleep_ms(200);
         }
-        cr_assert_neq(node_in_use(&rep, port), victim,
+        cr_assert_neq(node_in_use(&pl.rep, pl.port), victim,
                       "replay still reports the stopped node");
         failovers_seen++;
         gsh_ok("startnode", victim, NULL);
     }
-    {
-        FILE *f = fopen(stopfile, "w");
-        cr_assert(f != NULL);
-        fclose(f);
-    }
-    cr_assert_eq(rt_wait_pid(app, 60000), 0, "the application failed");
-    gsh_ok("wait", NODES, NULL);
-    assert_nodes_equal(rt_src, rt_db, "default", rt_jdir);
-    cr_assert_geq(metric(port, "sluice_replay_failovers_total"),
+    pipeline_settle(&pl);
+    cr_assert_geq(metric(pl.port, "sluice_replay_failovers_total"),
                   failovers_seen, "failovers not counted:\n%s",
-                  rt_log(&rep));
+                  rt_log(&pl.rep));
     rt_path(replog, sizeof(replog), "replay-metrics.txt");
     {
         /* the figures the closing note reports */
         FILE *f = fopen(replog, "w");
-        const char *t = rt_http_get(port, "/metrics");
+        const char *t = rt_http_get(pl.port, "/metrics");
         if (f != NULL) {
             fputs(t ? t : "", f);
             fclose(f);
@@ -422,40 +449,24 @@ Test(replay_galera,
         fprintf(stderr, "galera failover: failovers=%.0f conflicts=%.0f "
                 "commit_unknown=%.0f settled_committed=%.0f "
                 "settled_rolled_back=%.0f passed_over=%.0f groups=%.0f\n",
-                metric(port, "sluice_replay_failovers_total"),
-                metric(port, "sluice_replay_conflicts_total"),
-                metric(port, "sluice_replay_commit_unknown_total"),
-                metric(port, "sluice_replay_commit_settled_committed_total"),
-                metric(port,
+                metric(pl.port, "sluice_replay_failovers_total"),
+                metric(pl.port, "sluice_replay_conflicts_total"),
+                metric(pl.port, "sluice_replay_commit_unknown_total"),
+                metric(pl.port, "sluice_replay_commit_settled_committed_total"),
+                metric(pl.port,
                        "sluice_replay_commit_settled_rolled_back_total"),
-                metric(port, "sluice_replay_nodes_passed_over_total"),
-                metric(port, "sluice_replay_groups_total"));
+                metric(pl.port, "sluice_replay_nodes_passed_over_total"),
+                metric(pl.port, "sluice_replay_groups_total"));
     }
-    cr_assert_eq(rt_stop(&rep, 60000), 0, "%s", rt_log(&rep));
-    cr_assert_eq(rt_stop(&cap, 60000), 0, "%s", rt_log(&cap));
-    cluster_drop(rt_db);
+    pipeline_stop(&pl);
 }
 
-/* The whole cluster goes down (each node stopped in turn, as for an
-** upgrade or a power cut announced in time) while the application and
-** replay go on: replay waits with its connection errors, the lag grows,
-** and once the last node stopped has bootstrapped the cluster again and
-** the others joined, replay catches up -- every node equal, no
-** duplicate effect, the prefix held throughout. */
 Test(replay_galera, the_whole_cluster_restarted_under_replay)
 {
-    rt_proc cap, rep;
-    char url[1024], stopfile[RT_PATH];
+    pipeline pl;
     int64_t pos, down_at;
-    pid_t app;
 
-    cluster_ready(rt_db);
-    source_init(rt_src);
-    url_of(url, sizeof(url), g_hosts, rt_db);
-    rt_capture_start(&cap, NULL);
-    rt_replay_start(&rep, url, "--retry-max-ms", "1000", NULL);
-    rt_path(stopfile, sizeof(stopfile), "app.stop");
-    app = app_start(rt_src, stopfile, 23);
+    pipeline_start(&pl, 23);
     pos = wait_progress(rt_db, "default", 30, 0, 300000);
     /* n1, n2, then n3: n3 commits last and is the one safe to bootstrap */
     for (int n = 1; n <= NODES; n++)
@@ -470,54 +481,31 @@ Test(replay_galera, the_whole_cluster_restarted_under_replay)
             rt_sleep_ms(200);
         }
     }
-    cr_assert(rt_alive(&rep), "replay exited while the cluster was "
-              "down:\n%s", rt_log(&rep));
+    cr_assert(rt_alive(&pl.rep), "replay exited while the cluster was "
+              "down:\n%s", rt_log(&pl.rep));
     gsh_ok("startnode", NODES, NULL);      /* bootstraps a new primary */
     for (int n = 1; n < NODES; n++)
         gsh_ok("startnode", n, NULL);
     gsh_ok("wait", NODES, NULL);
     pos = wait_progress(rt_db, "default", down_at + 50, 0, 300000);
     cr_assert_gt(pos, down_at, "no group applied after the restart");
-    {
-        FILE *f = fopen(stopfile, "w");
-        cr_assert(f != NULL);
-        fclose(f);
-    }
-    cr_assert_eq(rt_wait_pid(app, 60000), 0, "the application failed");
-    assert_nodes_equal(rt_src, rt_db, "default", rt_jdir);
-    cr_assert(rt_count(rt_log(&rep), "event=replay.target_unavailable") +
-              rt_count(rt_log(&rep), "event=replay.connection_lost") >= 1,
+    pipeline_settle(&pl);
+    cr_assert(rt_count(rt_log(&pl.rep), "event=replay.target_unavailable") +
+              rt_count(rt_log(&pl.rep), "event=replay.connection_lost") >= 1,
               "replay never noticed the cluster was down:\n%s",
-              rt_log(&rep));
-    cr_assert_eq(rt_stop(&rep, 60000), 0, "%s", rt_log(&rep));
-    cr_assert_eq(rt_stop(&cap, 60000), 0, "%s", rt_log(&cap));
-    cluster_drop(rt_db);
+              rt_log(&pl.rep));
+    pipeline_stop(&pl);
 }
 
-/* The node replay writes through FREEZES (SIGSTOP: a hung VM, a node
-** swapping itself to death): its socket stays open, nothing answers.
-** Replay's read/write timeout (timeout=20 in the URL) must notice, settle
-** the group in flight on another node and go on there; the frozen node,
-** resumed, rejoins. Every node equal at the end, the prefix held. */
 Test(replay_galera, a_frozen_node_is_left_behind_by_the_timeouts)
 {
-    rt_proc cap, rep;
-    char url[1024], stopfile[RT_PATH];
+    pipeline pl;
     int64_t pos = 0, t0, took;
-    int port, victim;
-    pid_t app;
+    int victim;
 
-    cluster_ready(rt_db);
-    source_init(rt_src);
-    url_of(url, sizeof(url), g_hosts, rt_db);
-    rt_capture_start(&cap, NULL);
-    rt_replay_start(&rep, url, "--metrics", "127.0.0.1:0",
-                    "--retry-max-ms", "1000", NULL);
-    port = rt_metrics_port(&rep, 60000);
-    rt_path(stopfile, sizeof(stopfile), "app.stop");
-    app = app_start(rt_src, stopfile, 31);
+    pipeline_start(&pl, 31);
     pos = wait_progress(rt_db, "default", 30, 0, 300000);
-    victim = node_in_use(&rep, port);
+    victim = node_in_use(&pl.rep, pl.port);
     cr_assert(victim >= 1 && victim <= NODES, "no node in use");
     gsh_ok("kill", victim, "STOP");
     t0 = rt_now_ms();
@@ -537,53 +525,29 @@ Test(replay_galera, a_frozen_node_is_left_behind_by_the_timeouts)
         gsh_ok("startnode", victim, NULL);
         gsh_ok("wait", NODES, NULL);
     }
-    {
-        FILE *f = fopen(stopfile, "w");
-        cr_assert(f != NULL);
-        fclose(f);
-    }
-    cr_assert_eq(rt_wait_pid(app, 60000), 0, "the application failed");
-    assert_nodes_equal(rt_src, rt_db, "default", rt_jdir);
-    cr_assert_geq(metric(port, "sluice_replay_failovers_total"), 1,
-                  "the frozen node was never left:\n%s", rt_log(&rep));
-    cr_assert_eq(rt_stop(&rep, 60000), 0, "%s", rt_log(&rep));
-    cr_assert_eq(rt_stop(&cap, 60000), 0, "%s", rt_log(&cap));
-    cluster_drop(rt_db);
+    pipeline_settle(&pl);
+    cr_assert_geq(metric(pl.port, "sluice_replay_failovers_total"), 1,
+                  "the frozen node was never left:\n%s", rt_log(&pl.rep));
+    pipeline_stop(&pl);
 }
 
-/* DDL on another node runs under TOI and brute-force aborts every
-** transaction holding the table, cluster-wide: replay's group gets 1213
-** at any statement or at COMMIT. A burst of such DDL (cheap ALTERs, as a
-** migration tool issues them) while replay applies: every abort is rolled
-** back and the whole group retried, counted as a conflict; no group is
-** lost or applied twice. */
 Test(replay_galera, a_burst_of_ddl_on_another_node_is_retried_through)
 {
-    rt_proc cap, rep;
-    char url[1024], stopfile[RT_PATH];
-    int port, victim, other, ddl = 0;
+    pipeline pl;
+    int victim, other, ddl = 0;
     int64_t deadline;
     double conflicts = 0;
-    pid_t app;
     MYSQL *m;
 
-    cluster_ready(rt_db);
-    source_init(rt_src);
-    url_of(url, sizeof(url), g_hosts, rt_db);
-    rt_capture_start(&cap, NULL);
-    rt_replay_start(&rep, url, "--metrics", "127.0.0.1:0",
-                    "--retry-max-ms", "1000", NULL);
-    port = rt_metrics_port(&rep, 60000);
-    rt_path(stopfile, sizeof(stopfile), "app.stop");
-    app = app_start(rt_src, stopfile, 47);
+    pipeline_start(&pl, 47);
     wait_progress(rt_db, "default", 30, 0, 300000);
-    victim = node_in_use(&rep, port);
+    victim = node_in_use(&pl.rep, pl.port);
     other = victim % NODES + 1;
     m = node(other, rt_db);
     /* until replay has met some aborts (a limit of 120 s, not an
     ** expectation: under load a burst of a few dozen does it) */
     deadline = rt_now_ms() + 120000;
-    while ((conflicts = metric(port, "sluice_replay_conflicts_total")) < 3 &&
+    while ((conflicts = metric(pl.port, "sluice_replay_conflicts_total")) < 3 &&
            rt_now_ms() < deadline) {
         for (int i = 0; i < 10; i++, ddl++)
             rt_my_exec(m, "ALTER TABLE acct COMMENT = 'burst %d'", ddl);
@@ -594,17 +558,9 @@ Test(replay_galera, a_burst_of_ddl_on_another_node_is_retried_through)
             ddl, conflicts);
     cr_assert_geq(conflicts, 3, "%d ALTERs under TOI on node %d never "
                   "aborted replay's groups on node %d -- the test proved "
-                  "nothing:\n%s", ddl, other, victim, rt_log(&rep));
-    {
-        FILE *f = fopen(stopfile, "w");
-        cr_assert(f != NULL);
-        fclose(f);
-    }
-    cr_assert_eq(rt_wait_pid(app, 60000), 0, "the application failed");
-    assert_nodes_equal(rt_src, rt_db, "default", rt_jdir);
-    cr_assert_eq(rt_stop(&rep, 60000), 0, "%s", rt_log(&rep));
-    cr_assert_eq(rt_stop(&cap, 60000), 0, "%s", rt_log(&cap));
-    cluster_drop(rt_db);
+                  "nothing:\n%s", ddl, other, victim, rt_log(&pl.rep));
+    pipeline_settle(&pl);
+    pipeline_stop(&pl);
 }
 
 Test(replay_galera, a_node_outside_the_primary_component_is_passed_over)
