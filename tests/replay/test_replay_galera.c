@@ -164,6 +164,18 @@ static void cluster_ready(const char *db)
     rt_my_exec(m, "DROP DATABASE IF EXISTS `%s`", db);
     rt_my_exec(m, "CREATE DATABASE `%s` CHARACTER SET utf8mb4", db);
     mysql_close(m);
+    /* the other nodes apply the CREATE in their own time: a test that
+    ** connects to node 2 right away could find no such database (seen
+    ** under load as "node 2 does not answer") */
+    for (int n = 2; n <= NODES; n++) {
+        int64_t deadline = rt_now_ms() + 60000;
+        while ((m = node_try(n, db)) == NULL) {
+            cr_assert(rt_now_ms() < deadline, "node %d never showed "
+                      "database %s", n, db);
+            rt_sleep_ms(100);
+        }
+        mysql_close(m);
+    }
 }
 
 static void cluster_drop(const char *db)
