@@ -48,6 +48,25 @@ static int in_flux(const vf_table *t, const side *s, jr_err *e)
     return rc;
 }
 
+enum { KEY_IN_FLUX = 100 };     /* not a merge result: read on */
+
+/* The key just read into s->v: out of order -> `order_rc`; else it
+** becomes the previous key, and the row is 1 (compare it) or KEY_IN_FLUX;
+** -1 on failure. */
+static int accept_key(const vf_table *t, side *s, int order_rc, jr_err *e)
+{
+    int rc;
+
+    if (s->have_prev && vf_key_cmp_saved(t, s->v, &s->prev) <= 0)
+        return order_rc;
+    if (vf_keycopy_set(&s->prev, t, s->v) != 0)
+        return vf_fail(e, VF_FATAL_SW, "out of memory");
+    s->have_prev = 1;
+    if ((rc = in_flux(t, s, e)) == 0)
+        return 1;
+    return rc < 0 ? -1 : KEY_IN_FLUX;
+}
+
 static int src_next(const vf_table *t, sqlite3 *db, sqlite3_stmt *st,
                     side *s, jr_err *e)
 {
@@ -62,15 +81,9 @@ static int src_next(const vf_table *t, sqlite3 *db, sqlite3_stmt *st,
         for (int k = 0; k < t->nkey; k++)
             vf_canon_src(&t->cols[t->key[k]], st, t->key[k],
                          &s->v[t->key[k]]);
-        if (s->have_prev && vf_key_cmp_saved(t, s->v, &s->prev) <= 0)
-            return VF_MERGE_SRC_ORDER + 1;
-        if (vf_keycopy_set(&s->prev, t, s->v) != 0)
-            return vf_fail(e, VF_FATAL_SW, "out of memory");
-        s->have_prev = 1;
-        if ((rc = in_flux(t, s, e)) == 0)
-            return 1;
-        if (rc < 0)
-            return -1;
+        rc = accept_key(t, s, VF_MERGE_SRC_ORDER + 1, e);
+        if (rc != KEY_IN_FLUX)
+            return rc;
     }
 }
 
@@ -87,15 +100,9 @@ static int tgt_next(const vf_table *t, MYSQL *db, MYSQL_RES *res,
             int i = t->key[k];
             vf_canon_tgt(&t->cols[i], (*row)[i], (*lens)[i], &s->v[i]);
         }
-        if (s->have_prev && vf_key_cmp_saved(t, s->v, &s->prev) <= 0)
-            return VF_MERGE_TGT_ORDER + 1;
-        if (vf_keycopy_set(&s->prev, t, s->v) != 0)
-            return vf_fail(e, VF_FATAL_SW, "out of memory");
-        s->have_prev = 1;
-        if ((rc = in_flux(t, s, e)) == 0)
-            return 1;
-        if (rc < 0)
-            return -1;
+        rc = accept_key(t, s, VF_MERGE_TGT_ORDER + 1, e);
+        if (rc != KEY_IN_FLUX)
+            return rc;
     }
 }
 
