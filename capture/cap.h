@@ -248,8 +248,13 @@ int cap__registry_load(sqlite3 *db, cap_registry *r, jr_err *err);
 /* Root page of every log, and whether it is one page (cap_wal.c). */
 int cap__registry_pages(sqlite3 *db, cap_registry *r, jr_err *err);
 /* Measure the logs marked recheck (is each one page, with how much room)
-** for about budget_us; returns how many were measured. */
-int cap__registry_measure(sqlite3 *db, cap_registry *r, int budget_us);
+** for about budget_us; returns how many were measured, *left how many
+** still wait. */
+int cap__registry_measure(sqlite3 *db, cap_registry *r, int budget_us,
+                          int *left);
+/* After a reload: a log found in `old` on the same root page keeps its
+** measure (a schema change re-measures only new logs). */
+void cap__registry_keep_measures(cap_registry *r, const cap_registry *old);
 cap_inst *cap__registry_find(cap_registry *r, int64_t id);
 
 /* Does the source hold sluice's metadata tables? */

@@ -288,18 +288,20 @@ static void measure(sqlite3_stmt *s, cap_inst *in)
 static const char g_measure_sql[] =
     "SELECT pagetype, unused FROM dbstat WHERE name = ?1 AND path = '/'";
 
-int cap__registry_measure(sqlite3 *db, cap_registry *r, int budget_us)
+int cap__registry_measure(sqlite3 *db, cap_registry *r, int budget_us,
+                          int *left)
 {
     sqlite3_stmt *s;
     int64_t t0;
-    int n = 0;
+    int n = 0, i;
 
+    *left = 0;
     if (sqlite3_prepare_v2(db, g_measure_sql, -1, &s, NULL) != SQLITE_OK) {
         sqlite3_finalize(s);
         return 0;                       /* no dbstat: every log is read */
     }
     t0 = sl_mono_us();
-    for (int i = 0; i < r->n; i++) {
+    for (i = 0; i < r->n; i++) {
         if (!r->v[i].recheck || r->v[i].state != CAP_ACTIVE)
             continue;
         measure(s, &r->v[i]);
@@ -307,8 +309,26 @@ int cap__registry_measure(sqlite3 *db, cap_registry *r, int budget_us)
         if (sl_mono_us() - t0 > budget_us)
             break;
     }
+    for (i++; i < r->n; i++)
+        *left += r->v[i].recheck && r->v[i].state == CAP_ACTIVE;
     sqlite3_finalize(s);
     return n;
+}
+
+void cap__registry_keep_measures(cap_registry *r, const cap_registry *old)
+{
+    for (int i = 0; i < r->n; i++) {
+        cap_inst *in = &r->v[i];
+        const cap_inst *o = cap__registry_find((cap_registry *)old, in->id);
+        /* the same log on the same root page: what was measured and
+        ** counted down since still holds (drains keep counting) */
+        if (o != NULL && !o->recheck && o->root == in->root &&
+            in->root != 0 && o->state == in->state) {
+            in->small = o->small;
+            in->room = o->room;
+            in->recheck = 0;
+        }
+    }
 }
 
 int cap__registry_pages(sqlite3 *db, cap_registry *r, jr_err *err)

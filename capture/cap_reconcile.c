@@ -82,16 +82,20 @@ int cap__schema_version(sqlite3 *db, int64_t *v, jr_err *err)
 
 int cap__reload_registry(cap_state *st, jr_err *err)
 {
+    cap_registry old = st->reg;
     int ret;
 
-    cap__registry_free(&st->reg);
+    memset(&st->reg, 0, sizeof(st->reg));
     if (!cap__meta_exists(st->src.db))
-        return cap_fail(err, "registry", "sluice's tables disappeared from "
-                        "source %s while capture ran (sluice-capture "
-                        "--uninstall?): capture stopped", st->cfg.source);
-    ret = cap__registry_load(st->src.db, &st->reg, err);
-    return ret == JR_OK ? cap__registry_pages(st->src.db, &st->reg, err)
-                        : ret;
+        ret = cap_fail(err, "registry", "sluice's tables disappeared from "
+                       "source %s while capture ran (sluice-capture "
+                       "--uninstall?): capture stopped", st->cfg.source);
+    else if ((ret = cap__registry_load(st->src.db, &st->reg, err)) ==
+                 JR_OK &&
+             (ret = cap__registry_pages(st->src.db, &st->reg, err)) == JR_OK)
+        cap__registry_keep_measures(&st->reg, &old);
+    cap__registry_free(&old);
+    return ret;
 }
 
 /* Read the paused flag; log the transitions. */

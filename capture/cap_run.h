@@ -45,6 +45,8 @@ struct cap_state {
     int ntrim;
     int64_t last_housekeep_us;
     int64_t last_prune_us;
+    int measured;                /* logs measured since the last report */
+    int64_t measure_us;          /* ... and the time it took */
     int64_t last_waiting_log_us;
     cap_stats stats;
     sqlite3 *backlog_db;         /* read-only, cap_backlog.c only */

@@ -186,7 +186,21 @@ int cap_trim(cap_state *st, int force, jr_err *err)
     if (ret == JR_OK)
         ret = forget_retired(st, err);
     /* find out which logs are one page, a few at a time (cap_wal.c) */
-    if (ret == JR_OK)
-        cap__registry_measure(st->src.db, &st->reg, force ? 0 : 20000);
+    if (ret == JR_OK) {
+        int left, n;
+        int64_t t0 = sl_mono_us();
+        n = cap__registry_measure(st->src.db, &st->reg, force ? 0 : 20000,
+                                  &left);
+        st->measured += n;
+        st->measure_us += sl_mono_us() - t0;
+        if (left == 0 && st->measured > 0) {
+            /* the start-up (or schema change) work is over: from here an
+            ** idle capture only polls */
+            SL_LOG(SL_DEBUG, "capture.logs_measured", "logs=%d cpu_ms=%lld",
+                   st->measured, (long long)(st->measure_us / 1000));
+            st->measured = 0;
+            st->measure_us = 0;
+        }
+    }
     return ret;
 }

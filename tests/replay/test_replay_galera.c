@@ -272,14 +272,29 @@ static int prefix_ok(int n, const char *db)
     return checked;
 }
 
+/* The position a node shows, or -1 when it cannot tell now. A read on a
+** node may be brute-force aborted (1213) by the DDL replay runs under TOI
+** (CREATE TABLE on its first groups), or find no table yet (1146), or
+** meet a node that is leaving (1047, 2013): none of these is a failure of
+** replay, only no reading this time. */
 static int64_t position_on(int n, const char *db, const char *replica)
 {
     MYSQL *m = node_try(n, db);
-    int64_t p;
+    MYSQL_RES *r;
+    MYSQL_ROW row;
+    char er[200], sql[400];
+    int64_t p = -1;
 
     if (m == NULL)
         return -1;
-    p = rt_position(m, replica);
+    mysql_real_escape_string(m, er, replica, (unsigned long)strlen(replica));
+    snprintf(sql, sizeof(sql), "SELECT seq FROM sqlite_sluice_position "
+             "WHERE replica = '%s'", er);
+    if (mysql_query(m, sql) == 0 && (r = mysql_store_result(m)) != NULL) {
+        if ((row = mysql_fetch_row(r)) != NULL && row[0] != NULL)
+            p = strtoll(row[0], NULL, 10);
+        mysql_free_result(r);
+    }
     mysql_close(m);
     return p;
 }
