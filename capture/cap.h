@@ -262,6 +262,12 @@ int cap__meta_exists(sqlite3 *db);
 /* Create the _sluice_meta/_sluice_tables tables if missing, and the
 ** source identity. Runs in the caller's write transaction. */
 int cap__meta_init(sqlite3 *db, jr_err *err);
+/* The keys of _sluice_meta, and nothing else. */
+#define CAP_META_SOURCE_ID    "source_id"     /* the source's identity */
+#define CAP_META_JOURNAL_UUID "journal_uuid"  /* the journal that owns it */
+#define CAP_META_PAUSED       "paused"        /* "1" during --pause */
+#define CAP_META_NEXT_ID      "next_id"       /* next installation id */
+#define CAP_META_FORMAT       "format"        /* "1" */
 int cap__meta_get(sqlite3 *db, const char *key, char *buf, size_t cap,
                   jr_err *err);
 int cap__meta_set(sqlite3 *db, const char *key, const char *value,

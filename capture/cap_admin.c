@@ -30,13 +30,13 @@ static int pause_fn(sqlite3 *db, void *arg, jr_err *err)
 {
     int ret = cap__drop_all_triggers(db, err);
     (void)arg;
-    return ret == JR_OK ? cap__meta_set(db, "paused", "1", err) : ret;
+    return ret == JR_OK ? cap__meta_set(db, CAP_META_PAUSED, "1", err) : ret;
 }
 
 static int resume_fn(sqlite3 *db, void *arg, jr_err *err)
 {
     (void)arg;
-    return cap__meta_set(db, "paused", "0", err);
+    return cap__meta_set(db, CAP_META_PAUSED, "0", err);
 }
 
 static int uninstall_fn(sqlite3 *db, void *arg, jr_err *err)

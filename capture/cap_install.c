@@ -111,7 +111,8 @@ static int meta_is_ours(sqlite3 *db, jr_err *err)
 {
     sqlite3_stmt *s;
     int rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM _sluice_meta "
-                                "WHERE key IN ('source_id', 'format')", -1,
+                                "WHERE key IN ('" CAP_META_SOURCE_ID "', '"
+                                CAP_META_FORMAT "')", -1,
                                 &s, NULL);
     int n = 0;
 
@@ -142,17 +143,18 @@ int cap__meta_init(sqlite3 *db, jr_err *err)
         return meta_is_ours(db, err);
     if ((ret = cap__exec(db, g_meta_sql, err)) != JR_OK)
         return ret;
-    ret = cap__meta_get(db, "source_id", id, sizeof(id), err);
+    ret = cap__meta_get(db, CAP_META_SOURCE_ID, id, sizeof(id), err);
     if (ret != JR_ENOTFOUND)
         return ret;
     if ((ret = cap__exec(db, "INSERT INTO _sluice_meta(key, value) "
-                         "SELECT 'source_id', lower(hex(randomblob(4))) || "
+                         "SELECT '" CAP_META_SOURCE_ID "', "
+                         "lower(hex(randomblob(4))) || "
                          "'-' || lower(hex(randomblob(2))) || '-4' || "
                          "substr(lower(hex(randomblob(2))), 2) || '-' || "
                          "substr('89ab', 1 + (abs(random()) % 4), 1) || "
                          "substr(lower(hex(randomblob(2))), 2) || '-' || "
                          "lower(hex(randomblob(6)))", err)) != JR_OK ||
-        (ret = cap__meta_set(db, "format", "1", err)) != JR_OK)
+        (ret = cap__meta_set(db, CAP_META_FORMAT, "1", err)) != JR_OK)
         return ret;
     return JR_OK;
 }
@@ -498,7 +500,7 @@ static int register_inst(sqlite3 *db, const cap_table *t,
     {
         char buf[32];
         long long next = 1;
-        int r = cap__meta_get(db, "next_id", buf, sizeof(buf), err);
+        int r = cap__meta_get(db, CAP_META_NEXT_ID, buf, sizeof(buf), err);
         if (r == JR_OK)
             next = strtoll(buf, NULL, 10);
         else if (r != JR_ENOTFOUND) {
@@ -509,7 +511,7 @@ static int register_inst(sqlite3 *db, const cap_table *t,
             next++;
         *id = next;
         snprintf(buf, sizeof(buf), "%lld", next + 1);
-        if ((r = cap__meta_set(db, "next_id", buf, err)) != JR_OK) {
+        if ((r = cap__meta_set(db, CAP_META_NEXT_ID, buf, err)) != JR_OK) {
             sqlite3_free(keyjson);
             return r;
         }

@@ -102,8 +102,8 @@ int cap__reload_registry(cap_state *st, jr_err *err)
 static int read_paused(cap_state *st, jr_err *err)
 {
     char paused[8];
-    int ret = cap__meta_get(st->src.db, "paused", paused, sizeof(paused),
-                            err);
+    int ret = cap__meta_get(st->src.db, CAP_META_PAUSED, paused,
+                            sizeof(paused), err);
 
     if (ret == JR_ENOTFOUND) {
         paused[0] = 0;

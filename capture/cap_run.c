@@ -116,9 +116,10 @@ static int check_identities(cap_state *st, int *need_write, jr_err *err)
     if ((ret = jr_journal_info(st->j, &info, err)) != JR_OK)
         return ret;
     if (cap__meta_exists(st->src.db)) {
-        ret = cap__meta_get(st->src.db, "source_id", have, sizeof(have), err);
+        ret = cap__meta_get(st->src.db, CAP_META_SOURCE_ID, have,
+                            sizeof(have), err);
         if (ret == JR_OK)
-            ret = cap__meta_get(st->src.db, "journal_uuid", owner,
+            ret = cap__meta_get(st->src.db, CAP_META_JOURNAL_UUID, owner,
                                 sizeof(owner), err);
         if (ret != JR_OK && ret != JR_ENOTFOUND)
             return ret;
@@ -149,12 +150,14 @@ static int init_fn(sqlite3 *db, void *arg, jr_err *err)
     int ret;
 
     if ((ret = cap__meta_init(db, err)) != JR_OK ||
-        (ret = cap__meta_get(db, "source_id", st->source_id,
+        (ret = cap__meta_get(db, CAP_META_SOURCE_ID, st->source_id,
                              sizeof(st->source_id), err)) != JR_OK)
         return ret;
-    ret = cap__meta_get(db, "journal_uuid", owner, sizeof(owner), err);
+    ret = cap__meta_get(db, CAP_META_JOURNAL_UUID, owner, sizeof(owner),
+                        err);
     if (ret == JR_ENOTFOUND)
-        return cap__meta_set(db, "journal_uuid", st->journal_uuid, err);
+        return cap__meta_set(db, CAP_META_JOURNAL_UUID, st->journal_uuid,
+                             err);
     if (ret == JR_OK && strcmp(owner, st->journal_uuid) != 0)
         return cap_fail(err, "identity", "source %s was just bound to "
                         "another journal (%s) by another process",
@@ -275,7 +278,8 @@ int cap_step(cap_state *st, volatile int *stop, jr_err *err)
     if (st->paused) {
         /* --resume only changes _sluice_meta (not the schema): look */
         char v[8];
-        int r = cap__meta_get(st->src.db, "paused", v, sizeof(v), err);
+        int r = cap__meta_get(st->src.db, CAP_META_PAUSED, v, sizeof(v),
+                              err);
         if (r != JR_OK && r != JR_ENOTFOUND)
             return r;
         jr_err_clear(err);

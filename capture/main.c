@@ -326,8 +326,8 @@ int main(int argc, char **argv)
     cfg.trim_rows = 10000;
     cfg.trim_age_s = 300;
     sl_log_init(argv[0]);
-    snprintf(version, sizeof(version), "sluice-capture 0.1.0 (SQLite %s)",
-             sqlite3_libversion());
+    snprintf(version, sizeof(version), "sluice-capture " SLUICE_VERSION
+             " (SQLite %s)", sqlite3_libversion());
     if ((rc = sl_cli_parse(&cli, &cfg, &cfg.log_level, argc, argv)) >= 0)
         return rc;
     if (cfg.source == NULL)

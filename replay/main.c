@@ -315,8 +315,8 @@ int main(int argc, char **argv)
     cfg.poll_ms = 5;
     cfg.txn_groups = 1000;
     sl_log_init(argv[0]);
-    snprintf(version, sizeof(version), "sluice-replay 0.1.0 (MariaDB "
-             "Connector/C %s)", mysql_get_client_info());
+    snprintf(version, sizeof(version), "sluice-replay " SLUICE_VERSION
+             " (MariaDB Connector/C %s)", mysql_get_client_info());
     if ((rc = sl_cli_parse(&cli, &cfg, &cfg.log_level, argc, argv)) >= 0)
         return rc;
     if (cfg.journal == NULL)

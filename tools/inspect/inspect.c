@@ -467,7 +467,7 @@ int inspect_main(int argc, char **argv)
         if (rc == SL_OPTS_HELP)
             sl_opts_help(stdout, g_usage, g_opts, g_footer);
         else
-            printf("sluice-inspect 0.1.0\n");
+            printf("sluice-inspect " SLUICE_VERSION "\n");
         free(pos);
         return 0;
     }

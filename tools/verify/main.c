@@ -133,8 +133,8 @@ static int parse_args(vf_cfg *cfg, int argc, char **argv)
     jr_err je = { 0 };
     int rc;
 
-    snprintf(version, sizeof(version), "sluice-verify 0.1.0 (SQLite %s, "
-             "MariaDB Connector/C %s)", sqlite3_libversion(),
+    snprintf(version, sizeof(version), "sluice-verify " SLUICE_VERSION
+             " (SQLite %s, MariaDB Connector/C %s)", sqlite3_libversion(),
              mysql_get_client_info());
     if ((rc = sl_cli_parse(&cli, cfg, &cfg->log_level, argc, argv)) >= 0)
         return rc == 0 ? -1 : rc;
