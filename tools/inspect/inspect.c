@@ -36,6 +36,7 @@
 #include "history.h"
 #include "inspect.h"
 #include "sl_opts.h"
+#include "sl_sig.h"
 #include "sluice/journal.h"
 
 #define EX_USAGE   64
@@ -114,8 +115,6 @@ static const char g_footer[] =
     "\nExit status: 0 ok, 1 failure, 64 usage error, 65 journal corrupt,\n"
     "66 no journal at DIR.\n";
 
-static volatile sig_atomic_t g_stop;
-static void on_signal(int sig) { (void)sig; g_stop = 1; }
 
 long inspect_tail_polls_max;
 static int g_out_closed;             /* tail: stdout's reader is gone */
@@ -278,14 +277,14 @@ static int stream(jr_journal *j, const cfg *c, uint64_t from, int follow)
 
     if ((rc = jr_reader_open(&r, j, from, &err)) != JR_OK)
         return fail(&err, rc);
-    while (!g_stop && (c->limit < 0 || n < c->limit)) {
+    while (!sl_stop && (c->limit < 0 || n < c->limit)) {
         rc = jr_reader_next(r, &e, &err);
         if (rc == JR_EAGAIN) {
             if (!follow ||
                 (inspect_tail_polls_max > 0 && ++polls >= inspect_tail_polls_max))
                 break;
             fflush(stdout);
-            usleep((useconds_t)c->poll_ms * 1000);
+            sl_sleep_ms((long)c->poll_ms);
             continue;
         }
         if (rc == JR_ENOTFOUND) {        /* pruned under us */
@@ -521,11 +520,11 @@ int inspect_main(int argc, char **argv)
         free(pos);
         return fail(&err, rc);
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    sl_sig_install();
     /* tail: a closed pipe ends it quietly (a failed write, exit 0);
     ** the other commands end as filters do */
-    signal(SIGPIPE, strcmp(cmd, "tail") == 0 ? SIG_IGN : SIG_DFL);
+    if (strcmp(cmd, "tail") != 0)
+        signal(SIGPIPE, SIG_DFL);
     if (strcmp(cmd, "stat") == 0)
         ret = cmd_stat(j, &c);
     else if (strcmp(cmd, "list") == 0)
