@@ -31,53 +31,53 @@
 
 static const sl_opt g_opts[] = {
     { "source", SL_OPT_STR, 0, 0, offsetof(cap_cfg, source), "DB",
-      "the SQLite database to capture (required)" },
+      "the SQLite database to capture (required)", NULL },
     { "journal", SL_OPT_STR, 0, 0, offsetof(cap_cfg, journal), "DIR",
-      "the journal directory, created if missing (required)" },
+      "the journal directory, created if missing (required)", NULL },
     { "tables", SL_OPT_STR, 0, 0, offsetof(cap_cfg, tables), "T1,T2",
-      "capture only these tables (default: all)" },
+      "capture only these tables (default: all)", NULL },
     { "exclude-tables", SL_OPT_STR, 0, 0, offsetof(cap_cfg, exclude_tables),
-      "T3,T4", "never capture these tables" },
+      "T3,T4", "never capture these tables", NULL },
     { "once", SL_OPT_FLAG, 0, 0, offsetof(cap_cfg, once), NULL,
-      "journal everything committed so far, then exit 0" },
+      "journal everything committed so far, then exit 0", NULL },
     { "poll-ms", SL_OPT_INT, 1, 60000, offsetof(cap_cfg, poll_ms), "N",
-      "check the source for commits every N ms (default 5)" },
+      "check the source for commits every N ms", "5" },
     { "busy-timeout-ms", SL_OPT_INT, 1, 600000, offsetof(cap_cfg, busy_ms),
       "N", "reads wait up to N ms for a lock; --once and --pause/--resume/"
       "--uninstall wait up to N ms for a moment with no application "
-      "transaction open to write to the source (default 5000)" },
+      "transaction open to write to the source", "5000" },
     { "batch", SL_OPT_INT, 1, 1000000, offsetof(cap_cfg, batch), "N",
-      "records per journal commit inside a large group (default 10000)" },
+      "records per journal commit inside a large group", "10000" },
     { "map-max-mb", SL_OPT_INT, 16, 1 << 24, offsetof(cap_cfg, map_max_mb),
-      "N", "cap on the journal's size in MiB, 16 or more (default 65536); "
-      "at the cap capture waits for replicas" },
+      "N", "cap on the journal's size in MiB, 16 or more; at the cap "
+      "capture waits for replicas", "65536" },
     { "retention-s", SL_OPT_INT, 0, 100LL * 365 * 86400,
       offsetof(cap_cfg, retention_s), "N",
       "keep records every replica has applied for N seconds, so a target "
-      "restored from a backup catches up from its own position (default "
-      "604800, 7 days; older applied records go first when the journal "
-      "reaches --map-max-mb)" },
+      "restored from a backup catches up from its own position; older "
+      "applied records go first when the journal reaches --map-max-mb "
+      "(604800: 7 days)", "604800" },
     { "trim-rows", SL_OPT_INT, 1, 1LL << 40, offsetof(cap_cfg, trim_rows),
       "N", "delete journaled change-log rows from the source once a table's "
-      "log holds N of them (default 10000)" },
+      "log holds N of them", "10000" },
     { "trim-age-s", SL_OPT_INT, 1, 100LL * 365 * 86400,
       offsetof(cap_cfg, trim_age_s), "N", "... or once the oldest has "
-      "waited N seconds (default 300)" },
+      "waited N seconds", "300" },
     { "keep-journal-mode", SL_OPT_FLAG, 0, 0,
       offsetof(cap_cfg, keep_journal_mode), NULL,
-      "do not switch the source to WAL (see README)" },
+      "do not switch the source to WAL (see README)", NULL },
     { "pause", SL_OPT_FLAG, 0, 0, offsetof(cap_cfg, pause), NULL,
-      "remove the capture triggers for a migration, then exit" },
+      "remove the capture triggers for a migration, then exit", NULL },
     { "resume", SL_OPT_FLAG, 0, 0, offsetof(cap_cfg, resume), NULL,
-      "end a pause (tables are re-snapshotted), then exit" },
+      "end a pause (tables are re-snapshotted), then exit", NULL },
     { "uninstall", SL_OPT_FLAG, 0, 0, offsetof(cap_cfg, uninstall), NULL,
-      "remove every trigger and table sluice added, then exit" },
+      "remove every trigger and table sluice added, then exit", NULL },
     { "metrics", SL_OPT_STR, 0, 0, offsetof(cap_cfg, metrics), "HOST:PORT",
       "serve Prometheus metrics at http://HOST:PORT/metrics (e.g. "
-      "127.0.0.1:9464)" },
+      "127.0.0.1:9464)", NULL },
     { "log-level", SL_OPT_STR, 0, 0, offsetof(cap_cfg, log_level), "LEVEL",
-      "debug, info, warn or error (default info)" },
-    { NULL, 0, 0, 0, 0, NULL, NULL }
+      "debug, info, warn or error", "info" },
+    { NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
 static const char g_usage[] =
@@ -318,13 +318,6 @@ int main(int argc, char **argv)
     int rc, nadmin;
 
     memset(&cfg, 0, sizeof(cfg));
-    cfg.poll_ms = 5;
-    cfg.busy_ms = 5000;
-    cfg.batch = 10000;
-    cfg.map_max_mb = 65536;
-    cfg.retention_s = 7 * 86400;
-    cfg.trim_rows = 10000;
-    cfg.trim_age_s = 300;
     sl_log_init(argv[0]);
     snprintf(version, sizeof(version), "sluice-capture " SLUICE_VERSION
              " (SQLite %s)", sqlite3_libversion());

@@ -28,7 +28,7 @@
 
 static const sl_opt g_opts[] = {
     { "journal", SL_OPT_STR, 0, 0, offsetof(rp_cfg, journal), "DIR",
-      "the journal directory written by sluice-capture (required)" },
+      "the journal directory written by sluice-capture (required)", NULL },
     { "target", SL_OPT_STR, 0, 0, offsetof(rp_cfg, target), "URL",
       "mariadb://USER@HOST[:PORT]/DB[?socket=PATH&tls=MODE&tls_ca=PATH] "
       "(required); TLS modes disabled, preferred, required (certificate "
@@ -37,50 +37,50 @@ static const sl_opt g_opts[] = {
       "HOST:PORT,HOST:PORT,... (written through one Synced node at a "
       "time), &timeout=S (read/write timeout; default 60 with several "
       "hosts), &ws_fragment=BYTES (streaming-replication fragment size, "
-      "default 16777216, 0 off)" },
+      "default 16777216, 0 off)", NULL },
     { "password-file", SL_OPT_STR, 0, 0, offsetof(rp_cfg, password_file),
-      "PATH", "read the MariaDB password from the first line of PATH" },
+      "PATH", "read the MariaDB password from the first line of PATH", NULL },
     { "replica", SL_OPT_STR, 0, 0, offsetof(rp_cfg, replica), "NAME",
-      "this replica's name in the journal and sqlite_sluice_position "
-      "(default \"default\")" },
+      "this replica's name in the journal and sqlite_sluice_position",
+      "default" },
     { "once", SL_OPT_FLAG, 0, 0, offsetof(rp_cfg, once), NULL,
-      "apply everything journaled so far, then exit 0" },
+      "apply everything journaled so far, then exit 0", NULL },
     { "on-error", SL_OPT_STR, 0, 0, offsetof(rp_cfg, on_error),
-      "stop|skip", "a value the target refuses: stop and retry (default) "
-      "or record it in sqlite_sluice_rejects and go on" },
+      "stop|skip", "a value the target refuses: stop and retry, or skip: "
+      "record it in sqlite_sluice_rejects and go on", "stop" },
     { "strict-values", SL_OPT_FLAG, 0, 0, offsetof(rp_cfg, strict_values),
       NULL, "refuse a value MariaDB would round or truncate (default: "
-      "store what MariaDB stores, counted and logged once per column)" },
+      "store what MariaDB stores, counted and logged once per column)", NULL },
     { "tables", SL_OPT_STR, 0, 0, offsetof(rp_cfg, tables), "T1,T2",
-      "apply only these source tables" },
+      "apply only these source tables", NULL },
     { "exclude-tables", SL_OPT_STR, 0, 0, offsetof(rp_cfg, exclude_tables),
-      "T3,T4", "never apply these source tables" },
+      "T3,T4", "never apply these source tables", NULL },
     { "map", SL_OPT_STR, 0, 0, offsetof(rp_cfg, map), "SRC=DST,...",
-      "apply source table SRC to target table DST" },
+      "apply source table SRC to target table DST", NULL },
     { "unregister", SL_OPT_FLAG, 0, 0, offsetof(rp_cfg, unregister), NULL,
       "remove --replica from the journal (pruning stops waiting for it), "
-      "then exit; needs no --target" },
+      "then exit; needs no --target", NULL },
     { "batch-rows", SL_OPT_INT, 1, 100000, offsetof(rp_cfg, batch_rows),
-      "N", "rows per multi-row statement (default 1000)" },
+      "N", "rows per multi-row statement", "1000" },
     { "txn-groups", SL_OPT_INT, 1, 100000, offsetof(rp_cfg, txn_groups),
       "N", "when behind, apply up to N waiting groups in one MariaDB "
-      "transaction (one fsync for all; default 1000, 1: a transaction per "
-      "group)" },
+      "transaction (one fsync for all; 1: a transaction per group)",
+      "1000" },
     { "retry-max-ms", SL_OPT_INT, 100, 3600000,
       offsetof(rp_cfg, retry_max_ms), "N",
-      "cap of the reconnect backoff (default 30000)" },
+      "cap of the reconnect backoff", "30000" },
     { "once-timeout-s", SL_OPT_INT, 0, 86400,
       offsetof(rp_cfg, once_timeout_s), "N",
       "--once: give up on a transient error (MariaDB unreachable, lock "
-      "waits, ...) lasting N seconds (default 60)" },
+      "waits, ...) lasting N seconds", "60" },
     { "poll-ms", SL_OPT_INT, 1, 60000, offsetof(rp_cfg, poll_ms), "N",
-      "check the journal for new groups every N ms (default 5)" },
+      "check the journal for new groups every N ms", "5" },
     { "metrics", SL_OPT_STR, 0, 0, offsetof(rp_cfg, metrics), "HOST:PORT",
       "serve Prometheus metrics at http://HOST:PORT/metrics (e.g. "
-      "127.0.0.1:9465)" },
+      "127.0.0.1:9465)", NULL },
     { "log-level", SL_OPT_STR, 0, 0, offsetof(rp_cfg, log_level), "LEVEL",
-      "debug, info, warn or error (default info)" },
-    { NULL, 0, 0, 0, 0, NULL, NULL }
+      "debug, info, warn or error", "info" },
+    { NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
 static const char g_usage[] =
@@ -307,13 +307,6 @@ int main(int argc, char **argv)
     int rc;
 
     memset(&cfg, 0, sizeof(cfg));
-    cfg.replica = "default";
-    cfg.on_error = "stop";
-    cfg.batch_rows = 1000;
-    cfg.retry_max_ms = 30000;
-    cfg.once_timeout_s = 60;
-    cfg.poll_ms = 5;
-    cfg.txn_groups = 1000;
     sl_log_init(argv[0]);
     snprintf(version, sizeof(version), "sluice-replay " SLUICE_VERSION
              " (MariaDB Connector/C %s)", mysql_get_client_info());

@@ -33,12 +33,37 @@ static const sl_opt *find(const sl_opt *tab, const char *name, size_t len)
     return NULL;
 }
 
+/* A default that does not parse is the program's bug, not the user's:
+** it is reported as one, naming the option. */
+static int set_defaults(const sl_opt *tab, void *cfg, char *errbuf,
+                        size_t cap)
+{
+    for (; tab->name != NULL; tab++) {
+        long long v;
+        if (tab->def == NULL)
+            continue;
+        if (tab->type == SL_OPT_STR) {
+            *(const char **)((char *)cfg + tab->offset) = tab->def;
+        } else if (tab->type == SL_OPT_INT &&
+                   sl_parse_ll(tab->def, tab->min, tab->max, &v) == 0) {
+            *(long long *)((char *)cfg + tab->offset) = v;
+        } else {
+            snprintf(errbuf, cap, "internal error: the default '%s' of "
+                     "--%s is not valid", tab->def, tab->name);
+            return SL_OPTS_ERR;
+        }
+    }
+    return SL_OPTS_OK;
+}
+
 int sl_opts_parse(const sl_opt *tab, void *cfg, int argc, char **argv,
                   char **pos, int *npos, char *errbuf, size_t cap)
 {
     int only_pos = 0;
 
     *npos = 0;
+    if (set_defaults(tab, cfg, errbuf, cap) != SL_OPTS_OK)
+        return SL_OPTS_ERR;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = NULL, *eq;
         const sl_opt *o;
@@ -114,7 +139,14 @@ void sl_opts_help(FILE *f, const char *usage, const sl_opt *tab,
         char left[64];
         snprintf(left, sizeof(left), "--%s%s%s", tab->name,
                  tab->metavar ? " " : "", tab->metavar ? tab->metavar : "");
-        fprintf(f, "  %-24s %s\n", left, tab->help);
+        if (tab->def == NULL)
+            fprintf(f, "  %-24s %s\n", left, tab->help);
+        else if (tab->type == SL_OPT_STR)
+            fprintf(f, "  %-24s %s (default '%s')\n", left, tab->help,
+                    tab->def);
+        else
+            fprintf(f, "  %-24s %s (default %s)\n", left, tab->help,
+                    tab->def);
     }
     fprintf(f, "  %-24s %s\n", "-h, --help", "show this help and exit");
     if (footer != NULL)

@@ -6,7 +6,7 @@
 **       { "once", SL_OPT_FLAG, 0, 0, offsetof(cfg, once), NULL,
 **         "drain what is there, then exit 0" },
 **       { "poll-ms", SL_OPT_INT, 1, 60000, offsetof(cfg, poll_ms), "N",
-**         "poll interval in milliseconds (default 5)" },
+**         "poll interval in milliseconds", "5" },
 **       { NULL }
 **   };
 ** Options are --name VALUE or --name=VALUE and may appear anywhere; the
@@ -31,12 +31,16 @@ typedef struct sl_opt {
     size_t offset;
     const char *metavar;
     const char *help;
+    const char *def;   /* the default, or NULL: set before argv is read
+                          and shown by --help as "(default DEF)"; the
+                          only place a default is written */
 } sl_opt;
 
 enum { SL_OPTS_OK = 0, SL_OPTS_HELP = 1, SL_OPTS_VERSION = 2,
        SL_OPTS_ERR = -1 };
 
-/* Parse argv[1..] into cfg. Positionals are stored in pos[] (argv
+/* Parse argv[1..] into cfg, after setting every option that has a
+** default to it. Positionals are stored in pos[] (argv
 ** pointers; pos must hold argc entries) and counted in *npos. Returns
 ** SL_OPTS_OK, SL_OPTS_HELP (--help/-h), SL_OPTS_VERSION (--version) or
 ** SL_OPTS_ERR with a message for the user in errbuf. */

@@ -31,15 +31,17 @@ typedef struct cfg {
 } cfg;
 
 static const sl_opt g_tab[] = {
-    { "once", SL_OPT_FLAG, 0, 0, offsetof(cfg, once), NULL, "flag" },
-    { "flag-two", SL_OPT_FLAG, 0, 0, offsetof(cfg, flag2), NULL, "flag" },
-    { "name", SL_OPT_STR, 0, 0, offsetof(cfg, name), "NAME", "string" },
-    { "tables", SL_OPT_STR, 0, 0, offsetof(cfg, list), "T1,T2", "list" },
-    { "poll-ms", SL_OPT_INT, 1, 60000, offsetof(cfg, n), "N", "int" },
-    { "from", SL_OPT_INT, 0, INT64_MAX, offsetof(cfg, big), "SEQ", "int" },
+    { "once", SL_OPT_FLAG, 0, 0, offsetof(cfg, once), NULL, "flag", NULL },
+    { "flag-two", SL_OPT_FLAG, 0, 0, offsetof(cfg, flag2), NULL, "flag",
+    NULL },
+    { "name", SL_OPT_STR, 0, 0, offsetof(cfg, name), "NAME", "string", NULL },
+    { "tables", SL_OPT_STR, 0, 0, offsetof(cfg, list), "T1,T2", "list", NULL },
+    { "poll-ms", SL_OPT_INT, 1, 60000, offsetof(cfg, n), "N", "int", NULL },
+    { "from", SL_OPT_INT, 0, INT64_MAX, offsetof(cfg, big), "SEQ", "int",
+    NULL },
     { "log-level", SL_OPT_STR, 0, 0, offsetof(cfg, log_level), "LEVEL",
-      "level" },
-    { NULL, 0, 0, 0, 0, NULL, NULL }
+      "level", NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
 /* p points at argv[k] or inside it, after its '='. */

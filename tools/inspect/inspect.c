@@ -57,26 +57,29 @@ typedef struct cfg {
 
 static const sl_opt g_opts[] = {
     { "json", SL_OPT_FLAG, 0, 0, offsetof(cfg, json), NULL,
-      "one JSON object per line (stat, list, show, tail, check, replicas)"
+      "one JSON object per line (stat, list, show, tail, check, replicas)",
+      NULL
     },
     { "from", SL_OPT_INT, 1, INT64_MAX, offsetof(cfg, from), "SEQ",
-      "list/tail: start at SEQ (list default: first stored seq)" },
+      "list/tail: start at SEQ (list default: first stored seq)", NULL },
     { "limit", SL_OPT_INT, 0, INT64_MAX, offsetof(cfg, limit), "N",
-      "list/tail: print at most N records (default: all, streamed)" },
+      "list/tail: print at most N records (default: all, streamed)", NULL },
     { "poll-ms", SL_OPT_INT, 1, 60000, offsetof(cfg, poll_ms), "N",
-      "tail: poll interval in milliseconds (default 50)" },
+      "tail: poll interval in milliseconds", "50" },
     { "table", SL_OPT_STR, 0, 0, offsetof(cfg, table), "NAME",
-      "list/tail: only records of table NAME (exact, case-sensitive)" },
+      "list/tail: only records of table NAME (exact, case-sensitive)", NULL },
     { "op", SL_OPT_STR, 0, 0, offsetof(cfg, op), "OPS",
       "list/tail: only these kinds, comma-separated: insert, update, "
-      "delete, schema, snapshot_begin, snapshot_end, truncate, drop, abort"
+      "delete, schema, snapshot_begin, snapshot_end, truncate, drop, abort",
+      NULL
     },
     { "index", SL_OPT_STR, 0, 0, offsetof(cfg, index), "PATH",
       "history: the index file (default: "
-      "$XDG_CACHE_HOME/sluice/history-<journal uuid>.idx, or ~/.cache)" },
+      "$XDG_CACHE_HOME/sluice/history-<journal uuid>.idx, or ~/.cache)",
+      NULL },
     { "no-index", SL_OPT_FLAG, 0, 0, offsetof(cfg, no_index), NULL,
-      "history: read the whole journal, no index" },
-    { NULL, 0, 0, 0, 0, NULL, NULL }
+      "history: read the whole journal, no index", NULL },
+    { NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
 static const char g_usage[] =
@@ -449,7 +452,7 @@ static unsigned parse_ops(const char *list, char *err, size_t cap)
 
 int inspect_main(int argc, char **argv)
 {
-    cfg c = { 0, 0, -1, 50, NULL, NULL, NULL, 0, 0 };
+    cfg c = { 0, 0, -1, 0, NULL, NULL, NULL, 0, 0 };  /* limit -1: all */
     char errbuf[256];
     char **pos = calloc((size_t)argc + 1, sizeof(char *));
     int npos = 0, rc, ret;

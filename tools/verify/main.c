@@ -18,39 +18,40 @@
 
 static const sl_opt g_opts[] = {
     { "source", SL_OPT_STR, 0, 0, offsetof(vf_cfg, source), "DB",
-      "the SQLite database (required; opened read-only)" },
+      "the SQLite database (required; opened read-only)", NULL },
     { "target", SL_OPT_STR, 0, 0, offsetof(vf_cfg, target), "URL",
       "mariadb://USER@HOST[:PORT]/DB[?socket=PATH&tls=MODE&tls_ca=PATH] "
       "(required, as for sluice-replay); password from "
-      "SLUICE_TARGET_PASSWORD or --password-file" },
+      "SLUICE_TARGET_PASSWORD or --password-file", NULL },
     { "password-file", SL_OPT_STR, 0, 0, offsetof(vf_cfg, password_file),
-      "PATH", "read the MariaDB password from the first line of PATH" },
+      "PATH", "read the MariaDB password from the first line of PATH", NULL },
     { "tables", SL_OPT_STR, 0, 0, offsetof(vf_cfg, tables), "T1,T2",
-      "compare only these tables (default: every table capture takes)" },
+      "compare only these tables (default: every table capture takes)", NULL },
     { "exclude-tables", SL_OPT_STR, 0, 0,
       offsetof(vf_cfg, exclude_tables), "T3,T4",
-      "skip these tables (as given to sluice-capture)" },
+      "skip these tables (as given to sluice-capture)", NULL },
     { "json", SL_OPT_FLAG, 0, 0, offsetof(vf_cfg, json), NULL,
-      "print one JSON document instead of lines" },
+      "print one JSON document instead of lines", NULL },
     { "show", SL_OPT_INT, 0, 1000, offsetof(vf_cfg, show), "N",
-      "differences shown per table (default 5)" },
+      "differences shown per table", "5" },
     { "hash-rows", SL_OPT_INT, 1, 1000000000,
       offsetof(vf_cfg, hash_rows), "N",
       "tables compared as multisets: rows per side held in memory per "
-      "pass (default 250000)" },
+      "pass", "250000" },
     { "journal", SL_OPT_STR, 0, 0, offsetof(vf_cfg, journal), "DIR",
       "live mode: the pipeline's journal (opened read-only); compare the "
       "source at one snapshot with the target at the seq replay has "
-      "applied, leaving out the keys changed in between (in_flux)" },
+      "applied, leaving out the keys changed in between (in_flux)", NULL },
     { "replica", SL_OPT_STR, 0, 0, offsetof(vf_cfg, replica), "NAME",
       "live mode: replay's --replica, whose position the target snapshot "
-      "is read at (default 'default')" },
+      "is read at (default 'default')", NULL },
     { "wait-s", SL_OPT_INT, 0, 86400, offsetof(vf_cfg, wait_s), "N",
       "live mode: wait at most N seconds in all for capture to journal the "
-      "source snapshot and replay to apply it, else exit 75 (default 60)" },
+      "source snapshot and replay to apply it, else exit 75 (default 60)",
+      NULL },
     { "log-level", SL_OPT_STR, 0, 0, offsetof(vf_cfg, log_level), "LEVEL",
-      "debug, info, warn or error (default warn)" },
-    { NULL, 0, 0, 0, 0, NULL, NULL }
+      "debug, info, warn or error", "warn" },
+    { NULL, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
 static const char g_usage[] =
@@ -198,11 +199,8 @@ int main(int argc, char **argv)
     memset(&cfg, 0, sizeof(cfg));
     memset(&x, 0, sizeof(x));
     memset(&live, 0, sizeof(live));
-    cfg.show = 5;
-    cfg.hash_rows = 250000;
     cfg.wait_s = -1;                      /* not given */
     sl_log_init(argv[0]);
-    sl_log_level = SL_WARN;
     rc = parse_args(&cfg, argc, argv);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
