@@ -731,3 +731,110 @@ Test(verify, values_follow_replays_policy_and_a_change_behind_its_back_differs)
     VT_HAS(vt_out, "differing table=reg key=\"id=1\" column=unit_count "
                    "source=93457.28571428571 target=93457.285715");
 }
+
+/* A password inside the --target URL works, but is visible in the process
+** list: verify warns once, overwrites it in its argv (/proc/PID/cmdline
+** no longer shows it), and refuses a second password from --password-file
+** as a usage error. */
+Test(verify, a_password_in_the_url_is_warned_about_and_scrubbed)
+{
+    const tdb_config *cfg = tdb_config_get();
+    char url[1400], bin[VT_PATH + 64], out[VT_PATH + 32], err[VT_PATH + 32];
+    char pwfile[VT_PATH + 32], path[64];
+    const char *at = strchr(vt_url, '@');
+    int rc, status = 0;
+    pid_t pid;
+
+    cr_assert_not_null(at);
+    cr_assert(strlen(cfg->password) >= 4, "the test password is too short "
+              "to look for");
+    snprintf(url, sizeof(url), "mariadb://%s:%s%s", cfg->user,
+             cfg->password, at);
+    vt_sql("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
+           "INSERT INTO t VALUES (1, 'a'), (2, 'b');");
+    vt_sync();
+    unsetenv("SLUICE_TARGET_PASSWORD");
+    {
+        const char *args[] = { "--source", vt_src, "--target", url, NULL };
+        rc = vt_verify_raw(args);
+    }
+    setenv("SLUICE_TARGET_PASSWORD", cfg->password, 1);
+    cr_assert_eq(rc, 0, "the URL's password did not work:\n%s", vt_err);
+    {
+        const char *p = vt_err;
+        int warned = 0;
+        while ((p = strstr(p, "event=verify.password_in_url")) != NULL) {
+            warned++;
+            p++;
+        }
+        cr_expect_eq(warned, 1, "not warned exactly once:\n%s", vt_err);
+    }
+    cr_expect_null(strstr(vt_err, cfg->password), "the password is in the "
+                   "log:\n%s", vt_err);
+
+    /* while it runs: live mode waits --wait-s for capture (not running)
+    ** to journal this change, then exits 75 */
+    vt_sql("INSERT INTO t VALUES (3, 'c');");
+    bin_path(bin, sizeof(bin), "tools/verify/sluice-verify");
+    snprintf(out, sizeof(out), "%s/live.out", vt_base);
+    snprintf(err, sizeof(err), "%s/live.err", vt_base);
+    fflush(stdout);
+    fflush(stderr);
+    if ((pid = fork()) == 0) {
+        int fo, fe;
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        unsetenv("SLUICE_TARGET_PASSWORD");
+        fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
+            _exit(127);
+        execl(bin, bin, "--source", vt_src, "--target", url, "--journal",
+              vt_jdir, "--wait-s", "4", (char *)NULL);
+        _exit(127);
+    }
+    cr_assert_gt(pid, 0, "fork failed");
+    for (int i = 0; i < 300; i++) {        /* up to 3 s: the warning */
+        char *e = slurp(err);
+        int seen = e != NULL && strstr(e, "password_in_url") != NULL;
+        free(e);
+        if (seen)
+            break;
+        usleep(10000);
+    }
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    {
+        FILE *f = fopen(path, "rb");      /* argv, NUL-separated */
+        char buf[8192];
+        size_t n;
+        cr_assert_not_null(f, "verify ended too soon to look at");
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < n; i++)
+            if (buf[i] == 0)
+                buf[i] = ' ';
+        buf[n] = 0;
+        cr_expect_gt(n, 0);
+        cr_expect_null(strstr(buf, cfg->password), "the password is in "
+                       "the process list: %s", buf);
+        cr_expect_not_null(strstr(buf, "--journal"), "%s", buf);
+    }
+    while (waitpid(pid, &status, 0) < 0)
+        ;
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 75, "live verify "
+              "with nothing to wait for did not exit 75 (status %d)",
+              status);
+
+    /* two passwords: which one? a usage error */
+    snprintf(pwfile, sizeof(pwfile), "%s/pw", vt_base);
+    {
+        FILE *f = fopen(pwfile, "w");
+        const char *args[] = { "--source", vt_src, "--target", url,
+                               "--password-file", pwfile, NULL };
+        cr_assert_not_null(f);
+        fprintf(f, "%s\n", cfg->password);
+        fclose(f);
+        rc = vt_verify_raw(args);
+    }
+    cr_expect_eq(rc, 64, "%s", vt_err);
+    VT_HAS(vt_err, "--password-file gives another");
+}
