@@ -177,7 +177,7 @@ static int group_cannot_fit(pass *p, uint64_t pruned)
         n > 64)
         return 0;
     for (uint32_t i = 0; i < n; i++)
-        if (rep[i].acked_seq + 1 < p->group_first)
+        if (rep[i].applied_seq + 1 < p->group_first)
             return 0;
     return 1;
 }

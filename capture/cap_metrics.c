@@ -87,7 +87,7 @@ void cap_metrics_write(FILE *f, cap_state *st, const char *db)
             int64_t tj = 0;
             /* a journaled change is older than any waiting one */
             if (jr_metrics_oldest_time(cap_journal(st), &in,
-                                       reps[i].acked_seq, &tj,
+                                       reps[i].applied_seq, &tj,
                                        NULL) == JR_OK && tj > 0)
                 t = tj;
             if (t > 0 && now > t)

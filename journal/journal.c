@@ -6,7 +6,7 @@
 **             complete seq (last seq that ends a group), source position,
 **             stored byte count
 **   log       batches keyed by big-endian first seq (batch.c)
-**   replicas  name -> acked seq and time (replica.c)
+**   replicas  name -> applied seq and time (replica.c)
 **   tables    table name -> latest schema record payload
 **
 ** INVARIANTS:

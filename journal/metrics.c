@@ -20,20 +20,20 @@
 #include "sl_clock.h"
 #include "sl_prom.h"
 
-/* The oldest record after `acked` still stored (an unapplied record may
+/* The oldest record after `applied` still stored (an unapplied record may
 ** have been pruned already, when the replica was never registered or was
 ** unregistered: its lag is then counted from the oldest record there
 ** is). */
-int jr_metrics_oldest_time(jr_journal *j, const jr_info *in, uint64_t acked,
+int jr_metrics_oldest_time(jr_journal *j, const jr_info *in, uint64_t applied,
                            int64_t *time_us, jr_err *err)
 {
     jr_reader *r;
     jr_entry e;
-    uint64_t seq = acked + 1;
+    uint64_t seq = applied + 1;
     int rc;
 
     *time_us = 0;
-    if (in->head_seq <= acked)
+    if (in->head_seq <= applied)
         return JR_OK;
     if (in->first_seq > seq)
         seq = in->first_seq;
@@ -62,12 +62,12 @@ int jr_metrics_write(FILE *f, jr_journal *j, const char *db,
         nrep = 64;
     for (uint32_t i = 0; replica && i < nrep; i++)
         if (strcmp(reps[i].name, replica) == 0) {
-            reps[i].acked_seq = applied;
+            reps[i].applied_seq = applied;
             found = 1;
         }
     if (replica && !found && nrep < 64) {
         snprintf(reps[nrep].name, sizeof(reps[nrep].name), "%s", replica);
-        reps[nrep++].acked_seq = applied;
+        reps[nrep++].applied_seq = applied;
     }
     now = sl_now_us();
 
@@ -101,15 +101,15 @@ int jr_metrics_write(FILE *f, jr_journal *j, const char *db,
                        "Last seq the replica applied.");
     for (uint32_t i = 0; i < nrep; i++) {
         sl_prom_sample(f, "sluice_replay_applied_seq", db, reps[i].name);
-        fprintf(f, " %" PRIu64 "\n", reps[i].acked_seq);
+        fprintf(f, " %" PRIu64 "\n", reps[i].applied_seq);
     }
     sl_prom_family(f, "sluice_replay_lag_records", "gauge",
                        "Complete journal records the replica has not "
                        "applied yet.");
     for (uint32_t i = 0; i < nrep; i++) {
         sl_prom_sample(f, "sluice_replay_lag_records", db, reps[i].name);
-        fprintf(f, " %" PRIu64 "\n", in.complete_seq > reps[i].acked_seq
-                    ? in.complete_seq - reps[i].acked_seq : 0);
+        fprintf(f, " %" PRIu64 "\n", in.complete_seq > reps[i].applied_seq
+                    ? in.complete_seq - reps[i].applied_seq : 0);
     }
     sl_prom_family(f, "sluice_replay_lag_seconds", "gauge",
                        "Age (source change time) of the oldest record the "
@@ -117,10 +117,10 @@ int jr_metrics_write(FILE *f, jr_journal *j, const char *db,
                        "waits; 0 when caught up.");
     for (uint32_t i = 0; i < nrep; i++) {
         double lag = 0;
-        if (in.complete_seq > reps[i].acked_seq) {
+        if (in.complete_seq > reps[i].applied_seq) {
             int64_t t;
             /* unreadable: 0, as for a record not there (invariant M1) */
-            if (jr_metrics_oldest_time(j, &in, reps[i].acked_seq, &t,
+            if (jr_metrics_oldest_time(j, &in, reps[i].applied_seq, &t,
                                        NULL) == JR_OK && t > 0 && now > t)
                 lag = (double)(now - t) / 1e6;
         }

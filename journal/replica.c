@@ -1,12 +1,12 @@
 /*
 ** replica.c -- named acknowledgement positions and retention.
 **
-** DBI "replicas": name -> 16 bytes (u64 acked seq, i64 ack time in µs).
+** DBI "replicas": name -> 16 bytes (u64 applied seq, i64 time of the report in µs).
 **
 ** INVARIANTS:
 **  (P1) an ack never moves backwards.
 **  (P2) prune deletes only whole batches whose last seq is <= the minimum
-**       acked seq over ALL registered replicas, oldest first, so the log
+**       applied seq over ALL registered replicas, oldest first, so the log
 **       stays a dense range [first_seq, head_seq]. No replica: no prune.
 **  (P3) prune works in bounded transactions (BATCHES_PER_TXN), so it never
 **       grows an LMDB transaction without bound.
@@ -120,8 +120,8 @@ static int scan(jr_journal *j, MDB_txn *txn, jr_replica *out, uint32_t cap,
             size_t l = k.mv_size < 63 ? k.mv_size : 63;
             memcpy(out[cnt].name, k.mv_data, l);
             out[cnt].name[l] = 0;
-            out[cnt].acked_seq = seq;
-            out[cnt].acked_time_us = v.mv_size == 16
+            out[cnt].applied_seq = seq;
+            out[cnt].applied_time_us = v.mv_size == 16
                 ? (int64_t)jr__get_le64((unsigned char *)v.mv_data + 8) : 0;
         }
         cnt++;

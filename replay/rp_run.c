@@ -90,7 +90,7 @@ struct rp_state {
     rp_apply *ap;
     jr_reader *rd;
     rp_rounds rounds;
-    uint64_t applied, acked, complete;
+    uint64_t applied, reported, complete;
     int64_t last_ack_us;
     long backoff_ms;
     int single;
@@ -407,7 +407,7 @@ int rp_open(rp_state **out, const rp_cfg *cfg, jr_err *err)
     /* until connected, the journal's ack stands for this replica (lag) */
     for (uint32_t i = 0; i < nrep && i < 64; i++)
         if (strcmp(reps[i].name, cfg->replica) == 0) {
-            st->applied = st->acked = reps[i].acked_seq;
+            st->applied = st->reported = reps[i].applied_seq;
             st->registered = 1;
         }
     snprintf(st->uuid, sizeof(st->uuid), "%s", info.journal_uuid);
@@ -423,7 +423,7 @@ void rp_close(rp_state *st)
 {
     if (st == NULL)
         return;
-    if (st->j != NULL && st->registered && st->applied > st->acked)
+    if (st->j != NULL && st->registered && st->applied > st->reported)
         jr_replica_ack(st->j, st->cfg.replica, st->applied, NULL);
     disconnect(st);
     jr_reader_close(st->rd);
@@ -467,12 +467,12 @@ static void ack(rp_state *st, int how)
     int64_t every = how == ACK_FORCE ? 0
                     : how == ACK_IDLE ? ACK_IDLE_US : 1000000;
 
-    if (!st->registered || st->applied <= st->acked ||
+    if (!st->registered || st->applied <= st->reported ||
         t - st->last_ack_us < every)
         return;
     if (jr_replica_ack(st->j, st->cfg.replica, st->applied, NULL) ==
         JR_OK) {
-        st->acked = st->applied;
+        st->reported = st->applied;
         st->last_ack_us = t;
     }
 }

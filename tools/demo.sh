@@ -176,8 +176,9 @@ lite() {
     sqlite3 -init /dev/null -batch -noheader "$APP_DB" "$1"
 }
 
-# read_state: COMPLETE (last seq of a complete journal group), ACKED (what
-# the replica acknowledged to the journal, at most once a second), APPLIED
+# read_state: COMPLETE (last seq of a complete journal group), REPORTED (the
+# applied seq the replica reported to the journal, at most once a second),
+# APPLIED
 # (sqlite_sluice_position.seq in MariaDB, committed with the data; "-" while
 # MariaDB is down), LAG (COMPLETE minus the best known applied seq),
 # WROTE/WFAIL (writer transactions committed/failed).
@@ -189,15 +190,15 @@ read_state() {
         APPLIED=-
     [[ $APPLIED =~ ^[0-9]+$ ]] || APPLIED=-
     COMPLETE=0
-    ACKED=0
+    REPORTED=0
     if js=$("$INSPECT" --json "$JOURNAL" stat 2>/dev/null); then
         COMPLETE=$(sed -n 's/.*"complete_seq":\([0-9]*\).*/\1/p' <<<"$js")
-        ACKED=$(sed -n 's/.*"acked_seq":\([0-9]*\).*/\1/p' <<<"$js")
+        REPORTED=$(sed -n 's/.*"applied_seq":\([0-9]*\).*/\1/p' <<<"$js")
         COMPLETE=${COMPLETE:-0}
-        ACKED=${ACKED:-0}
+        REPORTED=${REPORTED:-0}
     fi
     if [[ $APPLIED == - ]]; then
-        LAG=$((COMPLETE - ACKED))
+        LAG=$((COMPLETE - REPORTED))
     else
         LAG=$((COMPLETE - APPLIED))
     fi
@@ -240,8 +241,8 @@ status_line() {
     local applied=$APPLIED db=up el
     [[ $APPLIED != - ]] || { applied='?' db=DOWN; }
     el=$(($(now_ms) - PHASE_T0))
-    printf '  [%3d.%ds] journal %6d | acked %6d | applied in MariaDB %6s | lag %5d records | MariaDB %-4s | writer %4d tx\n' \
-        $((el / 1000)) $((el % 1000 / 100)) "$COMPLETE" "$ACKED" "$applied" "$LAG" "$db" "$WROTE"
+    printf '  [%3d.%ds] journal %6d | reported %6d | applied in MariaDB %6s | lag %5d records | MariaDB %-4s | writer %4d tx\n' \
+        $((el / 1000)) $((el % 1000 / 100)) "$COMPLETE" "$REPORTED" "$applied" "$LAG" "$db" "$WROTE"
 }
 
 # scrape: one line of $DEMO/metrics.tsv from the real /metrics endpoints
@@ -392,9 +393,9 @@ set +m
 echo "$REPLAY_PID" >>"$DEMO/pids"
 say "capture pid $CAPTURE_PID, replay pid $REPLAY_PID"
 say "each line below: journal = last seq of the journal's complete groups;"
-say "acked = seq sluice-replay last acknowledged to the journal (once a second);"
+say "reported = the applied seq sluice-replay last reported to the journal (once a second);"
 say "applied = sqlite_sluice_position.seq, committed in MariaDB together with the data;"
-say "lag = journal - applied (journal - acked while MariaDB is down)"
+say "lag = journal - applied (journal - reported while MariaDB is down)"
 say "initial snapshot of the three tables -> journal -> MariaDB:"
 PEAK_LAG=0
 PHASE_T0=$(now_ms)

@@ -24,6 +24,8 @@
 #include <criterion/criterion.h>
 #include <sqlite3.h>
 
+#include "tl_proc.h"
+
 /* ---------------------------------------------------------------- */
 /* The comparator                                                   */
 /* ---------------------------------------------------------------- */
@@ -287,30 +289,21 @@ out:
 int ct_converge(ct_model *m, const char *dir, const char *src,
                 int timeout_ms, char *why, size_t cap)
 {
-    int64_t deadline = 0;
-    struct timespec ts = { 0, 20 * 1000000L };
+    int64_t deadline;
 
     /* a limit for reporting a failure, never an expectation */
     if (timeout_ms > 0 && timeout_ms < 120000)
         timeout_ms = 120000;
-
-    {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        deadline = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 +
-                   timeout_ms;
-    }
+    deadline = tl_now_ms() + timeout_ms;
     for (;;) {
-        struct timespec now;
         int rc = ct_model_sync(m, dir, why, cap);
         if (rc == -1)
             return -1;
         if (rc == 0 && ct_compare(src, m, NULL, why, cap) == 0)
             return 0;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 > deadline)
+        if (tl_now_ms() > deadline)
             return -1;
-        nanosleep(&ts, NULL);
+        tl_sleep_ms(20);
     }
 }
 

@@ -21,11 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -33,7 +31,6 @@
 
 #include "testlib.h"
 
-#define MAX_CHILDREN 64
 #define MAX_ARGS     64
 
 char ct_base[CT_PATH];
@@ -41,8 +38,6 @@ char ct_src[CT_PATH];
 char ct_jdir[CT_PATH];
 long ct_fsize_limit;
 
-static pid_t g_children[MAX_CHILDREN];
-static int g_nchildren;
 static int g_nlogs;
 
 void ct_setup(void)
@@ -51,20 +46,14 @@ void ct_setup(void)
                  "mkdtemp: %s", strerror(errno));
     ct_path(ct_src, sizeof(ct_src), "src.db");
     ct_path(ct_jdir, sizeof(ct_jdir), "journal");
-    g_nchildren = 0;
+    tl_kill_all();
     g_nlogs = 0;
     ct_fsize_limit = 0;
 }
 
 void ct_teardown(void)
 {
-    for (int i = 0; i < g_nchildren; i++)
-        if (g_children[i] > 0) {
-            kill(g_children[i], SIGKILL);
-            while (waitpid(g_children[i], NULL, 0) < 0 && errno == EINTR)
-                ;
-        }
-    g_nchildren = 0;
+    tl_kill_all();
     if (ct_base[0] != '\0' && getenv("CT_KEEP") == NULL)
         tl_rm_rf(ct_base);
 }
@@ -119,101 +108,17 @@ int ct_count(const char *hay, const char *needle)
     return n;
 }
 
-int64_t ct_now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-void ct_sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* ---------------------------------------------------------------- */
 /* Processes                                                        */
 /* ---------------------------------------------------------------- */
 
 pid_t ct_fork(void)
 {
-    pid_t pid, parent = getpid();
+    pid_t pid = tl_fork();
 
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid == 0) {
-        /* die with the test (a Criterion timeout skips ct_teardown) */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(120);
-        /* the child: never call Criterion here, not even a passing
-        ** cr_assert (--full-stats reports those to the runner too) */
-        g_nchildren = 0;
-        return 0;
-    }
-    if (pid < 0)
+    if (pid < 0)            /* never assert in the child, even passing */
         cr_assert_fail("fork: %s", strerror(errno));
-    {
-        int i;
-        for (i = 0; i < g_nchildren && g_children[i] > 0; i++)
-            ;
-        if (i >= MAX_CHILDREN) {
-            kill(pid, SIGKILL);
-            cr_assert_fail("too many child processes");
-        }
-        g_children[i] = pid;
-        if (i == g_nchildren)
-            g_nchildren++;
-    }
     return pid;
-}
-
-static void forget_child(pid_t pid)
-{
-    for (int i = 0; i < g_nchildren; i++)
-        if (g_children[i] == pid)
-            g_children[i] = 0;
-}
-
-int ct_wait(pid_t pid, int timeout_ms)
-{
-    int64_t deadline = ct_now_us() + (int64_t)timeout_ms * 1000;
-    int st = 0;
-
-    for (;;) {
-        pid_t r = waitpid(pid, &st, timeout_ms < 0 ? 0 : WNOHANG);
-
-        if (r == pid) {
-            forget_child(pid);
-            if (WIFEXITED(st))
-                return WEXITSTATUS(st);
-            return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
-        }
-        if (r < 0 && errno != EINTR) {
-            forget_child(pid);
-            return -1;
-        }
-        if (r == 0) {
-            if (ct_now_us() >= deadline) {
-                ct_kill(pid);
-                return -2;
-            }
-            ct_sleep_ms(2);
-        }
-    }
-}
-
-void ct_kill(pid_t pid)
-{
-    kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-    forget_child(pid);
 }
 
 /* ---------------------------------------------------------------- */
@@ -270,7 +175,7 @@ int ct_cap_runv(ct_proc *p, int timeout_ms, int uid,
                 const char *const *args)
 {
     spawn(p, uid, args);
-    return ct_wait(p->pid, timeout_ms);
+    return tl_wait(p->pid, timeout_ms);
 }
 
 static void collect(va_list ap, const char **args)
@@ -324,7 +229,7 @@ void ct_assert_status(const ct_proc *p, int rc, int want)
 int ct_cap_stop(ct_proc *p, int timeout_ms)
 {
     kill(p->pid, SIGTERM);
-    return ct_wait(p->pid, timeout_ms);
+    return tl_wait(p->pid, timeout_ms);
 }
 
 void ct_cap_stop_ok(ct_proc *p)
@@ -421,7 +326,7 @@ int ct_appv(const char *db, char *err, size_t cap,
     }
     err[len] = '\0';
     close(fds[0]);
-    st = ct_wait(pid, 120000);
+    st = tl_wait(pid, 120000);
     if (st != 0 && err[0] == '\0')
         snprintf(err, cap, "application process exited with %d", st);
     return st == 0 ? 0 : -1;

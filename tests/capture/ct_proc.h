@@ -30,6 +30,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "tl_proc.h"
+
 #define CT_PATH 512
 
 extern char ct_base[CT_PATH];   /* this test's temporary directory */
@@ -51,22 +53,17 @@ char *ct_slurp(const char *path);
 /* Occurrences of needle in hay (non-overlapping). */
 int ct_count(const char *hay, const char *needle);
 
-int64_t ct_now_us(void);
 /* Value of the first sample `name{...}` in a /metrics text; -1 if absent. */
 double ct_metric_sample(const char *text, const char *name);
 /* key=N of the capture.stopped line of a capture log; -1 if absent. */
 long long ct_stopped_field(const char *log, const char *key);
-void ct_sleep_ms(int ms);
 
 /* ---- processes ---- */
 
-/* fork(); the child is remembered so ct_teardown() can kill it. */
+/* tl_fork(), asserting it worked; ct_teardown() kills what is left.
+** Clocks, waits and kills are testlib's: tl_now_us, tl_sleep_ms,
+** tl_wait, tl_kill (tl_proc.h). */
 pid_t ct_fork(void);
-/* waitpid: exit status, 128 + signal if killed, -1 on error. timeout_ms
-** < 0 waits forever; on timeout the child is SIGKILLed and -2 returned. */
-int ct_wait(pid_t pid, int timeout_ms);
-/* SIGKILL and reap. */
-void ct_kill(pid_t pid);
 
 /* ---- sluice-capture ---- */
 
@@ -81,7 +78,7 @@ const char *ct_capture_bin(void);
 /* Run sluice-capture with the NULL-terminated arguments, as user `uid`
 ** when uid >= 0 (tests run as root: a real unprivileged user is the only
 ** way to get a read-only file). Waits up to timeout_ms; returns the exit
-** status as ct_wait() does. p->log names its output. */
+** status as tl_wait() does. p->log names its output. */
 int ct_cap_runv(ct_proc *p, int timeout_ms, int uid,
                 const char *const *args);
 int ct_cap_run(ct_proc *p, int timeout_ms, ...);   /* args, NULL */

@@ -135,7 +135,7 @@ static void app_main(int secs, int alter_at, int fd, unsigned seed)
 {
     sqlite3 *db;
     app_result r;
-    int64_t t0 = ct_now_us(), end = t0 + (int64_t)secs * 1000000;
+    int64_t t0 = tl_now_us(), end = t0 + (int64_t)secs * 1000000;
     int altered = 0;
 
     memset(&r, 0, sizeof(r));
@@ -143,9 +143,9 @@ static void app_main(int secs, int alter_at, int fd, unsigned seed)
     if (sqlite3_open(ct_src, &db) != SQLITE_OK)
         _exit(101);
     sqlite3_busy_timeout(db, 1000);
-    while (ct_now_us() < end && !g_app_stop)
+    while (tl_now_us() < end && !g_app_stop)
         app_txn(db, &seed, &altered, alter_at > 0 &&
-                ct_now_us() - t0 > (int64_t)alter_at * 1000000, &r);
+                tl_now_us() - t0 > (int64_t)alter_at * 1000000, &r);
     sqlite3_close(db);
     if (write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r))
         _exit(102);
@@ -179,7 +179,7 @@ static app_result app_wait(app *a, int timeout_ms)
     cr_assert_eq(read(a->fd, &r, sizeof(r)), (ssize_t)sizeof(r),
                  "the application did not report");
     close(a->fd);
-    cr_assert_eq(ct_wait(a->pid, timeout_ms), 0, "the application failed");
+    cr_assert_eq(tl_wait(a->pid, timeout_ms), 0, "the application failed");
     return r;
 }
 
@@ -242,9 +242,9 @@ Test(capture_app, orm_application_beside_capture_sees_no_error,
 
     CT_APP(g_schema);                   /* rollback-journal mode */
     app_start(&a, secs, secs / 2, 12345);
-    ct_sleep_ms(300);
+    tl_sleep_ms(300);
     ct_cap_startv(&cap, args);          /* attaches to the busy source */
-    ct_sleep_ms(secs * 350);
+    tl_sleep_ms(secs * 350);
     stop_and_count(&cap, &commits, &deferred, &trimmed);
     ct_cap_startv(&cap, args);          /* restart, the application runs */
     r = app_wait(&a, secs * 1000 + 60000);
@@ -296,13 +296,13 @@ Test(capture_app, first_attach_to_a_busy_rollback_journal_database,
         /* the application runs until capture has attached and ended
         ** (however long that takes on this machine), then a little more */
         app_start(&a, 600, 0, 777u + (unsigned)i);
-        ct_sleep_ms(200 + 100 * (i % 4));
+        tl_sleep_ms(200 + 100 * (i % 4));
         rc = ct_cap_run(&p, 120000, "--source", ct_src, "--journal",
                         ct_jdir, "--once", "--busy-timeout-ms", "30000",
                         NULL);
         cr_log_info("start %d", i);
         ct_assert_status(&p, rc, 0);
-        ct_sleep_ms(200);
+        tl_sleep_ms(200);
         kill(a.pid, SIGTERM);
         r = app_wait(&a, 60000);
         assert_no_app_error(&r);

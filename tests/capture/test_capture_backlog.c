@@ -23,7 +23,7 @@ TestSuite(capture_backlog, .init = ct_setup, .fini = ct_teardown,
 static char *scrape_until(int port, ct_proc *p, const char *what,
                           int (*cond)(const char *, void *), void *arg)
 {
-    int64_t deadline = ct_now_us() + 120000000;
+    int64_t deadline = tl_now_us() + 120000000;
     char *body = NULL;
 
     for (;;) {
@@ -31,10 +31,10 @@ static char *scrape_until(int port, ct_proc *p, const char *what,
         body = tl_http_get(port, "/metrics");
         if (body != NULL && cond(body, arg))
             return body;
-        if (ct_now_us() >= deadline)
+        if (tl_now_us() >= deadline)
             cr_assert_fail("metrics never showed %s:\n%s\nlog:\n%s", what,
                            body ? body : "(no answer)", ct_cap_log(p));
-        ct_sleep_ms(100);
+        tl_sleep_ms(100);
     }
 }
 
@@ -104,7 +104,7 @@ Test(capture_backlog, a_held_back_capture_shows_its_backlog_and_lag_grow)
     ** be journaled (capture stops with "does not fit"; seen on a loaded
     ** machine when these were written without waiting) */
     for (int i = 0, full = 0; i < 40 && !full; i++) {
-        int64_t until = ct_now_us() + 60000000;
+        int64_t until = tl_now_us() + 60000000;
         double groups;
         body = tl_http_get(port, "/metrics");
         groups = body ? ct_metric_sample(body, "sluice_capture_groups_"
@@ -119,12 +119,12 @@ Test(capture_backlog, a_held_back_capture_shows_its_backlog_and_lag_grow)
                                             "backpressure") == 1;
             if (full || (body && ct_metric_sample(body, "sluice_capture_"
                                                   "groups_total") > groups) ||
-                ct_now_us() >= until) {
+                tl_now_us() >= until) {
                 free(body);
                 break;
             }
             free(body);
-            ct_sleep_ms(50);
+            tl_sleep_ms(50);
         }
     }
     body = scrape_until(port, &p, "back-pressure", backpressure, NULL);
@@ -165,7 +165,7 @@ Test(capture_backlog, a_held_back_capture_shows_its_backlog_and_lag_grow)
             break;
         }
         free(body);
-        ct_sleep_ms(200);
+        tl_sleep_ms(200);
     }
     body = scrape_until(port, &p, "the backlog drained", drained, NULL);
     free(body);

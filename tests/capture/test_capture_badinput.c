@@ -210,7 +210,7 @@ static void locked_run(void)
     cr_assert(strstr(log, "locked") != NULL, "the message must say the "
               "source is locked:\n%s", log);
     free(log);
-    cr_assert_eq(ct_wait(lk, 10000), 0, "the application holding the lock "
+    cr_assert_eq(tl_wait(lk, 10000), 0, "the application holding the lock "
                  "failed");
     close(fds[0]);
     close(fds[1]);
@@ -246,13 +246,13 @@ Test(capture_badinput, a_long_write_transaction_in_wal_mode_does_not_block)
     if (lk == 0)
         locker("BEGIN EXCLUSIVE", fds[1], 3000);
     cr_assert_eq(read(fds[0], &c, 1), 1);
-    t0 = ct_now_us();
+    t0 = tl_now_us();
     ct_assert_status(&p, ct_cap_run(&p, 30000, "--source", ct_src, "--journal",
                             ct_jdir, "--once", "--busy-timeout-ms", "300",
                             NULL), 0);
-    cr_assert_lt(ct_now_us() - t0, 2800000, "capture waited for the "
+    cr_assert_lt(tl_now_us() - t0, 2800000, "capture waited for the "
                  "application's write transaction to end");
-    cr_assert_eq(ct_wait(lk, 10000), 0, "the application holding the lock "
+    cr_assert_eq(tl_wait(lk, 10000), 0, "the application holding the lock "
                  "failed");
     close(fds[0]);
     close(fds[1]);

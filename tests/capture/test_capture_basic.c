@@ -276,7 +276,7 @@ static void group_writer(void)
         sql = sqlite3_str_finish(q);
         rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
         sqlite3_free(sql);
-        ct_sleep_ms((int)ct_rng_below(&rng, 4));
+        tl_sleep_ms((int)ct_rng_below(&rng, 4));
     }
     sqlite3_close(db);
     _exit(rc == SQLITE_OK ? 0 : 1);
@@ -338,7 +338,7 @@ Test(capture_basic, a_source_transaction_is_never_split_across_groups,
     w = ct_fork();
     if (w == 0)
         group_writer();
-    rc = ct_wait(w, 90000);
+    rc = tl_wait(w, 90000);
     cr_assert_eq(rc, 0, "the application failed (%d)", rc);
     rc = ct_converge(m, ct_jdir, ct_src, 20000, why, sizeof(why));
     cr_assert_eq(rc, 0, "%s", why);
@@ -453,14 +453,14 @@ Test(capture_basic, a_commit_reaches_the_journal_without_once)
         int64_t t0, dt;
         char sql[80];
 
-        ct_sleep_ms(100);               /* capture is idle, polling */
+        tl_sleep_ms(100);               /* capture is idle, polling */
         before = head_seq();
         snprintf(sql, sizeof(sql), "INSERT INTO t VALUES (%d, 'y');", i + 2);
         CT_APP(sql);                    /* committed when this returns */
-        t0 = ct_now_us();
-        while (head_seq() == before && ct_now_us() - t0 < 60000000)
-            ct_sleep_ms(1);
-        dt = ct_now_us() - t0;
+        t0 = tl_now_us();
+        while (head_seq() == before && tl_now_us() - t0 < 60000000)
+            tl_sleep_ms(1);
+        dt = tl_now_us() - t0;
         cr_assert_gt(head_seq(), before, "commit %d never reached the "
                      "journal", i);
         if (dt > worst)
@@ -479,13 +479,13 @@ Test(capture_basic, a_commit_reaches_the_journal_without_once)
 static void busy_writer(int ms, int deferred)
 {
     sqlite3 *db;
-    int64_t end = ct_now_us() + (int64_t)ms * 1000;
+    int64_t end = tl_now_us() + (int64_t)ms * 1000;
     int busy = 0, other = 0, n = 0;
 
     if (sqlite3_open(ct_src, &db) != SQLITE_OK)
         _exit(101);
     sqlite3_busy_timeout(db, 1000);
-    while (ct_now_us() < end || n < 150) {
+    while (tl_now_us() < end || n < 150) {
         char sql[160];
         int rc;
         if (deferred) {
@@ -493,7 +493,7 @@ static void busy_writer(int ms, int deferred)
             if (rc == SQLITE_OK)
                 rc = sqlite3_exec(db, "SELECT count(*) FROM t", NULL, NULL,
                                   NULL);
-            ct_sleep_ms(1);             /* application logic */
+            tl_sleep_ms(1);             /* application logic */
             snprintf(sql, sizeof(sql), "INSERT INTO t(v) VALUES (%d)", n);
             if (rc == SQLITE_OK)
                 rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
@@ -536,11 +536,11 @@ static void no_busy_run(int deferred)
         ** Not with the deferred writer: a second application connection
         ** writing is itself a cause of SQLITE_BUSY_SNAPSHOT there, and
         ** that test must only count what capture causes. */
-        ct_sleep_ms(1200);
+        tl_sleep_ms(1200);
         CT_APP("CREATE TABLE late(id INTEGER PRIMARY KEY, v);"
                "INSERT INTO late VALUES (1, 1);");
     }
-    rc = ct_wait(w, 120000);
+    rc = tl_wait(w, 120000);
     cr_assert_eq(ct_converge(m, ct_jdir, ct_src, 60000, why, sizeof(why)),
                  0, "%s", why);
     ct_cap_stop_ok(&cap);

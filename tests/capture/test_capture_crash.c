@@ -116,7 +116,7 @@ static void crash_writer(void)
         if (rc == SQLITE_OK)
             rc = run(db, "COMMIT", NULL);
         if (t % 4 == 0)
-            ct_sleep_ms(1);         /* a busy application, not a flood */
+            tl_sleep_ms(1);         /* a busy application, not a flood */
     }
     sqlite3_close(db);
     _exit(rc == SQLITE_OK ? 0 : 1);
@@ -145,12 +145,12 @@ static uint64_t journal_head(void)
 ** capture stays alive meanwhile. */
 static void wait_seq(const ct_proc *cap, uint64_t complete, uint64_t head)
 {
-    int64_t deadline = ct_now_us() + 120000000;
+    int64_t deadline = tl_now_us() + 120000000;
 
     while (journal_seq(1) < complete && journal_head() < head) {
         int st;
         if (waitpid(cap->pid, &st, WNOHANG) == cap->pid ||
-            ct_now_us() > deadline) {
+            tl_now_us() > deadline) {
             static char tail[16384];     /* the message outlives the log */
             char *log = ct_cap_log(cap);
             size_t n = log ? strlen(log) : 0;
@@ -165,7 +165,7 @@ static void wait_seq(const ct_proc *cap, uint64_t complete, uint64_t head)
                            (unsigned long long)complete,
                            (unsigned long long)journal_head(), tail);
         }
-        ct_sleep_ms(1);
+        tl_sleep_ms(1);
     }
 }
 
@@ -344,7 +344,7 @@ Test(capture_crash, sigkill_at_random_moments_loses_and_duplicates_nothing)
 
         ct_cap_startv(&cap, args);
         if (i % 4 == 3) {                 /* opening, reconciling */
-            ct_sleep_ms((int)ct_rng_below(&rng, 21));
+            tl_sleep_ms((int)ct_rng_below(&rng, 21));
         } else if (i % 4 == 1) {
             /* after a group it completed -- past h0 + 1: the ABORT a
             ** restart writes for a group the last kill left open
@@ -352,12 +352,12 @@ Test(capture_crash, sigkill_at_random_moments_loses_and_duplicates_nothing)
             ** finish its backlog while the application keeps writing
             ** (a loaded machine), 2000 records into it */
             wait_seq(&cap, h0 + 2, h0 + 2000);
-            ct_sleep_ms((int)ct_rng_below(&rng, 4));
+            tl_sleep_ms((int)ct_rng_below(&rng, 4));
         } else {                          /* while it journals */
             wait_seq(&cap, UINT64_MAX, h0 + 1 + ct_rng_below(&rng, 64));
-            ct_sleep_ms((int)ct_rng_below(&rng, 4));
+            tl_sleep_ms((int)ct_rng_below(&rng, 4));
         }
-        rc = ct_wait(cap.pid, 0);       /* -2: still running, now killed */
+        rc = tl_wait(cap.pid, 0);       /* -2: still running, now killed */
         if (journal_head() > h0)
             journaled++;
         if (rc != -2) {
@@ -369,7 +369,7 @@ Test(capture_crash, sigkill_at_random_moments_loses_and_duplicates_nothing)
         }
     }
     kill(w, SIGTERM);
-    rc = ct_wait(w, 30000);
+    rc = tl_wait(w, 30000);
     cr_assert_eq(rc, 0, "the application failed while capture was killed "
                  "and restarted (%d)", rc);
     cr_expect_eq(exited, 0, "capture exited on its own %d times", exited);

@@ -73,10 +73,10 @@ static int count_aborts(void)
 ** first (the snapshot ended). */
 static int wait_open_group(int timeout_ms, uint64_t records)
 {
-    int64_t end = ct_now_us() + (int64_t)timeout_ms * 1000;
+    int64_t end = tl_now_us() + (int64_t)timeout_ms * 1000;
     int seen_open = 0;
 
-    while (ct_now_us() < end) {
+    while (tl_now_us() < end) {
         jr_journal *j;
         jr_journal_opts o = JR_JOURNAL_OPTS_INIT;
         jr_info info;
@@ -91,7 +91,7 @@ static int wait_open_group(int timeout_ms, uint64_t records)
                 return 0;
             seen_open |= open;
         }
-        ct_sleep_ms(2);
+        tl_sleep_ms(2);
     }
     return 0;
 }
@@ -114,7 +114,7 @@ Test(capture_limits, sigkill_during_a_large_snapshot_restarts_it)
         uint64_t at = 1 + ct_rng_below(&rng, 48000);
         ct_cap_startv(&p, args);
         if (wait_open_group(30000, at)) {
-            ct_kill(p.pid);
+            tl_kill(p.pid);
             kills++;
         } else {
             ct_cap_stop(&p, 30000);

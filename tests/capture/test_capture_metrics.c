@@ -26,18 +26,18 @@ Test(capture_metrics, the_endpoint_follows_what_capture_journals)
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
     ct_cap_start(&p, "--source", ct_src, "--journal", ct_jdir, "--metrics",
                  addr, (const char *)NULL);
-    deadline = ct_now_us() + 60000000;  /* a limit, not an expectation */
+    deadline = tl_now_us() + 60000000;  /* a limit, not an expectation */
     for (;;) {                       /* the initial snapshot first */
         free(body);
         body = tl_http_get(port, "/metrics");
         if (body != NULL &&
             ct_metric_sample(body, "sluice_capture_snapshot_rows_total") == 2)
             break;
-        if (ct_now_us() >= deadline)  /* the log only when failing */
+        if (tl_now_us() >= deadline)  /* the log only when failing */
             cr_assert_fail("metrics never showed the snapshot:\n%s\n"
                            "log:\n%s", body ? body : "(no answer)",
                            ct_cap_log(&p));
-        ct_sleep_ms(50);
+        tl_sleep_ms(50);
     }
     CT_APP("INSERT INTO t VALUES (3, 'c');", "UPDATE t SET v = 'z';");
     for (;;) {
@@ -47,11 +47,11 @@ Test(capture_metrics, the_endpoint_follows_what_capture_journals)
             ct_metric_sample(body, "sluice_capture_changes_total") == 4 &&
             ct_metric_sample(body, "sluice_capture_snapshot_rows_total") == 2)
             break;
-        if (ct_now_us() >= deadline)
+        if (tl_now_us() >= deadline)
             cr_assert_fail("metrics never showed the 4 changes and 2 "
                            "snapshot rows:\n%s\nlog:\n%s",
                            body ? body : "(no answer)", ct_cap_log(&p));
-        ct_sleep_ms(100);
+        tl_sleep_ms(100);
     }
     cr_expect(strstr(body, "200 OK") != NULL, "%s", body);
     cr_expect(strstr(body, "# TYPE sluice_journal_head_seq gauge") != NULL);

@@ -343,7 +343,7 @@ Test(capture_owner, a_source_replaced_under_a_running_capture_stops_it)
                  0, "%s", why);
     ct_model_free(m);
     cr_assert_eq(rename(other, ct_src), 0);    /* swapped underneath */
-    rc = ct_wait(cap.pid, 20000);
+    rc = tl_wait(cap.pid, 20000);
     log = ct_cap_log(&cap);
     cr_assert_eq(rc, 70, "capture must stop when its source is replaced "
                  "(got %d):\n%s", rc, log);

@@ -71,7 +71,7 @@ static void reader_end(reader *r)
 
     cr_assert_eq(write(r->go, &c, 1), 1);
     close(r->go);
-    cr_assert_eq(ct_wait(r->pid, 30000), 0, "the reader failed");
+    cr_assert_eq(tl_wait(r->pid, 30000), 0, "the reader failed");
 }
 
 /* Every trigger of the source, name and SQL (malloc'd). */
@@ -112,12 +112,12 @@ static double wait_gauge(int port, ct_proc *p, int want_positive,
                        "sluice_capture_schema_change_waiting_seconds") : -1;
         if (want_positive ? v > 0 : v == 0)
             break;
-        if (ct_now_us() >= deadline)
+        if (tl_now_us() >= deadline)
             cr_assert_fail("sluice_capture_schema_change_waiting_seconds "
                            "never became %s (last %g):\n%s\nlog:\n%s",
                            want_positive ? "> 0" : "0", v,
                            body ? body : "(no answer)", ct_cap_log(p));
-        ct_sleep_ms(100);
+        tl_sleep_ms(100);
     }
     free(body);
     return v;
@@ -138,7 +138,7 @@ Test(capture_reader, a_schema_change_waits_for_an_open_read_transaction,
     char addr[64], why[1024], *before, *during, *log;
     int port = 20000 + (int)((getpid() + 7919) % 20000);
     ct_model *m = ct_model_new();
-    int64_t deadline = ct_now_us() + 90000000;  /* a limit */
+    int64_t deadline = tl_now_us() + 90000000;  /* a limit */
     double g1, g2;
 
     CT_APP("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
@@ -161,13 +161,13 @@ Test(capture_reader, a_schema_change_waits_for_an_open_read_transaction,
         log = ct_cap_log(&p);
         if (strstr(log, "event=capture.waiting") != NULL)
             break;
-        if (ct_now_us() >= deadline)
+        if (tl_now_us() >= deadline)
             cr_assert_fail("capture never logged capture.waiting:\n%s", log);
         free(log);
-        ct_sleep_ms(100);
+        tl_sleep_ms(100);
     }
     free(log);
-    ct_sleep_ms(2500);              /* the gauge is published each second */
+    tl_sleep_ms(2500);              /* the gauge is published each second */
     g2 = wait_gauge(port, &p, 1, deadline);
     cr_assert_gt(g2, g1, "the waiting gauge did not grow (%g then %g)", g1,
                  g2);
@@ -223,11 +223,11 @@ Test(capture_reader, once_exits_75_while_a_reader_stays_open, .timeout = 120)
     reader_start(&r);
     CT_APP("ALTER TABLE t ADD COLUMN x INT;",
            "INSERT INTO t VALUES (3, 'c', 30);");
-    t0 = ct_now_us();
+    t0 = tl_now_us();
     rc = ct_cap_run(&p, 60000, "--source", ct_src, "--journal", ct_jdir,
                     "--once", "--busy-timeout-ms", "1500",
                     (const char *)NULL);
-    ms = (ct_now_us() - t0) / 1000;
+    ms = (tl_now_us() - t0) / 1000;
     log = ct_cap_log(&p);
     ct_assert_status(&p, rc, 75);
     cr_assert(strstr(log, "run sluice-capture again") != NULL, "%s", log);

@@ -47,7 +47,7 @@ static void bg_writer(void)
         char sql[80];
         snprintf(sql, sizeof(sql), "INSERT INTO bg(n) VALUES (%d)", ++n);
         rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-        ct_sleep_ms(2);
+        tl_sleep_ms(2);
     }
     sqlite3_close(db);
     _exit(rc == SQLITE_OK ? 0 : 1);
@@ -200,7 +200,7 @@ Test(capture_schema, schema_changes_while_capture_runs_lose_nothing)
     step(m, "ORM rebuild");
 
     kill(bg, SIGTERM);
-    cr_assert_eq(ct_wait(bg, 20000), 0, "the background application "
+    cr_assert_eq(tl_wait(bg, 20000), 0, "the background application "
                  "failed: capture broke one of its writes");
     step(m, "background writer stopped");
     nbg = ct_query_int(ct_src, "SELECT max(n) FROM bg");

@@ -82,12 +82,12 @@ Test(capture_trim, trims_off_the_journal_still_equals_the_source,
            "DELETE FROM u WHERE a = 'b';");                 /*      3 */
     cr_assert_eq(ct_converge(m, ct_jdir, ct_src, 60000, why, sizeof(why)),
                  0, "%s", why);
-    ct_sleep_ms(2500);              /* several housekeeping passes */
+    tl_sleep_ms(2500);              /* several housekeeping passes */
     n = log_rows();
     cr_assert_eq(n, 16253, "the change logs hold %lld rows, not the 16,253 "
                  "changes: capture trimmed with trims off", (long long)n);
 
-    ct_kill(p.pid);                 /* restart, no trim at exit */
+    tl_kill(p.pid);                 /* restart, no trim at exit */
     ct_cap_startv(&p, args);
     want = 16253 + 1 + 2 +          /* the insert, u's two rows */
            ct_query_int(ct_src, "SELECT count(*) FROM t WHERE id % 100 = 1")
@@ -98,7 +98,7 @@ Test(capture_trim, trims_off_the_journal_still_equals_the_source,
            "UPDATE u SET a = 'z';");
     cr_assert_eq(ct_converge(m, ct_jdir, ct_src, 60000, why, sizeof(why)),
                  0, "%s", why);
-    ct_sleep_ms(2500);
+    tl_sleep_ms(2500);
     n = log_rows();
     cr_assert_eq(n, want, "the change logs hold %lld rows after the "
                  "restart, not %lld: capture trimmed with trims off",
@@ -118,7 +118,7 @@ Test(capture_trim, trims_off_the_journal_still_equals_the_source,
 ** waiting up to 60 s for it to appear. */
 static long measured_logs(const ct_proc *p, int nth)
 {
-    int64_t end = ct_now_us() + 60000000;
+    int64_t end = tl_now_us() + 60000000;
 
     for (;;) {
         char *log = ct_cap_log(p), *at = log;
@@ -131,9 +131,9 @@ static long measured_logs(const ct_proc *p, int nth)
         free(log);
         if (v >= 0)
             return v;
-        cr_assert_lt(ct_now_us(), end, "no capture.logs_measured line #%d",
+        cr_assert_lt(tl_now_us(), end, "no capture.logs_measured line #%d",
                      nth);
-        ct_sleep_ms(100);
+        tl_sleep_ms(100);
     }
 }
 

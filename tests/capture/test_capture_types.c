@@ -213,7 +213,7 @@ Test(capture_types, reals_bound_as_exact_bits_are_journaled_bit_exact)
     w = ct_fork();
     if (w == 0)
         bits_writer();
-    cr_assert_eq(ct_wait(w, 30000), 0, "the application's insert failed");
+    cr_assert_eq(tl_wait(w, 30000), 0, "the application's insert failed");
     ct_cap_once();
     ct_scan(ct_jdir, check_bits, &c);
     cr_assert_eq(c.problem[0], '\0', "%s", c.problem);

@@ -175,8 +175,8 @@ static int api_dump(FILE *f, const char *dir, char *why, size_t cap)
         fprintf(f, "(rc %d)", rc);
     fputc('\n', f);
     for (uint32_t i = 0; i < nrep && i < 8; i++)
-        fprintf(f, "replica %s acked %" PRIu64 " at %" PRId64 "\n",
-                reps[i].name, reps[i].acked_seq, reps[i].acked_time_us);
+        fprintf(f, "replica %s applied %" PRIu64 " at %" PRId64 "\n",
+                reps[i].name, reps[i].applied_seq, reps[i].applied_time_us);
     for (const char *const *t = (const char *const[]){ "t", "kl", "gone",
                                                       NULL }; *t; t++) {
         char buf[4096];

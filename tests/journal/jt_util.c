@@ -13,17 +13,15 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
+#include "testlib.h"
+
 char jt_base[JT_PATH_MAX];
 char jt_dir[JT_PATH_MAX];
 
-#define JT_MAX_CHILDREN 64
-static pid_t g_children[JT_MAX_CHILDREN];
-static int g_nchildren;
 
 /* ---------------------------------------------------------------- */
 /* Directories and files                                            */
@@ -31,69 +29,19 @@ static int g_nchildren;
 
 void jt_tmpdir_up(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    int n;
-
-    if (tmp == NULL || tmp[0] == '\0')
-        tmp = "/tmp";
-    n = snprintf(jt_base, sizeof(jt_base), "%s/sluice-jt-XXXXXX", tmp);
-    cr_assert(n > 0 && (size_t)n < sizeof(jt_base), "TMPDIR too long");
-    cr_assert_not_null(mkdtemp(jt_base), "mkdtemp(%s): %s", jt_base,
-                       strerror(errno));
+    cr_assert_eq(tl_tmpdir_make(jt_base, sizeof(jt_base)), 0,
+                 "mkdtemp: %s", strerror(errno));
     jt_join(jt_dir, sizeof(jt_dir), jt_base, "j");
-    g_nchildren = 0;
+    tl_kill_all();
 }
 
 void jt_tmpdir_down(void)
 {
-    int i;
-
-    for (i = 0; i < g_nchildren; i++) {
-        if (g_children[i] > 0) {
-            kill(g_children[i], SIGKILL);
-            while (waitpid(g_children[i], NULL, 0) < 0 && errno == EINTR)
-                ;
-        }
-    }
-    g_nchildren = 0;
+    tl_kill_all();
     if (jt_base[0] != '\0')
-        jt_rm_rf(jt_base);
+        tl_rm_rf(jt_base);
     jt_base[0] = '\0';
     jt_dir[0] = '\0';
-}
-
-int jt_rm_rf(const char *path)
-{
-    struct stat st;
-    DIR *d;
-    struct dirent *de;
-    char sub[JT_PATH_MAX];
-    int rc = 0;
-
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : -1;
-    if (!S_ISDIR(st.st_mode))
-        return unlink(path);
-    d = opendir(path);
-    if (d == NULL)
-        return -1;
-    while ((de = readdir(d)) != NULL) {
-        int n;
-
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        n = snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-        if (n < 0 || (size_t)n >= sizeof(sub)) {
-            rc = -1;
-            continue;
-        }
-        if (jt_rm_rf(sub) != 0)
-            rc = -1;
-    }
-    closedir(d);
-    if (rmdir(path) != 0)
-        rc = -1;
-    return rc;
 }
 
 char *jt_join(char *out, size_t cap, const char *dir, const char *name)
@@ -670,74 +618,11 @@ int64_t jt_row_int(const jr_row *row, const char *name, int64_t dflt)
 
 pid_t jt_fork(void)
 {
-    pid_t pid;
+    pid_t pid = tl_fork();
 
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    /* No Criterion call may run in the child, not even a passing assert:
-    ** it would send a message to the runner under the child's pid. */
-    if (pid < 0)
+    if (pid < 0)            /* never assert in the child, even passing */
         cr_assert_fail("fork: %s", strerror(errno));
-    if (pid > 0) {
-        if (g_nchildren < JT_MAX_CHILDREN)
-            g_children[g_nchildren++] = pid;
-    } else {
-        g_nchildren = 0;
-    }
     return pid;
-}
-
-static void forget_child(pid_t pid)
-{
-    int i;
-
-    for (i = 0; i < g_nchildren; i++)
-        if (g_children[i] == pid)
-            g_children[i] = 0;
-}
-
-static int decode_status(int st)
-{
-    if (WIFEXITED(st))
-        return WEXITSTATUS(st);
-    if (WIFSIGNALED(st))
-        return 128 + WTERMSIG(st);
-    return -1;
-}
-
-int jt_wait(pid_t pid, int timeout_ms)
-{
-    int st = 0;
-    int64_t deadline = jt_now_us() + (int64_t)timeout_ms * 1000;
-
-    for (;;) {
-        pid_t r = waitpid(pid, &st, timeout_ms < 0 ? 0 : WNOHANG);
-
-        if (r == pid) {
-            forget_child(pid);
-            return decode_status(st);
-        }
-        if (r < 0 && errno != EINTR) {
-            forget_child(pid);
-            return -1;
-        }
-        if (timeout_ms >= 0 && r == 0) {
-            if (jt_now_us() >= deadline) {
-                jt_kill(pid);
-                return -2;
-            }
-            usleep(2000);
-        }
-    }
-}
-
-void jt_kill(pid_t pid)
-{
-    kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-    forget_child(pid);
 }
 
 int jt_send_u64(int fd, uint64_t v)
@@ -762,7 +647,7 @@ int jt_recv_u64(int fd, uint64_t *v, int timeout_ms)
 {
     unsigned char *p = (unsigned char *)v;
     size_t left = sizeof(*v);
-    int64_t deadline = jt_now_us() + (int64_t)timeout_ms * 1000;
+    int64_t deadline = tl_now_us() + (int64_t)timeout_ms * 1000;
 
     while (left > 0) {
         struct pollfd pfd;
@@ -771,7 +656,7 @@ int jt_recv_u64(int fd, uint64_t *v, int timeout_ms)
         int pr;
 
         if (timeout_ms >= 0) {
-            int64_t rem = (deadline - jt_now_us()) / 1000;
+            int64_t rem = (deadline - tl_now_us()) / 1000;
 
             if (rem <= 0)
                 return -1;
@@ -801,15 +686,12 @@ int jt_run(const char *const argv[], char *out, size_t cap)
     int fds[2];
     pid_t pid;
     size_t got = 0;
-    int st = 0;
 
     if (cap > 0)
         out[0] = '\0';
     if (pipe(fds) != 0)
         return -1;
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
+    pid = tl_fork();
     if (pid < 0) {
         close(fds[0]);
         close(fds[1]);
@@ -843,17 +725,6 @@ int jt_run(const char *const argv[], char *out, size_t cap)
         }
     }
     close(fds[0]);
-    while (waitpid(pid, &st, 0) < 0) {
-        if (errno != EINTR)
-            return -1;
-    }
-    return decode_status(st);
+    return tl_wait(pid, -1);
 }
 
-int64_t jt_now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}

@@ -26,6 +26,7 @@
 #include <sys/types.h>
 
 #include "sluice/journal.h"
+#include "testlib.h"
 
 #define JT_MIB ((uint64_t)1024 * 1024)
 #define JT_PATH_MAX 512
@@ -36,8 +37,6 @@ extern char jt_dir[JT_PATH_MAX];    /* jt_base/j: the default journal */
 void jt_tmpdir_up(void);
 void jt_tmpdir_down(void);
 
-/* Remove a file or a directory tree. 0 on success. */
-int jt_rm_rf(const char *path);
 
 /* out = dir/name (asserts it fits). Returns out. */
 char *jt_join(char *out, size_t cap, const char *dir, const char *name);
@@ -133,14 +132,10 @@ int64_t jt_row_int(const jr_row *row, const char *name, int64_t dflt);
 /* Processes                                                        */
 /* ---------------------------------------------------------------- */
 
-/* fork(); the child is remembered so jt_tmpdir_down() can kill it. */
+/* tl_fork(), asserting it worked; jt_tmpdir_down() kills what is left.
+** Waits, kills, clocks and rm -rf are testlib's: tl_wait, tl_kill,
+** tl_now_us, tl_rm_rf (testlib.h, tl_proc.h). */
 pid_t jt_fork(void);
-/* waitpid; returns the exit status, 128 + signal if killed, -1 on error.
-** timeout_ms < 0 waits forever; on timeout the child is SIGKILLed and
-** -2 returned. */
-int jt_wait(pid_t pid, int timeout_ms);
-/* Send SIGKILL and reap. */
-void jt_kill(pid_t pid);
 
 /* Pipe messages: a u64 at a time. jt_recv_u64 returns 0 on success, -1 on
 ** EOF/error/timeout (timeout_ms < 0: forever). */
@@ -152,7 +147,5 @@ int jt_recv_u64(int fd, uint64_t *v, int timeout_ms);
 ** could not be run (exec failure gives 127). */
 int jt_run(const char *const argv[], char *out, size_t cap);
 
-/* Monotonic clock in microseconds. */
-int64_t jt_now_us(void);
 
 #endif /* JT_UTIL_H */

@@ -137,7 +137,7 @@ static void reader_child(int idx, int report)
     /* the group being read */
     uint64_t cur_first = 0, cur_g = 0, cur_k = 0, cur_n = 0;
     int64_t cur_sum = 0;
-    int64_t deadline = jt_now_us() + DEADLINE_US;
+    int64_t deadline = tl_now_us() + DEADLINE_US;
     uint64_t polls = 0;
 
     snprintf(name, sizeof(name), "reader-%d", idx);
@@ -152,7 +152,7 @@ static void reader_child(int idx, int report)
         if (rc == JR_EAGAIN) {
             polls++;
             while (jr_journal_version(j) == v0) {
-                if (jt_now_us() > deadline)
+                if (tl_now_us() > deadline)
                     RFAIL(CX_TIMEOUT, "timed out at seq %llu (group %llu)",
                           (unsigned long long)next,
                           (unsigned long long)want_g);
@@ -254,11 +254,11 @@ Test(journal_concurrency,
     }
     close(pw[1]);
 
-    st = jt_wait(writer, 150000);
+    st = tl_wait(writer, 150000);
     cr_assert_eq(st, 0, "writer exited with %d", st);
     cr_assert_eq(jt_recv_u64(pw[0], &last, 1000), 0);
     for (k = 0; k < 2; k++) {
-        st = jt_wait(readers[k], 150000);
+        st = tl_wait(readers[k], 150000);
         cr_assert_eq(st, 0, "reader %d exited with %d (%s)", k, st,
                      st == CX_DENSE ? "seqs not dense"
                      : st == CX_GROUP ? "inconsistent group"
@@ -280,8 +280,8 @@ Test(journal_concurrency,
     cr_assert_eq(jr_replica_list(j, reps, 4, &n, &err), JR_OK, "%s", err.msg);
     cr_assert_eq(n, 2);
     for (k = 0; k < 2; k++)
-        cr_assert_eq(reps[k].acked_seq, last, "%s acked %llu", reps[k].name,
-                     (unsigned long long)reps[k].acked_seq);
+        cr_assert_eq(reps[k].applied_seq, last, "%s applied %llu", reps[k].name,
+                     (unsigned long long)reps[k].applied_seq);
     {
         jr_info info;
 

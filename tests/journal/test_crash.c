@@ -329,7 +329,7 @@ Test(journal_crash, random_kills_leave_a_dense_journal_whose_position_matches,
         close(fds[1]);
         if (it % 2 == 1) {
             uint64_t target = h0 + 1 + jt_rng_below(&rng, 48);
-            int64_t deadline = jt_now_us() + 120000000;
+            int64_t deadline = tl_now_us() + 120000000;
 
             if (jt_recv_u64(fds[0], &resumed, 120000) != 0)
                 cr_assert_fail("iteration %d: the writer did not open in "
@@ -340,7 +340,7 @@ Test(journal_crash, random_kills_leave_a_dense_journal_whose_position_matches,
                                (unsigned long long)resumed,
                                (unsigned long long)st.last_complete);
             while (head_now() < target) {
-                if (jt_now_us() > deadline)
+                if (tl_now_us() > deadline)
                     cr_assert_fail("iteration %d: the writer did not reach "
                                    "seq %llu in 120 s", it,
                                    (unsigned long long)target);
@@ -352,7 +352,7 @@ Test(journal_crash, random_kills_leave_a_dense_journal_whose_position_matches,
         }
         close(fds[0]);
         kill(pid, SIGKILL);
-        status = jt_wait(pid, 10000);
+        status = tl_wait(pid, 10000);
         cr_assert_eq(status, 128 + SIGKILL,
                      "iteration %d: the writer child died on its own with "
                      "status %d (20-24 name the failed step)", it, status);

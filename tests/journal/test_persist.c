@@ -466,7 +466,7 @@ Test(journal_persist, opening_a_directory_with_garbage_is_an_error_not_a_crash)
     free(junk);
 
     /* A journal path that is a regular file. */
-    jt_rm_rf(jt_dir);
+    tl_rm_rf(jt_dir);
     cr_assert_eq(jt_write_file(jt_dir, "x", 1), 0);
     {
         jr_journal_opts o = JR_JOURNAL_OPTS_INIT;
@@ -582,7 +582,7 @@ static pid_t start_holder(int leave_group_open, int *down)
     close(dn[0]);
     /* (no side effects in assert messages: --full-stats evaluates them) */
     if (jt_recv_u64(up[0], &ready, 20000) != 0) {
-        int st = jt_wait(pid, 0);
+        int st = tl_wait(pid, 0);
 
         cr_assert_fail("writer child never became ready (exit %d)", st);
     }
@@ -611,7 +611,7 @@ Test(journal_persist, a_second_writer_in_another_process_gets_ebusy,
 
     /* The holder closes cleanly: the lock is free. */
     close(down);
-    st = jt_wait(pid, 20000);
+    st = tl_wait(pid, 20000);
     cr_assert_eq(st, 0, "holder exited %d", st);
     jr_err_clear(&err);
     w = NULL;
@@ -631,7 +631,7 @@ Test(journal_persist, the_writer_lock_dies_with_a_killed_process, .timeout = 60)
     jr_err err = {0};
     int rc;
 
-    jt_kill(pid);
+    tl_kill(pid);
     close(down);
     j = jt_open_existing(jt_dir);
     rc = jr_writer_open(&w, j, &wo, &err);
@@ -657,7 +657,7 @@ Test(journal_persist, a_writer_after_a_crash_mid_group_closes_it_with_abort,
     uint64_t s;
     jt_rec *rec;
 
-    jt_kill(pid);                       /* seqs 3, 4 committed, no end */
+    tl_kill(pid);                       /* seqs 3, 4 committed, no end */
     close(down);
 
     j = jt_open_existing(jt_dir);
@@ -896,7 +896,7 @@ Test(journal_persist, a_writer_whose_head_moved_underneath_is_poisoned,
     close(up[1]);
     close(dn[0]);
     if (jt_recv_u64(up[0], &ready, 20000) != 0) {
-        st = jt_wait(pid, 0);
+        st = tl_wait(pid, 0);
         cr_assert_fail("stale writer child never became ready (exit %d)", st);
     }
     /* Bypass the lock (an operator deleting writer.lock) and commit. */
@@ -910,7 +910,7 @@ Test(journal_persist, a_writer_whose_head_moved_underneath_is_poisoned,
     jr_journal_close(j);
 
     cr_assert_eq(jt_send_u64(dn[1], 1), 0);
-    st = jt_wait(pid, 30000);
+    st = tl_wait(pid, 30000);
     cr_assert_eq(st, 0, "stale writer: exit %d (33: its commit succeeded over"
                  " the other writer's records; 35-37: not poisoned after the "
                  "failure)", st);

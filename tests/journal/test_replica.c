@@ -1,7 +1,7 @@
 /*
 ** test_replica.c -- replicas, acknowledgements and pruning.
 **
-** Pruning removes stored records at or below the minimum acked seq of all
+** Pruning removes stored records at or below the minimum applied seq of all
 ** registered replicas (whole batches: the journals here are written in
 ** batches of 10, seqs 1-10, 11-20, ...), never anything above it, nothing
 ** without a replica, and nothing younger than the retention window.
@@ -132,7 +132,7 @@ Test(journal_replica, replicas_can_be_registered_listed_and_unregistered)
     cr_assert_eq(n, 2);
     cr_assert_not_null(find(reps, n, "alpha"));
     cr_assert_not_null(find(reps, n, "b.c-1_X"));
-    cr_assert_eq(find(reps, n, "alpha")->acked_seq, 0);
+    cr_assert_eq(find(reps, n, "alpha")->applied_seq, 0);
     jt_info(j, &info);
     cr_assert_eq(info.nreplicas, 2);
 
@@ -203,32 +203,32 @@ Test(journal_replica, acks_never_move_backwards)
     ack(j, "r1", 10);                      /* registers it */
     n = list(j, reps, 2);
     cr_assert_eq(n, 1);
-    cr_assert_eq(reps[0].acked_seq, 10);
-    cr_assert_geq(reps[0].acked_time_us, before - 5000000,
-                  "acked_time_us %lld is not a recent wall-clock time",
-                  (long long)reps[0].acked_time_us);
-    cr_assert_leq(reps[0].acked_time_us, before + 60000000);
+    cr_assert_eq(reps[0].applied_seq, 10);
+    cr_assert_geq(reps[0].applied_time_us, before - 5000000,
+                  "applied_time_us %lld is not a recent wall-clock time",
+                  (long long)reps[0].applied_time_us);
+    cr_assert_leq(reps[0].applied_time_us, before + 60000000);
     ack(j, "r1", 5);
     list(j, reps, 2);
-    cr_assert_eq(reps[0].acked_seq, 10, "ack moved back to %llu",
-                 (unsigned long long)reps[0].acked_seq);
+    cr_assert_eq(reps[0].applied_seq, 10, "ack moved back to %llu",
+                 (unsigned long long)reps[0].applied_seq);
     ack(j, "r1", 0);
     list(j, reps, 2);
-    cr_assert_eq(reps[0].acked_seq, 10);
+    cr_assert_eq(reps[0].applied_seq, 10);
     ack(j, "r1", 25);
     list(j, reps, 2);
-    cr_assert_eq(reps[0].acked_seq, 25);
+    cr_assert_eq(reps[0].applied_seq, 25);
     /* Registering it again keeps its ack. */
     cr_assert_eq(jr_replica_register(j, "r1", NULL), JR_OK);
     list(j, reps, 2);
-    cr_assert_eq(reps[0].acked_seq, 25, "register reset the ack");
+    cr_assert_eq(reps[0].applied_seq, 25, "register reset the ack");
     jr_journal_close(j);
 
     j = jt_open_existing(jt_dir);
     ack(j, "r1", 20);
     n = list(j, reps, 2);
     cr_assert_eq(n, 1);
-    cr_assert_eq(reps[0].acked_seq, 25);
+    cr_assert_eq(reps[0].applied_seq, 25);
     jr_journal_close(j);
 }
 
@@ -251,7 +251,7 @@ Test(journal_replica, prune_removes_only_records_at_or_below_the_minimum_ack)
     first = info.first_seq;
     cr_assert_leq(first, 38, "pruned seq %llu, above the minimum ack 37",
                   (unsigned long long)first - 1);
-    cr_assert_geq(first, 31, "batches 1-30 were fully acked but first_seq "
+    cr_assert_geq(first, 31, "batches 1-30 were fully applied but first_seq "
                   "is %llu", (unsigned long long)first);
     cr_assert_eq(pruned, first - 1, "pruned %llu, first_seq %llu",
                  (unsigned long long)pruned, (unsigned long long)first);
@@ -291,14 +291,14 @@ Test(journal_replica, prune_removes_only_records_at_or_below_the_minimum_ack)
     jr_journal_close(j);
 }
 
-Test(journal_replica, nothing_is_pruned_without_a_replica_that_acked)
+Test(journal_replica, nothing_is_pruned_without_a_replica_that_applied_anything)
 {
     jr_journal *j = journal_with(50);
     jr_info info;
 
     cr_assert_eq(prune(j, 0), 0, "pruned with no replica registered");
     cr_assert_eq(jr_replica_register(j, "idle", NULL), JR_OK);
-    cr_assert_eq(prune(j, 0), 0, "pruned though the replica acked nothing");
+    cr_assert_eq(prune(j, 0), 0, "pruned though the replica applied nothing");
     ack(j, "busy", 50);
     cr_assert_eq(prune(j, 0), 0, "pruned past the idle replica");
     jt_info(j, &info);
@@ -330,9 +330,9 @@ Test(journal_replica, the_retention_window_is_respected, .timeout = 30)
     int64_t r;
 
     write_range(w, 1, 50);
-    a_done = jt_now_us();
+    a_done = tl_now_us();
     usleep(2300 * 1000);                /* a gap between two commit times */
-    b_start = jt_now_us();
+    b_start = tl_now_us();
     write_range(w, 51, 100);
     ack(j, "r", 100);
 
@@ -341,7 +341,7 @@ Test(journal_replica, the_retention_window_is_respected, .timeout = 30)
     /* A window that ends inside the gap, however long the steps since
     ** took on this machine: the batches of 1..50 are older than it, those
     ** of 51..100 younger. */
-    now = jt_now_us();
+    now = tl_now_us();
     /* +1: prune reads the clock a little later than we do */
     r = (now - b_start + 999999) / 1000000 + 1;
     cr_assert_lt(r * 1000000, now - a_done, "no whole second fits between "

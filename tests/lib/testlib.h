@@ -33,7 +33,9 @@ int tl_rm_rf(const char *path);
 */
 const char *tl_build_dir(void);
 
-/* tl_http_get (a /metrics endpoint) is in tl_output.h */
+/* tl_http_get (a /metrics endpoint) is in tl_output.h, clocks and
+** children in tl_proc.h */
 #include "tl_output.h"
+#include "tl_proc.h"
 
 #endif /* SLUICE_TESTLIB_H */

@@ -24,10 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -38,7 +36,6 @@
 
 extern char **environ;
 
-#define MAX_CHILDREN 128
 #define MAX_CONNS    32
 #define MAX_DBS      8
 #define MAX_SERVERS  4
@@ -50,8 +47,6 @@ char rt_jdir[RT_PATH];
 char rt_db[65];
 char rt_url[RT_PATH + 200];
 
-static pid_t g_children[MAX_CHILDREN];
-static int g_nchildren;
 static int g_nlogs;
 static MYSQL *g_conns[MAX_CONNS];
 static int g_nconns;
@@ -90,20 +85,6 @@ char *rt_path(char *out, size_t cap, const char *name)
     cr_assert(n > 0 && (size_t)n < cap, "path too long: %s/%s", rt_base,
               name);
     return out;
-}
-
-int64_t rt_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void rt_sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 char *rt_slurp(const char *path)
@@ -404,7 +385,7 @@ void rt_setup(void)
                  strerror(errno));
     rt_path(rt_src, sizeof(rt_src), "src.db");
     rt_path(rt_jdir, sizeof(rt_jdir), "journal");
-    g_nchildren = 0;
+    tl_kill_all();
     g_nlogs = 0;
     g_nconns = 0;
     g_my = NULL;
@@ -417,14 +398,7 @@ void rt_setup(void)
 
 void rt_teardown(void)
 {
-    for (int i = 0; i < g_nchildren; i++)
-        if (g_children[i] > 0) {
-            kill(g_children[i], SIGKILL);
-            while (waitpid(g_children[i], NULL, 0) < 0 && errno == EINTR)
-                ;
-            g_children[i] = 0;
-        }
-    g_nchildren = 0;
+    tl_kill_all();
     for (int i = 0; i < g_nconns; i++)
         mysql_close(g_conns[i]);
     g_nconns = 0;
@@ -532,24 +506,6 @@ int64_t rt_sqlite_int(const char *path, const char *fmt, ...)
 /* processes                                                          */
 /* ------------------------------------------------------------------ */
 
-static void remember(pid_t pid)
-{
-    for (int i = 0; i < g_nchildren; i++)
-        if (g_children[i] == 0) {
-            g_children[i] = pid;
-            return;
-        }
-    cr_assert(g_nchildren < MAX_CHILDREN, "too many children");
-    g_children[g_nchildren++] = pid;
-}
-
-static void forget(pid_t pid)
-{
-    for (int i = 0; i < g_nchildren; i++)
-        if (g_children[i] == pid)
-            g_children[i] = 0;
-}
-
 static const char *bin_path(char *buf, size_t cap, const char *rel)
 {
     snprintf(buf, cap, "%s/%s", tl_build_dir(), rel);
@@ -581,7 +537,7 @@ void rt_spawnv(rt_proc *p, const char *bin, const char *const *args,
     char **envp;
     char pwvar[300];
     const char *base = strrchr(bin, '/');
-    pid_t parent = getpid(), pid;
+    pid_t pid;
     size_t nenv = 0, k = 0;
     int n = 0, fd, in;
 
@@ -613,13 +569,8 @@ void rt_spawnv(rt_proc *p, const char *bin, const char *const *args,
               0644);
     in = open("/dev/null", O_RDONLY | O_CLOEXEC);
     cr_assert(fd >= 0 && in >= 0, "%s: %s", p->log, strerror(errno));
-    fflush(NULL);
-    pid = fork();
+    pid = tl_fork();            /* dies with the test, remembered */
     if (pid == 0) {
-        /* a test killed by its timeout must not leave a replay running */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
         if (dup2(in, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
             _exit(127);
         execve(bin, argv, envp);
@@ -629,68 +580,25 @@ void rt_spawnv(rt_proc *p, const char *bin, const char *const *args,
     close(in);
     free(envp);
     cr_assert(pid > 0, "fork: %s", strerror(errno));
-    remember(pid);
     p->pid = pid;
-}
-
-int rt_wait_pid(pid_t pid, int timeout_ms)
-{
-    int64_t deadline = rt_now_ms() + timeout_ms;
-    int st, sleep_ms = 1;
-    pid_t r;
-
-    for (;;) {
-        r = waitpid(pid, &st, timeout_ms < 0 ? 0 : WNOHANG);
-        if (r == pid)
-            break;
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (rt_now_ms() >= deadline) {
-            kill(pid, SIGKILL);
-            while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-                ;
-            forget(pid);
-            return -2;
-        }
-        rt_sleep_ms(sleep_ms);
-        if (sleep_ms < 20)
-            sleep_ms++;
-    }
-    forget(pid);
-    if (WIFEXITED(st))
-        return WEXITSTATUS(st);
-    if (WIFSIGNALED(st))
-        return 128 + WTERMSIG(st);
-    return -1;
 }
 
 int rt_wait(rt_proc *p, int timeout_ms)
 {
     if (p->pid <= 0)
         return p->status;
-    p->status = rt_wait_pid(p->pid, timeout_ms);
+    p->status = tl_wait(p->pid, timeout_ms);
     p->pid = 0;
     return p->status;
 }
 
 int rt_alive(rt_proc *p)
 {
-    int st;
-    pid_t r;
-
     if (p->pid <= 0)
         return 0;
-    r = waitpid(p->pid, &st, WNOHANG);
-    if (r == 0)
+    if (!tl_reaped(p->pid, &p->status))
         return 1;
-    if (r == p->pid) {
-        forget(p->pid);
-        p->status = WIFEXITED(st) ? WEXITSTATUS(st)
-                                  : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-        p->pid = 0;
-    }
+    p->pid = 0;
     return 0;
 }
 
@@ -710,7 +618,7 @@ void rt_kill(rt_proc *p)
 
 void rt_wait_log(rt_proc *p, const char *needle, int n, int timeout_ms)
 {
-    int64_t deadline = rt_now_ms() + timeout_ms;
+    int64_t deadline = tl_now_ms() + timeout_ms;
 
     for (;;) {
         char *log = rt_slurp(p->log);        /* not kept: polled often */
@@ -722,10 +630,10 @@ void rt_wait_log(rt_proc *p, const char *needle, int n, int timeout_ms)
         if (!rt_alive(p))                /* no assertion per poll */
             cr_assert_fail("exited (%d) before logging %s %d times:\n%s",
                            p->status, needle, n, rt_log(p));
-        if (rt_now_ms() >= deadline)
+        if (tl_now_ms() >= deadline)
             cr_assert_fail("%s not logged %d times in %d ms:\n%s", needle, n,
                            timeout_ms, rt_log(p));
-        rt_sleep_ms(10);
+        tl_sleep_ms(10);
     }
 }
 
@@ -736,17 +644,10 @@ const char *rt_log(const rt_proc *p)
 
 pid_t rt_fork(void)
 {
-    pid_t pid;
+    pid_t pid = tl_fork();      /* the child: no Criterion call (U3) */
 
-    fflush(NULL);
-    pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        return 0;       /* the child: no Criterion call from here on (U3) */
-    }
-    if (pid < 0)
+    if (pid < 0)            /* never assert in the child, even passing */
         cr_assert_fail("fork: %s", strerror(errno));
-    remember(pid);
     return pid;
 }
 
@@ -848,14 +749,14 @@ void rt_capture_start(rt_proc *p, ...)
     /* sluice-replay refuses a journal that does not exist yet: let
     ** capture create it first, as an operator's start order would */
     snprintf(mdb, sizeof(mdb), "%s/data.mdb", rt_jdir);
-    deadline = rt_now_ms() + 60000;
+    deadline = tl_now_ms() + 60000;
     while (stat(mdb, &sb) != 0) {
         if (!rt_alive(p))
             cr_assert_fail("sluice-capture exited %d:\n%s", p->status,
                            rt_log(p));
-        if (rt_now_ms() >= deadline)
+        if (tl_now_ms() >= deadline)
             cr_assert_fail("no journal after 60 s");
-        rt_sleep_ms(5);
+        tl_sleep_ms(5);
     }
     /* and attached: until then it needs the source's locks (switching it
     ** to WAL, installing triggers), which an application committing
@@ -884,7 +785,7 @@ const char *rt_http_get(int port, const char *path)
 
 int rt_metrics_port(const rt_proc *p, int timeout_ms)
 {
-    int64_t deadline = rt_now_ms() + timeout_ms;
+    int64_t deadline = tl_now_ms() + timeout_ms;
 
     for (;;) {
         char *log = rt_slurp(p->log);
@@ -896,9 +797,9 @@ int rt_metrics_port(const rt_proc *p, int timeout_ms)
             return v;
         }
         free(log);
-        cr_assert(rt_now_ms() < deadline, "no metrics endpoint logged:\n%s",
+        cr_assert(tl_now_ms() < deadline, "no metrics endpoint logged:\n%s",
                   rt_log(p));
-        rt_sleep_ms(20);
+        tl_sleep_ms(20);
     }
 }
 
@@ -1000,14 +901,14 @@ int rt_wait_applied(MYSQL *db, const char *replica, const char *jdir,
     ** idle-machine guess */
     if (timeout_ms < 120000)
         timeout_ms = 120000;
-    deadline = rt_now_ms() + timeout_ms;
+    deadline = tl_now_ms() + timeout_ms;
 
     for (;;) {
         if (rt_position(db, replica) >= want)
             return 0;
-        if (rt_now_ms() > deadline)
+        if (tl_now_ms() > deadline)
             return -1;
-        rt_sleep_ms(20);
+        tl_sleep_ms(20);
     }
 }
 

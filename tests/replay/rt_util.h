@@ -53,6 +53,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "tl_proc.h"
+
 #define RT_PATH 512
 
 extern char rt_base[RT_PATH];
@@ -66,8 +68,6 @@ void rt_teardown(void);
 
 /* out = rt_base/name; returns out. */
 char *rt_path(char *out, size_t cap, const char *name);
-int64_t rt_now_ms(void);
-void rt_sleep_ms(int ms);
 /* Whole file, NUL-terminated, malloc'd; NULL if unreadable. */
 char *rt_slurp(const char *path);
 int rt_count(const char *hay, const char *needle);
@@ -148,10 +148,11 @@ void rt_wait_log(rt_proc *p, const char *needle, int n, int timeout_ms);
 /* Its log so far; never NULL. The string belongs to the fixture (freed
 ** by rt_teardown()), so it can go straight into an assertion message. */
 const char *rt_log(const rt_proc *p);
-/* fork(); the child is remembered for rt_teardown(). The child must
-** leave with _exit() and must not call Criterion (no cr_* at all). */
+/* tl_fork(), asserting it worked; the child is killed by rt_teardown()
+** if still there. The child must leave with _exit() and must not call
+** Criterion (no cr_* at all). Clocks, waits and kills are testlib's:
+** tl_now_ms, tl_sleep_ms, tl_wait, tl_kill (tl_proc.h). */
 pid_t rt_fork(void);
-int rt_wait_pid(pid_t pid, int timeout_ms);
 
 /* sluice-capture --source rt_src --journal rt_jdir [args] --once:
 ** asserts exit 0 within 60 s. */

@@ -79,12 +79,12 @@ Test(replay_badinput, malformed_urls_are_refused_naming_what_is_wrong)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         const char *args[] = { "--target", bad[i].url, NULL };
         const char *log;
-        int64_t t0 = rt_now_ms();
+        int64_t t0 = tl_now_ms();
         int rc = replay_with(rt_password(), &log, 10000, args);
 
         cr_expect(rc > 0 && rc < 128, "URL '%s': exit %d", bad[i].url, rc);
-        cr_expect(rt_now_ms() - t0 < 5000, "URL '%s' took %lld ms",
-                  bad[i].url, (long long)(rt_now_ms() - t0));
+        cr_expect(tl_now_ms() - t0 < 5000, "URL '%s' took %lld ms",
+                  bad[i].url, (long long)(tl_now_ms() - t0));
         cr_expect(contains_ci(log, "url") && contains_ci(log, bad[i].says),
                   "URL '%s': message does not say what is wrong "
                   "(expected a mention of '%s'):\n%s", bad[i].url,
@@ -111,11 +111,11 @@ Test(replay_badinput, a_wrong_password_fails_once_with_a_message_naming_the_acce
     int rc;
 
     small_source();
-    t0 = rt_now_ms();
+    t0 = tl_now_ms();
     rc = replay_with("not-the-password", &log, 30000, args);
     cr_expect(rc > 0 && rc < 128, "exit %d:\n%s", rc, log);
-    cr_expect(rt_now_ms() - t0 < 10000, "took %lld ms to give up on bad "
-              "credentials", (long long)(rt_now_ms() - t0));
+    cr_expect(tl_now_ms() - t0 < 10000, "took %lld ms to give up on bad "
+              "credentials", (long long)(tl_now_ms() - t0));
     cr_expect(contains_ci(log, "access denied"), "%s", log);
     cr_expect(strstr(log, "not-the-password") == NULL,
               "the password appears in the log:\n%s", log);
@@ -152,12 +152,12 @@ Test(replay_badinput, an_unreachable_host_gives_up_after_once_timeout)
     int rc;
 
     small_source();
-    t0 = rt_now_ms();
+    t0 = tl_now_ms();
     rc = replay_with(rt_password(), &log, 30000, args);
     cr_expect(rc > 0 && rc < 128, "exit %d:\n%s", rc, log);
-    cr_expect(rt_now_ms() - t0 >= 1500 && rt_now_ms() - t0 < 12000,
+    cr_expect(tl_now_ms() - t0 >= 1500 && tl_now_ms() - t0 < 12000,
               "gave up after %lld ms (--once-timeout-s 2)",
-              (long long)(rt_now_ms() - t0));
+              (long long)(tl_now_ms() - t0));
     cr_expect(strstr(log, "127.0.0.1:1") != NULL, "the host is not named:"
               "\n%s", log);
     cr_expect(rt_count(log, "level=error") <= 3, "one line per retry?\n%s",

@@ -107,7 +107,7 @@ static void replay_to_end(const char *url)
 ** Asserts replay stays alive meanwhile. */
 static int64_t wait_position(MYSQL *my, rt_proc *p, int64_t target)
 {
-    int64_t deadline = rt_now_ms() + 120000, pos;
+    int64_t deadline = tl_now_ms() + 120000, pos;
 
     /* no assertion per poll: with --full-stats each one that passes is a
     ** message to Criterion's runner */
@@ -115,10 +115,10 @@ static int64_t wait_position(MYSQL *my, rt_proc *p, int64_t target)
         if (!rt_alive(p))
             cr_assert_fail("replay exited by itself (%d):\n%s", p->status,
                            rt_log(p));
-        if (rt_now_ms() >= deadline)
+        if (tl_now_ms() >= deadline)
             cr_assert_fail("replay did not reach seq %" PRId64 " in 120 s "
                            "(at %" PRId64 "):\n%s", target, pos, rt_log(p));
-        rt_sleep_ms(1);
+        tl_sleep_ms(1);
     }
     return pos;
 }
@@ -146,13 +146,13 @@ static void kill_many_times(const char *url, MYSQL *my, int max_kills,
         rt_replay_start(&p, url, "--poll-ms", "1", "--txn-groups",
                         rt_rng_below(&rng, 3) == 0 ? "1" : "2", NULL);
         if (rt_rng_below(&rng, 4) == 0) {
-            rt_sleep_ms((int)rt_rng_below(&rng, 21));
+            tl_sleep_ms((int)rt_rng_below(&rng, 21));
             early++;
         } else {
             int64_t span = (head - from) / 6 + 1;
             wait_position(my, &p, from + 1 + (int64_t)rt_rng_below(
                                       &rng, (uint64_t)span));
-            rt_sleep_ms((int)rt_rng_below(&rng, 4));
+            tl_sleep_ms((int)rt_rng_below(&rng, 4));
         }
         cr_assert(rt_alive(&p), "replay exited by itself (%d):\n%s",
                   p.status, rt_log(&p));

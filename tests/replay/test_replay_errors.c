@@ -35,10 +35,10 @@ TestSuite(replay_errors, .init = rt_setup, .fini = rt_teardown,
 static int replay_timed(rt_proc *p, const char *url, int64_t *ms,
                         const char *a1, const char *a2)
 {
-    int64_t t0 = rt_now_ms();
+    int64_t t0 = tl_now_ms();
     int rc = rt_replay_run(p, url, "--once-timeout-s", "60", a1, a2, NULL);
 
-    *ms = rt_now_ms() - t0;
+    *ms = tl_now_ms() - t0;
     return rc;
 }
 
@@ -86,7 +86,7 @@ Test(replay_errors, a_running_replay_stuck_on_a_permanent_error_shows_stuck_and_
     rt_replay_start(&p, rt_url, "--metrics", "127.0.0.1:0",
                     "--retry-max-ms", "200", NULL);
     port = rt_metrics_port(&p, 15000);
-    deadline = rt_now_ms() + 20000;
+    deadline = tl_now_ms() + 20000;
     for (;;) {
         body = rt_http_get(port, "/metrics");
         if (body != NULL && rt_metric(body, "sluice_replay_stuck", NULL) == 1
@@ -94,29 +94,29 @@ Test(replay_errors, a_running_replay_stuck_on_a_permanent_error_shows_stuck_and_
                          "replica=\"default\"") > 0)
             break;
         cr_assert(rt_alive(&p), "replay exited:\n%s", rt_log(&p));
-        cr_assert(rt_now_ms() < deadline, "never stuck with lag:\n%s\n%s",
+        cr_assert(tl_now_ms() < deadline, "never stuck with lag:\n%s\n%s",
                   body ? body : "(no answer)", rt_log(&p));
-        rt_sleep_ms(100);
+        tl_sleep_ms(100);
     }
     cr_expect(rt_metric(body, "sluice_replay_lag_records",
                         "replica=\"default\"") > 0, "%s", body);
-    rt_sleep_ms(1500);                /* several retries at <= 200 ms */
+    tl_sleep_ms(1500);                /* several retries at <= 200 ms */
     cr_expect_eq(rt_count(rt_log(&p), "event=replay.target_problem"), 1,
                  "a repeated problem must be logged once:\n%s", rt_log(&p));
     /* fixed by the operator: it goes on, no restart */
     rt_my_exec(my, "DROP TRIGGER g_guard");
     cr_assert_eq(rt_wait_applied(my, "default", rt_jdir, 20000), 0, "%s",
                  rt_log(&p));
-    deadline = rt_now_ms() + 10000;
+    deadline = tl_now_ms() + 10000;
     for (;;) {
         body = rt_http_get(port, "/metrics");
         if (body != NULL && rt_metric(body, "sluice_replay_stuck", NULL) == 0
             && rt_metric(body, "sluice_replay_lag_seconds",
                          "replica=\"default\"") == 0)
             break;
-        cr_assert(rt_now_ms() < deadline, "still stuck:\n%s",
+        cr_assert(tl_now_ms() < deadline, "still stuck:\n%s",
                   body ? body : "(no answer)");
-        rt_sleep_ms(100);
+        tl_sleep_ms(100);
     }
     cr_expect_eq(rt_stop(&p, 20000), 0, "%s", rt_log(&p));
     RT_ASSERT_SAME_ALL(my);
@@ -250,7 +250,7 @@ Test(replay_errors, skip_records_non_utf8_text_over_long_values_and_bad_dates)
 ** (0). No assertion: the caller still has a server setting to restore. */
 static int log_has(rt_proc *p, const char *needle, int timeout_ms)
 {
-    int64_t deadline = rt_now_ms() + timeout_ms;
+    int64_t deadline = tl_now_ms() + timeout_ms;
 
     for (;;) {
         char *log = rt_slurp(p->log);
@@ -259,9 +259,9 @@ static int log_has(rt_proc *p, const char *needle, int timeout_ms)
         free(log);
         if (have)
             return 1;
-        if (!rt_alive(p) || rt_now_ms() >= deadline)
+        if (!rt_alive(p) || tl_now_ms() >= deadline)
             return 0;
-        rt_sleep_ms(20);
+        tl_sleep_ms(20);
     }
 }
 
@@ -295,7 +295,7 @@ Test(replay_errors, a_lock_wait_timeout_is_transient_retried_and_converges)
     ** restored */
     rt_replay_start(&p, rt_url, "--retry-max-ms", "200", NULL);
     retried = log_has(&p, "event=replay.retry", 20000);
-    rt_sleep_ms(retried ? 3000 : 0);       /* several 1 s waits more */
+    tl_sleep_ms(retried ? 3000 : 0);       /* several 1 s waits more */
     alive = rt_alive(&p);
     rt_my_exec(my, "SET GLOBAL innodb_lock_wait_timeout = %lld",
                (long long)saved);
@@ -344,7 +344,7 @@ Test(replay_errors, a_lock_wait_timeout_under_once_waits_and_exits_0)
         rt_spawnv(&p, rt_replay_bin(), args, rt_password());
     }
     rc = log_has(&p, "event=replay.retry", 20000);
-    rt_sleep_ms(rc ? 2500 : 0);
+    tl_sleep_ms(rc ? 2500 : 0);
     rt_my_exec(my, "SET GLOBAL innodb_lock_wait_timeout = %lld",
                (long long)saved);
     rt_my_exec(locker, "ROLLBACK");
@@ -405,7 +405,7 @@ Test(replay_errors, a_read_only_server_is_transient_waited_out_and_converges)
     /* nothing asserts until read_only is off again */
     rt_replay_start(&p, url, "--retry-max-ms", "200", NULL);
     waited = log_has(&p, "kind=transient", 20000);
-    rt_sleep_ms(waited ? 3000 : 0);        /* many retries at <= 200 ms */
+    tl_sleep_ms(waited ? 3000 : 0);        /* many retries at <= 200 ms */
     alive = rt_alive(&p);
     permanent = strstr(rt_log(&p), "kind=permanent") != NULL;
     cr_expect_eq(rt_position(my, "default"), applied,
@@ -459,10 +459,10 @@ Test(replay_errors, a_transient_error_past_the_30_s_window_logs_the_suppressed_c
     rt_replay_start(&p, rt_url, "--retry-max-ms", "200", NULL);
     first = log_has(&p, "event=replay.retry", 20000);
     if (first) {
-        first_ms = rt_now_ms();
+        first_ms = tl_now_ms();
         k_first = strstr(rt_log(&p), "table k") != NULL;
         then = k_first ? "table j" : "table k";
-        rt_sleep_ms(32000);            /* past the 30 s window */
+        tl_sleep_ms(32000);            /* past the 30 s window */
     }
     rt_my_exec(k_first ? lk : lj, "ROLLBACK");  /* now it waits for the other */
     second = first && log_has(&p, then, 10000);
@@ -470,7 +470,7 @@ Test(replay_errors, a_transient_error_past_the_30_s_window_logs_the_suppressed_c
                (long long)saved);
     rt_my_exec(k_first ? lj : lk, "ROLLBACK");
     cr_assert(first && second, "first line after %lld ms:\n%s",
-              (long long)(first_ms ? rt_now_ms() - first_ms : -1),
+              (long long)(first_ms ? tl_now_ms() - first_ms : -1),
               rt_log(&p));
     cr_assert_eq(rt_wait_applied(my, "default", rt_jdir, 30000), 0, "%s",
                  rt_log(&p));

@@ -168,11 +168,11 @@ static void cluster_ready(const char *db)
     ** connects to node 2 right away could find no such database (seen
     ** under load as "node 2 does not answer") */
     for (int n = 2; n <= NODES; n++) {
-        int64_t deadline = rt_now_ms() + 60000;
+        int64_t deadline = tl_now_ms() + 60000;
         while ((m = node_try(n, db)) == NULL) {
-            cr_assert(rt_now_ms() < deadline, "node %d never showed "
+            cr_assert(tl_now_ms() < deadline, "node %d never showed "
                       "database %s", n, db);
-            rt_sleep_ms(100);
+            tl_sleep_ms(100);
         }
         mysql_close(m);
     }
@@ -304,7 +304,7 @@ static int64_t position_on(int n, const char *db, const char *replica)
 static int64_t wait_progress(const char *db, const char *replica,
                              int64_t after, int skip, int timeout_ms)
 {
-    int64_t deadline = rt_now_ms() + timeout_ms;
+    int64_t deadline = tl_now_ms() + timeout_ms;
 
     for (;;) {
         for (int n = 1; n <= NODES; n++) {
@@ -316,10 +316,10 @@ static int64_t wait_progress(const char *db, const char *replica,
             if (p > after)
                 return p;
         }
-        cr_assert(rt_now_ms() < deadline, "replay made no progress past "
+        cr_assert(tl_now_ms() < deadline, "replay made no progress past "
                   "seq %lld within %d s", (long long)after,
                   timeout_ms / 1000);
-        rt_sleep_ms(200);
+        tl_sleep_ms(200);
     }
 }
 
@@ -344,7 +344,7 @@ static void assert_nodes_equal(const char *src, const char *db,
 ** poll (60 s: a limit, not an expectation) until it names a node. */
 static int node_in_use(const rt_proc *replay, int port)
 {
-    int64_t end = rt_now_ms() + 60000;
+    int64_t end = tl_now_ms() + 60000;
     int v;
 
     (void)replay;
@@ -353,8 +353,8 @@ static int node_in_use(const rt_proc *replay, int port)
         v = text ? (int)rt_metric(text, "sluice_replay_node", NULL) : -1;
         if (v >= 1)
             break;
-        rt_sleep_ms(100);
-    } while (rt_now_ms() < end);
+        tl_sleep_ms(100);
+    } while (tl_now_ms() < end);
     return v;
 }
 
@@ -394,7 +394,7 @@ static void pipeline_settle(pipeline *pl)
 
     cr_assert(f != NULL);
     fclose(f);
-    cr_assert_eq(rt_wait_pid(pl->app, 60000), 0, "the application failed");
+    cr_assert_eq(tl_wait(pl->app, 60000), 0, "the application failed");
     gsh_ok("wait", NODES, NULL);
     assert_nodes_equal(rt_src, rt_db, "default", rt_jdir);
 }
@@ -450,10 +450,10 @@ Test(replay_galera,
         pos = wait_progress(rt_db, "default", pos + 30, victim, 300000);
         {
             /* /metrics is refreshed once a second */
-            int64_t deadline = rt_now_ms() + 30000;
+            int64_t deadline = tl_now_ms() + 30000;
             while (node_in_use(&pl.rep, pl.port) == victim &&
-                   rt_now_ms() < deadline)
-                rt_sleep_ms(200);
+                   tl_now_ms() < deadline)
+                tl_sleep_ms(200);
         }
         cr_assert_neq(node_in_use(&pl.rep, pl.port), victim,
                       "replay still reports the stopped node");
@@ -501,11 +501,11 @@ Test(replay_galera, the_whole_cluster_restarted_under_replay)
     down_at = rt_journal_complete_seq(rt_jdir);
     {
         /* the outage is lag: the journal grows, replay stays up */
-        int64_t deadline = rt_now_ms() + 120000;
+        int64_t deadline = tl_now_ms() + 120000;
         while (rt_journal_complete_seq(rt_jdir) < down_at + 50) {
-            cr_assert(rt_now_ms() < deadline, "capture stopped journaling "
+            cr_assert(tl_now_ms() < deadline, "capture stopped journaling "
                       "while the cluster was down");
-            rt_sleep_ms(200);
+            tl_sleep_ms(200);
         }
     }
     cr_assert(rt_alive(&pl.rep), "replay exited while the cluster was "
@@ -535,14 +535,14 @@ Test(replay_galera, a_frozen_node_is_left_behind_by_the_timeouts)
     victim = node_in_use(&pl.rep, pl.port);
     cr_assert(victim >= 1 && victim <= NODES, "no node in use");
     gsh_ok("kill", victim, "STOP");
-    t0 = rt_now_ms();
+    t0 = tl_now_ms();
     for (int n = 1; n <= NODES; n++) {
         int64_t p = n == victim ? -1 : position_on(n, rt_db, "default");
         if (p > pos)
             pos = p;
     }
     pos = wait_progress(rt_db, "default", pos + 10, victim, 300000);
-    took = rt_now_ms() - t0;
+    took = tl_now_ms() - t0;
     fprintf(stderr, "galera frozen node: groups went on through another "
             "node %lld ms after SIGSTOP\n", (long long)took);
     gsh_ok("kill", victim, "CONT");
@@ -573,12 +573,12 @@ Test(replay_galera, a_burst_of_ddl_on_another_node_is_retried_through)
     m = node(other, rt_db);
     /* until replay has met some aborts (a limit of 120 s, not an
     ** expectation: under load a burst of a few dozen does it) */
-    deadline = rt_now_ms() + 120000;
+    deadline = tl_now_ms() + 120000;
     while ((conflicts = metric(pl.port, "sluice_replay_conflicts_total")) < 3 &&
-           rt_now_ms() < deadline) {
+           tl_now_ms() < deadline) {
         for (int i = 0; i < 10; i++, ddl++)
             rt_my_exec(m, "ALTER TABLE acct COMMENT = 'burst %d'", ddl);
-        rt_sleep_ms(1100);                 /* /metrics: once a second */
+        tl_sleep_ms(1100);                 /* /metrics: once a second */
     }
     mysql_close(m);
     fprintf(stderr, "galera ddl burst: %d ALTERs, %.0f conflicts retried\n",
@@ -623,7 +623,7 @@ Test(replay_galera, a_node_outside_the_primary_component_is_passed_over)
         }
         if (isolated)
             break;
-        rt_sleep_ms(200);
+        tl_sleep_ms(200);
     }
     cr_assert_lt(i, 600, "node 1 stayed in the primary component");
     /* node 1 first in the list: replay must pass it over */

@@ -27,9 +27,9 @@ TestSuite(replay_interrupted, .init = rt_setup, .fini = rt_teardown,
 ** under way, committed batch by batch). 0 if it did not happen. */
 static int wait_open_group(int timeout_ms)
 {
-    int64_t end = rt_now_ms() + timeout_ms;
+    int64_t end = tl_now_ms() + timeout_ms;
 
-    while (rt_now_ms() < end) {
+    while (tl_now_ms() < end) {
         jr_journal *j;
         jr_journal_opts o = JR_JOURNAL_OPTS_INIT;
         jr_info info;
@@ -42,7 +42,7 @@ static int wait_open_group(int timeout_ms)
             if (open)
                 return 1;
         }
-        rt_sleep_ms(2);
+        tl_sleep_ms(2);
     }
     return 0;
 }

@@ -57,12 +57,12 @@ Test(replay_names, accented_names_are_counted_in_characters_not_bytes)
 static int replay_quick(rt_proc *p, const char *a1, const char *a2,
                         const char *a3, const char *a4)
 {
-    int64_t t0 = rt_now_ms();
+    int64_t t0 = tl_now_ms();
     int rc = rt_replay_run(p, rt_url, "--once-timeout-s", "5", a1, a2, a3,
                            a4, NULL);
 
-    cr_expect(rt_now_ms() - t0 < 20000, "--once took %" PRId64 " ms",
-              rt_now_ms() - t0);
+    cr_expect(tl_now_ms() - t0 < 20000, "--once took %" PRId64 " ms",
+              tl_now_ms() - t0);
     return rc;
 }
 

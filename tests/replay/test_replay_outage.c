@@ -93,7 +93,7 @@ static pid_t start_writer(int from, int n)
     _exit(rc == SQLITE_OK ? 0 : 1);
 }
 
-/* Has child pid exited? (Not reaped: rt_wait_pid still sees it.) */
+/* Has child pid exited? (Not reaped: tl_wait still sees it.) */
 static int exited(pid_t pid)
 {
     siginfo_t si;
@@ -106,11 +106,11 @@ static int exited(pid_t pid)
 /* Wait until the private server's sqlite_sluice_position shows progress. */
 static void wait_progress(MYSQL *my, int64_t beyond, int timeout_ms)
 {
-    int64_t deadline = rt_now_ms() + timeout_ms;
+    int64_t deadline = tl_now_ms() + timeout_ms;
 
     while (rt_position(my, "default") <= beyond) {
-        cr_assert(rt_now_ms() < deadline, "replay made no progress");
-        rt_sleep_ms(20);
+        cr_assert(tl_now_ms() < deadline, "replay made no progress");
+        tl_sleep_ms(20);
     }
 }
 
@@ -121,7 +121,7 @@ static void finish_and_compare(rt_proc *cap, rt_proc *rep, pid_t w,
     const char *log;
     int rc;
 
-    rc = rt_wait_pid(w, 90000);
+    rc = tl_wait(w, 90000);
     cr_assert_eq(rc, 0, "writer failed (%d)", rc);
     rc = rt_stop(cap, 20000);
     cr_assert_eq(rc, 0, "capture exited %d: %s", rc, rt_log(cap));
@@ -165,7 +165,7 @@ static void outage(const char *down, const char *up)
     wait_progress(my, rt_position(my, "default"), 60000);
     retries = rt_count(rt_log(&rep), "event=replay.backoff");
     server(down);                     /* mid-stream */
-    t0 = rt_now_ms();
+    t0 = tl_now_ms();
     at = rt_journal_complete_seq(rt_jdir);
     /* the outage lasts until replay has retried three times and capture
     ** has journaled on meanwhile (the outage is lag), unless the
@@ -174,15 +174,15 @@ static void outage(const char *down, const char *up)
     while (rt_journal_complete_seq(rt_jdir) <= at && !exited(w)) {
         if (!rt_alive(&cap))
             cr_assert_fail("capture died during the outage");
-        if (rt_now_ms() - t0 >= 120000)
+        if (tl_now_ms() - t0 >= 120000)
             cr_assert_fail("capture journaled nothing during the outage");
-        rt_sleep_ms(20);
+        tl_sleep_ms(20);
     }
     cr_assert(rt_alive(&rep), "replay died during the outage:\n%s",
               rt_log(&rep));
     cr_assert(rt_alive(&cap), "capture died during the outage");
     server(up);
-    cr_log_info("outage lasted %lld ms", (long long)(rt_now_ms() - t0));
+    cr_log_info("outage lasted %lld ms", (long long)(tl_now_ms() - t0));
     finish_and_compare(&cap, &rep, w, rep_pid);
 }
 
@@ -262,7 +262,7 @@ Test(replay_outage, replay_started_before_capture_created_the_journal_waits_for_
     source_table();
     rt_capture_start(&cap, "--poll-ms", "2", NULL);
     w = start_writer(1000, 300);
-    rc = rt_wait_pid(w, 60000);
+    rc = tl_wait(w, 60000);
     cr_assert_eq(rc, 0, "writer failed (%d)", rc);
     rc = rt_stop(&cap, 20000);
     cr_assert_eq(rc, 0, "capture exited %d: %s", rc, rt_log(&cap));

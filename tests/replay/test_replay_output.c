@@ -63,7 +63,7 @@ static int has_field(const char *log, const char *event, const char *key,
 /* The port a program logged for its /metrics endpoint. */
 static int metrics_port(rt_proc *p, const char *event)
 {
-    int64_t deadline = rt_now_ms() + 30000;
+    int64_t deadline = tl_now_ms() + 30000;
 
     for (;;) {
         const char *log = rt_log(p), *line = strstr(log, event);
@@ -81,8 +81,8 @@ static int metrics_port(rt_proc *p, const char *event)
             }
         }
         cr_assert(rt_alive(p), "exited (%d):\n%s", p->status, log);
-        cr_assert(rt_now_ms() < deadline, "no %s line:\n%s", event, log);
-        rt_sleep_ms(20);
+        cr_assert(tl_now_ms() < deadline, "no %s line:\n%s", event, log);
+        tl_sleep_ms(20);
     }
 }
 
@@ -142,11 +142,11 @@ Test(replay_output, hostile_names_give_logfmt_lines_and_valid_metrics_end_to_end
            "UPDATE \"we\"\"ird = name\" SET \"a=b c\" = 10 WHERE id = 1;"
            "DELETE FROM \"back\\slash\" WHERE k = 'k=2';"
            "INSERT INTO \"" T_NL "\" VALUES (2, 'y');");
-    rt_sleep_ms(50);
+    tl_sleep_ms(50);
     cr_assert_eq(rt_wait_applied(rt_my(), "default", rt_jdir, 60000), 0,
                  "replay did not catch up:\n%s", rt_log(&rep));
     RT_ASSERT_SAME_ALL(rt_my());
-    rt_sleep_ms(1100);                /* /metrics is refreshed each second */
+    tl_sleep_ms(1100);                /* /metrics is refreshed each second */
     assert_metrics_valid(cport, "capture");
     assert_metrics_valid(rport, "replay");
     cr_assert_eq(rt_stop(&rep, 20000), 0, "%s", rt_log(&rep));

@@ -177,7 +177,7 @@ Test(replay_prefix, a_checker_reading_during_replay_never_sees_the_total_change)
     w = rt_fork();
     if (w == 0)
         writer();
-    rc = rt_wait_pid(w, 90000);
+    rc = tl_wait(w, 90000);
     cr_assert_eq(rc, 0, "writer failed (%d)", rc);
     cr_assert_eq(rt_sqlite_int(rt_src, "SELECT (SELECT SUM(bal) FROM acct_a)"
                                " + (SELECT SUM(bal) FROM acct_b)"), TOTAL);
@@ -191,7 +191,7 @@ Test(replay_prefix, a_checker_reading_during_replay_never_sees_the_total_change)
         cr_assert_not_null(f);
         fclose(f);
     }
-    rc = rt_wait_pid(c, 30000);
+    rc = tl_wait(c, 30000);
     cr_assert_eq(rc, 0, "checker failed (%d)", rc);
     res = rt_slurp(out);
     cr_assert_not_null(res);

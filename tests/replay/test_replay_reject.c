@@ -307,15 +307,15 @@ Test(replay_reject, a_running_replay_stuck_on_a_bad_value_logs_once_shows_lag_an
                          &applied);
     rt_replay_start(&rep, rt_url, "--retry-max-ms", "200", "--poll-ms", "5",
                     "--log-level", "debug", NULL);
-    deadline = rt_now_ms() + 20000;
+    deadline = tl_now_ms() + 20000;
     for (;;) {
         log = rt_log(&rep);
         if (strstr(log, "abc") != NULL)
             break;
         cr_assert(rt_alive(&rep), "replay exited (%d) instead of retrying",
                   rep.status);
-        cr_assert(rt_now_ms() < deadline, "no error logged");
-        rt_sleep_ms(50);
+        cr_assert(tl_now_ms() < deadline, "no error logged");
+        tl_sleep_ms(50);
     }
     rt_wait_log(&rep, "event=replay.backoff", 5, 60000);  /* retrying */
     cr_assert(rt_alive(&rep), "replay gave up: %s", rt_log(&rep));

@@ -22,9 +22,9 @@
 TestSuite(replay_replicas, .init = rt_setup, .fini = rt_teardown,
           .timeout = 150);
 
-/* acked_seq of replica `name` in `sluice-inspect --json stat`, -1 if the
+/* applied_seq of replica `name` in `sluice-inspect --json stat`, -1 if the
 ** replica is not listed. */
-static int64_t acked(const char *js, const char *name)
+static int64_t applied_of(const char *js, const char *name)
 {
     char pat[100];
     const char *p, *a;
@@ -33,8 +33,8 @@ static int64_t acked(const char *js, const char *name)
     p = strstr(js, pat);
     if (p == NULL)
         return -1;
-    a = strstr(p, "\"acked_seq\":");
-    return a ? strtoll(a + 12, NULL, 10) : -1;
+    a = strstr(p, "\"applied_seq\":");
+    return a ? strtoll(a + strlen("\"applied_seq\":"), NULL, 10) : -1;
 }
 
 static int64_t first_seq(const char *js)
@@ -109,12 +109,12 @@ Test(replay_replicas, two_replicas_read_one_journal_independently_and_both_conve
         replay_replica(rt_url, "r1");
     }
     js = rt_inspect_stat_json(rt_jdir);
-    a1 = acked(js, "r1");
-    a2 = acked(js, "r2");
+    a1 = applied_of(js, "r1");
+    a2 = applied_of(js, "r2");
     cr_expect(a1 > a2 && a2 > 0, "acks r1=%" PRId64 " r2=%" PRId64 ": %s",
               a1, a2, js);
     cr_expect(first_seq(js) <= a2 + 1, "capture pruned records replica r2 "
-              "has not applied: first_seq %" PRId64 ", r2 acked %" PRId64,
+              "has not applied: first_seq %" PRId64 ", r2 applied %" PRId64,
               first_seq(js), a2);
     replay_replica(url2, "r2");
     RT_ASSERT_SAME_ALL(my2);
@@ -126,7 +126,7 @@ Test(replay_replicas, two_replicas_read_one_journal_independently_and_both_conve
     w = rt_fork();
     if (w == 0)
         writer(2000, 400);
-    rc = rt_wait_pid(w, 60000);
+    rc = tl_wait(w, 60000);
     cr_assert_eq(rc, 0, "writer failed (%d)", rc);
     rc = rt_stop(&cap, 20000);
     cr_assert_eq(rc, 0, "capture exited %d: %s", rc, rt_log(&cap));
@@ -146,8 +146,8 @@ Test(replay_replicas, two_replicas_read_one_journal_independently_and_both_conve
 
     head = rt_journal_complete_seq(rt_jdir);
     js = rt_inspect_stat_json(rt_jdir);
-    cr_expect_eq(acked(js, "r1"), head, "stat: %s", js);
-    cr_expect_eq(acked(js, "r2"), head, "stat: %s", js);
+    cr_expect_eq(applied_of(js, "r1"), head, "stat: %s", js);
+    cr_expect_eq(applied_of(js, "r2"), head, "stat: %s", js);
     {
         const char *argv[] = { rt_jdir, "stat", NULL };
         rt_proc p;
@@ -230,7 +230,7 @@ Test(replay_replicas, a_replay_that_fails_at_start_registers_nothing_and_a_repli
     cr_expect(strstr(out, "r2") == NULL && strstr(out, "r3") == NULL,
               "a replay that never started holds back pruning:\n%s", out);
     out = inspect_replicas(1);
-    cr_expect(strstr(out, "{\"name\":\"r1\",\"acked_seq\":") != NULL,
+    cr_expect(strstr(out, "{\"name\":\"r1\",\"applied_seq\":") != NULL,
               "%s", out);
     /* dropping r1: pruning no longer waits for it */
     cr_expect_eq(unregister("r1"), 0);
@@ -277,7 +277,7 @@ Test(replay_replicas, two_replays_with_one_replica_name_never_apply_a_group_twic
     w = rt_fork();
     if (w == 0)
         keyless_writer(300);
-    cr_assert_eq(rt_wait_pid(w, 60000), 0, "writer failed");
+    cr_assert_eq(tl_wait(w, 60000), 0, "writer failed");
     cr_assert_eq(rt_stop(&cap, 20000), 0, "%s", rt_log(&cap));
     rt_capture_once();
     cr_assert_eq(rt_wait_applied(my, "default", rt_jdir, 60000), 0,

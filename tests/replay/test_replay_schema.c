@@ -224,9 +224,9 @@ Test(replay_schema, schema_changes_while_capture_and_replay_run_lose_no_change)
     w = rt_fork();
     if (w == 0)
         schema_writer();
-    rc = rt_wait_pid(w, 60000);
+    rc = tl_wait(w, 60000);
     cr_assert_eq(rc, 0, "writer failed (%d)", rc);
-    rt_sleep_ms(300);
+    tl_sleep_ms(300);
     rc = rt_stop(&cap, 20000);
     cr_assert_eq(rc, 0, "capture exited %d: %s", rc, rt_log(&cap));
     rt_capture_once();

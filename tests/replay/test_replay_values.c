@@ -92,16 +92,16 @@ Test(replay_values, reals_land_as_mariadb_stores_them_counted_per_column_and_log
     cr_assert_eq(rt_wait_applied(my, "default", rt_jdir, 30000), 0, "%s",
                  rt_log(&rp));
     EXPECT(my, "reg", 3, "unit_count", "0.123457");
-    deadline = rt_now_ms() + 15000;
+    deadline = tl_now_ms() + 15000;
     for (;;) {                      /* metrics are published each second */
         body = rt_http_get(port, "/metrics");
         if (body != NULL &&
             rt_metric(body, "sluice_replay_values_rounded_total",
                       "column=\"unit_count\"") == 3)
             break;
-        cr_assert(rt_now_ms() < deadline, "rounded count never reached 3:"
+        cr_assert(tl_now_ms() < deadline, "rounded count never reached 3:"
                   "\n%s", body ? body : "(no answer)");
-        rt_sleep_ms(50);
+        tl_sleep_ms(50);
     }
     cr_expect_eq(rt_metric(body, "sluice_replay_values_rounded_total",
                            "column=\"price\""), 2, "%s", body);
@@ -244,16 +244,16 @@ Test(replay_values, a_keyless_change_that_matches_no_row_is_never_skipped_silent
 static double rounded(int port, const char *labels, double want,
                       const char **body)
 {
-    int64_t deadline = rt_now_ms() + 15000;
+    int64_t deadline = tl_now_ms() + 15000;
     double v;
 
     for (;;) {                      /* metrics are published each second */
         *body = rt_http_get(port, "/metrics");
         v = *body ? rt_metric(*body, "sluice_replay_values_rounded_total",
                               labels) : -1;
-        if (v == want || rt_now_ms() > deadline)
+        if (v == want || tl_now_ms() > deadline)
             return v;
-        rt_sleep_ms(50);
+        tl_sleep_ms(50);
     }
 }
 

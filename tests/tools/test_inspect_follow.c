@@ -293,10 +293,10 @@ static char *next_line(child *c, char *buf, size_t cap)
 
 static int wait_exit(pid_t pid)
 {
-    int rc = jt_wait(pid, 60000);   /* a limit, not an expectation */
+    int rc = tl_wait(pid, 60000);   /* a limit, not an expectation */
 
     if (rc < 0) {
-        jt_kill(pid);
+        tl_kill(pid);
         cr_assert_fail("sluice-inspect tail did not end");
     }
     return rc;
@@ -371,7 +371,7 @@ Test(tools_inspect_follow, tail_ends_quietly_when_its_reader_goes_away)
         }
         usleep(100000);
     }
-    jt_kill(c.pid);
+    tl_kill(c.pid);
     cr_assert_fail("tail went on writing to a closed pipe");
 }
 

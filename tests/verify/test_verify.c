@@ -27,10 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -94,6 +92,7 @@ static void vt_setup(void)
 
 static void vt_teardown(void)
 {
+    tl_kill_all();
     if (vt_conn != NULL) {
         tdb_exec(vt_conn, "DROP DATABASE IF EXISTS `%s`", vt_db);
         tdb_close(vt_conn);
@@ -147,21 +146,18 @@ static int run(const char *out_path, const char *err_path, const char *bin,
                const char *const *args)
 {
     const char *argv[32];
-    int n = 0, status;
+    int n = 0;
     pid_t pid;
 
     argv[n++] = bin;
     for (; args[n - 1] != NULL && n < 31; n++)
         argv[n] = args[n - 1];
     argv[n] = NULL;
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
+    pid = tl_fork();            /* dies with the test */
     if (pid == 0) {
         /* the child: no Criterion call here, not even a passing assert
-        ** (--full-stats reports those to the runner); die with the test */
+        ** (--full-stats reports those to the runner) */
         int fo, fe;
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
         fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
@@ -170,17 +166,7 @@ static int run(const char *out_path, const char *err_path, const char *bin,
         _exit(127);
     }
     cr_assert_neq(pid, -1, "fork failed");
-    for (int waited = 0; waited < 120000; waited += 10) {
-        struct timespec ts = { 0, 10 * 1000 * 1000 };
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status)
-                                     : 128 + WTERMSIG(status);
-        nanosleep(&ts, NULL);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return -2;
+    return tl_wait(pid, 120000);
 }
 
 static void bin_path(char *out, size_t cap, const char *rel)
@@ -778,11 +764,8 @@ Test(verify, a_password_in_the_url_is_warned_about_and_scrubbed)
     bin_path(bin, sizeof(bin), "tools/verify/sluice-verify");
     snprintf(out, sizeof(out), "%s/live.out", vt_base);
     snprintf(err, sizeof(err), "%s/live.err", vt_base);
-    fflush(stdout);
-    fflush(stderr);
-    if ((pid = fork()) == 0) {
+    if ((pid = tl_fork()) == 0) {
         int fo, fe;
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
         unsetenv("SLUICE_TARGET_PASSWORD");
         fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -818,11 +801,9 @@ Test(verify, a_password_in_the_url_is_warned_about_and_scrubbed)
                        "the process list: %s", buf);
         cr_expect_not_null(strstr(buf, "--journal"), "%s", buf);
     }
-    while (waitpid(pid, &status, 0) < 0)
-        ;
-    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 75, "live verify "
-              "with nothing to wait for did not exit 75 (status %d)",
-              status);
+    status = tl_wait(pid, 60000);
+    cr_expect_eq(status, 75, "live verify with nothing to wait for did "
+                 "not exit 75 (status %d)", status);
 
     /* two passwords: which one? a usage error */
     snprintf(pwfile, sizeof(pwfile), "%s/pw", vt_base);

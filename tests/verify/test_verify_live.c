@@ -179,7 +179,7 @@ Test(verify_live, a_busy_pipeline_verifies_ok_run_after_run)
 
     pipeline_up(&cap, &rep);
     app_start(7);
-    rt_sleep_ms(500);
+    tl_sleep_ms(500);
     for (int run = 0; run < 4; run++) {
         rt_proc v;
         const char *log;
@@ -210,7 +210,7 @@ Test(verify_live, a_busy_pipeline_verifies_ok_run_after_run)
         flux_total += table_in_flux(log, "acct") +
                       table_in_flux(log, "item");
         cr_log_info("live run %d:\n%s", run, log);
-        rt_sleep_ms(200);
+        tl_sleep_ms(200);
     }
     /* T2: the runs really had changes between their snapshots */
     cr_assert_gt(flux_total, 0, "no run saw a key in flux: the app did not "
@@ -276,7 +276,7 @@ Test(verify_live, a_change_behind_sluices_back_is_a_diff_while_the_app_writes)
     rt_my_exec(rt_my(), "UPDATE acct SET bal = -999 WHERE id = 7");
     rt_my_exec(rt_my(), "DELETE FROM acct WHERE id = 9");
     app_start(11);
-    rt_sleep_ms(500);
+    tl_sleep_ms(500);
     rc = verify_run(&v, 180000, "--journal", rt_jdir, "--replica",
                     "default", "--wait-s", "90", NULL);
     log = rt_log(&v);
@@ -305,8 +305,8 @@ Test(verify_live, a_stopped_replay_fails_the_wait_within_wait_s)
     pipeline_up(&cap, &rep);
     cr_assert_eq(rt_stop(&rep, 30000), 0, "replay:\n%s", rt_log(&rep));
     app_start(13);
-    rt_sleep_ms(300);
-    t0 = rt_now_ms();
+    tl_sleep_ms(300);
+    t0 = tl_now_ms();
     rc = verify_run(&v, 120000, "--journal", rt_jdir, "--wait-s", "3", NULL);
     log = rt_log(&v);
     cr_assert_eq(rc, 75, "exit %d:\n%s", rc, log);
@@ -316,8 +316,8 @@ Test(verify_live, a_stopped_replay_fails_the_wait_within_wait_s)
               "%s", log);
     cr_assert(strstr(log, "summary") == NULL, "no report: %s", log);
     /* 3 s of waiting plus start-up; generous for a loaded machine */
-    cr_assert_lt(rt_now_ms() - t0, 30000, "took %lld ms",
-                 (long long)(rt_now_ms() - t0));
+    cr_assert_lt(tl_now_ms() - t0, 30000, "took %lld ms",
+                 (long long)(tl_now_ms() - t0));
 }
 
 Test(verify_live, a_stopped_capture_fails_the_wait_within_wait_s)
@@ -329,7 +329,7 @@ Test(verify_live, a_stopped_capture_fails_the_wait_within_wait_s)
     pipeline_up(&cap, &rep);
     cr_assert_eq(rt_stop(&cap, 30000), 0, "capture:\n%s", rt_log(&cap));
     app_start(17);
-    rt_sleep_ms(300);
+    tl_sleep_ms(300);
     rc = verify_run(&v, 120000, "--journal", rt_jdir, "--wait-s", "2", NULL);
     log = rt_log(&v);
     cr_assert_eq(rc, 75, "exit %d:\n%s", rc, log);

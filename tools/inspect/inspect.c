@@ -108,8 +108,8 @@ static const char g_usage[] =
     "                     journal; names the first bad seq\n"
     "  metrics            Prometheus text format (for a textfile "
     "collector)\n"
-    "  replicas           the registered replicas: acknowledged seq, lag, "
-    "last ack\n"
+    "  replicas           the registered replicas: applied seq, lag, "
+    "last report\n"
     "                     (drop one with sluice-replay --journal DIR "
     "--replica NAME\n"
     "                     --unregister)\n";
@@ -185,11 +185,11 @@ static int cmd_stat(jr_journal *j, const cfg *c)
                in.complete_seq, in.head_time_us, in.nbatches,
                in.stored_bytes, in.map_size, in.map_used);
         for (uint32_t i = 0; i < nrep && i < 64; i++)
-            printf("%s{\"name\":\"%s\",\"acked_seq\":%" PRIu64
+            printf("%s{\"name\":\"%s\",\"applied_seq\":%" PRIu64
                    ",\"lag_records\":%" PRIu64 "}", i ? "," : "",
-                   reps[i].name, reps[i].acked_seq,
-                   in.complete_seq > reps[i].acked_seq
-                       ? in.complete_seq - reps[i].acked_seq : 0);
+                   reps[i].name, reps[i].applied_seq,
+                   in.complete_seq > reps[i].applied_seq
+                       ? in.complete_seq - reps[i].applied_seq : 0);
         printf("]}\n");
         return 0;
     }
@@ -224,12 +224,12 @@ static int cmd_stat(jr_journal *j, const cfg *c)
         printf("(none)");
     printf("\nreplicas       %u\n", nrep);
     for (uint32_t i = 0; i < nrep && i < 64; i++) {
-        fmt_time(t, sizeof(t), reps[i].acked_time_us);
-        printf("  %-20s acked %" PRIu64 ", lag %" PRIu64 " records, "
-               "last ack %s\n", reps[i].name, reps[i].acked_seq,
-               in.complete_seq > reps[i].acked_seq
-                   ? in.complete_seq - reps[i].acked_seq : 0,
-               reps[i].acked_time_us ? t : "never");
+        fmt_time(t, sizeof(t), reps[i].applied_time_us);
+        printf("  %-20s applied %" PRIu64 ", lag %" PRIu64 " records, "
+               "last report %s\n", reps[i].name, reps[i].applied_seq,
+               in.complete_seq > reps[i].applied_seq
+                   ? in.complete_seq - reps[i].applied_seq : 0,
+               reps[i].applied_time_us ? t : "never");
     }
     return 0;
 }
@@ -251,19 +251,19 @@ static int cmd_replicas(jr_journal *j, const cfg *c)
     if (!c->json && nrep == 0)
         printf("no replica registered (pruning waits for none)\n");
     for (uint32_t i = 0; i < nrep; i++) {
-        uint64_t lag = in.complete_seq > reps[i].acked_seq
-                           ? in.complete_seq - reps[i].acked_seq : 0;
+        uint64_t lag = in.complete_seq > reps[i].applied_seq
+                           ? in.complete_seq - reps[i].applied_seq : 0;
         if (c->json) {
             printf("{\"name\":");
             fmt_json_str(stdout, reps[i].name, strlen(reps[i].name));
-            printf(",\"acked_seq\":%" PRIu64 ",\"lag_records\":%" PRIu64
-                   ",\"acked_time_us\":%" PRId64 "}\n", reps[i].acked_seq,
-                   lag, reps[i].acked_time_us);
+            printf(",\"applied_seq\":%" PRIu64 ",\"lag_records\":%" PRIu64
+                   ",\"applied_time_us\":%" PRId64 "}\n", reps[i].applied_seq,
+                   lag, reps[i].applied_time_us);
         } else {
-            fmt_time(t, sizeof(t), reps[i].acked_time_us);
-            printf("%-20s acked %" PRIu64 ", lag %" PRIu64 " records, last "
-                   "ack %s\n", reps[i].name, reps[i].acked_seq, lag,
-                   reps[i].acked_time_us ? t : "never");
+            fmt_time(t, sizeof(t), reps[i].applied_time_us);
+            printf("%-20s applied %" PRIu64 ", lag %" PRIu64 " records, "
+                   "last report %s\n", reps[i].name, reps[i].applied_seq, lag,
+                   reps[i].applied_time_us ? t : "never");
         }
     }
     return 0;

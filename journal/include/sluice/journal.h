@@ -19,7 +19,7 @@
 **            change-log id there). Reading it back after a crash tells
 **            exactly what is already journaled.
 **   replica  a named reader that acknowledges the seq it has applied;
-**            pruning never removes a record some replica has not acked.
+**            pruning never removes a record some replica has not applied.
 **
 ** CONCURRENCY
 **   One writer per journal (enforced with a lock file), any number of
@@ -343,11 +343,11 @@ int jr_reader_next(jr_reader *r, jr_entry *e, jr_err *err);
 
 typedef struct jr_replica {
     char name[64];
-    uint64_t acked_seq;
-    int64_t acked_time_us;
+    uint64_t applied_seq;
+    int64_t applied_time_us;
 } jr_replica;
 
-/* Register `name` (if new, with acked_seq 0). JR_OK, JR_ERR. Names are
+/* Register `name` (if new, with applied_seq 0). JR_OK, JR_ERR. Names are
 ** 1..63 bytes of [A-Za-z0-9_.-]. */
 int jr_replica_register(jr_journal *j, const char *name, jr_err *err);
 
@@ -364,7 +364,7 @@ int jr_replica_ack(jr_journal *j, const char *name, uint64_t seq,
 int jr_replica_list(jr_journal *j, jr_replica *out, uint32_t cap,
                     uint32_t *n, jr_err *err);
 
-/* Delete stored records at or below the minimum acked seq of all
+/* Delete stored records at or below the minimum applied seq of all
 ** registered replicas, whose batch was committed more than
 ** `retention_s` seconds ago. With no replica registered nothing is
 ** pruned. *pruned (may be NULL) receives the number of records removed.
@@ -391,13 +391,13 @@ int jr_metrics_write(FILE *f, jr_journal *j, const char *db,
                      const char *replica, uint64_t applied, jr_err *err);
 
 /* Source change time (us since the epoch) of the oldest stored record
-** after seq `acked`: what sluice_replay_lag_seconds counts from, and what
+** after seq `applied`: what sluice_replay_lag_seconds counts from, and what
 ** a program adds its own lag measures to (capture's end-to-end lag). If
 ** that record was pruned already, the oldest stored one counts. `in` is
 ** a jr_journal_info() of `j` (its head_seq and first_seq are used).
 ** *time_us is 0 when there is no such record. One read transaction.
 ** JR_OK; JR_ECORRUPT or JR_ERR (err filled) when it cannot be read. */
-int jr_metrics_oldest_time(jr_journal *j, const jr_info *in, uint64_t acked,
+int jr_metrics_oldest_time(jr_journal *j, const jr_info *in, uint64_t applied,
                            int64_t *time_us, jr_err *err);
 
 /* ------------------------------------------------------------------ */
