@@ -560,6 +560,17 @@ static void keyrefs(sqlite3_str *s, const cap_table *t, const char *which)
                             t->cols[t->key[i]].name);
 }
 
+/* "CREATE TRIGGER _sluice_<id>_<suffix> AFTER <event> ON <table> BEGIN
+** INSERT INTO _sluice_log_<id>(op, t" -- the rest is the caller's. */
+static void trigger_head(sqlite3_str *s, int64_t id, const char *suffix,
+                         const char *event, const char *table)
+{
+    sqlite3_str_appendf(s, "CREATE TRIGGER \"_sluice_%lld_%s\" AFTER %s ON "
+                        "\"%w\" BEGIN INSERT INTO \"_sluice_log_%lld\"(op, "
+                        "t", (long long)id, suffix, event, table,
+                        (long long)id);
+}
+
 static char *install_sql(sqlite3 *db, const cap_table *t, int64_t id)
 {
     sqlite3_str *s = sqlite3_str_new(db);
@@ -577,10 +588,7 @@ static char *install_sql(sqlite3 *db, const cap_table *t, int64_t id)
     sqlite3_str_appendall(s, ");\n");
 
     /* insert: NEW image (keyless: and its rowid as k0) */
-    sqlite3_str_appendf(s, "CREATE TRIGGER \"_sluice_%lld_ins\" AFTER "
-                        "INSERT ON \"%w\" BEGIN INSERT INTO "
-                        "\"_sluice_log_%lld\"(op, t", (long long)id,
-                        t->name, (long long)id);
+    trigger_head(s, id, "ins", "INSERT", t->name);
     if (kl)
         sqlite3_str_appendall(s, ", k0");
     names(s, 'c', t->ncols);
@@ -591,10 +599,7 @@ static char *install_sql(sqlite3 *db, const cap_table *t, int64_t id)
     sqlite3_str_appendall(s, "); END;\n");
 
     /* update: OLD key, NEW image (keyless: NEW rowid, OLD image) */
-    sqlite3_str_appendf(s, "CREATE TRIGGER \"_sluice_%lld_upd\" AFTER "
-                        "UPDATE ON \"%w\" BEGIN INSERT INTO "
-                        "\"_sluice_log_%lld\"(op, t", (long long)id,
-                        t->name, (long long)id);
+    trigger_head(s, id, "upd", "UPDATE", t->name);
     names(s, 'k', nk);
     if (kl)
         sqlite3_str_appendall(s, ", r");
@@ -611,10 +616,7 @@ static char *install_sql(sqlite3 *db, const cap_table *t, int64_t id)
     sqlite3_str_appendall(s, "); END;\n");
 
     /* delete: OLD key (keyless: OLD image) */
-    sqlite3_str_appendf(s, "CREATE TRIGGER \"_sluice_%lld_del\" AFTER "
-                        "DELETE ON \"%w\" BEGIN INSERT INTO "
-                        "\"_sluice_log_%lld\"(op, t", (long long)id,
-                        t->name, (long long)id);
+    trigger_head(s, id, "del", "DELETE", t->name);
     names(s, 'k', nk);
     if (kl)
         names(s, 'o', t->ncols);

@@ -568,6 +568,23 @@ static int is_ddl(int kind)
 
 enum { MERGE_RECORDS = 20000, RP_MERGE_AGAIN = 2 };
 
+/* The group that began at gstart ended in ABORT (a crashed capture left
+** it open, or its snapshot was abandoned). Alone in the transaction it is
+** discarded (0); joined to earlier groups, everything is rolled back and
+** RP_MERGE_AGAIN tells the caller to start over without it. */
+static int abort_group(rp_state *st, uint64_t start, uint64_t gstart,
+                       uint64_t seq)
+{
+    if (gstart != start) {
+        mysql_rollback(st->db);
+        rounds_discard(&st->rounds);
+        st->merge_limit = gstart;
+        return RP_MERGE_AGAIN;
+    }
+    discard_group(st, start, seq);
+    return 0;
+}
+
 /* May the group after `last` (its last seq) join the open transaction? */
 static int may_merge(rp_state *st, uint64_t last, uint64_t groups,
                      uint64_t rows, int loaded)
@@ -618,16 +635,8 @@ static int apply_groups(rp_state *st, jr_err *e)
             goto fail;
         }
         if (ent.rec.kind == JR_K_ABORT) {
-            if (gstart != start) {
-                /* a joined group: the earlier ones are in this
-                ** transaction too -- start over without it */
-                mysql_rollback(st->db);
-                rounds_discard(&st->rounds);
-                st->merge_limit = gstart;
+            if (abort_group(st, start, gstart, ent.seq) == RP_MERGE_AGAIN)
                 return RP_MERGE_AGAIN;
-            }
-            /* a crashed capture left this group open: discard it */
-            discard_group(st, start, ent.seq);
             aborted = 1;
             goto end;
         }
@@ -664,13 +673,9 @@ static int apply_groups(rp_state *st, jr_err *e)
             int rc = load_snapshot(st, &ent, target, &rows, e);
             loaded = 1;
             if (rc == RP_LOAD_ABORTED) {
-                if (gstart != start) {
-                    mysql_rollback(st->db);
-                    rounds_discard(&st->rounds);
-                    st->merge_limit = gstart;
+                if (abort_group(st, start, gstart, ent.seq) ==
+                    RP_MERGE_AGAIN)
                     return RP_MERGE_AGAIN;
-                }
-                discard_group(st, start, ent.seq);
                 aborted = 1;
             } else if (rc != 0) {
                 goto fail;

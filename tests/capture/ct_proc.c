@@ -67,47 +67,6 @@ char *ct_path(char *out, size_t cap, const char *name)
     return out;
 }
 
-char *ct_slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t len = 0, cap = 0, k;
-
-    if (f == NULL)
-        return NULL;
-    for (;;) {
-        if (cap - len < 4096) {
-            char *p = realloc(buf, cap + 65536);
-            if (p == NULL) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = p;
-            cap += 65536;
-        }
-        k = fread(buf + len, 1, cap - len - 1, f);
-        if (k == 0)
-            break;
-        len += k;
-    }
-    fclose(f);
-    buf[len] = '\0';
-    return buf;
-}
-
-int ct_count(const char *hay, const char *needle)
-{
-    int n = 0;
-    size_t len = strlen(needle);
-
-    if (hay == NULL || len == 0)
-        return 0;
-    for (const char *p = strstr(hay, needle); p; p = strstr(p + len, needle))
-        n++;
-    return n;
-}
-
 /* ---------------------------------------------------------------- */
 /* Processes                                                        */
 /* ---------------------------------------------------------------- */
@@ -241,7 +200,7 @@ void ct_cap_stop_ok(ct_proc *p)
 
 char *ct_cap_log(const ct_proc *p)
 {
-    char *s = ct_slurp(p->log);
+    char *s = tl_slurp(p->log, NULL);
 
     return s ? s : strdup("(no log)");
 }

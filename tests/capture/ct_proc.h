@@ -30,7 +30,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "tl_proc.h"
+#include "testlib.h"     /* tl_slurp, tl_count, tl_proc.h */
 
 #define CT_PATH 512
 
@@ -48,10 +48,6 @@ void ct_teardown(void);
 /* out = ct_base/name. Returns out. */
 char *ct_path(char *out, size_t cap, const char *name);
 
-/* Whole file, NUL-terminated, malloc'd; NULL if unreadable. */
-char *ct_slurp(const char *path);
-/* Occurrences of needle in hay (non-overlapping). */
-int ct_count(const char *hay, const char *needle);
 
 /* Value of the first sample `name{...}` in a /metrics text; -1 if absent. */
 double ct_metric_sample(const char *text, const char *name);

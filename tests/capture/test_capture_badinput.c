@@ -63,11 +63,11 @@ Test(capture_badinput, a_file_that_is_not_sqlite)
         buf[i] = "not a database, just some text\n"[i % 31];
     fwrite(buf, 1, sizeof(buf), f);
     fclose(f);
-    before = ct_slurp(ct_src);
+    before = tl_slurp(ct_src, NULL);
     log = must_fail(ct_src, NULL, NULL);
     cr_assert_neq(strstr(log, "not an SQLite database"), NULL, "%s", log);
     {
-        char *after = ct_slurp(ct_src), wal[CT_PATH];
+        char *after = tl_slurp(ct_src, NULL), wal[CT_PATH];
         cr_assert_str_eq(after, before, "capture changed the file");
         free(after);
         ct_path(wal, sizeof(wal), "src.db-wal");

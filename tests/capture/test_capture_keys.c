@@ -364,12 +364,12 @@ Test(capture_keys, virtual_tables_are_skipped_with_one_warning)
     ct_cap_stop_ok(&cap);
     ct_model_free(m);
     log = ct_cap_log(&cap);
-    cr_assert_eq(ct_count(log, "level=warn"), 2, "expected one warning for "
+    cr_assert_eq(tl_count(log, "level=warn"), 2, "expected one warning for "
                  "notes (+ shadow tables) and one for notes2, log:\n%s",
                  log);
-    cr_assert_eq(ct_count(log, "notes_data"), 1, "shadow tables named "
+    cr_assert_eq(tl_count(log, "notes_data"), 1, "shadow tables named "
                  "once, log:\n%s", log);
-    cr_assert_eq(ct_count(log, "level=error"), 0, "%s", log);
+    cr_assert_eq(tl_count(log, "level=error"), 0, "%s", log);
     free(log);
     cr_assert_eq(ct_query_int(ct_src, "SELECT count(*) FROM sqlite_schema "
                               "WHERE type = 'trigger' AND tbl_name LIKE "
@@ -393,7 +393,7 @@ Test(capture_keys, a_keyless_table_whose_rowid_is_hidden_is_skipped)
     log = ct_cap_log(&p);
     cr_assert_eq(rc, 0, "a table capture cannot key must not stop it:\n%s",
                  log);
-    cr_assert_eq(ct_count(log, "level=warn"), 1, "%s", log);
+    cr_assert_eq(tl_count(log, "level=warn"), 1, "%s", log);
     cr_assert_neq(strstr(log, "hidden"), NULL, "%s", log);
     free(log);
     {

@@ -74,7 +74,7 @@ Test(capture_metrics, a_bad_metrics_address_is_a_usage_error)
     CT_APP("CREATE TABLE t(id INTEGER PRIMARY KEY);");
     rc = ct_cap_run(&p, 10000, "--source", ct_src, "--journal", ct_jdir,
                     "--metrics", "not-an-address", (const char *)NULL);
-    log = ct_slurp(p.log);
+    log = tl_slurp(p.log, NULL);
     cr_expect_eq(rc, 64, "exit %d: %s", rc, log);
     cr_expect(strstr(log, "HOST:PORT") != NULL, "%s", log);
     cr_expect_eq(ct_sluice_objects(ct_src), 0, "capture installed objects "

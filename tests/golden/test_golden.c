@@ -44,23 +44,6 @@ static void down(void)
 
 TestSuite(golden_journal_v1, .init = up, .fini = down);
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    char *p;
-    long len;
-
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    rewind(f);
-    p = calloc(1, (size_t)len + 1);
-    cr_assert_eq(fread(p, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return p;
-}
-
 Test(golden_journal_v1, reads_back_exactly_as_recorded)
 {
     char *got = NULL, *want, why[512];
@@ -69,7 +52,8 @@ Test(golden_journal_v1, reads_back_exactly_as_recorded)
 
     cr_assert_eq(golden_dump(f, g_tmp, why, sizeof(why)), 0, "%s", why);
     fclose(f);
-    want = slurp(GOLDEN_DIR "/expected.txt", &nw);
+    want = tl_slurp(GOLDEN_DIR "/expected.txt", &nw);
+    cr_assert_not_null(want, "cannot read " GOLDEN_DIR "/expected.txt");
     for (i = 0; i < ng && i < nw && got[i] == want[i]; i++)
         if (got[i] == '\n')
             line++;

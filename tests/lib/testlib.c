@@ -98,3 +98,55 @@ const char *tl_build_dir(void)
         return dir;
     return SLUICE_DEFAULT_BUILD_DIR;
 }
+
+char *tl_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0, cap = 0, k;
+
+    if (len != NULL)
+        *len = 0;
+    if (f == NULL)
+        return NULL;
+    for (;;) {
+        if (cap - n < 4096) {
+            char *nb = realloc(buf, cap ? cap * 2 : 8192);
+            if (nb == NULL) {
+                free(buf);
+                fclose(f);
+                errno = ENOMEM;
+                return NULL;
+            }
+            buf = nb;
+            cap = cap ? cap * 2 : 8192;
+        }
+        k = fread(buf + n, 1, cap - n - 1, f);
+        n += k;
+        if (k == 0)
+            break;
+    }
+    if (ferror(f)) {
+        free(buf);
+        fclose(f);
+        errno = EIO;
+        return NULL;
+    }
+    fclose(f);
+    buf[n] = 0;
+    if (len != NULL)
+        *len = n;
+    return buf;
+}
+
+int tl_count(const char *hay, const char *needle)
+{
+    size_t len = needle != NULL ? strlen(needle) : 0;
+    int n = 0;
+
+    if (hay == NULL || len == 0)
+        return 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + len, needle))
+        n++;
+    return n;
+}

@@ -33,6 +33,17 @@ int tl_rm_rf(const char *path);
 */
 const char *tl_build_dir(void);
 
+/*
+** The whole file at path, NUL-terminated (also after the last byte read
+** when it holds NULs), malloc'd; *len (may be NULL) gets its size. NULL
+** with errno set if it cannot be read.
+*/
+char *tl_slurp(const char *path, size_t *len);
+
+/* Non-overlapping occurrences of needle in hay; 0 when either is NULL or
+** needle is empty. */
+int tl_count(const char *hay, const char *needle);
+
 /* tl_http_get (a /metrics endpoint) is in tl_output.h, clocks and
 ** children in tl_proc.h */
 #include "tl_output.h"

@@ -87,47 +87,6 @@ char *rt_path(char *out, size_t cap, const char *name)
     return out;
 }
 
-char *rt_slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
-
-    if (f == NULL)
-        return NULL;
-    for (;;) {
-        if (cap - len < 4096) {
-            char *nb = realloc(buf, cap ? cap * 2 : 8192);
-            if (nb == NULL) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-            cap = cap ? cap * 2 : 8192;
-        }
-        n = fread(buf + len, 1, cap - len - 1, f);
-        len += n;
-        if (n == 0)
-            break;
-    }
-    fclose(f);
-    buf[len] = 0;
-    return buf;
-}
-
-int rt_count(const char *hay, const char *needle)
-{
-    int n = 0;
-    size_t l = strlen(needle);
-
-    if (hay == NULL || l == 0)
-        return 0;
-    for (const char *p = strstr(hay, needle); p; p = strstr(p + l, needle))
-        n++;
-    return n;
-}
-
 void rt_rng_seed(rt_rng *r, uint64_t seed)
 {
     r->s = seed ? seed : 0x9e3779b97f4a7c15ULL;
@@ -621,8 +580,8 @@ void rt_wait_log(rt_proc *p, const char *needle, int n, int timeout_ms)
     int64_t deadline = tl_now_ms() + timeout_ms;
 
     for (;;) {
-        char *log = rt_slurp(p->log);        /* not kept: polled often */
-        int have = log ? rt_count(log, needle) : 0;
+        char *log = tl_slurp(p->log, NULL);        /* not kept: polled often */
+        int have = log ? tl_count(log, needle) : 0;
 
         free(log);
         if (have >= n)
@@ -639,7 +598,7 @@ void rt_wait_log(rt_proc *p, const char *needle, int n, int timeout_ms)
 
 const char *rt_log(const rt_proc *p)
 {
-    return keep(rt_slurp(p->log));
+    return keep(tl_slurp(p->log, NULL));
 }
 
 pid_t rt_fork(void)
@@ -788,7 +747,7 @@ int rt_metrics_port(const rt_proc *p, int timeout_ms)
     int64_t deadline = tl_now_ms() + timeout_ms;
 
     for (;;) {
-        char *log = rt_slurp(p->log);
+        char *log = tl_slurp(p->log, NULL);
         const char *m = log ? strstr(log, "event=replay.metrics") : NULL;
         const char *port = m ? strstr(m, "port=") : NULL;
         if (port != NULL) {
@@ -874,7 +833,7 @@ int64_t rt_find_seq(const char *jdir, const char *table,
     snprintf(qt, sizeof(qt), "\"%s\"", table);
     rt_spawnv(&p, rt_inspect_bin(), argv, NULL);
     rc = rt_wait(&p, 30000);
-    out = rt_slurp(p.log);
+    out = tl_slurp(p.log, NULL);
     cr_assert(rc == 0 && out != NULL, "sluice-inspect list exited %d", rc);
     for (line = out; line && *line;) {
         char *nl = strchr(line, '\n');
@@ -920,7 +879,7 @@ static char g_server_log[RT_PATH + 64];
 
 const char *rt_server_log(void)
 {
-    char *s = g_server_log[0] ? rt_slurp(g_server_log) : NULL;
+    char *s = g_server_log[0] ? tl_slurp(g_server_log, NULL) : NULL;
     return keep(s);
 }
 

@@ -53,7 +53,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "tl_proc.h"
+#include "testlib.h"     /* tl_slurp, tl_count, tl_proc.h */
 
 #define RT_PATH 512
 
@@ -68,9 +68,6 @@ void rt_teardown(void);
 
 /* out = rt_base/name; returns out. */
 char *rt_path(char *out, size_t cap, const char *name);
-/* Whole file, NUL-terminated, malloc'd; NULL if unreadable. */
-char *rt_slurp(const char *path);
-int rt_count(const char *hay, const char *needle);
 
 /* ---- MariaDB ---- */
 

@@ -160,7 +160,7 @@ Test(replay_badinput, an_unreachable_host_gives_up_after_once_timeout)
               (long long)(tl_now_ms() - t0));
     cr_expect(strstr(log, "127.0.0.1:1") != NULL, "the host is not named:"
               "\n%s", log);
-    cr_expect(rt_count(log, "level=error") <= 3, "one line per retry?\n%s",
+    cr_expect(tl_count(log, "level=error") <= 3, "one line per retry?\n%s",
               log);
 }
 

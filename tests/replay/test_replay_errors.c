@@ -101,7 +101,7 @@ Test(replay_errors, a_running_replay_stuck_on_a_permanent_error_shows_stuck_and_
     cr_expect(rt_metric(body, "sluice_replay_lag_records",
                         "replica=\"default\"") > 0, "%s", body);
     tl_sleep_ms(1500);                /* several retries at <= 200 ms */
-    cr_expect_eq(rt_count(rt_log(&p), "event=replay.target_problem"), 1,
+    cr_expect_eq(tl_count(rt_log(&p), "event=replay.target_problem"), 1,
                  "a repeated problem must be logged once:\n%s", rt_log(&p));
     /* fixed by the operator: it goes on, no restart */
     rt_my_exec(my, "DROP TRIGGER g_guard");
@@ -157,7 +157,7 @@ Test(replay_errors, a_row_over_max_allowed_packet_is_permanent_naming_the_settin
               strstr(log, "id=2") != NULL && strstr(log, "seq ") != NULL,
               "the error must name the setting, the row and its seq:\n%s",
               log);
-    cr_expect(rt_count(log, "\n") < 8, "a reconnect loop?\n%s", log);
+    cr_expect(tl_count(log, "\n") < 8, "a reconnect loop?\n%s", log);
     cr_expect_eq(rt_position(my, "default"), applied);
     cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM t"), 1);
     rc = replay_timed(&p, rt_url, &ms, "--on-error", "skip");
@@ -253,7 +253,7 @@ static int log_has(rt_proc *p, const char *needle, int timeout_ms)
     int64_t deadline = tl_now_ms() + timeout_ms;
 
     for (;;) {
-        char *log = rt_slurp(p->log);
+        char *log = tl_slurp(p->log, NULL);
         int have = log != NULL && strstr(log, needle) != NULL;
 
         free(log);
@@ -311,7 +311,7 @@ Test(replay_errors, a_lock_wait_timeout_is_transient_retried_and_converges)
     cr_expect(strstr(log, "kind=transient") != NULL &&
               strstr(log, "Lock wait timeout") != NULL, "%s", log);
     cr_expect(strstr(log, "kind=permanent") == NULL, "%s", log);
-    cr_expect_eq(rt_count(log, "event=replay.retry"), 1,
+    cr_expect_eq(tl_count(log, "event=replay.retry"), 1,
                  "a repeated lock wait must be logged once:\n%s", log);
     cr_expect(strstr(log, "event=replay.recovered") != NULL, "%s", log);
     {
@@ -419,7 +419,7 @@ Test(replay_errors, a_read_only_server_is_transient_waited_out_and_converges)
     log = rt_log(&p);
     cr_expect(strstr(log, "read-only") != NULL ||
               strstr(log, "read_only") != NULL, "%s", log);
-    cr_expect_eq(rt_count(log, "kind=transient"), 1,
+    cr_expect_eq(tl_count(log, "kind=transient"), 1,
                  "a read-only server must be logged once while it lasts:"
                  "\n%s", log);
     RT_ASSERT_SAME_ALL(my);
@@ -476,7 +476,7 @@ Test(replay_errors, a_transient_error_past_the_30_s_window_logs_the_suppressed_c
                  rt_log(&p));
     cr_expect_eq(rt_stop(&p, 20000), 0, "%s", rt_log(&p));
     log = rt_log(&p);
-    cr_expect_eq(rt_count(log, "event=replay.retry"), 2, "%s", log);
+    cr_expect_eq(tl_count(log, "event=replay.retry"), 2, "%s", log);
     line = strstr(log, then);
     while (line != NULL && line > log && line[-1] != '\n')
         line--;

@@ -73,7 +73,7 @@ static void load_env(void)
     cr_assert(bd != NULL, "SLUICE_BUILD_DIR not set (run under ctest)");
     snprintf(g_dir, sizeof(g_dir), "%s/galera", bd);
     snprintf(path, sizeof(path), "%s/env", g_dir);
-    env = rt_slurp(path);
+    env = tl_slurp(path, NULL);
     cr_assert(env != NULL, "no %s: the galera fixture did not start the "
               "cluster (ctest -L galera runs galera_start first)", path);
     env_value(env, "SLUICE_GALERA_HOSTS", g_hosts, sizeof(g_hosts));
@@ -110,7 +110,7 @@ static void gsh_ok(const char *action, int node, const char *sig)
     if (gsh(action, node, sig) != 0) {
         rt_path(log, sizeof(log), "galera.log");
         cr_assert_fail("galera.sh %s %d failed:\n%.3000s", action, node,
-                       rt_slurp(log));
+                       tl_slurp(log, NULL));
     }
 }
 
@@ -517,8 +517,8 @@ Test(replay_galera, the_whole_cluster_restarted_under_replay)
     pos = wait_progress(rt_db, "default", down_at + 50, 0, 300000);
     cr_assert_gt(pos, down_at, "no group applied after the restart");
     pipeline_settle(&pl);
-    cr_assert(rt_count(rt_log(&pl.rep), "event=replay.target_unavailable") +
-              rt_count(rt_log(&pl.rep), "event=replay.connection_lost") >= 1,
+    cr_assert(tl_count(rt_log(&pl.rep), "event=replay.target_unavailable") +
+              tl_count(rt_log(&pl.rep), "event=replay.connection_lost") >= 1,
               "replay never noticed the cluster was down:\n%s",
               rt_log(&pl.rep));
     pipeline_stop(&pl);

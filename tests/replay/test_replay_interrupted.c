@@ -91,7 +91,7 @@ Test(replay_interrupted, a_snapshot_cut_off_by_kills_is_discarded_and_taken_agai
                  rt_log(&rep));
     cr_assert(rt_alive(&rep), "%s", rt_log(&rep));
     RT_ASSERT_SAME_ALL(my);
-    cr_expect_eq(rt_count(rt_log(&rep), "level=error"), 0,
+    cr_expect_eq(tl_count(rt_log(&rep), "level=error"), 0,
                  "replay logged an error:\n%s", rt_log(&rep));
 
     /* a second target from seq 1 with --once: the same journal, aborted

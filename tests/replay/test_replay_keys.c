@@ -114,7 +114,7 @@ Test(replay_keys, a_case_insensitive_user_key_refuses_the_second_key_by_change)
     cr_expect_eq(rt_position(my, "default"), before);
     cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM u"), 0,
                  "part of the refused group was committed");
-    cr_expect_eq(rt_count(rt_log(&p), "event=replay.loose_key_collation"),
+    cr_expect_eq(tl_count(rt_log(&p), "event=replay.loose_key_collation"),
                  1, "one warning about the collation:\n%s", rt_log(&p));
 }
 
@@ -213,7 +213,7 @@ Test(replay_keys, a_unique_index_only_the_target_has_never_merges_two_source_row
               rt_log(&p));
     cr_expect(strstr(rt_log(&p), "unique index") != NULL &&
               strstr(rt_log(&p), "id=2") != NULL, "%s", rt_log(&p));
-    cr_expect_eq(rt_count(rt_log(&p), "event=replay.loose_key_collation"),
+    cr_expect_eq(tl_count(rt_log(&p), "event=replay.loose_key_collation"),
                  1, "%s", rt_log(&p));
     cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM acct"), 0);
     rc = rt_replay_run(&p, rt_url, "--on-error", "skip", NULL);

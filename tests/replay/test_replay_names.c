@@ -87,7 +87,7 @@ Test(replay_names, a_name_mariadb_cannot_take_stops_naming_the_way_out)
               strstr(rt_log(&p), "--exclude-tables") != NULL,
               "the message must say what is wrong and the way out:\n%s",
               rt_log(&p));
-    cr_expect_eq(rt_count(rt_log(&p), "event=replay.target_problem"), 1,
+    cr_expect_eq(tl_count(rt_log(&p), "event=replay.target_problem"), 1,
                  "%s", rt_log(&p));
     rc = replay_quick(&p, "--exclude-tables", "sp ", NULL, NULL);
     cr_assert(rc > 0 && rc < 128, "%d\n%s", rc, rt_log(&p));
@@ -242,7 +242,7 @@ Test(replay_names, an_older_target_is_migrated_once_and_keeps_its_position)
     rt_sql(rt_src, "INSERT INTO t VALUES (2, 'b');");
     rt_capture_once();
     cr_assert_eq(rt_replay_run(&p, rt_url, NULL), 0, "%s", rt_log(&p));
-    cr_expect_eq(rt_count(rt_log(&p), "event=replay.migrated"), 3, "%s",
+    cr_expect_eq(tl_count(rt_log(&p), "event=replay.migrated"), 3, "%s",
                  rt_log(&p));
     cr_expect(strstr(rt_log(&p), "applied_seq=" ) != NULL);
     {
@@ -258,6 +258,6 @@ Test(replay_names, an_older_target_is_migrated_once_and_keeps_its_position)
     /* an application table of that name is not ours: left alone */
     rt_my_exec(my, "CREATE TABLE sluice_tables (x INT)");
     cr_assert_eq(rt_replay_run(&p, rt_url, NULL), 0, "%s", rt_log(&p));
-    cr_expect_eq(rt_count(rt_log(&p), "event=replay.migrated"), 0);
+    cr_expect_eq(tl_count(rt_log(&p), "event=replay.migrated"), 0);
     cr_expect(rt_my_table_exists(my, "sluice_tables"));
 }

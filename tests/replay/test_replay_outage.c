@@ -138,9 +138,9 @@ static void finish_and_compare(rt_proc *cap, rt_proc *rep, pid_t w,
     cr_expect(strstr(log, "recovered") != NULL || strstr(log, "connected")
               != NULL, "no recovery logged:\n%s", log);
     /* each state change once: a handful of lines, not one per retry */
-    cr_expect(rt_count(log, "level=error") + rt_count(log, "level=warn")
+    cr_expect(tl_count(log, "level=error") + tl_count(log, "level=warn")
               <= 6, "%d error/warn lines for one outage:\n%s",
-              rt_count(log, "level=error") + rt_count(log, "level=warn"),
+              tl_count(log, "level=error") + tl_count(log, "level=warn"),
               log);
 }
 
@@ -163,7 +163,7 @@ static void outage(const char *down, const char *up)
     w = start_writer(1000, 3000);
     wait_progress(my, 0, 60000);
     wait_progress(my, rt_position(my, "default"), 60000);
-    retries = rt_count(rt_log(&rep), "event=replay.backoff");
+    retries = tl_count(rt_log(&rep), "event=replay.backoff");
     server(down);                     /* mid-stream */
     t0 = tl_now_ms();
     at = rt_journal_complete_seq(rt_jdir);
@@ -213,7 +213,7 @@ Test(replay_outage, capture_and_replay_started_before_the_server_exists_converge
     cr_assert(rt_alive(&rep), "replay exited with no server:\n%s",
               rt_log(&rep));
     log = rt_log(&rep);
-    cr_expect(rt_count(log, "level=error") <= 2, "retries logged one by "
+    cr_expect(tl_count(log, "level=error") <= 2, "retries logged one by "
               "one:\n%s", log);
     server("start");
     finish_and_compare(&cap, &rep, w, rep_pid);

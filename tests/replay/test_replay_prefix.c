@@ -193,7 +193,7 @@ Test(replay_prefix, a_checker_reading_during_replay_never_sees_the_total_change)
     }
     rc = tl_wait(c, 30000);
     cr_assert_eq(rc, 0, "checker failed (%d)", rc);
-    res = rt_slurp(out);
+    res = tl_slurp(out, NULL);
     cr_assert_not_null(res);
     cr_assert_eq(sscanf(res, "%" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64,
                         &reads, &bad, &moves, &first_bad), 4);

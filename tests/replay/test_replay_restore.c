@@ -42,7 +42,7 @@ static void client(const char *tool, const char *redirect, const char *file)
     rc = system(cmd);
     unsetenv("MYSQL_PWD");
     if (rc != 0) {
-        char *err = rt_slurp(log);
+        char *err = tl_slurp(log, NULL);
         cr_assert_fail("%s exited with status %d: %s", tool, rc,
                        err ? err : "(no output)");
     }

@@ -135,7 +135,7 @@ Test(replay_tls, a_private_ca_is_verified_and_verify_full_checks_the_name)
     unsetenv("SLUICE_MARIADB_EXTRA_ARGS");
     cr_assert_eq(rc, 0, "%s", rt_server_log());
     snprintf(path, sizeof(path), "%s/port", dir);
-    portf = rt_slurp(path);
+    portf = tl_slurp(path, NULL);
     cr_assert_not_null(portf);
     port = (unsigned)strtoul(portf, NULL, 10);
     free(portf);
@@ -213,7 +213,7 @@ Test(replay_tls, a_password_in_the_url_is_warned_about_and_leaves_the_process_li
     cr_assert_eq(rt_wait_applied(my, "default", rt_jdir, 30000), 0, "%s",
                  rt_log(&p));
     snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)p.pid);
-    cmdline = rt_slurp(path);
+    cmdline = tl_slurp(path, NULL);
     cr_assert_not_null(cmdline);
     for (size_t i = 0; i < 4096 && (cmdline[i] || cmdline[i + 1]); i++)
         if (cmdline[i] == 0)
@@ -222,7 +222,7 @@ Test(replay_tls, a_password_in_the_url_is_warned_about_and_leaves_the_process_li
               "the process list: %s", cmdline);
     free(cmdline);
     cr_expect_eq(rt_stop(&p, 20000), 0, "%s", rt_log(&p));
-    cr_expect_eq(rt_count(rt_log(&p), "event=replay.password_in_url"), 1,
+    cr_expect_eq(tl_count(rt_log(&p), "event=replay.password_in_url"), 1,
                  "%s", rt_log(&p));
     /* --password-file instead */
     rt_path(pwfile, sizeof(pwfile), "pw");

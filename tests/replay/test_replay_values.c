@@ -112,7 +112,7 @@ Test(replay_values, reals_land_as_mariadb_stores_them_counted_per_column_and_log
                  body);
     cr_assert_eq(rt_stop(&rp, 20000), 0, "%s", rt_log(&rp));
     log = rt_log(&rp);
-    cr_expect_eq(rt_count(log, "event=replay.value_rounded"), 3,
+    cr_expect_eq(tl_count(log, "event=replay.value_rounded"), 3,
                  "one line per rounded column expected:\n%s", log);
     cr_expect(strstr(log, "column=unit_count") != NULL, "%s", log);
     RT_ASSERT_SAME_ALL(my);
@@ -317,7 +317,7 @@ Test(replay_values, datetime_fractions_beyond_the_column_land_as_mariadb_stores_
                  body);
     cr_assert_eq(rt_stop(&rp, 20000), 0, "%s", rt_log(&rp));
     log = rt_log(&rp);
-    cr_expect_eq(rt_count(log, "event=replay.value_rounded"), 2,
+    cr_expect_eq(tl_count(log, "event=replay.value_rounded"), 2,
                  "one line per rounded column expected:\n%s", log);
     cr_expect(strstr(log, "column=at ") != NULL &&
               strstr(log, "column=at1 ") != NULL, "%s", log);

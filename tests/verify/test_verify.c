@@ -109,37 +109,6 @@ TestSuite(verify, .init = vt_setup, .fini = vt_teardown, .timeout = 180);
 
 /* ---- helpers ---- */
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-
-    if (f != NULL) {
-        for (;;) {
-            size_t got;
-            if (n + 4096 + 1 > cap) {
-                char *p;
-                cap = cap ? cap * 2 : 8192;
-                p = realloc(buf, cap);
-                if (p == NULL)
-                    break;
-                buf = p;
-            }
-            got = fread(buf + n, 1, cap - n - 1, f);
-            n += got;
-            if (got == 0)
-                break;
-        }
-        fclose(f);
-    }
-    if (buf == NULL)
-        buf = calloc(1, 1);
-    else
-        buf[n] = 0;
-    return buf;
-}
-
 /* Run bin with args (NULL-terminated), stdout to out_path and stderr to
 ** err_path; exit status, 128 + signal, or -2 after 120 s (killed). */
 static int run(const char *out_path, const char *err_path, const char *bin,
@@ -185,7 +154,7 @@ static void run_ok(const char *rel, const char *const *args)
     snprintf(err, sizeof(err), "%s/step.err", vt_base);
     rc = run(out, err, bin, args);
     if (rc != 0) {
-        char *log = slurp(err);
+        char *log = tl_slurp(err, NULL);
         cr_assert_fail("%s exited %d:\n%s", rel, rc, log);
     }
 }
@@ -227,8 +196,8 @@ static int vt_verify(const char *arg, ...)
     rc = run(out, err, bin, args);
     free(vt_out);
     free(vt_err);
-    vt_out = slurp(out);
-    vt_err = slurp(err);
+    vt_out = tl_slurp(out, NULL);
+    vt_err = tl_slurp(err, NULL);
     return rc;
 }
 
@@ -244,8 +213,8 @@ static int vt_verify_raw(const char *const *args)
     rc = run(out, err, bin, args);
     free(vt_out);
     free(vt_err);
-    vt_out = slurp(out);
-    vt_err = slurp(err);
+    vt_out = tl_slurp(out, NULL);
+    vt_err = tl_slurp(err, NULL);
     return rc;
 }
 
@@ -777,7 +746,7 @@ Test(verify, a_password_in_the_url_is_warned_about_and_scrubbed)
     }
     cr_assert_gt(pid, 0, "fork failed");
     for (int i = 0; i < 300; i++) {        /* up to 3 s: the warning */
-        char *e = slurp(err);
+        char *e = tl_slurp(err, NULL);
         int seen = e != NULL && strstr(e, "password_in_url") != NULL;
         free(e);
         if (seen)
