@@ -27,20 +27,16 @@
 ** absolute figures from another day.
 */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "bench_util.h"
 #include "sl_clock.h"
 #include "sluice/journal.h"
 
@@ -49,53 +45,28 @@ static const char *g_capture = "build-bench/capture/sluice-capture";
 static int g_idle_s = 10, g_commits = 200, g_sustain_s = 60;
 static int g_counts[8] = { 1, 100, 1000 }, g_ncounts = 3;
 
-static void die(const char *fmt, const char *a)
-{
-    fprintf(stderr, "bench_capture_scale: ");
-    fprintf(stderr, fmt, a);
-    fprintf(stderr, "\n");
-    exit(2);
-}
-
-static void sh(const char *cmd)
-{
-    if (system(cmd) != 0)
-        die("failed: %s", cmd);
-}
-
 static void db_exec(sqlite3 *db, const char *sql)
 {
     char *msg = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        die("sqlite: %s", msg ? msg : "?");
+        bu_die("sqlite: %s", msg ? msg : "?");
 }
 
+/* sluice-capture on src/jdir, its output appended to log. */
 static pid_t start_capture(const char *src, const char *jdir,
                            const char *log)
 {
-    pid_t pid = fork();
+    char *argv[] = { (char *)g_capture, "--source", (char *)src,
+                     "--journal", (char *)jdir, "--log-level", "debug",
+                     NULL };
 
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd < 0 || dup2(fd, 2) < 0 || dup2(fd, 1) < 0)
-            _exit(126);
-        execl(g_capture, g_capture, "--source", src, "--journal", jdir,
-              "--log-level", "debug", (char *)NULL);
-        _exit(127);
-    }
-    if (pid < 0)
-        die("fork: %s", strerror(errno));
-    return pid;
+    return bu_spawn(log, 1, argv);
 }
 
 static void stop_capture(pid_t pid)
 {
-    int st;
-
-    kill(pid, SIGTERM);
-    if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
-        WEXITSTATUS(st) != 0)
-        die("sluice-capture did not exit cleanly (%s)", "see its log");
+    if (!bu_exited_ok(bu_stop(pid, 60000, NULL)))
+        bu_die("sluice-capture did not exit cleanly (see its log)");
 }
 
 /* The journal, opened read-only as soon as it exists. */
@@ -115,7 +86,7 @@ static jr_journal *journal_wait(const char *jdir, int64_t timeout_us)
             jr_journal_close(j);
         }
         if (sl_mono_us() > end)
-            die("no journal appeared in %s", jdir);
+            bu_die("no journal appeared in %s", jdir);
         usleep(1000);
     }
 }
@@ -148,32 +119,17 @@ static int64_t wait_complete(jr_journal *j, uint64_t after,
 
 static double cpu_s(pid_t pid)
 {
-    char path[64], buf[1024], *p;
-    unsigned long ut = 0, stt = 0;
-    FILE *f;
+    double s = bu_proc_cpu_s(pid);
 
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    if ((f = fopen(path, "r")) == NULL || fgets(buf, sizeof(buf), f) == NULL)
-        die("cannot read %s", path);
-    fclose(f);
-    p = strrchr(buf, ')');
-    /* fields after ") ": state(3) ... utime(14) stime(15) */
-    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
-                            "%*u %lu %lu", &ut, &stt) != 2)
-        die("cannot parse %s", path);
-    return (double)(ut + stt) / (double)sysconf(_SC_CLK_TCK);
+    if (s < 0)
+        bu_die("cannot read /proc/%d/stat", (int)pid);
+    return s;
 }
 
-static int cmp_i64(const void *a, const void *b)
+/* Percentile p (0..100) of sorted v in ms (nearest position). */
+static double pct_ms(const int64_t *v, long n, double p)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(int64_t *v, int n, double p)
-{
-    int i = (int)(p * (n - 1) + 0.5);
-    return n ? (double)v[i] / 1000.0 : 0;
+    return (double)bu_pct_nearest(v, (size_t)n, p) / 1000.0;
 }
 
 typedef struct scale_row {
@@ -197,7 +153,7 @@ static double wait_log(const char *log, const char *what, int timeout_s)
         if (found)
             return (double)(sl_mono_us() - t0) / 1e6;
         if (sl_mono_us() > end)
-            die("capture never finished its start-up work (no %s "
+            bu_die("capture never finished its start-up work (no %s "
                 "within the time limit)", log);
         usleep(100000);
     }
@@ -205,7 +161,7 @@ static double wait_log(const char *log, const char *what, int timeout_s)
 
 static void scale(int n, scale_row *r)
 {
-    char src[512], jdir[512], log[512], cmd[2800];
+    char src[512], jdir[512], log[512];
     sqlite3 *db;
     jr_journal *j;
     pid_t pid;
@@ -216,11 +172,11 @@ static void scale(int n, scale_row *r)
     snprintf(src, sizeof(src), "%s/scale-%d.db", g_dir, n);
     snprintf(jdir, sizeof(jdir), "%s/scale-%d.journal", g_dir, n);
     snprintf(log, sizeof(log), "%s/scale-%d.log", g_dir, n);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s-wal' '%s-shm' '%s' '%s'",
-             src, src, src, jdir, log);
-    sh(cmd);
+    bu_rm_db(src);
+    bu_rm_rf(jdir);
+    bu_rm_rf(log);
     if (sqlite3_open(src, &db) != SQLITE_OK)
-        die("cannot create %s", src);
+        bu_die("cannot create %s", src);
     sqlite3_busy_timeout(db, 5000);
     db_exec(db, "BEGIN");
     for (int i = 0; i < n; i++) {
@@ -239,7 +195,7 @@ static void scale(int n, scale_row *r)
     j = journal_wait(jdir, 60000000);
     /* SCHEMA + SNAP_BEGIN + 1 row + SNAP_END per table */
     if (wait_complete(j, (uint64_t)4 * n - 1, 600000000) < 0)
-        die("install did not finish (%s)", log);
+        bu_die("install did not finish (%s)", log);
     r->install_s = (double)(sl_mono_us() - t0) / 1e6;
     r->settle_s = wait_log(log, "event=capture.logs_measured", 300);
     usleep(1500000);                    /* trims, housekeeping */
@@ -248,7 +204,7 @@ static void scale(int n, scale_row *r)
     sleep((unsigned)g_idle_s);
     r->idle_pct = 100.0 * (cpu_s(pid) - c0) / g_idle_s;
 
-    lat = calloc((size_t)g_commits, sizeof(*lat));
+    lat = bu_xmalloc((size_t)g_commits * sizeof(*lat));
     for (int i = 0; i < g_commits; i++) {
         char sql[120];
         uint64_t before = complete_seq(j);
@@ -258,13 +214,13 @@ static void scale(int n, scale_row *r)
         db_exec(db, sql);
         tc = sl_mono_us();
         if ((ts = wait_complete(j, before, 10000000)) < 0)
-            die("a commit never reached the journal (%s)", log);
+            bu_die("a commit never reached the journal (%s)", log);
         lat[i] = ts - tc;
         usleep(20000);
     }
-    qsort(lat, (size_t)g_commits, sizeof(*lat), cmp_i64);
-    r->p50 = pct(lat, g_commits, 0.50);
-    r->p99 = pct(lat, g_commits, 0.99);
+    bu_sort_i64(lat, (size_t)g_commits);
+    r->p50 = pct_ms(lat, g_commits, 50);
+    r->p99 = pct_ms(lat, g_commits, 99);
     r->max = (double)lat[g_commits - 1] / 1000.0;
     free(lat);
 
@@ -275,7 +231,7 @@ static void scale(int n, scale_row *r)
         t0 = sl_mono_us();
         pid = start_capture(src, jdir, log);
         if (wait_complete(j, before, 60000000) < 0)
-            die("restart did not journal the change (%s)", log);
+            bu_die("restart did not journal the change (%s)", log);
         r->restart_s = (double)(sl_mono_us() - t0) / 1e6;
         stop_capture(pid);
     }
@@ -320,7 +276,7 @@ typedef struct sus_row {
 
 static void sustained(sus_row *out)
 {
-    char src[512], jdir[512], log[512], cmd[2800];
+    char src[512], jdir[512], log[512];
     const long cap = 4000000;
     int64_t *times, *lat, last_move, stall = 0;
     volatile long *count;
@@ -335,26 +291,26 @@ static void sustained(sus_row *out)
     snprintf(src, sizeof(src), "%s/sustained.db", g_dir);
     snprintf(jdir, sizeof(jdir), "%s/sustained.journal", g_dir);
     snprintf(log, sizeof(log), "%s/sustained.log", g_dir);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s-wal' '%s-shm' '%s' '%s'",
-             src, src, src, jdir, log);
-    sh(cmd);
+    bu_rm_db(src);
+    bu_rm_rf(jdir);
+    bu_rm_rf(log);
     if (sqlite3_open(src, &db) != SQLITE_OK)
-        die("cannot create %s", src);
+        bu_die("cannot create %s", src);
     db_exec(db, "PRAGMA journal_mode = WAL; CREATE TABLE s(id INTEGER "
             "PRIMARY KEY, v TEXT)");
     sqlite3_close(db);
     times = mmap(NULL, (size_t)cap * sizeof(int64_t) + 64,
                  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (times == MAP_FAILED)
-        die("mmap: %s", strerror(errno));
+        bu_die("mmap: %s", strerror(errno));
     count = (volatile long *)(times + cap);
-    lat = malloc((size_t)cap * sizeof(*lat));
+    lat = bu_xmalloc((size_t)cap * sizeof(*lat));
     cap_pid = start_capture(src, jdir, log);
     j = journal_wait(jdir, 60000000);
     if (wait_complete(j, 0, 60000000) < 0)     /* the empty snapshot */
-        die("capture did not start (%s)", log);
+        bu_die("capture did not start (%s)", log);
     if (jr_reader_open(&rd, j, complete_seq(j) + 1, NULL) != JR_OK)
-        die("reader: %s", jdir);
+        bu_die("reader: %s", jdir);
     app = fork();
     if (app == 0)
         sustained_writer(src, times, cap, count, g_sustain_s);
@@ -377,8 +333,8 @@ static void sustained(sus_row *out)
             continue;
         }
         if (rc != JR_EAGAIN)
-            die("reading the journal failed (%s)", jdir);
-        if (app > 0 && waitpid(app, &st, WNOHANG) == app)
+            bu_die("reading the journal failed (%s)", jdir);
+        if (app > 0 && bu_wait(app, 0, &st, NULL) == 0)
             app = -1;                    /* the application is done */
         if (app < 0 && seen >= __atomic_load_n(count, __ATOMIC_ACQUIRE))
             break;
@@ -387,12 +343,12 @@ static void sustained(sus_row *out)
         v = jr_journal_version(j);
     }
     if (app > 0)
-        waitpid(app, &st, 0);
+        bu_wait(app, -1, &st, NULL);
     out->commits = __atomic_load_n(count, __ATOMIC_ACQUIRE);
     out->rate = (double)out->commits / g_sustain_s;
-    qsort(lat, (size_t)nlat, sizeof(*lat), cmp_i64);
-    out->p50 = pct(lat, (int)nlat, 0.50);
-    out->p99 = pct(lat, (int)nlat, 0.99);
+    bu_sort_i64(lat, (size_t)nlat);
+    out->p50 = pct_ms(lat, nlat, 50);
+    out->p99 = pct_ms(lat, nlat, 99);
     out->max = nlat ? (double)lat[nlat - 1] / 1000.0 : 0;
     out->stall = (double)stall / 1000.0;
     jr_reader_close(rd);
@@ -417,6 +373,7 @@ int main(int argc, char **argv)
     sus_row sus;
     int fail = 0;
 
+    bu_prog("bench_capture_scale", 2);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL)
@@ -449,7 +406,7 @@ int main(int argc, char **argv)
     }
     if (g_idle_s < 1 || g_commits < 10 || g_sustain_s < 1 || g_ncounts < 1)
         usage();
-    mkdir(g_dir, 0755);
+    bu_mkdir_p(g_dir);
     if (only == NULL || strcmp(only, "scale") == 0) {
         for (int i = 0; i < g_ncounts; i++)
             scale(g_counts[i], &rows[i]);

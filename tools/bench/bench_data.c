@@ -19,49 +19,16 @@
 #include <time.h>
 
 #include "bench_data.h"
+#include "bench_util.h"
 
 #define VALS_PER_REC (1 + BD_NCOLS)       /* key value + after-image */
 #define TEXT_MAX_PER_REC 400              /* generator bound, checked */
-
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-#define PICK(a, r) ((a)[(r) % NELEM(a)])
-
-void bd_die(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("sluice-bench-journal: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
-}
-
-void *bd_xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-
-    if (p == NULL)
-        bd_die("out of memory (%zu bytes)", n);
-    return p;
-}
-
-/* splitmix64: deterministic, good enough for test data. */
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 static uint64_t hash_u64(uint64_t x)
 {
     uint64_t s = x;
 
-    return rng_next(&s);
+    return bu_rng(&s);
 }
 
 /* ------------------------------------------------------------------ */
@@ -194,9 +161,6 @@ static const char *const k_words[] = {
     "sale"
 };
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-#define PICK(a, r) ((a)[(r) % NELEM(a)])
-
 /* Base time of the data set: 2026-04-16 22:41:27.490 UTC, in ms. */
 #define BASE_MS 1776379287490ll
 
@@ -237,7 +201,7 @@ static jr_value tb_text(textbuf *tb, const char *fmt, ...)
     n = vsnprintf(tb->p + tb->used, tb->cap - tb->used, fmt, ap);
     va_end(ap);
     if (n < 0 || (size_t)n >= tb->cap - tb->used)
-        bd_die("generator: record text exceeds %d bytes", TEXT_MAX_PER_REC);
+        bu_die("generator: record text exceeds %d bytes", TEXT_MAX_PER_REC);
     v.type = JR_TEXT;
     v.u.b.p = tb->p + tb->used;
     v.u.b.n = (size_t)n;
@@ -268,7 +232,7 @@ static void gen_row(jr_value *row, textbuf *tb, uint64_t id, int upd,
                     uint64_t *rng)
 {
     uint64_t h = hash_u64(id * 7919 + 17);
-    uint64_t r = rng_next(rng);
+    uint64_t r = bu_rng(rng);
     char when[96], tags[96];
     size_t tl = 0;
     unsigned ntags, nwords;
@@ -276,12 +240,12 @@ static void gen_row(jr_value *row, textbuf *tb, uint64_t id, int upd,
     row[0] = v_int((int64_t)id);
     row[1] = v_int((int64_t)(1 + h % 48611));
     if (upd)
-        row[2] = tb_text(tb, "%s", PICK(k_status_upd, r));
+        row[2] = tb_text(tb, "%s", BU_PICK(k_status_upd, r));
     else
-        row[2] = tb_text(tb, "%s", PICK(k_status_new, r));
-    row[3] = tb_text(tb, "%s.%s%u@%s", PICK(k_first, h >> 8),
-                     PICK(k_last, h >> 16), (unsigned)(h >> 24) % 1000,
-                     PICK(k_domain, h >> 34));
+        row[2] = tb_text(tb, "%s", BU_PICK(k_status_new, r));
+    row[3] = tb_text(tb, "%s.%s%u@%s", BU_PICK(k_first, h >> 8),
+                     BU_PICK(k_last, h >> 16), (unsigned)(h >> 24) % 1000,
+                     BU_PICK(k_domain, h >> 34));
     fmt_time(when, sizeof(when), created_ms(id));
     row[4] = tb_text(tb, "%s", when);
     row[5] = v_real((double)(199 + (h >> 40) % 250000) / 100.0);
@@ -291,14 +255,14 @@ static void gen_row(jr_value *row, textbuf *tb, uint64_t id, int upd,
     for (unsigned i = 0; i < ntags; i++)
         tl += (size_t)snprintf(tags + tl, sizeof(tags) - tl, "%s\"%s\"",
                                i ? "," : "",
-                               PICK(k_tags, rng_next(rng)));
+                               BU_PICK(k_tags, bu_rng(rng)));
     row[6] = tb_text(tb,
                      "{\"sku\":\"%c-%04u\",\"qty\":%u,\"tags\":[%s],"
                      "\"channel\":\"%s\"}",
                      'A' + (int)((h >> 44) % 26),
                      (unsigned)((h >> 20) % 10000),
                      1 + (unsigned)((r >> 16) % 9), tags,
-                     PICK(k_channel, r >> 24));
+                     BU_PICK(k_channel, r >> 24));
 
     /* note: 3..9 random-ish words */
     nwords = 3 + (unsigned)((r >> 32) % 7);
@@ -306,11 +270,11 @@ static void gen_row(jr_value *row, textbuf *tb, uint64_t id, int upd,
         size_t start = tb->used;
 
         for (unsigned i = 0; i < nwords; i++) {
-            const char *w = PICK(k_words, rng_next(rng));
+            const char *w = BU_PICK(k_words, bu_rng(rng));
             size_t wl = strlen(w);
 
             if (tb->used + wl + 2 >= tb->cap)
-                bd_die("generator: record text exceeds %d bytes",
+                bu_die("generator: record text exceeds %d bytes",
                     TEXT_MAX_PER_REC);
             if (i > 0)
                 tb->p[tb->used++] = ' ';
@@ -330,16 +294,16 @@ void bd_dataset_make(bd_dataset *ds, uint64_t n, uint64_t seed)
 
     memset(ds, 0, sizeof(*ds));
     ds->n = n;
-    ds->recs = bd_xmalloc(n * sizeof(*ds->recs));
-    ds->vals = bd_xmalloc(n * VALS_PER_REC * sizeof(*ds->vals));
-    ds->text = bd_xmalloc(n * TEXT_MAX_PER_REC);
-    ds->hashes = bd_xmalloc(n * sizeof(*ds->hashes));
+    ds->recs = bu_xmalloc(n * sizeof(*ds->recs));
+    ds->vals = bu_xmalloc(n * VALS_PER_REC * sizeof(*ds->vals));
+    ds->text = bu_xmalloc(n * TEXT_MAX_PER_REC);
+    ds->hashes = bu_xmalloc(n * sizeof(*ds->hashes));
 
     for (uint64_t i = 0; i < n; i++) {
         jr_record *r = &ds->recs[i];
         jr_value *v = &ds->vals[i * VALS_PER_REC];
         textbuf tb = { ds->text + i * TEXT_MAX_PER_REC, 0, TEXT_MAX_PER_REC };
-        unsigned dice = (unsigned)(rng_next(&rng) % 100);
+        unsigned dice = (unsigned)(bu_rng(&rng) % 100);
         uint64_t id;
 
         memset(r, 0, sizeof(*r));
@@ -351,7 +315,7 @@ void bd_dataset_make(bd_dataset *ds, uint64_t n, uint64_t seed)
             ds->ninsert++;
         } else {
             /* recent orders are touched more often than old ones */
-            uint64_t back = 1 + rng_next(&rng) % (next_id - 1 < 5000
+            uint64_t back = 1 + bu_rng(&rng) % (next_id - 1 < 5000
                                                   ? next_id - 1 : 5000);
             id = next_id - back;
             r->kind = dice < 96 ? JR_K_UPDATE : JR_K_DELETE;
@@ -457,6 +421,6 @@ size_t bd_raw_encode(unsigned char *out, const jr_record *r, int gend)
     p = raw_row(p, &r->old_row);
     p = put_bytes(p, r->aux, r->aux_len);
     if ((size_t)(p - out) > BD_RAW_ENC_MAX)
-        bd_die("raw encoding overflow");
+        bu_die("raw encoding overflow");
     return (size_t)(p - out);
 }

@@ -22,13 +22,8 @@ typedef struct bd_dataset {
     uint64_t ninsert, nupdate, ndelete;
 } bd_dataset;
 
-/* Print "sluice-bench-journal: <message>" to stderr and exit(1). */
-void bd_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-/* malloc or bd_die. */
-void *bd_xmalloc(size_t n);
-
-/* Generate n records from seed (deterministic). Dies on allocation failure. */
+/* Generate n records from seed (deterministic). bu_die()s on allocation
+** failure. */
 void bd_dataset_make(bd_dataset *ds, uint64_t n, uint64_t seed);
 void bd_dataset_free(bd_dataset *ds);
 

@@ -12,6 +12,7 @@
 ** Printed: application transactions and errors, the writer's commits and
 ** deferrals, per mode, in one run. The gate's target is 0 errors.
 */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "cap.h"
 #include "sl_clock.h"
 
@@ -67,7 +69,7 @@ static void app(const char *path, int fd)
             usleep((useconds_t)g_gap_us);
     }
     sqlite3_close(db);
-    if (write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r))
+    if (bu_write_full(fd, &r, sizeof(r)) != 0)
         _exit(4);
     _exit(0);
 }
@@ -120,43 +122,39 @@ static void writer(const char *path, int gate, int fd)
         jr_err_clear(&err);
     }
     cap_src_close(&src);
-    if (write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r))
+    if (bu_write_full(fd, &r, sizeof(r)) != 0)
         _exit(4);
     _exit(0);
 }
 
 static result run(const char *dir, int gate)
 {
-    char path[600], cmd[1900];
+    char path[600];
     int pa[2], pw[2];
     result ra, rw;
     sqlite3 *db;
     pid_t a, w;
 
     snprintf(path, sizeof(path), "%s/gate.db", dir);
-    snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && rm -f '%s' '%s-wal' "
-             "'%s-shm'", dir, path, path, path);
-    if (system(cmd) != 0 || sqlite3_open(path, &db) != SQLITE_OK ||
+    bu_mkdir_p(dir);
+    bu_rm_db(path);
+    if (sqlite3_open(path, &db) != SQLITE_OK ||
         sqlite3_exec(db, "PRAGMA journal_mode = WAL; CREATE TABLE t(id "
                      "INTEGER PRIMARY KEY, v); CREATE TABLE w(x INTEGER "
-                     "PRIMARY KEY)", NULL, NULL, NULL) != SQLITE_OK) {
-        fprintf(stderr, "bench_gate: cannot create %s\n", path);
-        exit(2);
-    }
+                     "PRIMARY KEY)", NULL, NULL, NULL) != SQLITE_OK)
+        bu_die("cannot create %s", path);
     sqlite3_close(db);
     if (pipe(pa) != 0 || pipe(pw) != 0)
-        exit(2);
+        bu_die("pipe: %s", strerror(errno));
     if ((a = fork()) == 0)
         app(path, pa[1]);
     if ((w = fork()) == 0)
         writer(path, gate, pw[1]);
-    if (read(pa[0], &ra, sizeof(ra)) != (ssize_t)sizeof(ra) ||
-        read(pw[0], &rw, sizeof(rw)) != (ssize_t)sizeof(rw)) {
-        fprintf(stderr, "bench_gate: a child failed\n");
-        exit(2);
-    }
-    waitpid(a, NULL, 0);
-    waitpid(w, NULL, 0);
+    if (bu_read_full(pa[0], &ra, sizeof(ra)) != 0 ||
+        bu_read_full(pw[0], &rw, sizeof(rw)) != 0)
+        bu_die("a child failed");
+    bu_wait(a, -1, NULL, NULL);
+    bu_wait(w, -1, NULL, NULL);
     close(pa[0]);
     close(pa[1]);
     close(pw[0]);
@@ -172,6 +170,7 @@ int main(int argc, char **argv)
     result r[2];
     int fail;
 
+    bu_prog("bench_gate", 2);
     for (int i = 1; i + 1 < argc; i += 2) {
         long v = strtol(argv[i + 1], NULL, 10);
         if (strcmp(argv[i], "--dir") == 0)

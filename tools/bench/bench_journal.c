@@ -43,7 +43,6 @@
 ** Exit: 0 when every run (and verification) succeeded, 1 otherwise, 2 on a
 ** usage error. Targets are checked by bench_journal.sh from --csv output.
 */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -52,7 +51,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -60,6 +58,7 @@
 #include "sluice/journal.h"
 
 #include "bench_data.h"
+#include "bench_util.h"
 
 #define MAX_GROUPS 8
 #define MAX_CONFIGS 8
@@ -71,14 +70,6 @@
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                      */
 /* ------------------------------------------------------------------ */
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int parse_u64(const char *s, uint64_t *v)
 {
@@ -94,8 +85,6 @@ static int parse_u64(const char *s, uint64_t *v)
     *v = (uint64_t)x;
     return 0;
 }
-
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ------------------------------------------------------------------ */
 /* Configurations and results                                         */
@@ -160,50 +149,6 @@ typedef struct bench {
 /* Directory handling                                                 */
 /* ------------------------------------------------------------------ */
 
-/* Remove a flat directory (LMDB env dirs have no subdirectories). */
-static void rm_flat_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    char path[PATH_MAX_];
-
-    if (d == NULL) {
-        if (errno == ENOENT)
-            return;
-        bd_die("opendir %s: %s", dir, strerror(errno));
-    }
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        if (unlink(path) != 0)
-            bd_die("unlink %s: %s", path, strerror(errno));
-    }
-    closedir(d);
-    if (rmdir(dir) != 0)
-        bd_die("rmdir %s: %s", dir, strerror(errno));
-}
-
-static void mkdir_p(const char *dir)
-{
-    char tmp[DIR_MAX];
-    size_t n = strlen(dir);
-
-    if (n == 0 || n >= sizeof(tmp))
-        bd_die("bad directory name");
-    memcpy(tmp, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (tmp[i] == '/' || tmp[i] == '\0') {
-            char c = tmp[i];
-
-            tmp[i] = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                bd_die("mkdir %s: %s", tmp, strerror(errno));
-            tmp[i] = c;
-        }
-    }
-}
-
 static uint64_t file_size(const char *dir, const char *name)
 {
     char path[PATH_MAX_];
@@ -219,7 +164,7 @@ static void run_dir(char *out, size_t cap, const bench *b, const bconfig *c,
                     uint64_t group)
 {
     snprintf(out, cap, "%s/%s-g%" PRIu64, b->dir, c->name, group);
-    rm_flat_dir(out);
+    bu_rm_rf(out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -230,7 +175,7 @@ static void run_dir(char *out, size_t cap, const bench *b, const bconfig *c,
     do {                                                                  \
         int rc_ = (call);                                                 \
         if (rc_ != MDB_SUCCESS)                                           \
-            bd_die("%s: %s", #call, mdb_strerror(rc_));                      \
+            bu_die("%s: %s", #call, mdb_strerror(rc_));                  \
     } while (0)
 
 static void be64(unsigned char *p, uint64_t v)
@@ -252,7 +197,7 @@ static void run_raw(bench *b, result *res, int verify)
     double t0, t1;
 
     run_dir(dir, sizeof(dir), b, res->cfg, g);
-    mkdir_p(dir);
+    bu_mkdir_p(dir);
     MDB_CHECK(mdb_env_create(&env));
     MDB_CHECK(mdb_env_set_mapsize(env, (size_t)(n * 1024 + (64u << 20))));
     MDB_CHECK(mdb_env_open(env, dir, 0, 0644));
@@ -261,7 +206,7 @@ static void run_raw(bench *b, result *res, int verify)
     MDB_CHECK(mdb_txn_commit(txn));
     txn = NULL;
 
-    t0 = now_s();
+    t0 = bu_now_s();
     for (uint64_t i = 0; i < n; i++) {
         int gend = ((i + 1) % g == 0) || i + 1 == n;
         MDB_val k = { 8, kbuf }, v;
@@ -278,7 +223,7 @@ static void run_raw(bench *b, result *res, int verify)
             txn = NULL;
         }
     }
-    t1 = now_s();
+    t1 = bu_now_s();
 
     res->seconds = t1 - t0;
     res->stored_bytes = sum;
@@ -290,7 +235,7 @@ static void run_raw(bench *b, result *res, int verify)
         uint64_t i = 0;
         int rc, bad = 0;
 
-        t0 = now_s();
+        t0 = bu_now_s();
         MDB_CHECK(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
         MDB_CHECK(mdb_cursor_open(txn, dbi, &cur));
         for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -315,7 +260,7 @@ static void run_raw(bench *b, result *res, int verify)
             }
         }
         if (!bad && rc != MDB_NOTFOUND)
-            bd_die("mdb_cursor_get: %s", mdb_strerror(rc));
+            bu_die("mdb_cursor_get: %s", mdb_strerror(rc));
         if (!bad && i != n) {
             fprintf(stderr, "verify %s g%" PRIu64 ": %" PRIu64
                     " records, expected %" PRIu64 "\n", res->cfg->name, g,
@@ -324,13 +269,13 @@ static void run_raw(bench *b, result *res, int verify)
         }
         mdb_cursor_close(cur);
         mdb_txn_abort(txn);
-        res->verify_seconds = now_s() - t0;
+        res->verify_seconds = bu_now_s() - t0;
         res->verified = bad ? -1 : 1;
     }
     mdb_env_close(env);
     res->file_bytes = file_size(dir, "data.mdb");
     if (!b->keep)
-        rm_flat_dir(dir);
+        bu_rm_rf(dir);
 }
 
 /* ------------------------------------------------------------------ */
@@ -339,8 +284,8 @@ static void run_raw(bench *b, result *res, int verify)
 
 static void jr_die(const char *what, int rc, const jr_err *err)
 {
-    bd_die("%s: %s (%d)%s%s", what, jr_strerror(rc), rc,
-        err->msg[0] ? ": " : "", err->msg);
+    bu_die("%s: %s (%d)%s%s", what, jr_strerror(rc), rc,
+           err->msg[0] ? ": " : "", err->msg);
 }
 
 /* Read everything back and compare with the data set. 1 ok, -1 bad. */
@@ -430,7 +375,7 @@ static void run_journal(bench *b, result *res, int verify)
     if (rc != JR_OK)
         jr_die("jr_writer_open", rc, &err);
 
-    t0 = now_s();
+    t0 = bu_now_s();
     for (uint64_t i = 0; i < n; i++) {
         int gend = ((i + 1) % g == 0) || i + 1 == n;
 
@@ -444,7 +389,7 @@ static void run_journal(bench *b, result *res, int verify)
                 jr_die("jr_writer_commit", rc, &err);
         }
     }
-    t1 = now_s();
+    t1 = bu_now_s();
     res->seconds = t1 - t0;
     jr_writer_close(w);
 
@@ -454,34 +399,19 @@ static void run_journal(bench *b, result *res, int verify)
     res->stored_bytes = info.stored_bytes;
     res->nentries = info.nbatches;
     if (verify) {
-        t0 = now_s();
+        t0 = bu_now_s();
         res->verified = verify_journal(b, j, res);
-        res->verify_seconds = now_s() - t0;
+        res->verify_seconds = bu_now_s() - t0;
     }
     jr_journal_close(j);
     res->file_bytes = file_size(dir, "data.mdb");
     if (!b->keep)
-        rm_flat_dir(dir);
+        bu_rm_rf(dir);
 }
 
 /* ------------------------------------------------------------------ */
 /* Report                                                             */
 /* ------------------------------------------------------------------ */
-
-static double median(const double *v, int n)
-{
-    double t[MAX_REPEAT];
-
-    memcpy(t, v, (size_t)n * sizeof(*t));
-    for (int i = 1; i < n; i++)          /* insertion sort, n <= 9 */
-        for (int k = i; k > 0 && t[k - 1] > t[k]; k--) {
-            double x = t[k];
-
-            t[k] = t[k - 1];
-            t[k - 1] = x;
-        }
-    return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
-}
 
 static const result *find_raw(const result *rs, int nr, uint64_t group)
 {
@@ -489,19 +419,6 @@ static const result *find_raw(const result *rs, int nr, uint64_t group)
         if (rs[i].cfg->raw && rs[i].group == group)
             return &rs[i];
     return NULL;
-}
-
-static void fmt_thousands(char *out, size_t cap, uint64_t v)
-{
-    char tmp[32];
-    int len = snprintf(tmp, sizeof(tmp), "%" PRIu64, v), o = 0;
-
-    for (int i = 0; i < len && (size_t)o + 2 < cap; i++) {
-        if (i > 0 && (len - i) % 3 == 0)
-            out[o++] = ',';
-        out[o++] = tmp[i];
-    }
-    out[o] = '\0';
 }
 
 static void print_table(FILE *f, const bench *b, const result *rs, int nr)
@@ -522,7 +439,7 @@ static void print_table(FILE *f, const bench *b, const result *rs, int nr)
         char recs[32], rpss[32], ents[32], rr[16] = "-", br[16] = "-";
         int star = r->group == 1 && b->n_g1 != b->n;
 
-        fmt_thousands(recs, sizeof(recs) - 1, r->records);
+        bu_thousands(recs, sizeof(recs) - 1, (double)r->records);
         if (star) {
             size_t l = strlen(recs);
 
@@ -530,8 +447,8 @@ static void print_table(FILE *f, const bench *b, const result *rs, int nr)
             recs[l + 1] = '\0';
             any_g1 = 1;
         }
-        fmt_thousands(rpss, sizeof(rpss), (uint64_t)(rps + 0.5));
-        fmt_thousands(ents, sizeof(ents), r->nentries);
+        bu_thousands(rpss, sizeof(rpss), (double)(uint64_t)(rps + 0.5));
+        bu_thousands(ents, sizeof(ents), (double)r->nentries);
         if (raw != NULL && raw->seconds > 0 && r->seconds > 0) {
             double raw_rps = (double)raw->records / raw->seconds;
             double raw_bpr = (double)raw->stored_bytes /
@@ -560,7 +477,7 @@ static void write_csv(const char *path, const result *rs, int nr)
     FILE *f = fopen(path, "w");
 
     if (f == NULL)
-        bd_die("%s: %s", path, strerror(errno));
+        bu_die("%s: %s", path, strerror(errno));
     fprintf(f, "config,group,records,seconds,records_per_s,stored_bytes,"
             "bytes_per_record,file_bytes,entries,rps_vs_raw,bytes_vs_raw,"
             "verified\n");
@@ -584,7 +501,7 @@ static void write_csv(const char *path, const result *rs, int nr)
                 r->verified > 0 ? "ok" : r->verified < 0 ? "FAILED" : "-");
     }
     if (fclose(f) != 0)
-        bd_die("%s: %s", path, strerror(errno));
+        bu_die("%s: %s", path, strerror(errno));
 }
 
 /* ------------------------------------------------------------------ */
@@ -647,7 +564,7 @@ static int add_group(bench *b, const char *item)
 
 static int add_config(bench *b, const char *item)
 {
-    for (size_t i = 0; i < NELEM(k_configs); i++) {
+    for (size_t i = 0; i < BU_NELEM(k_configs); i++) {
         if (strcmp(k_configs[i].name, item) == 0 && b->ncfgs < MAX_CONFIGS) {
             b->cfgs[b->ncfgs++] = &k_configs[i];
             return 0;
@@ -696,6 +613,7 @@ int main(int argc, char **argv)
     struct statfs sfs;
     double t0;
 
+    bu_prog("sluice-bench-journal", 1);
     memset(&b, 0, sizeof(b));
     b.dir = ".bench/journal";
     b.n = 1000000;
@@ -745,7 +663,7 @@ int main(int argc, char **argv)
         case 'k': b.keep = 1; break;
         case 'o': csv = optarg; break;
         case 'l':
-            for (size_t i = 0; i < NELEM(k_configs); i++)
+            for (size_t i = 0; i < BU_NELEM(k_configs); i++)
                 printf("%-15s %s\n", k_configs[i].name, k_configs[i].desc);
             return 0;
         case 'h':
@@ -764,14 +682,14 @@ int main(int argc, char **argv)
     if (b.n_g1 > b.n)
         b.n_g1 = b.n;
 
-    mkdir_p(b.dir);
+    bu_mkdir_p(b.dir);
     if (statfs(b.dir, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC_)
         fprintf(stderr, "sluice-bench-journal: warning: %s is on tmpfs; "
                 "fsync costs nothing there and the numbers mean little\n",
                 b.dir);
 
     maxn = b.n;
-    t0 = now_s();
+    t0 = bu_now_s();
     bd_dataset_make(&b.ds, maxn, seed);
     for (uint64_t i = 0; i < maxn; i++) {
         unsigned char enc[BD_RAW_ENC_MAX];
@@ -788,7 +706,7 @@ int main(int argc, char **argv)
     printf("raw encoding %.1f B/record on average (%.1f B of text); "
            "generated in %.2f s, not timed\n",
            (double)rawb / (double)maxn, (double)textb / (double)maxn,
-           now_s() - t0);
+           bu_now_s() - t0);
     printf("dir %s; durable commits (fsync), one per group; %s\n",
            b.dir, b.repeat > 1 ? "times are medians of --repeat runs"
                                : "single run per configuration");
@@ -799,7 +717,7 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     nr = b.ngroups * b.ncfgs;
-    rs = bd_xmalloc((size_t)nr * sizeof(*rs));
+    rs = bu_xmalloc((size_t)nr * sizeof(*rs));
     memset(rs, 0, (size_t)nr * sizeof(*rs));
     /* Repeats go round the whole matrix, so slow drift of the disk hits
     ** every configuration alike; only the first round is verified. */
@@ -830,7 +748,7 @@ int main(int argc, char **argv)
         }
     }
     for (int i = 0; i < nr; i++)
-        rs[i].seconds = median(rs[i].secs, rs[i].nrep);
+        rs[i].seconds = bu_median(rs[i].secs, (size_t)rs[i].nrep);
     printf("\n");
     print_table(stdout, &b, rs, nr);
     if (b.verify) {

@@ -20,21 +20,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "cap.h"
 #include "sl_clock.h"
 #include "sl_sig.h"
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
+static void die(const char *what, sqlite3 *db)
+    __attribute__((noreturn));
 
 static void die(const char *what, sqlite3 *db)
 {
-    fprintf(stderr, "bench_trim: %s: %s\n", what,
-            db ? sqlite3_errmsg(db) : "failed");
-    exit(2);
+    bu_die("%s: %s", what, db ? sqlite3_errmsg(db) : "failed");
 }
 
 static int64_t one_int(sqlite3 *db, const char *sql)
@@ -54,7 +50,7 @@ int main(int argc, char **argv)
 {
     const char *dir = ".bench/trim", *bin = NULL;
     long rows = 40000, chunk = 2000;
-    char path[600], jdir[600], cmd[2000], sql[300], log[48];
+    char path[600], jdir[600], clog[620], sql[300], log[48];
     int64_t *t, t0, from, below, id, total, wall;
     sqlite3 *db;
     cap_src src;
@@ -62,6 +58,7 @@ int main(int argc, char **argv)
     pid_t cap;
     int n = 0, deferred = 0;
 
+    bu_prog("bench_trim", 2);
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--dir") == 0)
             dir = argv[i + 1];
@@ -83,22 +80,21 @@ int main(int argc, char **argv)
     }
     snprintf(path, sizeof(path), "%s/src.db", dir);
     snprintf(jdir, sizeof(jdir), "%s/journal", dir);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s'", dir, dir);
-    if (system(cmd) != 0 || sqlite3_open(path, &db) != SQLITE_OK)
+    snprintf(clog, sizeof(clog), "%s/capture.log", dir);
+    bu_rm_rf(dir);
+    bu_mkdir_p(dir);
+    if (sqlite3_open(path, &db) != SQLITE_OK)
         die("create", NULL);
     if (sqlite3_exec(db, "CREATE TABLE orders(id INTEGER PRIMARY KEY, "
                      "customer INT, qty INT, price DECIMAL(10,2), at "
                      "DATETIME, note TEXT)", NULL, NULL, NULL) != SQLITE_OK)
         die("schema", db);
     sqlite3_busy_timeout(db, 5000);
-    if ((cap = fork()) == 0) {
-        snprintf(cmd, sizeof(cmd), "%s/capture.log", dir);
-        if (freopen(cmd, "w", stdout) == NULL ||
-            freopen(cmd, "a", stderr) == NULL)
-            _exit(127);
-        execl(bin, bin, "--source", path, "--journal", jdir, "--trim-rows",
-              "1099511627776", "--trim-age-s", "3153600000", (char *)NULL);
-        _exit(127);
+    {
+        char *argv[] = { (char *)bin, "--source", path, "--journal", jdir,
+                         "--trim-rows", "1099511627776", "--trim-age-s",
+                         "3153600000", NULL };
+        cap = bu_spawn(clog, 0, argv);
     }
     for (t0 = sl_mono_us(); one_int(db, "SELECT count(*) FROM "
                                     "sqlite_master WHERE name LIKE "
@@ -121,7 +117,7 @@ int main(int argc, char **argv)
         die("writes", db);
     sl_sleep_ms(2000);                  /* let capture journal them */
     kill(cap, SIGKILL);
-    waitpid(cap, NULL, 0);
+    bu_wait(cap, -1, NULL, NULL);
     sqlite3_close(db);
 
     if (cap_src_open(&src, path, 1000, &err) != JR_OK ||
@@ -134,7 +130,7 @@ int main(int argc, char **argv)
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM \"%s\"", log);
     total = one_int(src.db, sql);
     wall = sl_mono_us();
-    t = calloc((size_t)((below - from) / chunk + 2), sizeof(*t));
+    t = bu_xmalloc((size_t)((below - from) / chunk + 2) * sizeof(*t));
     while (from < below && deferred < 100000) {
         int64_t to = from + chunk < below ? from + chunk : below;
         t0 = sl_mono_us();
@@ -161,7 +157,7 @@ int main(int argc, char **argv)
     }
     wall = sl_mono_us() - wall;
     cap_src_close(&src);
-    qsort(t, (size_t)n, sizeof(*t), cmp_i64);
+    bu_sort_i64(t, (size_t)n);
     printf("trim of %lld change-log rows (%ld inserts + %ld updates of "
            "orders) in %d gated transactions of %ld rows (%d put off), "
            "%.0f ms in all\n",
