@@ -170,32 +170,23 @@ int rp__position_init(MYSQL *db, jr_err *e)
 int rp__position_get(MYSQL *db, const char *replica, const char *uuid,
                      uint64_t *seq, jr_err *e)
 {
-    tg_str s = { 0 };
-    MYSQL_RES *r;
-    MYSQL_ROW row;
-    int ret = 0;
+    char have[64];
+    int found, ret;
 
-    *seq = 0;
-    tg_str_adds(&s, "SELECT journal_uuid, seq FROM " TG_POSITION_TABLE
-                    " WHERE replica = ");
-    tg_str_quote(&s, db, replica, strlen(replica));
-    if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0 ||
-        (r = mysql_store_result(db)) == NULL) {
-        tg_str_free(&s);
-        return tg_fail_mysql(e, db, "reading " TG_POSITION_TABLE);
+    ret = tg_position_read(db, replica, have, sizeof(have), seq, &found, e);
+    if (ret == 0 && found < 0)      /* made at start: someone dropped it */
+        ret = tg_fail(e, TG_E_CONFIG, ER_NO_SUCH_TABLE, TG_POSITION_TABLE
+                      " disappeared from the target while replay ran: "
+                      "restore it from a backup, or replay into a fresh "
+                      "database");
+    if (ret == 0 && found > 0 && strcmp(have, uuid) != 0) {
+        *seq = 0;
+        ret = tg_fail(e, TG_E_CONFIG, 0, TG_POSITION_TABLE " says "
+                      "replica %s applied journal %s, but this journal "
+                      "is %s: refusing to mix journals in one target "
+                      "(use another --replica name or target database)",
+                      replica, have, uuid);
     }
-    tg_str_free(&s);
-    if ((row = mysql_fetch_row(r)) != NULL) {
-        if (strcmp(row[0], uuid) != 0)
-            ret = tg_fail(e, TG_E_CONFIG, 0, TG_POSITION_TABLE " says "
-                          "replica %s applied journal %s, but this journal "
-                          "is %s: refusing to mix journals in one target "
-                          "(use another --replica name or target database)",
-                          replica, row[0], uuid);
-        else
-            *seq = strtoull(row[1], NULL, 10);
-    }
-    mysql_free_result(r);
     mysql_commit(db);            /* end the read's snapshot */
     return ret;
 }

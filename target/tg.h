@@ -138,6 +138,14 @@ void tg_str_free(tg_str *s);
 #define TG_CLASS_COL      "sqlite_sluice_class"
 /* Is `name` in sluice's namespace (sqlite_sluice*, any case)? */
 int tg_name_reserved(const char *name);
+/* Read replica's row of TG_POSITION_TABLE in the current transaction
+** (nothing is committed): *found 1 with its journal UUID (NUL-terminated,
+** truncated to cap) and seq, 0 when there is no row, -1 when there is no
+** such table.
+** 0, or -1 with e set (tg_fail_mysql). The one reader of that row:
+** replay's start and verify's live mode. */
+int tg_position_read(MYSQL *db, const char *replica, char *uuid,
+                     size_t cap, uint64_t *seq, int *found, jr_err *e);
 /* Can MariaDB take this table/column name? 0, or -1 with the reason. */
 int tg_name_check(const char *name, char *why, size_t cap);
 /* UTF-8 characters in name. */

@@ -337,3 +337,42 @@ void tg_str_free(tg_str *s)
     free(s->p);
     memset(s, 0, sizeof(*s));
 }
+
+int tg_position_read(MYSQL *db, const char *replica, char *uuid,
+                     size_t cap, uint64_t *seq, int *found, jr_err *e)
+{
+    tg_str s = { 0 };
+    MYSQL_RES *r;
+    MYSQL_ROW row;
+
+    *seq = 0;
+    *found = 0;
+    if (cap > 0)
+        uuid[0] = 0;
+    tg_str_adds(&s, "SELECT journal_uuid, seq FROM " TG_POSITION_TABLE
+                    " WHERE replica = ");
+    tg_str_quote(&s, db, replica, strlen(replica));
+    if (s.oom) {
+        tg_str_free(&s);
+        return tg_fail(e, TG_E_FATAL, 0, "out of memory");
+    }
+    if (mysql_real_query(db, s.p, (unsigned long)s.len) != 0) {
+        tg_str_free(&s);
+        if (mysql_errno(db) == ER_NO_SUCH_TABLE) {
+            *found = -1;                /* no replay has started here */
+            return 0;
+        }
+        return tg_fail_mysql(e, db, "reading " TG_POSITION_TABLE);
+    }
+    tg_str_free(&s);
+    if ((r = mysql_store_result(db)) == NULL)
+        return tg_fail_mysql(e, db, "reading " TG_POSITION_TABLE);
+    if ((row = mysql_fetch_row(r)) != NULL && row[0] != NULL &&
+        row[1] != NULL) {
+        *found = 1;
+        snprintf(uuid, cap, "%s", row[0]);
+        *seq = strtoull(row[1], NULL, 10);
+    }
+    mysql_free_result(r);
+    return 0;
+}

@@ -63,7 +63,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mysqld_error.h>
 
 #include "sl_clock.h"
 #include "sl_log.h"
@@ -346,37 +345,20 @@ static int tfail(jr_err *e, MYSQL *db, const char *what)
 /* Replay's position in the current snapshot: 0 if it has none yet. */
 static int read_applied(vf_ctx *x, vf_live *L, uint64_t *seq, jr_err *e)
 {
-    tg_str s = { 0 };
-    MYSQL_RES *r;
-    MYSQL_ROW row;
-    int ret = 0;
+    char have[64];
+    int found;
+    jr_err re = { 0 };
 
-    *seq = 0;
-    tg_str_adds(&s, "SELECT journal_uuid, seq FROM " TG_POSITION_TABLE
-                    " WHERE replica = ");
-    tg_str_quote(&s, x->tdb, x->cfg->replica, strlen(x->cfg->replica));
-    if (s.oom)
-        return vf_fail(e, VF_FATAL_SW, "out of memory");
-    if (mysql_real_query(x->tdb, s.p, (unsigned long)s.len) != 0) {
-        tg_str_free(&s);
-        if (mysql_errno(x->tdb) == ER_NO_SUCH_TABLE)
-            return 0;                        /* replay has not started */
-        return tfail(e, x->tdb, "reading " TG_POSITION_TABLE);
+    if (tg_position_read(x->tdb, x->cfg->replica, have, sizeof(have), seq,
+                         &found, &re) != 0)
+        return vf_fail(e, VF_FATAL_IO, "target: %s", re.msg);
+    if (found > 0 && strcmp(have, L->journal_uuid) != 0) {
+        *seq = 0;
+        return vf_fail(e, VF_FATAL_IO, "target: replica %s applied "
+                       "journal %s, not --journal (%s)", x->cfg->replica,
+                       have, L->journal_uuid);
     }
-    tg_str_free(&s);
-    if ((r = mysql_store_result(x->tdb)) == NULL)
-        return tfail(e, x->tdb, "reading " TG_POSITION_TABLE);
-    if ((row = mysql_fetch_row(r)) != NULL && row[0] != NULL &&
-        row[1] != NULL) {
-        if (strcmp(row[0], L->journal_uuid) != 0)
-            ret = vf_fail(e, VF_FATAL_IO, "target: replica %s applied "
-                          "journal %s, not --journal (%s)", x->cfg->replica,
-                          row[0], L->journal_uuid);
-        else
-            *seq = strtoull(row[1], NULL, 10);
-    }
-    mysql_free_result(r);
-    return ret;
+    return 0;
 }
 
 static int wait_replay(vf_ctx *x, vf_live *L, int64_t deadline, jr_err *e)
