@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "cap_pos.h"
 #include "sluice/journal.h"
 
 /* ---- configuration (main.c fills it) ---- */
@@ -296,31 +297,7 @@ int cap__drop_all_triggers(sqlite3 *db, jr_err *err);
 int cap__trigger_tables(sqlite3 *db, const cap_registry *r, char **tables,
                         jr_err *err);
 
-/* ---- positions (cap_pos.c) ----
-** What is journaled, per installation: the last drained log id, whether
-** the initial snapshot is journaled, whether its DROP is journaled; and
-** the source's schema version as of the last reconcile. Committed as the
-** journal's source position, atomically with records. */
-typedef struct cap_posent {
-    int64_t id;
-    int64_t log_id;
-    int snapshotted;
-    int drop_done;
-} cap_posent;
-
-typedef struct cap_pos {
-    int n, cap;
-    cap_posent *v;               /* sorted by id */
-    int64_t schema_version;      /* -1: unknown */
-} cap_pos;
-
-void cap__pos_free(cap_pos *p);
-cap_posent *cap__pos_find(cap_pos *p, int64_t id);
-cap_posent *cap__pos_get(cap_pos *p, int64_t id);    /* adds if missing */
-void cap__pos_remove(cap_pos *p, int64_t id);
-int cap__pos_encode(const cap_pos *p, char **out, size_t *len);
-int cap__pos_decode(cap_pos *p, const char *s, size_t len, jr_err *err);
-int cap__pos_copy(cap_pos *dst, const cap_pos *src);
+/* ---- positions: cap_pos.h (its own library, sluice_cappos) ---- */
 
 /* ---- the capture engine (cap_run.c) ---- */
 typedef struct cap_state cap_state;

@@ -74,7 +74,7 @@ int cap__backlog(cap_state *st, uint64_t *changes, int64_t *oldest_us,
 
         if (in->state != CAP_ACTIVE)
             continue;
-        e = cap__pos_find(&st->pos, in->id);
+        e = cap_pos_find(&st->pos, in->id);
         from = e != NULL ? e->log_id : 0;
         snprintf(sql, sizeof(sql), "SELECT max(id), (SELECT t FROM "
                  "\"_sluice_log_%lld\" WHERE id > ?1 ORDER BY id LIMIT 1) "

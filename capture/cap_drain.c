@@ -528,7 +528,7 @@ static int snapshot(pass *p, const cap_inst *in, int64_t *mark,
 /* Does ACTIVE installation `in` still need its snapshot in this pass? */
 static int needs_snapshot(pass *p, const cap_inst *in)
 {
-    cap_posent *e = cap__pos_find(&p->work, in->id);
+    cap_posent *e = cap_pos_find(&p->work, in->id);
     return in->state == CAP_ACTIVE && !(e && e->snapshotted) &&
            !p->st->paused &&    /* paused: the table may be mid-migration */
            !p->limited;         /* the table may differ from its install */
@@ -550,7 +550,7 @@ static int run_pass(pass *p, jr_err *err)
     /* forget positions of installations that no longer exist */
     for (int i = p->work.n - 1; i >= 0; i--)
         if (cap__registry_find(reg, p->work.v[i].id) == NULL)
-            cap__pos_remove(&p->work, p->work.v[i].id);
+            cap_pos_remove(&p->work, p->work.v[i].id);
     /* 1. DROPs, then 2. the SCHEMA of every table snapshotted below: all
     ** table-level DDL leads the group, so a replayer can run it before it
     ** opens the group's transaction (DDL commits implicitly in MariaDB) */
@@ -558,7 +558,7 @@ static int run_pass(pass *p, jr_err *err)
         cap_posent *e;
         if (reg->v[i].state != CAP_DROPPED)
             continue;
-        if ((e = cap__pos_get(&p->work, reg->v[i].id)) == NULL)
+        if ((e = cap_pos_get(&p->work, reg->v[i].id)) == NULL)
             return cap_fail(err, "malloc", "out of memory");
         if (e->drop_done)
             continue;
@@ -574,7 +574,7 @@ static int run_pass(pass *p, jr_err *err)
                                 reg->v[i].schema_json, err);
     /* 3. changes of tables already snapshotted; a gap re-snapshots */
     for (int i = 0; ret == JR_OK && i < reg->n; i++) {
-        cap_posent *e = cap__pos_find(&p->work, reg->v[i].id);
+        cap_posent *e = cap_pos_find(&p->work, reg->v[i].id);
         int64_t gap_at = 0;
         cap_inst *in = &reg->v[i];
         int skip;
@@ -629,7 +629,7 @@ static int run_pass(pass *p, jr_err *err)
             continue;
         ret = snapshot(p, &reg->v[i], &mark, err);
         if (ret == JR_OK) {
-            if ((e = cap__pos_get(&p->work, reg->v[i].id)) == NULL)
+            if ((e = cap_pos_get(&p->work, reg->v[i].id)) == NULL)
                 return cap_fail(err, "malloc", "out of memory");
             e->snapshotted = 1;
             e->log_id = mark;
@@ -647,7 +647,7 @@ static int run_pass(pass *p, jr_err *err)
     ** retired log gets no new rows (its triggers are gone): look once. */
     for (int i = 0; ret == JR_OK && i < reg->n && !p->st->paused &&
                     !p->limited; i++) {
-        cap_posent *e = cap__pos_find(&p->work, reg->v[i].id);
+        cap_posent *e = cap_pos_find(&p->work, reg->v[i].id);
         int64_t max = 0;
         if (reg->v[i].state == CAP_ACTIVE || e == NULL ||
             reg->v[i].superseded)
@@ -671,7 +671,7 @@ static int finish_group(pass *p, jr_err *err)
 
     if ((ret = jr_writer_end_group(p->st->w, err)) != JR_OK)
         return ret;
-    if (cap__pos_encode(&p->work, &pos, &len) != 0)
+    if (cap_pos_encode(&p->work, &pos, &len) != 0)
         return cap_fail(err, "malloc", "out of memory");
     ret = commit_waiting(p, pos, len, err);
     free(pos);
@@ -731,7 +731,7 @@ int cap__drain(cap_state *st, volatile int *stop, jr_err *err)
     p.limited = !st->have_schema_version || sv != st->schema_version;
     if (p.limited && (ret = find_attached(&p, err)) != JR_OK)
         goto out;
-    if (cap__pos_copy(&p.work, &st->pos) != 0) {
+    if (cap_pos_copy(&p.work, &st->pos) != 0) {
         ret = cap_fail(err, "malloc", "out of memory");
         goto out;
     }
@@ -742,7 +742,7 @@ int cap__drain(cap_state *st, volatile int *stop, jr_err *err)
     } else if (ret == JR_OK && (p.superseded || st->pos_dirty)) {
         char *pos;                      /* position only, no records */
         size_t len;
-        if (cap__pos_encode(&p.work, &pos, &len) != 0) {
+        if (cap_pos_encode(&p.work, &pos, &len) != 0) {
             ret = cap_fail(err, "malloc", "out of memory");
         } else {
             ret = jr_writer_commit(st->w, pos, len, err);
@@ -756,7 +756,7 @@ int cap__drain(cap_state *st, volatile int *stop, jr_err *err)
             st->wal_prev = before;
         st->seen = before;
 
-        cap__pos_free(&st->pos);
+        cap_pos_free(&st->pos);
         st->pos = p.work;
         memset(&p.work, 0, sizeof(p.work));
         st->pos_dirty = 0;
@@ -801,6 +801,6 @@ out:
         for (int i = 0; i < st->reg.n; i++)
             sqlite3_free(p.attached[i]);
     free(p.attached);
-    cap__pos_free(&p.work);
+    cap_pos_free(&p.work);
     return ret;
 }

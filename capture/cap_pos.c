@@ -1,24 +1,19 @@
 /*
-** cap_pos.c -- capture's source position, the opaque bytes the journal
-** commits in the same transaction as the records they account for.
-**
-** Text form: "sluice-pos 1", then " sv=N" (the source's schema version
-** as of the last reconcile, when known), then one " ID:LOGID:FLAGS" per
-** installation, FLAGS a subset of "s" (initial snapshot journaled) and
-** "d" (DROP journaled), e.g. "sluice-pos 1 sv=7 3:1042:s 4:0:sd". Text
-** keeps `sluice-inspect stat` readable.
+** cap_pos.c -- capture's source position (the text form is described in
+** cap_pos.h): a sorted set of installations, and its encoder and decoder.
 **
 ** INVARIANTS: decode(encode(p)) == p; anything else is rejected whole.
 ** Entries are kept sorted by id (binary search: a pass touches every
-** installation, and sources with thousands of tables exist).
+** installation, and sources with thousands of tables exist). Text keeps
+** `sluice-inspect stat` readable.
 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cap.h"
+#include "cap_pos.h"
 
-void cap__pos_free(cap_pos *p)
+void cap_pos_free(cap_pos *p)
 {
     free(p->v);
     memset(p, 0, sizeof(*p));
@@ -40,13 +35,13 @@ static int lower_bound(const cap_pos *p, int64_t id)
     return lo;
 }
 
-cap_posent *cap__pos_find(cap_pos *p, int64_t id)
+cap_posent *cap_pos_find(cap_pos *p, int64_t id)
 {
     int i = lower_bound(p, id);
     return i < p->n && p->v[i].id == id ? &p->v[i] : NULL;
 }
 
-cap_posent *cap__pos_get(cap_pos *p, int64_t id)
+cap_posent *cap_pos_get(cap_pos *p, int64_t id)
 {
     int i = lower_bound(p, id);
 
@@ -67,7 +62,7 @@ cap_posent *cap__pos_get(cap_pos *p, int64_t id)
     return &p->v[i];
 }
 
-void cap__pos_remove(cap_pos *p, int64_t id)
+void cap_pos_remove(cap_pos *p, int64_t id)
 {
     int i = lower_bound(p, id);
 
@@ -78,9 +73,9 @@ void cap__pos_remove(cap_pos *p, int64_t id)
     }
 }
 
-int cap__pos_copy(cap_pos *dst, const cap_pos *src)
+int cap_pos_copy(cap_pos *dst, const cap_pos *src)
 {
-    cap__pos_free(dst);
+    cap_pos_free(dst);
     dst->schema_version = src->schema_version;
     if (src->n == 0)
         return 0;
@@ -92,7 +87,7 @@ int cap__pos_copy(cap_pos *dst, const cap_pos *src)
     return 0;
 }
 
-int cap__pos_encode(const cap_pos *p, char **out, size_t *len)
+int cap_pos_encode(const cap_pos *p, char **out, size_t *len)
 {
     /* "sluice-pos 1" + " sv=" and 20 digits; per entry 2 x 20 digits, two
     ** colons, a space and two flags: 48 is ample */
@@ -117,13 +112,14 @@ int cap__pos_encode(const cap_pos *p, char **out, size_t *len)
     return 0;
 }
 
-int cap__pos_decode(cap_pos *p, const char *s, size_t len, jr_err *err)
+int cap_pos_decode(cap_pos *p, const char *s, size_t len, jr_err *err)
 {
     char *buf = malloc(len + 1), *tok, *save = NULL;
 
-    cap__pos_free(p);
+    cap_pos_free(p);
     if (buf == NULL)
-        return cap_fail(err, "malloc", "out of memory");
+        return jr_err_set(err, JR_ERR, 0, JR_D_NONE, 0, "malloc",
+                          "out of memory");
     memcpy(buf, s, len);
     buf[len] = 0;
     if (strncmp(buf, "sluice-pos 1", 12) != 0 ||
@@ -149,7 +145,7 @@ int cap__pos_decode(cap_pos *p, const char *s, size_t len, jr_err *err)
             goto bad;
         memcpy(flags, tok + used, strlen(tok + used));
         if (strspn(flags, "sd") != strlen(flags) ||
-            (e = cap__pos_get(p, id)) == NULL)
+            (e = cap_pos_get(p, id)) == NULL)
             goto bad;
         e->log_id = log_id;
         e->snapshotted = strchr(flags, 's') != NULL;
@@ -159,9 +155,9 @@ int cap__pos_decode(cap_pos *p, const char *s, size_t len, jr_err *err)
     return JR_OK;
 bad:
     free(buf);
-    cap__pos_free(p);
-    return cap_fail(err, "source position", "the journal's source "
-                    "position is not a capture position (\"%.*s\"): was "
-                    "this journal written by another tool?",
-                    (int)(len > 60 ? 60 : len), s);
+    cap_pos_free(p);
+    return jr_err_set(err, JR_ERR, 0, JR_D_NONE, 0, "source position",
+                      "the journal's source position is not a capture "
+                      "position (\"%.*s\"): was this journal written by "
+                      "another tool?", (int)(len > 60 ? 60 : len), s);
 }

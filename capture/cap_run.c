@@ -179,7 +179,7 @@ static int load_position(cap_state *st, jr_err *err)
         return cap_fail(err, "malloc", "out of memory");
     ret = jr_journal_source_pos(st->j, buf, len, &len, err);
     if (ret == JR_OK)
-        ret = cap__pos_decode(&st->pos, buf, len, err);
+        ret = cap_pos_decode(&st->pos, buf, len, err);
     free(buf);
     return ret;
 }
@@ -409,7 +409,7 @@ void cap_close(cap_state *st)
     if (st->dv_stmt != NULL)
         sqlite3_finalize(st->dv_stmt);
     cap_src_close(&st->src);
-    cap__pos_free(&st->pos);
+    cap_pos_free(&st->pos);
     cap__namelist_free(&st->warned);
     free(st->trim);
     free(st->pages.v);

@@ -128,7 +128,7 @@ static int forget_retired(cap_state *st, jr_err *err)
 
     for (int i = 0; i < st->reg.n; i++) {
         const cap_inst *in = &st->reg.v[i];
-        cap_posent *e = cap__pos_find(&st->pos, in->id);
+        cap_posent *e = cap_pos_find(&st->pos, in->id);
         int64_t id = in->id;
 
         if (in->state == CAP_ACTIVE || !in->superseded ||

@@ -7,6 +7,9 @@
 #    sl_metrics.c (the /metrics endpoint, its own target) libmicrohttpd;
 #  * target/ (the MariaDB side) includes neither SQLite nor capture's or
 #    replay's headers, and sluice-verify uses it, never replay's rp.h;
+#  * verify and inspect include no capture header but cap_pos.h, the
+#    position codec, which itself includes only the journal's header (the
+#    capture benchmarks drive the engine in process and may);
 #  * sluice-capture does not link MariaDB, sluice-replay does not link
 #    SQLite (when those binaries exist).
 set -u
@@ -46,6 +49,22 @@ if hits=$(grep -rnE '#include[[:space:]]*[<"](sqlite3|rp[._]|cap[._]|vf[._])' \
 fi
 if hits=$(grep -rnE '#include[[:space:]]*"rp[._]' "$src/tools"); then
     echo "lint: tools/ use the target library (tg.h), not replay's internals:"
+    echo "$hits"
+    fail=1
+fi
+if hits=$(grep -rnE '#include[[:space:]]*"cap[._]' "$src/tools/verify" \
+            "$src/tools/inspect" |
+          grep -v '#include[[:space:]]*"cap_pos\.h"'); then
+    echo "lint: sluice-verify and sluice-inspect may read capture's position"
+    echo "(cap_pos.h), never the capture engine's internals:"
+    echo "$hits"
+    fail=1
+fi
+if hits=$(grep -nE '#include[[:space:]]*"' "$src/capture/cap_pos.c" \
+            "$src/capture/cap_pos.h" |
+          grep -vE '"(cap_pos\.h|sluice/journal\.h)"'); then
+    echo "lint: cap_pos (its own library, read by tools) includes only"
+    echo "cap_pos.h and the journal's header:"
     echo "$hits"
     fail=1
 fi

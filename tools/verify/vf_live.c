@@ -17,7 +17,8 @@
 **      the newest drained row, so every change committed before P has an
 **      id <= the mark).
 **   3. Wait until the journal's committed source position (capture's
-**      "sluice-pos 1 sv=N ID:LOGID:FLAGS ...", see capture/cap_pos.c)
+**      "sluice-pos 1 sv=N ID:LOGID:FLAGS ...", read with capture's own
+**      decoder, capture/cap_pos.h)
 **      covers P: every active installation snapshotted ("s") with LOGID
 **      >= its mark, and sv >= P's schema version (capture has reconciled
 **      every DDL P can see: a table altered before P and not yet
@@ -64,6 +65,7 @@
 #include <string.h>
 
 
+#include "cap_pos.h"
 #include "sl_clock.h"
 #include "sl_log.h"
 #include "sl_sig.h"
@@ -204,70 +206,47 @@ static char *read_pos(vf_live *L, jr_err *e)
     }
 }
 
-/* Is `id` at LOGID >= mark with flag s in position text pos? Fills *at
-** with its LOGID (-1 when absent). */
-static int pos_covers(const char *pos, int64_t id, int64_t mark,
-                      long long *at)
-{
-    char key[32];
-    size_t kn = (size_t)snprintf(key, sizeof(key), " %lld:", (long long)id);
-    const char *p = pos;
-
-    *at = -1;
-    while ((p = strstr(p, key)) != NULL) {
-        char *end;
-        long long log_id;
-        p += kn;
-        log_id = strtoll(p, &end, 10);
-        if (end == p || *end != ':')
-            continue;
-        *at = log_id;
-        end++;
-        while (*end == 's' || *end == 'd') {
-            if (*end == 's')
-                return log_id >= mark;
-            end++;
-        }
-        return 0;
-    }
-    return 0;
-}
-
 /* Step 3: 1 covered, 0 not yet (why in buf), 2 the schema is ahead of
 ** capture's reconcile (give P up), -1 error. */
 static int covered(vf_live *L, char *why, size_t cap, jr_err *e)
 {
     char *pos = read_pos(L, e);
-    const char *sv;
-    long long psv = -1;
+    cap_pos p = { 0, 0, NULL, -1 };
     int ret = 1;
 
     if (pos == NULL)
         return -1;
-    if (strncmp(pos, "sluice-pos 1", 12) != 0) {
+    if (pos[0] == 0) {
         snprintf(why, cap, "the journal holds no capture position yet");
         free(pos);
         return 0;
     }
-    if ((sv = strstr(pos, " sv=")) != NULL)
-        psv = strtoll(sv + 4, NULL, 10);
-    if (psv < L->sv) {
+    if (cap_pos_decode(&p, pos, strlen(pos), e) != JR_OK) {
+        free(pos);
+        e->cls = VF_FATAL_IO;
+        return -1;
+    }
+    free(pos);
+    if (p.schema_version < L->sv) {
         snprintf(why, cap, "capture has not reconciled the source's schema "
                  "(schema version %lld in the snapshot, %lld journaled)",
-                 (long long)L->sv, psv);
-        free(pos);
+                 (long long)L->sv, (long long)p.schema_version);
+        cap_pos_free(&p);
         return 2;
     }
     for (int i = 0; i < L->n && ret == 1; i++) {
-        long long at;
-        if (!pos_covers(pos, L->inst[i].id, L->inst[i].mark, &at)) {
+        const cap_posent *en = cap_pos_find(&p, L->inst[i].id);
+        if (en == NULL || !en->snapshotted || en->log_id < L->inst[i].mark) {
             snprintf(why, cap, "table %s: change log id %lld in the "
-                     "snapshot, journaled up to %lld", L->inst[i].name,
-                     (long long)L->inst[i].mark, at);
+                     "snapshot, journaled up to %lld%s", L->inst[i].name,
+                     (long long)L->inst[i].mark,
+                     en ? (long long)en->log_id : -1LL,
+                     en && !en->snapshotted ? " (snapshot not journaled)"
+                                            : "");
             ret = 0;
         }
     }
-    free(pos);
+    cap_pos_free(&p);
     return ret;
 }
 
