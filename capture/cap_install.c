@@ -322,9 +322,10 @@ void cap__registry_keep_measures(cap_registry *r, const cap_registry *old)
     for (int i = 0; i < r->n; i++) {
         cap_inst *in = &r->v[i];
         const cap_inst *o = cap__registry_find((cap_registry *)old, in->id);
-        /* the same log on the same root page: what was measured and
-        ** counted down since still holds (drains keep counting) */
-        if (o != NULL && !o->recheck && o->root == in->root &&
+        /* the same log on the same root page, measured one page: what
+        ** was measured and counted down since still holds (drains keep
+        ** counting); a larger log is measured again, it may have shrunk */
+        if (o != NULL && !o->recheck && o->small && o->root == in->root &&
             in->root != 0 && o->state == in->state) {
             in->small = o->small;
             in->room = o->room;

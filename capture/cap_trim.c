@@ -191,12 +191,14 @@ int cap_trim(cap_state *st, int force, jr_err *err)
         int64_t t0 = sl_mono_us();
         n = cap__registry_measure(st->src.db, &st->reg, force ? 0 : 20000,
                                   &left);
-        st->measured += n;
-        st->measure_us += sl_mono_us() - t0;
+        if (n > 0) {
+            st->measured += n;
+            st->measure_us += sl_mono_us() - t0;
+        }
         if (left == 0 && st->measured > 0) {
             /* the start-up (or schema change) work is over: from here an
             ** idle capture only polls */
-            SL_LOG(SL_DEBUG, "capture.logs_measured", "logs=%d cpu_ms=%lld",
+            SL_LOG(SL_DEBUG, "capture.logs_measured", "logs=%d ms=%lld",
                    st->measured, (long long)(st->measure_us / 1000));
             st->measured = 0;
             st->measure_us = 0;

@@ -123,8 +123,10 @@ int tl_wait(pid_t pid, int timeout_ms)
 int tl_reaped(pid_t pid, int *status)
 {
     int st = 0;
-    pid_t r = waitpid(pid, &st, WNOHANG);
+    pid_t r;
 
+    while ((r = waitpid(pid, &st, WNOHANG)) < 0 && errno == EINTR)
+        ;
     if (r == 0)
         return 0;
     forget(pid);

@@ -523,9 +523,20 @@ int inspect_main(int argc, char **argv)
         free(pos);
         return fail(&err, rc);
     }
-    sl_sig_install();
+    if (strcmp(cmd, "list") == 0 || strcmp(cmd, "tail") == 0) {
+        /* the streams end cleanly on SIGINT/SIGTERM (sl_stop); writes
+        ** are restarted, so a signal never turns into a write error */
+        static const int sigs[] = { SIGINT, SIGTERM };
+        struct sigaction sa;
+        sl_sig_install();
+        for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+            if (sigaction(sigs[i], NULL, &sa) == 0) {
+                sa.sa_flags |= SA_RESTART;
+                sigaction(sigs[i], &sa, NULL);
+            }
+    }
     /* tail: a closed pipe ends it quietly (a failed write, exit 0);
-    ** the other commands end as filters do */
+    ** the other commands end as filters do (and die of SIGINT) */
     if (strcmp(cmd, "tail") != 0)
         signal(SIGPIPE, SIG_DFL);
     if (strcmp(cmd, "stat") == 0)

@@ -330,7 +330,8 @@ static int read_applied(vf_ctx *x, vf_live *L, uint64_t *seq, jr_err *e)
 
     if (tg_position_read(x->tdb, x->cfg->replica, have, sizeof(have), seq,
                          &found, &re) != 0)
-        return vf_fail(e, VF_FATAL_IO, "target: %s", re.msg);
+        return vf_fail(e, re.cls == TG_E_FATAL ? VF_FATAL_SW : VF_FATAL_IO,
+                       "target: %s", re.msg);
     if (found > 0 && strcmp(have, L->journal_uuid) != 0) {
         *seq = 0;
         return vf_fail(e, VF_FATAL_IO, "target: replica %s applied "
