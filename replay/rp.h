@@ -81,8 +81,10 @@ typedef struct rp_stmt {
     tg_str first_vals;           /* "name\0value\0" pairs */
     int *keycol;                 /* row column is a key/unique column */
     int guard;                   /* upsert counts merges in @sluice_merge */
-    int exact_del;               /* delete re-checks text keys by bytes */
-    tg_str exact;                /* exact_del: the BINARY tuple list */
+    int exact_del;               /* delete re-checks the rows it matches:
+                                    1 text keys by bytes (BINARY tuple
+                                    list), 2 by sqlite_sluice_key */
+    tg_str exact;                /* exact_del's list */
     size_t tail;                 /* bytes the flush will append */
 } rp_stmt;
 
@@ -130,10 +132,29 @@ void rp__apply_free(rp_apply *a);
 ** target table `target` (the record's table, or its --map name). */
 int rp__apply_record(rp_apply *a, const jr_entry *e, const char *target,
                      jr_err *err);
+/* ---- added columns (rp_aug.c) ---- */
 /* The storage classes of key's values in row ("it": integer, text), the
 ** value of sqlite_sluice_class. */
 void rp__key_class(const jr_row *row, const jr_row *key, char *out,
                    size_t cap);
+/* The value of sqlite_sluice_key for row's values of key's columns. */
+void rp__ledger(tg_str *s, const jr_row *row, const jr_row *key);
+/* "name=value, ..." of a sqlite_sluice_key value (key names the columns). */
+void rp__ledger_show(char *out, size_t cap, const jr_row *key,
+                     const char *p, size_t n);
+typedef struct rp_aug {
+    const char **names;
+    jr_value *vals;
+    uint32_t cap;
+    tg_str buf;
+} rp_aug;
+/* r plus the columns table t adds (class, with `sets` the class_N ones,
+** ledger), computed from `from`'s values of key's columns; *out points
+** into g until its next use. 0, or -1 out of memory. */
+int rp__augment(rp_aug *g, const tg_table *t, const jr_row *r,
+                const jr_row *from, const jr_row *key, int sets,
+                jr_row *out);
+void rp__aug_free(rp_aug *g);
 /* Would a row change of ent's table be applicable (target key matches the
 ** source key)? 0, or -1 with a configuration error. */
 int rp__apply_check(rp_apply *a, const jr_entry *ent, const char *target,

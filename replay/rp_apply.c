@@ -29,9 +29,12 @@
 ** Distinct source keys never become one row silently: upserts carry the
 ** merge guard (rp_stmt.c), checked by the group's position write (it
 ** only moves when no upsert merged, rp_meta.c) and, in single-row mode,
-** after each row, where it names both keys; a
-** created table with an untyped key carries the key's storage classes in
-** sqlite_sluice_class (rows are given that column here).
+** after each row, where it names both keys. Rows are given the columns
+** the target table adds to keep source keys apart (rp_aug.c): storage
+** classes in created tables, the source key (sqlite_sluice_key, compared
+** by the guard and by deletes) and source UNIQUE values
+** (sqlite_sluice_key_N, compared by PERROW's conflict delete) in a user's
+** table whose types could merge them.
 **
 ** INVARIANTS:
 **  (A1) nothing here commits: the caller commits the group together with
@@ -62,14 +65,6 @@ typedef struct plan {
     struct plan *next;
 } plan;
 
-/* Rows given sqlite_sluice_class (tables with an untyped key). */
-typedef struct aug {
-    const char **names;
-    jr_value *vals;
-    uint32_t cap;
-    char klass[20];
-} aug;
-
 struct rp_apply {
     MYSQL *db;
     tg_tables *ts;
@@ -84,7 +79,8 @@ struct rp_apply {
     int single;                  /* one row per statement */
     rp_stmt put, del;            /* open statements (see add_row) */
     tg_str keybuf;               /* scratch: a row's key literals */
-    aug ak, an;                  /* scratch: key and new row + class */
+    rp_aug ak, an;               /* scratch: key and new row + added
+                                    columns (rp_aug.c) */
     uint64_t rejected;
 };
 
@@ -154,10 +150,8 @@ void rp__apply_free(rp_apply *a)
     rp__stmt_free(&a->del);
     tg_str_free(&a->keybuf);
     plans_free(a->plans);
-    free(a->ak.names);
-    free(a->ak.vals);
-    free(a->an.names);
-    free(a->an.vals);
+    rp__aug_free(&a->ak);
+    rp__aug_free(&a->an);
     free(a);
 }
 
@@ -190,56 +184,6 @@ void rp__apply_forget(rp_apply *a, const char *table)
             break;
         }
     tg_table_forget(a->ts, table);
-}
-
-/* ---- sqlite_sluice_class ---- */
-
-void rp__key_class(const jr_row *row, const jr_row *key, char *out,
-                   size_t cap)
-{
-    static const char letter[] = "nirtb";
-    size_t o = 0;
-
-    for (uint32_t k = 0; k < key->n && o + 1 < cap; k++) {
-        char ch = 'n';
-        for (uint32_t i = 0; i < row->n; i++)
-            if (strcmp(row->names[i], key->names[k]) == 0) {
-                int ty = row->vals[i].type;
-                ch = ty >= 0 && ty <= 4 ? letter[ty] : '?';
-                break;
-            }
-        out[o++] = ch;
-    }
-    out[o] = 0;
-}
-
-/* r plus the class column (classes of key's values in `from`). */
-static int augment(aug *g, const jr_row *r, const jr_row *from,
-                   const jr_row *key, jr_row *out)
-{
-    if (g->cap < r->n + 1) {
-        const char **nn = realloc(g->names, (r->n + 1) * sizeof(char *));
-        jr_value *nv;
-        if (nn == NULL)
-            return -1;
-        g->names = nn;
-        nv = realloc(g->vals, (r->n + 1) * sizeof(jr_value));
-        if (nv == NULL)
-            return -1;
-        g->vals = nv;
-        g->cap = r->n + 1;
-    }
-    memcpy(g->names, r->names, r->n * sizeof(char *));
-    memcpy(g->vals, r->vals, r->n * sizeof(jr_value));
-    rp__key_class(from, key, g->klass, sizeof(g->klass));
-    g->names[r->n] = TG_CLASS_COL;
-    g->vals[r->n].type = JR_TEXT;
-    g->vals[r->n].u.b.p = g->klass;
-    g->vals[r->n].u.b.n = strlen(g->klass);
-    out->n = r->n + 1;
-    out->names = g->names;
-    out->vals = g->vals;
-    return 0;
 }
 
 /* ---- plans ---- */
@@ -393,6 +337,8 @@ static plan *get_plan(rp_apply *a, const char *table, const jr_row *key,
     sl_json_free(js);
     /* is the key a unique index of the target? */
     for (uint32_t i = 0; i < key->n; i++) {
+        if (strcmp(key->names[i], TG_LEDGER_COL) == 0)
+            continue;                /* not part of the target's key */
         if (i)
             tg_str_adds(&ks, ",");
         for (const char *q = key->names[i]; *q; q++) {
@@ -422,7 +368,8 @@ static plan *get_plan(rp_apply *a, const char *table, const jr_row *key,
         for (int i = 0; i < p->nuniq; i++)
             if (!has_set(t, p->uniq[i]) || loose_set(t, p->uniq[i]))
                 p->mode = PLAN_PERROW;
-        if (loose_set(t, keyset))
+        if (loose_set(t, keyset) || t->ledger_col >= 0 ||
+            t->nuledger > 0)
             p->mode = PLAN_PERROW;     /* REPLACE would merge silently */
     }
     p->loose_key = loose_set(t, keyset);
@@ -517,6 +464,9 @@ static const char *key_string(rp_apply *a, tg_table *t, const jr_row *r,
     for (uint32_t k = 0; k < key->n; k++) {
         uint32_t i;
         int c = tg_table_col(t, key->names[k]);
+        if (strcmp(key->names[k], TG_LEDGER_COL) == 0)
+            continue;       /* the target's key: two source keys that are
+                               one target key never commute */
         for (i = 0; i < r->n; i++)
             if (strcmp(r->names[i], key->names[k]) == 0)
                 break;
@@ -571,19 +521,19 @@ static int single_merge_check(rp_apply *a, tg_table *t, const jr_row *r,
     tg_str_adds(&s, "SELECT ");
     for (uint32_t k = 0; k < key->n; k++) {
         tg_str_adds(&s, k ? ", " : "");
-        tg_str_ident(&s, key->names[k]);
+        tg_str_ident(&s, key->names[k]);   /* the ledger too, if any */
     }
     tg_str_adds(&s, " FROM ");
     tg_str_ident(&s, t->name);
     tg_str_adds(&s, " WHERE ");
-    for (uint32_t k = 0; k < key->n; k++) {
+    for (uint32_t k = 0, n = 0; k < key->n; k++) {
         uint32_t i;
         for (i = 0; i < r->n; i++)
             if (strcmp(r->names[i], key->names[k]) == 0)
                 break;
-        if (i == r->n)
+        if (i == r->n || strcmp(key->names[k], TG_LEDGER_COL) == 0)
             continue;
-        tg_str_adds(&s, k ? " AND " : "");
+        tg_str_adds(&s, n++ ? " AND " : "");
         tg_str_ident(&s, key->names[k]);
         tg_str_adds(&s, " = ");
         if (add_value(a, &s, t, r, i, ent, a->flags, e) != 0)
@@ -599,6 +549,16 @@ static int single_merge_check(rp_apply *a, tg_table *t, const jr_row *r,
             for (uint32_t k = 0; k < key->n && o + 8 < sizeof(other); k++) {
                 jr_value v;
                 char shown[120];
+                if (strcmp(key->names[k], TG_LEDGER_COL) == 0) {
+                    /* the source key that wrote the row, said instead */
+                    if (row[k] != NULL) {
+                        jr_row names = *key;
+                        names.n = k;
+                        rp__ledger_show(other, sizeof(other), &names,
+                                        row[k], len[k]);
+                    }
+                    break;
+                }
                 v.type = row[k] != NULL ? JR_TEXT : JR_NULL;
                 v.u.b.p = row[k] != NULL ? row[k] : "";
                 v.u.b.n = row[k] != NULL ? len[k] : 0;
@@ -617,7 +577,13 @@ static int single_merge_check(rp_apply *a, tg_table *t, const jr_row *r,
     ** must end the group: the next statement would start a new one */
     if (mysql_query(a->db, "ROLLBACK TO SAVEPOINT sluice_row") != 0)
         return tg_fail_mysql(e, a->db, "ROLLBACK TO SAVEPOINT");
-    rp__key_text(mine, sizeof(mine), key);
+    {
+        jr_row own = *key;               /* without the ledger's bytes */
+        if (t->ledger_col >= 0 && own.n > 0 &&
+            strcmp(own.names[own.n - 1], TG_LEDGER_COL) == 0)
+            own.n--;
+        rp__key_text(mine, sizeof(mine), &own);
+    }
     if (other[0])
         return tg_fail(e, TG_E_DATA, 0, "seq %llu table %s key (%s) lands on "
                        "the row of another source key (%s): the target "
@@ -628,8 +594,9 @@ static int single_merge_check(rp_apply *a, tg_table *t, const jr_row *r,
                        other);
     return tg_fail(e, TG_E_DATA, 0, "seq %llu table %s key (%s) lands on the "
                    "row of another source key through a unique index of "
-                   "the target that the source does not have; sluice never "
-                   "merges distinct source keys",
+                   "the target (one the source does not have, or one whose "
+                   "column type makes distinct source values one value); "
+                   "sluice never merges distinct source keys",
                    (unsigned long long)ent->seq, ent->rec.table, mine);
 }
 
@@ -715,11 +682,29 @@ static int delete_conflicts(rp_apply *a, plan *p, tg_table *t,
                     tg_str_adds(&s, " AND ");
                 }
         }
+        for (int l = 0; l < t->nuledger; l++) {
+            /* only rows holding the same source values (sqlite_sluice_key_N
+            ** written by rp_aug.c): SQLite replaced nothing else */
+            const char *col = t->cols[t->uledger[l].col].name;
+            for (uint32_t i = 0; t->uledger[l].set == u + 1 && i < r->n; i++)
+                if (ret == 0 && strcmp(r->names[i], col) == 0) {
+                    tg_str_adds(&s, "(");
+                    tg_str_ident(&s, col);
+                    tg_str_adds(&s, " IS NULL OR ");
+                    tg_str_ident(&s, col);
+                    tg_str_adds(&s, " = ");
+                    ret = add_value(a, &s, t, r, i, ent, a->flags, e);
+                    tg_str_adds(&s, ") AND ");
+                }
+        }
         tg_str_adds(&s, "NOT (");
-        for (uint32_t i = 0; ret == 0 && i < key->n; i++) {
+        for (uint32_t i = 0, n = 0; ret == 0 && i < key->n; i++) {
             int k = tg_table_col(t, key->names[i]);
             int bin = k >= 0 && t->cols[k].loose;
-            if (i)
+            if (strcmp(key->names[i], TG_LEDGER_COL) == 0)
+                continue;    /* another source key on this row: the merge
+                                guard refuses it, never deleted here */
+            if (n++)
                 tg_str_adds(&s, " AND ");
             if (bin)
                 tg_str_adds(&s, "BINARY ");
@@ -873,10 +858,9 @@ static int apply_row(rp_apply *a, const jr_entry *ent, jr_err *e)
                                      "does not exist (seq %llu); its schema "
                                      "record is missing from the journal",
                                      r->table, (unsigned long long)ent->seq);
-    if (t->class_col >= 0 &&
-        (augment(&a->ak, &r->key, &r->key, &r->key, &key) != 0 ||
-         (nw.n > 0 && augment(&a->an, &r->new_row, &r->new_row, &r->key,
-                              &nw) != 0)))
+    if (rp__augment(&a->ak, t, &r->key, &r->key, &r->key, 0, &key) != 0 ||
+        (nw.n > 0 && rp__augment(&a->an, t, &r->new_row, &r->new_row,
+                                 &r->key, 1, &nw) != 0))
         return tg_fail(e, TG_E_FATAL, 0, "out of memory");
     if ((p = get_plan(a, r->table, &key, t, e)) == NULL)
         return -1;
@@ -919,9 +903,8 @@ int rp__apply_check(rp_apply *a, const jr_entry *ent, const char *target,
         return e->cls ? -1 : tg_fail(e, TG_E_CONFIG, 0, "target table %s "
                                      "does not exist (seq %llu)", target,
                                      (unsigned long long)ent->seq);
-    if (t->class_col >= 0 &&
-        augment(&a->ak, &ent->rec.key, &ent->rec.key, &ent->rec.key,
-                &key) != 0)
+    if (rp__augment(&a->ak, t, &ent->rec.key, &ent->rec.key, &ent->rec.key,
+                    0, &key) != 0)
         return tg_fail(e, TG_E_FATAL, 0, "out of memory");
     return get_plan(a, target, &key, t, e) ? 0 : -1;
 }

@@ -46,6 +46,7 @@ typedef struct li_ctx {
     char **names;                /* the snapshot's column names */
     uint32_t ncols;
     tg_str buf;
+    rp_aug aug;                  /* the row's added columns */
     size_t off;
     int eof, failed;
     jr_err err;
@@ -91,11 +92,24 @@ static int format_row(li_ctx *c, const jr_entry *ent)
             rp__rounds_note(rp__apply_rounds(c->a), c->t->name, r->names[i],
                             ent->seq, &r->vals[i]);
     }
-    if (c->t->class_col >= 0) {
-        char klass[20];
-        rp__key_class(r, &ent->rec.key, klass, sizeof(klass));
-        tg_str_add(&c->buf, "\t", 1);
-        tg_str_adds(&c->buf, klass);
+    {
+        /* the added columns (rp_aug.c): letters, and the ledger as hex */
+        jr_row all;
+        if (rp__augment(&c->aug, c->t, r, r, &ent->rec.key, 1, &all) != 0)
+            return tg_fail(&c->err, TG_E_FATAL, 0, "out of memory");
+        for (uint32_t i = r->n; i < all.n; i++) {
+            const unsigned char *p = all.vals[i].u.b.p;
+            tg_str_add(&c->buf, "\t", 1);
+            if (all.vals[i].type == JR_TEXT) {
+                tg_str_add(&c->buf, all.vals[i].u.b.p, all.vals[i].u.b.n);
+                continue;
+            }
+            for (size_t k = 0; k < all.vals[i].u.b.n; k++) {
+                char hx[3];
+                snprintf(hx, sizeof(hx), "%02X", p[k]);
+                tg_str_add(&c->buf, hx, 2);
+            }
+        }
     }
     tg_str_add(&c->buf, "\n", 1);
     c->rows++;
@@ -188,9 +202,9 @@ int rp__load_snapshot(rp_apply *a, MYSQL *db, tg_table *t, const char *src,
                       jr_entry *end, uint64_t *rows, jr_err *e)
 {
     li_ctx c;
-    tg_str s = { 0 };
+    tg_str s = { 0 }, sets = { 0 };     /* sets: added binary columns */
     const jr_row *r = &first->rec.new_row;
-    int ret = 0, nv = 0;
+    int ret = 0, nv = 0, nsets = 0;
 
     memset(&c, 0, sizeof(c));
     c.a = a;
@@ -243,8 +257,24 @@ int rp__load_snapshot(rp_apply *a, MYSQL *db, tg_table *t, const char *src,
         else
             tg_str_ident(&s, r->names[i]);
     }
-    if (t->class_col >= 0)
-        tg_str_adds(&s, ", `" TG_CLASS_COL "`");
+    {
+        jr_row all;                     /* the added columns' names */
+        if (rp__augment(&c.aug, t, r, r, &first->rec.key, 1, &all) != 0) {
+            ret = tg_fail(e, TG_E_FATAL, 0, "out of memory");
+            goto out;
+        }
+        for (uint32_t i = r->n; i < all.n; i++) {
+            tg_str_adds(&s, ", ");
+            if (all.vals[i].type == JR_TEXT) {
+                tg_str_ident(&s, all.names[i]);
+                continue;
+            }
+            tg_str_addf(&s, "@sluice_k%u", i);      /* hex: see below */
+            tg_str_adds(&sets, nsets++ ? ", " : "");
+            tg_str_ident(&sets, all.names[i]);
+            tg_str_addf(&sets, " = UNHEX(@sluice_k%u)", i);
+        }
+    }
     tg_str_adds(&s, ")");
     nv = 0;
     for (uint32_t i = 0; i < r->n; i++) {
@@ -254,6 +284,10 @@ int rp__load_snapshot(rp_apply *a, MYSQL *db, tg_table *t, const char *src,
         tg_str_adds(&s, nv ? ", " : " SET ");
         tg_str_ident(&s, r->names[i]);
         tg_str_addf(&s, " = UNHEX(@sluice_v%d)", nv++);
+    }
+    if (nsets > 0) {
+        tg_str_adds(&s, nv ? ", " : " SET ");
+        tg_str_add(&s, sets.p, sets.len);
     }
     if (s.oom) {
         ret = tg_fail(e, TG_E_FATAL, 0, "out of memory");
@@ -290,6 +324,8 @@ out:
     free(c.names);
     free(c.keyflag);
     tg_str_free(&c.buf);
+    rp__aug_free(&c.aug);
+    tg_str_free(&sets);
     tg_str_free(&s);
     return ret;
 }

@@ -180,6 +180,11 @@ static int in_row(const jr_row *r, const char *name)
     return 0;
 }
 
+static int is_ledger(const char *name)
+{
+    return strcmp(name, TG_LEDGER_COL) == 0;
+}
+
 static int is_bytes(const tg_col *c)
 {
     return c->kind == TG_T_TEXT || c->kind == TG_T_JSON ||
@@ -203,8 +208,10 @@ int rp__stmt_begin(rp_stmt *s, int op, tg_table *t, const jr_row *r,
         tg_str_adds(&s->sql, "DELETE FROM ");
         tg_str_ident(&s->sql, t->name);
         tg_str_adds(&s->sql, " WHERE (");
-        for (uint32_t i = 0; i < r->n; i++) {
-            if (i)
+        for (uint32_t i = 0, n = 0; i < r->n; i++) {
+            if (is_ledger(r->names[i]))
+                continue;                   /* checked apart, see below */
+            if (n++)
                 tg_str_adds(&s->sql, ", ");
             tg_str_ident(&s->sql, r->names[i]);
         }
@@ -225,11 +232,15 @@ int rp__stmt_begin(rp_stmt *s, int op, tg_table *t, const jr_row *r,
         int c = tg_table_col(t, r->names[i]);
         s->rownames[s->rown] = strdup(r->names[i]);
         /* 2: a key column compared by bytes, 1: by value */
-        s->keycol[s->rown] = !in_row(key, r->names[i]) ? 0
+        s->keycol[s->rown] = is_ledger(r->names[i]) ? 3
+                             : !in_row(key, r->names[i]) ? 0
                              : c >= 0 && is_bytes(&t->cols[c]) ? 2 : 1;
         s->rowmap[s->rown++] = c;
-        if (op == RP_OP_DEL && c >= 0 && t->cols[c].loose)
+        if (op == RP_OP_DEL && c >= 0 && t->cols[c].loose &&
+            s->exact_del == 0)
             s->exact_del = 1;
+        if (op == RP_OP_DEL && is_ledger(r->names[i]))
+            s->exact_del = 2;
         if (op == RP_OP_PUT && c >= 0 && t->cols[c].generated) {
             s->rowmap[s->rown - 1] = -2;            /* never written */
             continue;
@@ -240,14 +251,20 @@ int rp__stmt_begin(rp_stmt *s, int op, tg_table *t, const jr_row *r,
             tg_str_ident(&s->sql, r->names[i]);
             s->tail += 2 * strlen(r->names[i]) + 24;
             if (s->keycol[s->rown - 1])
-                s->tail += 2 * strlen(r->names[i]) + 48;
+                s->tail += 3 * strlen(r->names[i]) + 48;
         }
         s->colnames[s->ncols++] = strdup(r->names[i]);
     }
     if (op == RP_OP_PUT)
         tg_str_adds(&s->sql, ") VALUES ");
     s->guard = op == RP_OP_PUT && !replace && key != NULL && key->n > 0;
-    if (s->exact_del) {
+    if (s->exact_del == 2) {
+        /* AND (ledger IS NULL OR ledger IN ('i1;', ...)): a row another
+        ** source key wrote is never deleted (a row without a ledger was
+        ** not written by replay since the table got one: deleted by key) */
+        tg_str_adds(&s->exact, ") AND (`" TG_LEDGER_COL "` IS NULL OR `"
+                               TG_LEDGER_COL "` IN (");
+    } else if (s->exact_del) {
         /* AND (BINARY k1, k2) IN ((BINARY 'v', 2), ...) */
         tg_str_adds(&s->exact, ") AND (");
         for (uint32_t i = 0; i < r->n; i++) {
@@ -286,7 +303,7 @@ int rp__stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
             tg_str_adds(&s->exact, ", ");
     }
     tg_str_adds(&s->sql, "(");
-    if (s->exact_del)
+    if (s->exact_del == 1)
         tg_str_adds(&s->exact, "(");
     for (uint32_t i = 0, n = 0; i < r->n; i++) {
         int c = s->rowmap[i], altered = 0;
@@ -294,6 +311,14 @@ int rp__stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
         char why[300];
         if (c == -2)
             continue;
+        if (s->exact_del == 2 && s->keycol[i] == 3) {
+            if (tg_value_sql(&s->exact, db, &t->cols[c], &r->vals[i],
+                             flags, NULL, why, sizeof(why)) != 0) {
+                rp__bad_value(ent, r->names[i], &r->vals[i], why, e);
+                goto undo;
+            }
+            continue;
+        }
         if (n++)
             tg_str_adds(&s->sql, ", ");
         vstart = s->sql.len;
@@ -306,7 +331,7 @@ int rp__stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
                                 &altered, why, sizeof(why)) == 0) {
             if (altered && nalt < 64)
                 alt[nalt++] = i;
-            if (s->exact_del) {
+            if (s->exact_del == 1) {
                 if (i)
                     tg_str_adds(&s->exact, ", ");
                 if (t->cols[c].loose)
@@ -322,7 +347,7 @@ int rp__stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
         goto undo;
     }
     tg_str_adds(&s->sql, ")");
-    if (s->exact_del)
+    if (s->exact_del == 1)
         tg_str_adds(&s->exact, ")");
     if (limit > 0 && s->sql.len + s->exact.len + s->tail > limit) {
         if (s->nrows > 0) {
@@ -425,7 +450,8 @@ int rp__stmt_flush(rp_stmt *s, MYSQL *db, jr_err *e)
         const char *first = NULL;
         tg_str_adds(&s->sql, " ON DUPLICATE KEY UPDATE ");
         for (uint32_t i = 0; s->guard && i < s->rown; i++)
-            if (s->keycol[i] && s->rowmap[i] >= 0) {
+            if ((s->keycol[i] == 1 || s->keycol[i] == 2) &&
+                s->rowmap[i] >= 0) {
                 first = s->rownames[i];
                 break;
             }
@@ -439,6 +465,13 @@ int rp__stmt_flush(rp_stmt *s, MYSQL *db, jr_err *e)
                     continue;
                 if (n++)
                     tg_str_adds(&s->sql, " AND ");
+                if (s->keycol[i] == 3) {
+                    /* the source key that wrote the row (rp_aug.c) */
+                    tg_str_adds(&s->sql, "(`" TG_LEDGER_COL "` IS NULL OR `"
+                                TG_LEDGER_COL "` = VALUES(`" TG_LEDGER_COL
+                                "`))");
+                    continue;
+                }
                 if (s->keycol[i] == 2)
                     tg_str_adds(&s->sql, "BINARY ");
                 tg_str_ident(&s->sql, s->rownames[i]);
@@ -461,6 +494,14 @@ int rp__stmt_flush(rp_stmt *s, MYSQL *db, jr_err *e)
                 continue;
             if (n++)
                 tg_str_adds(&s->sql, ", ");
+            if (first != NULL && is_ledger(s->colnames[i])) {
+                /* equal unless the guard counted a merge: then it keeps
+                ** naming the key that wrote the row */
+                tg_str_adds(&s->sql, "`" TG_LEDGER_COL "` = IFNULL(`"
+                            TG_LEDGER_COL "`, VALUES(`" TG_LEDGER_COL
+                            "`))");
+                continue;
+            }
             tg_str_ident(&s->sql, s->colnames[i]);
             tg_str_adds(&s->sql, " = VALUES(");
             tg_str_ident(&s->sql, s->colnames[i]);
@@ -469,7 +510,7 @@ int rp__stmt_flush(rp_stmt *s, MYSQL *db, jr_err *e)
     } else if (s->op == RP_OP_DEL) {
         if (s->exact_del && s->exact.p != NULL)   /* ") AND (..) IN (.." */
             tg_str_add(&s->sql, s->exact.p, s->exact.len);
-        tg_str_adds(&s->sql, ")");
+        tg_str_adds(&s->sql, s->exact_del == 2 ? "))" : ")");
     }
     if (s->sql.oom) {
         ret = tg_fail(e, TG_E_FATAL, 0, "out of memory");

@@ -136,6 +136,19 @@ void tg_str_free(tg_str *s);
 /* Column of created tables with an untyped key: the storage classes of
 ** the key values (tg_table.c). */
 #define TG_CLASS_COL      "sqlite_sluice_class"
+/* Column of created tables with a UNIQUE set over an untyped column: the
+** storage classes of that set's values, part of its unique index. N is
+** the set's place (1-based) in the SCHEMA record's "unique" array. */
+#define TG_UCLASS_PREFIX  "sqlite_sluice_class_"
+/* Invisible column replay adds to a user's table whose key type can make
+** distinct source keys one value ('2024-01-01' and '2024-01-01 00:00:00'
+** in a DATETIME): the source key that wrote the row (rp_ledger.c). */
+#define TG_LEDGER_COL     "sqlite_sluice_key"
+/* ... and per source UNIQUE set N over such a column, the source values
+** of the set that wrote the row (its COMMENT names the set's columns as a
+** JSON array), so that an INSERT OR REPLACE removes only the rows SQLite
+** removed. */
+#define TG_LEDGER_PREFIX  "sqlite_sluice_key_"
 /* Is `name` in sluice's namespace (sqlite_sluice*, any case)? */
 int tg_name_reserved(const char *name);
 /* Read replica's row of TG_POSITION_TABLE in the current transaction
@@ -185,6 +198,18 @@ typedef struct tg_table {
     int user_created;            /* existed before sluice saw it */
     int class_col;               /* index of sqlite_sluice_class (the key
                                     values' storage classes), or -1 */
+    int ledger_col;              /* index of sqlite_sluice_key, or -1 */
+    int nuclass;                 /* sqlite_sluice_class_N columns: */
+    struct tg_uclass {
+        int col;                 /* its index in cols */
+        char **names;            /* the other columns of its unique index
+                                    (sqlite_sluice_key_N: of its COMMENT) */
+        int n;
+        int set;                 /* N */
+        char *comment;           /* sqlite_sluice_key_N: as read */
+    } *uclass;
+    int nuledger;                /* sqlite_sluice_key_N columns */
+    struct tg_uclass *uledger;
     int warned;                  /* collation warning given */
     struct tg_table *next;
 } tg_table;

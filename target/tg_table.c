@@ -38,7 +38,12 @@
 ** '1' and x'31' are three SQLite keys with the same bytes -- is paired
 ** with sqlite_sluice_class, the storage classes of the key's values
 ** (i, r, t, b; one letter per key column), which is part of the primary
-** key. Key values are never rounded (tg_policy.c TG_POL_KEY).
+** key; a UNIQUE set over an untyped column likewise gets
+** sqlite_sluice_class_N in its unique index. Key values are never rounded
+** (tg_policy.c TG_POL_KEY). A user's table cannot be given such types:
+** when a key or source-UNIQUE column of it can make distinct SQLite values
+** one (key_exact), it gets the invisible sqlite_sluice_key (and _N)
+** columns recording the source values that wrote each row (rp_aug.c).
 **
 ** NAMES MariaDB cannot take (over 64 characters, trailing spaces,
 ** characters beyond U+FFFF, two columns equal to MariaDB, more than 1017
@@ -74,6 +79,16 @@ void tg_table_free1(tg_table *t)
     for (int i = 0; i < t->nuniq; i++)
         free(t->uniq_sql[i]);
     free(t->uniq_sql);
+    for (int i = 0; i < t->nuclass + t->nuledger; i++) {
+        struct tg_uclass *u = i < t->nuclass ? &t->uclass[i]
+                                              : &t->uledger[i - t->nuclass];
+        for (int k = 0; k < u->n; k++)
+            free(u->names[k]);
+        free(u->names);
+        free(u->comment);
+    }
+    free(t->uclass);
+    free(t->uledger);
     free(t->cols);
     free(t->name);
     free(t);
@@ -184,18 +199,118 @@ static int owned_table(MYSQL *db, const char *name, int *own, jr_err *e)
     return 0;
 }
 
+/* Record sqlite_sluice_key_N (column col) with the set its comment
+** names; a comment that is not such a list leaves it unused. 0 or -1. */
+static int add_uledger(tg_table *t, int col, const char *comment)
+{
+    sl_json *js = comment ? sl_json_parse(comment, strlen(comment), NULL, 0)
+                          : NULL;
+    struct tg_uclass *u;
+    int ret = 0;
+
+    if (js == NULL || js->type != SL_JARR || sl_json_len(js) == 0) {
+        sl_json_free(js);
+        return 0;
+    }
+    u = realloc(t->uledger, (size_t)(t->nuledger + 1) * sizeof(*u));
+    if (u == NULL) {
+        sl_json_free(js);
+        return -1;
+    }
+    t->uledger = u;
+    u = &t->uledger[t->nuledger++];
+    memset(u, 0, sizeof(*u));
+    u->col = col;
+    u->set = atoi(t->cols[col].name + strlen(TG_LEDGER_PREFIX));
+    u->comment = strdup(comment);
+    u->names = calloc(sl_json_len(js), sizeof(char *));
+    if (u->names == NULL || u->comment == NULL)
+        ret = -1;
+    for (const sl_json *k = js->child; ret == 0 && k; k = k->next)
+        if (k->type == SL_JSTR && (u->names[u->n] = strdup(k->str)) != NULL)
+            u->n++;
+    sl_json_free(js);
+    return ret;
+}
+
+static int is_uclass(const char *name)
+{
+    return strncmp(name, TG_UCLASS_PREFIX, strlen(TG_UCLASS_PREFIX)) == 0;
+}
+
+/* One unique index read (its column names, in order): its set "a,b"
+** lowercased into t->uniq_sql -- without a sqlite_sluice_class_N column,
+** which is recorded in t->uclass with the index's other columns, so the
+** set compares equal to the source's. Takes the names. 0 or -1. */
+static int end_index(tg_table *t, tg_str *set, int *uniq, char ***names,
+                     int *nnames)
+{
+    char **p = realloc(t->uniq_sql, (size_t)(*uniq + 1) * sizeof(char *));
+    int klass = -1, ret = 0;
+
+    if (p == NULL)
+        ret = -1;
+    else
+        t->uniq_sql = p;
+    set->len = 0;
+    for (int i = 0; i < *nnames; i++) {
+        if (is_uclass((*names)[i])) {
+            klass = tg_table_col(t, (*names)[i]);
+            continue;
+        }
+        if (set->len)
+            tg_str_adds(set, ",");
+        for (const char *q = (*names)[i]; *q; q++) {
+            char ch = (char)tolower((unsigned char)*q);
+            tg_str_add(set, &ch, 1);
+        }
+    }
+    if (ret == 0) {
+        p[(*uniq)++] = set->p ? set->p : strdup("");
+        set->p = NULL;
+        set->len = set->cap = 0;
+    }
+    if (ret == 0 && klass >= 0) {
+        struct tg_uclass *u = realloc(t->uclass, (size_t)(t->nuclass + 1) *
+                                                     sizeof(*u));
+        if (u == NULL) {
+            ret = -1;
+        } else {
+            t->uclass = u;
+            u = &t->uclass[t->nuclass++];
+            memset(u, 0, sizeof(*u));
+            u->col = klass;
+            u->set = atoi(t->cols[klass].name + strlen(TG_UCLASS_PREFIX));
+            u->names = calloc((size_t)*nnames, sizeof(char *));
+            for (int i = 0; u->names != NULL && i < *nnames; i++)
+                if (!is_uclass((*names)[i])) {
+                    u->names[u->n++] = (*names)[i];
+                    (*names)[i] = NULL;
+                }
+            if (u->names == NULL)
+                ret = -1;
+        }
+    }
+    for (int i = 0; i < *nnames; i++)
+        free((*names)[i]);
+    *nnames = 0;
+    tg_str_free(set);
+    return ret;
+}
+
 static tg_table *load(MYSQL *db, const char *name, jr_err *e)
 {
     MYSQL_RES *r;
     MYSQL_ROW row;
     tg_table *t;
-    char *cur = NULL;
+    char *cur = NULL, **names = NULL;
     tg_str set = { 0 };
-    int uniq = 0;
+    int uniq = 0, nnames = 0;
 
     r = query1(db, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, EXTRA, "
                "COALESCE(DATETIME_PRECISION, 0), COALESCE(NUMERIC_SCALE, 0), "
-               "COALESCE(NUMERIC_PRECISION, 0), COLLATION_NAME "
+               "COALESCE(NUMERIC_PRECISION, 0), COLLATION_NAME, "
+               "COLUMN_COMMENT "
                "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
                "DATABASE() AND TABLE_NAME = ", name,
                " ORDER BY ORDINAL_POSITION", e);
@@ -207,7 +322,7 @@ static tg_table *load(MYSQL *db, const char *name, jr_err *e)
     }
     t = calloc(1, sizeof(*t));
     if (t != NULL)
-        t->class_col = -1;
+        t->class_col = t->ledger_col = -1;
     if (t == NULL || (t->name = strdup(name)) == NULL ||
         (t->cols = calloc(mysql_num_rows(r), sizeof(tg_col))) == NULL) {
         mysql_free_result(r);
@@ -237,6 +352,15 @@ static tg_table *load(MYSQL *db, const char *name, jr_err *e)
             t->class_col = t->ncols - 1;
             c->loose = 0;          /* letters only: nothing to confuse */
         }
+        if (strcmp(c->name, TG_LEDGER_COL) == 0)
+            t->ledger_col = t->ncols - 1;
+        if (strncmp(c->name, TG_LEDGER_PREFIX, strlen(TG_LEDGER_PREFIX))
+            == 0 && add_uledger(t, t->ncols - 1, row[8]) != 0) {
+            mysql_free_result(r);
+            tg_table_free1(t);
+            tg_fail(e, TG_E_FATAL, 0, "out of memory");
+            return NULL;
+        }
     }
     mysql_free_result(r);
     if (owned_table(db, name, &t->user_created, e) != 0) {
@@ -256,14 +380,13 @@ static tg_table *load(MYSQL *db, const char *name, jr_err *e)
     for (;;) {
         row = mysql_fetch_row(r);
         if (cur != NULL && (row == NULL || strcmp(cur, row[0]) != 0)) {
-            char **p = realloc(t->uniq_sql, (size_t)(uniq + 1) *
-                                                sizeof(char *));
-            if (p != NULL) {
-                t->uniq_sql = p;
-                p[uniq++] = set.p ? set.p : strdup("");
-                set.p = NULL;
+            if (end_index(t, &set, &uniq, &names, &nnames) != 0) {
+                mysql_free_result(r);
+                free(cur);
+                tg_table_free1(t);
+                tg_fail(e, TG_E_FATAL, 0, "out of memory");
+                return NULL;
             }
-            tg_str_free(&set);
             free(cur);
             cur = NULL;
         }
@@ -271,13 +394,17 @@ static tg_table *load(MYSQL *db, const char *name, jr_err *e)
             break;
         if (cur == NULL)
             cur = strdup(row[0]);
-        if (set.len)
-            tg_str_adds(&set, ",");
-        for (const char *q = row[1]; *q; q++) {
-            char ch = (char)tolower((unsigned char)*q);
-            tg_str_add(&set, &ch, 1);
+        {
+            char **nn = realloc(names, (size_t)(nnames + 1) *
+                                           sizeof(char *));
+            if (nn != NULL) {
+                names = nn;
+                if ((names[nnames] = strdup(row[1])) != NULL)
+                    nnames++;
+            }
         }
     }
+    free(names);
     t->nuniq = uniq;
     mysql_free_result(r);
     return t;
@@ -482,15 +609,12 @@ static const char *decl_of(const sl_json *c, const sl_json *key,
     return key_decl(ty, n && (in_key(key, n) || in_unique(uniq, n)));
 }
 
-/* Does the table need sqlite_sluice_class (an untyped key column)? */
-static int needs_class(const sl_json *js)
+/* Does column list u (the key, or a unique set) hold an untyped column
+** (then it is paired with sqlite_sluice_class or sqlite_sluice_class_N: 1
+** and '1' are two values to SQLite)? */
+static int set_untyped(const sl_json *u, const sl_json *cols)
 {
-    const sl_json *cols = sl_json_get(js, "columns");
-    const sl_json *key = sl_json_get(js, "key");
-
-    if (sl_json_bool(js, "rowid_key"))
-        return 0;
-    for (const sl_json *k = key ? key->child : NULL; k; k = k->next) {
+    for (const sl_json *k = u ? u->child : NULL; k; k = k->next) {
         const sl_json *c = k->type == SL_JSTR ? find_col(cols, k->str)
                                               : NULL;
         const char *ty = c ? sl_json_str(c, "type") : NULL;
@@ -500,13 +624,20 @@ static int needs_class(const sl_json *js)
     return 0;
 }
 
+/* Does the table need sqlite_sluice_class (an untyped key column)? */
+static int needs_class(const sl_json *js)
+{
+    return !sl_json_bool(js, "rowid_key") &&
+           set_untyped(sl_json_get(js, "key"), sl_json_get(js, "columns"));
+}
+
 static void create_sql(tg_str *s, const char *table, const sl_json *js)
 {
     const sl_json *cols = sl_json_get(js, "columns");
     const sl_json *key = sl_json_get(js, "key");
     const sl_json *uniq = sl_json_get(js, "unique");
     int rowid_key = sl_json_bool(js, "rowid_key"), ntext = 0, first = 1;
-    int key_chars, klass = needs_class(js);
+    int key_chars, klass = needs_class(js), n;
 
     for (const sl_json *k = key ? key->child : NULL; k; k = k->next) {
         const sl_json *c = k->type == SL_JSTR ? find_col(cols, k->str)
@@ -545,6 +676,12 @@ static void create_sql(tg_str *s, const char *table, const sl_json *js)
     if (klass)
         tg_str_adds(s, ", `" TG_CLASS_COL "` VARCHAR(16) CHARACTER SET "
                        "ascii COLLATE ascii_bin NOT NULL DEFAULT ''");
+    n = 0;
+    for (const sl_json *u = uniq ? uniq->child : NULL; u; u = u->next)
+        if (n++, set_untyped(u, cols))
+            tg_str_addf(s, ", `" TG_UCLASS_PREFIX "%d` VARCHAR(32) "
+                        "CHARACTER SET ascii COLLATE ascii_bin NOT NULL "
+                        "DEFAULT ''", n);
     if (rowid_key) {
         tg_str_adds(s, ", ");
         tg_str_ident(s, sl_json_str(js, "rowid_name") ?
@@ -559,6 +696,7 @@ static void create_sql(tg_str *s, const char *table, const sl_json *js)
         }
         tg_str_adds(s, klass ? ", `" TG_CLASS_COL "`)" : ")");
     }
+    n = 0;
     for (const sl_json *u = uniq ? uniq->child : NULL; u; u = u->next) {
         int texty = 0;
         for (const sl_json *k = u->child; k; k = k->next) {
@@ -573,6 +711,9 @@ static void create_sql(tg_str *s, const char *table, const sl_json *js)
             if (k->next)
                 tg_str_adds(s, ", ");
         }
+        n++;
+        if (set_untyped(u, cols))
+            tg_str_addf(s, ", `" TG_UCLASS_PREFIX "%d`", n);
         tg_str_adds(s, texty ? ") USING HASH" : ")");
     }
     tg_str_adds(s, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 "
@@ -639,6 +780,147 @@ static int record_owned(MYSQL *db, const char *table, const char *json,
     return ret;
 }
 
+/* SQLite's affinity of a declared type, by its rules in their order:
+** I(nteger), T(ext), B(lob: any class; STRICT's ANY too), R(eal),
+** N(umeric). */
+static char affinity(const char *decl)
+{
+    if (has_word(decl, "INT"))
+        return 'I';
+    if (has_word(decl, "CHAR") || has_word(decl, "CLOB") ||
+        has_word(decl, "TEXT"))
+        return 'T';
+    if (decl[0] == 0 || has_word(decl, "BLOB") ||
+        strcasecmp(decl, "ANY") == 0)
+        return 'B';
+    if (has_word(decl, "REAL") || has_word(decl, "FLOA") ||
+        has_word(decl, "DOUB"))
+        return 'R';
+    return 'N';
+}
+
+/* Does target column c keep every SQLite key value of affinity aff
+** distinct? Key values are never rounded (TG_POL_KEY) and a loose
+** collation is caught by the merge guard's byte comparison (rp_stmt.c),
+** so what is left is a column that makes distinct forms one value: a
+** DATETIME ('2024-01-01' = '2024-01-01 00:00:00'), a number column fed
+** text ('1' = 1), a binary column fed any class (1 = '1' = x'31'), CHAR
+** (drops trailing spaces). */
+static int key_exact(char aff, const tg_col *c)
+{
+    switch (aff) {
+    case 'I':            /* integers (and text that is not a number) */
+        return c->kind == TG_T_INT || c->kind == TG_T_UINT ||
+               c->kind == TG_T_DECIMAL ||
+               (c->kind == TG_T_TEXT && strcasecmp(c->data_type, "char"));
+    case 'N':            /* numbers as integers or reals, other text */
+        return c->kind == TG_T_INT || c->kind == TG_T_UINT ||
+               c->kind == TG_T_DECIMAL;
+    case 'T':            /* text only (a blob in a text key is refused) */
+        return (c->kind == TG_T_TEXT && strcasecmp(c->data_type, "char")) ||
+               c->kind == TG_T_JSON;
+    case 'R':
+        return c->kind == TG_T_FLOAT && !strcasecmp(c->data_type, "double");
+    default:
+        return 0;
+    }
+}
+
+/* The first key column of user table t that may merge source keys (see
+** key_exact), or NULL: then t needs sqlite_sluice_key. */
+static const char *loose_key_col(const tg_table *t, const sl_json *js)
+{
+    const sl_json *cols = sl_json_get(js, "columns");
+    const sl_json *key = sl_json_get(js, "key");
+
+    if (sl_json_bool(js, "rowid_key")) {
+        const char *rn = sl_json_str(js, "rowid_name");
+        int c = tg_table_col(t, rn ? rn : "rowid");
+        return c >= 0 && !key_exact('I', &t->cols[c]) ? t->cols[c].name
+                                                        : NULL;
+    }
+    for (const sl_json *k = key ? key->child : NULL; k; k = k->next) {
+        const sl_json *sc = k->type == SL_JSTR ? find_col(cols, k->str)
+                                               : NULL;
+        const char *ty = sc ? sl_json_str(sc, "type") : NULL;
+        int c = sc ? tg_table_col(t, k->str) : -1;
+        if (c >= 0 && !key_exact(affinity(ty ? ty : ""), &t->cols[c]))
+            return t->cols[c].name;
+    }
+    return NULL;
+}
+
+/* The names of unique set u as a JSON array (sqlite_sluice_key_N's
+** comment). */
+static void set_json(tg_str *s, const sl_json *u)
+{
+    tg_str_adds(s, "[");
+    for (const sl_json *k = u->child; k; k = k->next) {
+        if (k->type != SL_JSTR)
+            continue;
+        tg_str_adds(s, k == u->child ? "\"" : ",\"");
+        for (const unsigned char *q = (const unsigned char *)k->str; *q; q++)
+            if (*q == '"' || *q == '\\')
+                tg_str_addf(s, "\\%c", *q);
+            else if (*q < 0x20)
+                tg_str_addf(s, "\\u%04x", *q);
+            else
+                tg_str_add(s, (const char *)q, 1);
+        tg_str_adds(s, "\"");
+    }
+    tg_str_adds(s, "]");
+}
+
+/* sqlite_sluice_key_N for each source UNIQUE set N that holds a column
+** making distinct values one (key_exact): added, or its comment brought
+** up to date (the snapshot that follows a SCHEMA record refills it). */
+static void set_ledgers(tg_str *s, int *n, MYSQL *db, const tg_table *t,
+                        const sl_json *js, const char *table)
+{
+    const sl_json *cols = sl_json_get(js, "columns");
+    const sl_json *uniq = sl_json_get(js, "unique");
+    int set = 0;
+
+    for (const sl_json *u = uniq ? uniq->child : NULL; u; u = u->next) {
+        const char *loose = NULL;
+        char name[64];
+        tg_str want = { 0 };
+        int have;
+        set++;
+        for (const sl_json *k = u->child; k && !loose; k = k->next) {
+            const sl_json *sc = k->type == SL_JSTR ? find_col(cols, k->str)
+                                                   : NULL;
+            const char *ty = sc ? sl_json_str(sc, "type") : NULL;
+            int c = sc ? tg_table_col(t, k->str) : -1;
+            if (c >= 0 && !key_exact(affinity(ty ? ty : ""), &t->cols[c]))
+                loose = t->cols[c].name;
+        }
+        if (loose == NULL)
+            continue;
+        snprintf(name, sizeof(name), TG_LEDGER_PREFIX "%d", set);
+        set_json(&want, u);
+        have = tg_table_col(t, name);
+        for (int i = 0; have >= 0 && i < t->nuledger; i++)
+            if (t->uledger[i].col == have && want.p != NULL &&
+                strcmp(t->uledger[i].comment, want.p) == 0)
+                have = -2;                           /* as it should be */
+        if (have != -2 && want.p != NULL) {
+            tg_str_adds(s, (*n)++ ? ", " : " ");
+            tg_str_adds(s, have >= 0 ? "MODIFY COLUMN " :
+                                       "ADD COLUMN IF NOT EXISTS ");
+            tg_str_ident(s, name);
+            tg_str_adds(s, " BLOB NULL INVISIBLE COMMENT ");
+            tg_str_quote(s, db, want.p, want.len);
+            SL_LOG(SL_INFO, "replay.key_ledger", "table=%s column=%s "
+                   "unique=%s hint=\"this unique column can make distinct "
+                   "source values one; replay records the source values in "
+                   "the invisible column %s so that only the rows SQLite "
+                   "replaced are replaced\"", table, loose, want.p, name);
+        }
+        tg_str_free(&want);
+    }
+}
+
 /* Columns of the schema that the target lacks: ALTER TABLE ADD. */
 static int add_missing(tg_tables *ts, MYSQL *db, const char *table,
                        const sl_json *js, jr_err *e)
@@ -646,6 +928,7 @@ static int add_missing(tg_tables *ts, MYSQL *db, const char *table,
     tg_table *t = tg_table_get(ts, db, table, e);
     const sl_json *cols = sl_json_get(js, "columns");
     tg_str s = { 0 };
+    const char *loose;
     int n = 0, ret = 0;
 
     if (t == NULL)
@@ -663,6 +946,19 @@ static int add_missing(tg_tables *ts, MYSQL *db, const char *table,
         tg_str_adds(&s, " ");
         map_type(&s, ty ? ty : "", 0);
     }
+    if (t->ledger_col < 0 && (loose = loose_key_col(t, js)) != NULL) {
+        /* invisible: the application's SELECT * and INSERTs without a
+        ** column list never see it */
+        tg_str_adds(&s, n++ ? ", " : " ");
+        tg_str_adds(&s, "ADD COLUMN IF NOT EXISTS `" TG_LEDGER_COL "` BLOB "
+                        "NULL INVISIBLE");
+        SL_LOG(SL_INFO, "replay.key_ledger", "table=%s column=%s "
+               "hint=\"this key column can make distinct source keys one "
+               "value; replay records each row's source key in the "
+               "invisible column " TG_LEDGER_COL " and refuses a change "
+               "that would land on another key's row\"", table, loose);
+    }
+    set_ledgers(&s, &n, db, t, js, table);
     if (n > 0) {
         ret = s.oom ? tg_fail(e, TG_E_FATAL, 0, "out of memory")
                     : tg_exec(db, s.p, s.len, e);

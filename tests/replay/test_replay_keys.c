@@ -223,3 +223,175 @@ Test(replay_keys, a_unique_index_only_the_target_has_never_merges_two_source_row
     cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects "
                            "WHERE row_key = 'id=2'"), 1);
 }
+
+/* ---- keys a user's column type normalises (sqlite_sluice_key) ---- */
+
+Test(replay_keys, a_user_datetime_key_refuses_another_form_of_the_same_instant)
+{
+    MYSQL *my = rt_my();
+    rt_proc p;
+    int64_t before;
+    int rc;
+
+    rt_my_exec(my, "CREATE TABLE ev (at DATETIME PRIMARY KEY, n INT)");
+    rt_sql(rt_src, "CREATE TABLE ev(at DATETIME PRIMARY KEY, n INT);"
+                   "INSERT INTO ev VALUES ('2024-03-01 10:00:00', 0);");
+    rt_sync();                           /* one row through the snapshot */
+    cr_assert_str_eq(rt_my_str(my, "SELECT EXTRA FROM information_schema."
+                               "COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND "
+                               "TABLE_NAME = 'ev' AND COLUMN_NAME = "
+                               "'sqlite_sluice_key'"), "INVISIBLE",
+                     "replay must give the table an invisible ledger");
+    cr_expect_str_eq(rt_my_str(my, "SELECT sqlite_sluice_key FROM ev"),
+                     "t19:2024-03-01 10:00:00;",
+                     "the snapshot must fill the ledger");
+    before = rt_position(my, "default");
+    rt_sql(rt_src, "INSERT INTO ev VALUES ('2024-01-01', 1);"
+                   "INSERT INTO ev VALUES ('2024-01-01 00:00:00', 2);");
+    rt_capture_once();
+    rc = rt_replay_run(&p, rt_url, NULL);
+    cr_assert(rc > 0 && rc < 128, "two source keys became one DATETIME row "
+              "(exit %d):\n%s", rc, rt_log(&p));
+    cr_expect(strstr(rt_log(&p), "lands on the row of another source key")
+              && strstr(rt_log(&p), "'2024-01-01'") &&
+              strstr(rt_log(&p), "'2024-01-01 00:00:00'"),
+              "the refusal must name both source keys:\n%s", rt_log(&p));
+    cr_expect_eq(rt_position(my, "default"), before);
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM ev"), 1,
+                 "part of the refused group was committed");
+
+    rc = rt_replay_run(&p, rt_url, "--on-error", "skip", NULL);
+    cr_assert_eq(rc, 0, "%s", rt_log(&p));
+    cr_expect_eq(rt_my_int(my, "SELECT n FROM ev WHERE at = '2024-01-01'"),
+                 1, "the first source key's row must stay as it wrote it");
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects "
+                           "WHERE table_name = 'ev' AND error LIKE "
+                           "'%%another source key%%'"), 1);
+    /* the source deletes the refused key and changes the other */
+    rt_sql(rt_src, "DELETE FROM ev WHERE at = '2024-01-01 00:00:00';"
+                   "UPDATE ev SET n = 11 WHERE at = '2024-01-01';");
+    rt_capture_once();
+    rc = rt_replay_run(&p, rt_url, "--on-error", "skip", NULL);
+    cr_assert_eq(rc, 0, "%s", rt_log(&p));
+    cr_expect_eq(rt_my_int(my, "SELECT n FROM ev WHERE at = '2024-01-01'"),
+                 11, "a delete of the refused key removed the other key's "
+                 "row, or the update did not land");
+    /* a key changing into another form of itself is one row moving */
+    rt_sql(rt_src, "UPDATE ev SET at = '2024-01-01 00:00' WHERE at = "
+                   "'2024-01-01';");
+    rt_sync();
+    cr_expect_str_eq(rt_my_str(my, "SELECT CONCAT(n, ' ', "
+                               "sqlite_sluice_key) FROM ev WHERE at = "
+                               "'2024-01-01'"), "11 t16:2024-01-01 00:00;");
+    RT_ASSERT_SAME_ALL(my);
+}
+
+Test(replay_keys, a_user_binary_or_decimal_key_never_merges_storage_classes)
+{
+    MYSQL *my = rt_my();
+    rt_proc p;
+    int rc;
+
+    rt_my_exec(my, "CREATE TABLE kb (k VARBINARY(20) PRIMARY KEY, "
+                   "v VARCHAR(10))");
+    rt_my_exec(my, "CREATE TABLE kd (k DECIMAL(10,2) PRIMARY KEY, "
+                   "v VARCHAR(10))");
+    rt_sql(rt_src, "CREATE TABLE kb(k PRIMARY KEY, v TEXT);"
+                   "CREATE TABLE kd(k PRIMARY KEY, v TEXT);");
+    rt_sync();
+    rt_sql(rt_src, "INSERT INTO kb VALUES (1, 'int'), ('1', 'text'),"
+                   " (x'31', 'blob');"
+                   "INSERT INTO kd VALUES (1.5, 'real'), ('1.50', 'text');");
+    rt_capture_once();
+    rc = rt_replay_run(&p, rt_url, "--on-error", "skip", NULL);
+    cr_assert_eq(rc, 0, "%s", rt_log(&p));
+    cr_expect_str_eq(rt_my_str(my, "SELECT CONCAT(HEX(k), ':', v) FROM kb"),
+                     "31:int", "1, '1' and x'31' are three source keys");
+    cr_expect_str_eq(rt_my_str(my, "SELECT CONCAT(k, ':', v) FROM kd"),
+                     "1.50:real");
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects "
+                           "WHERE error LIKE '%%another source key%%'"), 3,
+                 "each refused key must be recorded");
+    rt_sql(rt_src, "DELETE FROM kb WHERE k = x'31';"
+                   "DELETE FROM kd WHERE k = '1.50';"
+                   "UPDATE kb SET v = 'int2' WHERE k = 1;");
+    rt_capture_once();
+    rc = rt_replay_run(&p, rt_url, "--on-error", "skip", NULL);
+    cr_assert_eq(rc, 0, "%s", rt_log(&p));
+    cr_expect_str_eq(rt_my_str(my, "SELECT CONCAT(HEX(k), ':', v) FROM kb"),
+                     "31:int2");
+    cr_expect_str_eq(rt_my_str(my, "SELECT CONCAT(k, ':', v) FROM kd"),
+                     "1.50:real", "deleting '1.50' removed 1.5's row");
+}
+
+Test(replay_keys, a_user_integer_key_gets_no_ledger)
+{
+    MYSQL *my = rt_my();
+
+    rt_my_exec(my, "CREATE TABLE plain (id BIGINT PRIMARY KEY, "
+                   "email VARCHAR(100))");
+    rt_sql(rt_src, "CREATE TABLE plain(id INTEGER PRIMARY KEY, email TEXT);"
+                   "INSERT INTO plain VALUES (1, 'a@x');");
+    rt_sync();
+    cr_expect_not(rt_my_column_exists(my, "plain", "sqlite_sluice_key"),
+                  "an integer key cannot merge: no ledger column");
+    RT_ASSERT_SAME_ALL(my);
+}
+
+Test(replay_keys, a_created_unique_untyped_column_keeps_1_text_1_and_blob_31_apart)
+{
+    MYSQL *my = rt_my();
+
+    rt_sql(rt_src, "CREATE TABLE tag(id INTEGER PRIMARY KEY, label UNIQUE,"
+                   " n INT);"
+                   "INSERT INTO tag VALUES (1, 1, 1), (2, '1', 2);");
+    rt_sync();                                 /* through the snapshot */
+    rt_sql(rt_src, "INSERT INTO tag VALUES (3, x'31', 3);");
+    rt_sync();                                 /* and by change */
+    cr_assert_eq(rt_my_int(my, "SELECT COUNT(*) FROM tag"), 3,
+                 "1, '1' and x'31' are three values of a UNIQUE column");
+    /* SQLite's REPLACE removes the row holding text '1' only */
+    rt_sql(rt_src, "INSERT OR REPLACE INTO tag VALUES (4, '1', 4);"
+                   "UPDATE tag SET n = 10 WHERE label = 1;");
+    rt_sync();
+    cr_expect_str_eq(rt_my_str(my, "SELECT GROUP_CONCAT(id ORDER BY id) "
+                               "FROM tag"), "1,3,4");
+    cr_expect_eq(rt_my_int(my, "SELECT n FROM tag WHERE id = 1"), 10);
+    RT_ASSERT_SAME_ALL(my);
+}
+
+Test(replay_keys, a_user_unique_datetime_replaces_only_what_sqlite_replaced)
+{
+    MYSQL *my = rt_my();
+    rt_proc p;
+    int rc;
+
+    rt_my_exec(my, "CREATE TABLE ue (id BIGINT PRIMARY KEY, at DATETIME, "
+                   "n INT, UNIQUE KEY (at))");
+    rt_sql(rt_src, "CREATE TABLE ue(id INTEGER PRIMARY KEY, at DATETIME "
+                   "UNIQUE, n INT);"
+                   "INSERT INTO ue VALUES (1, '2024-01-01', 1);");
+    rt_sync();
+    cr_expect(rt_my_column_exists(my, "ue", "sqlite_sluice_key_1"));
+    /* SQLite's REPLACE of the same text removes row 1: so must replay */
+    rt_sql(rt_src, "INSERT OR REPLACE INTO ue VALUES (2, '2024-01-01', 2);");
+    rt_sync();
+    cr_expect_str_eq(rt_my_str(my, "SELECT GROUP_CONCAT(id) FROM ue"), "2");
+    /* another form of the same instant is another value to SQLite: the
+    ** row it lands on is never replaced nor merged */
+    rt_sql(rt_src, "INSERT INTO ue VALUES (3, '2024-01-01 00:00:00', 3);");
+    rt_capture_once();
+    rc = rt_replay_run(&p, rt_url, NULL);
+    cr_assert(rc > 0 && rc < 128, "row 3 replaced or merged into row 2 "
+              "(exit %d):\n%s", rc, rt_log(&p));
+    cr_expect(strstr(rt_log(&p), "unique index") != NULL &&
+              strstr(rt_log(&p), "id=3") != NULL, "%s", rt_log(&p));
+    cr_expect_str_eq(rt_my_str(my, "SELECT GROUP_CONCAT(CONCAT(id, ':', n))"
+                               " FROM ue"), "2:2");
+    rc = rt_replay_run(&p, rt_url, "--on-error", "skip", NULL);
+    cr_assert_eq(rc, 0, "%s", rt_log(&p));
+    cr_expect_str_eq(rt_my_str(my, "SELECT GROUP_CONCAT(CONCAT(id, ':', n))"
+                               " FROM ue"), "2:2");
+    cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects "
+                           "WHERE row_key = 'id=3'"), 1);
+}

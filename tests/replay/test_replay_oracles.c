@@ -87,3 +87,28 @@ Test(replay_oracles, the_test_oracle_and_sluice_verify_agree_on_equal_and_on_eac
         both_say(1, "undoing it");
     }
 }
+
+Test(replay_oracles, both_agree_beside_the_columns_replay_adds_to_keep_keys_apart)
+{
+    MYSQL *my = rt_my();
+
+    /* a user table with a ledger (DATETIME key), a created one with
+    ** sqlite_sluice_class_1 (UNIQUE over an untyped column) */
+    rt_my_exec(my, "CREATE TABLE ev (at DATETIME PRIMARY KEY, n INT)");
+    rt_sql(rt_src, "CREATE TABLE ev(at DATETIME PRIMARY KEY, n INT);"
+                   "INSERT INTO ev VALUES ('2024-01-01', 1),"
+                   " ('2024-01-02 10:00:00', 2);"
+                   "CREATE TABLE tag(id INTEGER PRIMARY KEY, label UNIQUE);"
+                   "INSERT INTO tag VALUES (1, 1), (2, '1');");
+    rt_sync();
+    cr_assert(rt_my_column_exists(my, "ev", "sqlite_sluice_key"));
+    cr_assert(rt_my_column_exists(my, "tag", "sqlite_sluice_class_1"));
+    both_say(1, "a copy with added columns");
+    rt_my_exec(my, "UPDATE ev SET n = 5 WHERE n = 2");
+    both_say(0, "a value changed behind replay's back");
+    rt_my_exec(my, "UPDATE ev SET n = 2 WHERE n = 5");
+    rt_my_exec(my, "UPDATE tag SET label = 'x' WHERE id = 2");
+    both_say(0, "a unique value changed behind replay's back");
+    rt_my_exec(my, "UPDATE tag SET label = '1' WHERE id = 2");
+    both_say(1, "the damage undone");
+}
