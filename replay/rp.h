@@ -81,10 +81,10 @@ typedef struct rp_stmt {
     tg_str first_vals;           /* "name\0value\0" pairs */
     int *keycol;                 /* row column is a key/unique column */
     int guard;                   /* upsert counts merges in @sluice_merge */
-    int exact_del;               /* delete re-checks the rows it matches:
-                                    1 text keys by bytes (BINARY tuple
-                                    list), 2 by sqlite_sluice_key */
-    tg_str exact;                /* exact_del's list */
+    int exact_del;               /* delete re-checks text keys by bytes */
+    tg_str exact;                /* exact_del: the BINARY tuple list */
+    int ledger_del;              /* delete checks sqlite_sluice_key */
+    tg_str lexact;               /* ledger_del: its list of values */
     size_t tail;                 /* bytes the flush will append */
 } rp_stmt;
 

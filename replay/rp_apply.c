@@ -682,11 +682,12 @@ static int delete_conflicts(rp_apply *a, plan *p, tg_table *t,
                     tg_str_adds(&s, " AND ");
                 }
         }
-        for (int l = 0; l < t->nuledger; l++) {
+        {
             /* only rows holding the same source values (sqlite_sluice_key_N
             ** written by rp_aug.c): SQLite replaced nothing else */
-            const char *col = t->cols[t->uledger[l].col].name;
-            for (uint32_t i = 0; t->uledger[l].set == u + 1 && i < r->n; i++)
+            int lc = tg_table_uledger(t, p->uniq[u]);
+            const char *col = lc >= 0 ? t->cols[lc].name : NULL;
+            for (uint32_t i = 0; col != NULL && i < r->n; i++)
                 if (ret == 0 && strcmp(r->names[i], col) == 0) {
                     tg_str_adds(&s, "(");
                     tg_str_ident(&s, col);

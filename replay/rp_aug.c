@@ -18,7 +18,9 @@
 **                           (rp_stmt.c) and by deletes
 **
 ** LEDGER FORMAT (sqlite_sluice_key, and _N): per column, in key order, the
-** class letter, then the value -- an integer in decimal, a real as %.17g,
+** class letter, then the value -- an integer (or a real holding a whole
+** number: SQLite compares 1.0 and 1 as one value) as 'i' and its decimal,
+** another real as 'r' and %.17g,
 ** text or blob as its length in decimal, ':' and its bytes -- then ';'.
 ** Injective: two source keys have the same ledger only when SQLite sees
 ** one key.
@@ -52,6 +54,26 @@ static char class_of(const jr_value *v)
     return v->type >= 0 && v->type <= 4 ? letter[v->type] : '?';
 }
 
+/* A real holding a whole number within int64: SQLite compares 1.0 and 1
+** as one value (a UNIQUE or key conflict), so must the added columns. */
+static int whole(double r, int64_t *out)
+{
+    if (!(r >= -9223372036854775808.0 && r < 9223372036854775808.0) ||
+        r != (double)(int64_t)r)
+        return 0;
+    *out = (int64_t)r;
+    return 1;
+}
+
+/* class_of, with a whole real as an integer (sqlite_sluice_class_N) */
+static char value_class(const jr_value *v)
+{
+    int64_t i;
+    if (v != NULL && v->type == JR_REAL && whole(v->u.r, &i))
+        return 'i';
+    return class_of(v);
+}
+
 void rp__key_class(const jr_row *row, const jr_row *key, char *out,
                    size_t cap)
 {
@@ -67,10 +89,13 @@ static void ledger_of(tg_str *s, const jr_row *row,
 {
     for (uint32_t k = 0; k < n; k++) {
         const jr_value *v = value_of(row, names[k]);
-        char c = class_of(v);
+        char c = value_class(v);
+        int64_t w;
         tg_str_add(s, &c, 1);
         if (v != NULL && v->type == JR_INT)
             tg_str_addf(s, "%" PRId64, v->u.i);
+        else if (v != NULL && v->type == JR_REAL && whole(v->u.r, &w))
+            tg_str_addf(s, "%" PRId64, w);
         else if (v != NULL && v->type == JR_REAL)
             tg_str_addf(s, "%.17g", v->u.r);
         else if (v != NULL && (v->type == JR_TEXT || v->type == JR_BLOB)) {
@@ -99,15 +124,17 @@ void rp__ledger_show(char *out, size_t cap, const jr_row *key,
         const char *semi;
         char c = *p++;
         if (c == 't' || c == 'b') {
-            char *colon;
-            unsigned long long len = strtoull(p, &colon, 10);
-            if (colon >= end || *colon != ':' ||
-                len > (unsigned long long)(end - colon - 1))
+            size_t len = 0;
+            while (p < end && *p >= '0' && *p <= '9' && len < SIZE_MAX / 16)
+                len = len * 10 + (size_t)(*p++ - '0');
+            /* "len:" then len bytes then ';', all inside the value */
+            if (p >= end || *p != ':' || len >= (size_t)(end - p - 1) ||
+                p[1 + len] != ';')
                 break;
             v.type = c == 't' ? JR_TEXT : JR_BLOB;
-            v.u.b.p = colon + 1;
-            v.u.b.n = (size_t)len;
-            p = colon + 1 + len + 1;
+            v.u.b.p = p + 1;
+            v.u.b.n = len;
+            p += 1 + len + 1;
         } else {
             semi = memchr(p, ';', (size_t)(end - p));
             if (semi == NULL || (size_t)(semi - p) >= sizeof(num))
@@ -182,7 +209,7 @@ int rp__augment(rp_aug *g, const tg_table *t, const jr_row *r,
     for (int u = 0; sets && u < t->nuclass; u++) {
         size_t off = g->buf.len;
         for (int k = 0; k < t->uclass[u].n; k++) {
-            char c = class_of(value_of(from, t->uclass[u].names[k]));
+            char c = value_class(value_of(from, t->uclass[u].names[k]));
             tg_str_add(&g->buf, &c, 1);
         }
         if (push(g, n++, t->cols[t->uclass[u].col].name, off,

@@ -28,7 +28,8 @@
 **  (T2) in single mode (one row per statement) a failure is reported with
 **       the row's seq, table, key, the column the server named and that
 **       column's value.
-**  (T3) sql.len + exact.len + tail <= limit whenever rows are held.
+**  (T3) sql.len + exact.len + lexact.len + tail <= limit whenever rows
+**       are held.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,9 +120,10 @@ void rp__stmt_reset(rp_stmt *s)
     s->nrows = 0;
     s->sql.len = 0;
     s->exact.len = 0;
+    s->lexact.len = 0;
     free(s->keycol);
     s->keycol = NULL;
-    s->guard = s->exact_del = 0;
+    s->guard = s->exact_del = s->ledger_del = 0;
     s->tail = 0;
     keys_reset(s);
 }
@@ -132,6 +134,7 @@ void rp__stmt_free(rp_stmt *s)
     free(s->keys);
     tg_str_free(&s->sql);
     tg_str_free(&s->exact);
+    tg_str_free(&s->lexact);
     tg_str_free(&s->first_vals);
     memset(s, 0, sizeof(*s));
 }
@@ -200,6 +203,7 @@ int rp__stmt_begin(rp_stmt *s, int op, tg_table *t, const jr_row *r,
     s->table = strdup(t->name);
     s->sql.len = 0;
     s->exact.len = 0;
+    s->lexact.len = 0;
     s->first_seq = ent->seq;
     s->first_key[0] = 0;
     s->first_vals.len = 0;
@@ -236,11 +240,10 @@ int rp__stmt_begin(rp_stmt *s, int op, tg_table *t, const jr_row *r,
                              : !in_row(key, r->names[i]) ? 0
                              : c >= 0 && is_bytes(&t->cols[c]) ? 2 : 1;
         s->rowmap[s->rown++] = c;
-        if (op == RP_OP_DEL && c >= 0 && t->cols[c].loose &&
-            s->exact_del == 0)
+        if (op == RP_OP_DEL && c >= 0 && t->cols[c].loose)
             s->exact_del = 1;
         if (op == RP_OP_DEL && is_ledger(r->names[i]))
-            s->exact_del = 2;
+            s->ledger_del = 1;
         if (op == RP_OP_PUT && c >= 0 && t->cols[c].generated) {
             s->rowmap[s->rown - 1] = -2;            /* never written */
             continue;
@@ -258,18 +261,22 @@ int rp__stmt_begin(rp_stmt *s, int op, tg_table *t, const jr_row *r,
     if (op == RP_OP_PUT)
         tg_str_adds(&s->sql, ") VALUES ");
     s->guard = op == RP_OP_PUT && !replace && key != NULL && key->n > 0;
-    if (s->exact_del == 2) {
+    if (s->ledger_del) {
         /* AND (ledger IS NULL OR ledger IN ('i1;', ...)): a row another
         ** source key wrote is never deleted (a row without a ledger was
-        ** not written by replay since the table got one: deleted by key) */
-        tg_str_adds(&s->exact, ") AND (`" TG_LEDGER_COL "` IS NULL OR `"
-                               TG_LEDGER_COL "` IN (");
-    } else if (s->exact_del) {
+        ** not written by replay since the table got one: deleted by key,
+        ** by bytes too under a loose collation) */
+        tg_str_adds(&s->lexact, " AND (`" TG_LEDGER_COL "` IS NULL OR `"
+                                TG_LEDGER_COL "` IN (");
+    }
+    if (s->exact_del) {
         /* AND (BINARY k1, k2) IN ((BINARY 'v', 2), ...) */
         tg_str_adds(&s->exact, ") AND (");
-        for (uint32_t i = 0; i < r->n; i++) {
+        for (uint32_t i = 0, n = 0; i < r->n; i++) {
             int c = s->rowmap[i];
-            if (i)
+            if (is_ledger(r->names[i]))
+                continue;
+            if (n++)
                 tg_str_adds(&s->exact, ", ");
             if (c >= 0 && t->cols[c].loose)
                 tg_str_adds(&s->exact, "BINARY ");
@@ -293,7 +300,7 @@ int rp__stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
                  const jr_entry *ent, const char *key, int flags,
                  rp_rounds *rounds, size_t limit, jr_err *e)
 {
-    size_t mark = s->sql.len, xmark = s->exact.len;
+    size_t mark = s->sql.len, xmark = s->exact.len, lmark = s->lexact.len;
     uint32_t alt[64];
     int nalt = 0;
 
@@ -301,9 +308,11 @@ int rp__stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
         tg_str_adds(&s->sql, ", ");
         if (s->exact_del)
             tg_str_adds(&s->exact, ", ");
+        if (s->ledger_del)
+            tg_str_adds(&s->lexact, ", ");
     }
     tg_str_adds(&s->sql, "(");
-    if (s->exact_del == 1)
+    if (s->exact_del)
         tg_str_adds(&s->exact, "(");
     for (uint32_t i = 0, n = 0; i < r->n; i++) {
         int c = s->rowmap[i], altered = 0;
@@ -311,8 +320,8 @@ int rp__stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
         char why[300];
         if (c == -2)
             continue;
-        if (s->exact_del == 2 && s->keycol[i] == 3) {
-            if (tg_value_sql(&s->exact, db, &t->cols[c], &r->vals[i],
+        if (s->ledger_del && s->keycol[i] == 3) {
+            if (tg_value_sql(&s->lexact, db, &t->cols[c], &r->vals[i],
                              flags, NULL, why, sizeof(why)) != 0) {
                 rp__bad_value(ent, r->names[i], &r->vals[i], why, e);
                 goto undo;
@@ -331,8 +340,8 @@ int rp__stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
                                 &altered, why, sizeof(why)) == 0) {
             if (altered && nalt < 64)
                 alt[nalt++] = i;
-            if (s->exact_del == 1) {
-                if (i)
+            if (s->exact_del) {
+                if (n > 1)
                     tg_str_adds(&s->exact, ", ");
                 if (t->cols[c].loose)
                     tg_str_adds(&s->exact, "BINARY ");
@@ -347,12 +356,14 @@ int rp__stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
         goto undo;
     }
     tg_str_adds(&s->sql, ")");
-    if (s->exact_del == 1)
+    if (s->exact_del)
         tg_str_adds(&s->exact, ")");
-    if (limit > 0 && s->sql.len + s->exact.len + s->tail > limit) {
+    if (limit > 0 &&
+        s->sql.len + s->exact.len + s->lexact.len + s->tail > limit) {
         if (s->nrows > 0) {
             s->sql.len = mark;
             s->exact.len = xmark;
+            s->lexact.len = lmark;
             if (s->sql.p != NULL)
                 s->sql.p[mark] = 0;
             return RP_STMT_FULL;
@@ -381,6 +392,7 @@ int rp__stmt_add(rp_stmt *s, MYSQL *db, tg_table *t, const jr_row *r,
 undo:
     s->sql.len = mark;
     s->exact.len = xmark;
+    s->lexact.len = lmark;
     if (s->sql.p != NULL)
         s->sql.p[mark] = 0;
     return -1;
@@ -510,7 +522,11 @@ int rp__stmt_flush(rp_stmt *s, MYSQL *db, jr_err *e)
     } else if (s->op == RP_OP_DEL) {
         if (s->exact_del && s->exact.p != NULL)   /* ") AND (..) IN (.." */
             tg_str_add(&s->sql, s->exact.p, s->exact.len);
-        tg_str_adds(&s->sql, s->exact_del == 2 ? "))" : ")");
+        tg_str_adds(&s->sql, ")");
+        if (s->ledger_del && s->lexact.p != NULL) {
+            tg_str_add(&s->sql, s->lexact.p, s->lexact.len);
+            tg_str_adds(&s->sql, "))");
+        }
     }
     if (s->sql.oom) {
         ret = tg_fail(e, TG_E_FATAL, 0, "out of memory");

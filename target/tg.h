@@ -144,10 +144,10 @@ void tg_str_free(tg_str *s);
 ** distinct source keys one value ('2024-01-01' and '2024-01-01 00:00:00'
 ** in a DATETIME): the source key that wrote the row (rp_ledger.c). */
 #define TG_LEDGER_COL     "sqlite_sluice_key"
-/* ... and per source UNIQUE set N over such a column, the source values
+/* ... and per source UNIQUE set over such a column, the source values
 ** of the set that wrote the row (its COMMENT names the set's columns as a
-** JSON array), so that an INSERT OR REPLACE removes only the rows SQLite
-** removed. */
+** JSON array; N only tells the columns apart), so that an INSERT OR
+** REPLACE removes only the rows SQLite removed. */
 #define TG_LEDGER_PREFIX  "sqlite_sluice_key_"
 /* Is `name` in sluice's namespace (sqlite_sluice*, any case)? */
 int tg_name_reserved(const char *name);
@@ -205,8 +205,6 @@ typedef struct tg_table {
         char **names;            /* the other columns of its unique index
                                     (sqlite_sluice_key_N: of its COMMENT) */
         int n;
-        int set;                 /* N */
-        char *comment;           /* sqlite_sluice_key_N: as read */
     } *uclass;
     int nuledger;                /* sqlite_sluice_key_N columns */
     struct tg_uclass *uledger;
@@ -234,6 +232,9 @@ int tg_table_schema(tg_tables *ts, MYSQL *db, const char *table,
                     const char *json, size_t len, jr_err *e);
 int tg_table_drop(tg_tables *ts, MYSQL *db, const char *table,
                   jr_err *e);
+/* Column index of the sqlite_sluice_key_N recording source unique set
+** `set` ("a,b" lowercased), or -1. */
+int tg_table_uledger(const tg_table *t, const char *set);
 /* Index of target column `name` (case-insensitive), or -1. */
 int tg_table_col(const tg_table *t, const char *name);
 

@@ -85,7 +85,6 @@ void tg_table_free1(tg_table *t)
         for (int k = 0; k < u->n; k++)
             free(u->names[k]);
         free(u->names);
-        free(u->comment);
     }
     free(t->uclass);
     free(t->uledger);
@@ -221,10 +220,8 @@ static int add_uledger(tg_table *t, int col, const char *comment)
     u = &t->uledger[t->nuledger++];
     memset(u, 0, sizeof(*u));
     u->col = col;
-    u->set = atoi(t->cols[col].name + strlen(TG_LEDGER_PREFIX));
-    u->comment = strdup(comment);
     u->names = calloc(sl_json_len(js), sizeof(char *));
-    if (u->names == NULL || u->comment == NULL)
+    if (u->names == NULL)
         ret = -1;
     for (const sl_json *k = js->child; ret == 0 && k; k = k->next)
         if (k->type == SL_JSTR && (u->names[u->n] = strdup(k->str)) != NULL)
@@ -280,7 +277,6 @@ static int end_index(tg_table *t, tg_str *set, int *uniq, char ***names,
             u = &t->uclass[t->nuclass++];
             memset(u, 0, sizeof(*u));
             u->col = klass;
-            u->set = atoi(t->cols[klass].name + strlen(TG_UCLASS_PREFIX));
             u->names = calloc((size_t)*nnames, sizeof(char *));
             for (int i = 0; u->names != NULL && i < *nnames; i++)
                 if (!is_uclass((*names)[i])) {
@@ -383,6 +379,8 @@ static tg_table *load(MYSQL *db, const char *name, jr_err *e)
             if (end_index(t, &set, &uniq, &names, &nnames) != 0) {
                 mysql_free_result(r);
                 free(cur);
+                free(names);
+                t->nuniq = uniq;
                 tg_table_free1(t);
                 tg_fail(e, TG_E_FATAL, 0, "out of memory");
                 return NULL;
@@ -809,10 +807,10 @@ static char affinity(const char *decl)
 static int key_exact(char aff, const tg_col *c)
 {
     switch (aff) {
-    case 'I':            /* integers (and text that is not a number) */
+    case 'I':            /* integers (and text that is not a number;
+                            as text, a real Inf would be the text 'Inf') */
         return c->kind == TG_T_INT || c->kind == TG_T_UINT ||
-               c->kind == TG_T_DECIMAL ||
-               (c->kind == TG_T_TEXT && strcasecmp(c->data_type, "char"));
+               c->kind == TG_T_DECIMAL;
     case 'N':            /* numbers as integers or reals, other text */
         return c->kind == TG_T_INT || c->kind == TG_T_UINT ||
                c->kind == TG_T_DECIMAL;
@@ -871,53 +869,82 @@ static void set_json(tg_str *s, const sl_json *u)
     tg_str_adds(s, "]");
 }
 
-/* sqlite_sluice_key_N for each source UNIQUE set N that holds a column
-** making distinct values one (key_exact): added, or its comment brought
-** up to date (the snapshot that follows a SCHEMA record refills it). */
+/* "a,b" lowercased: a unique set as plans and uniq_sql spell it. */
+static void set_text(tg_str *s, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (i)
+            tg_str_adds(s, ",");
+        for (const char *q = names[i]; *q; q++) {
+            char ch = (char)tolower((unsigned char)*q);
+            tg_str_add(s, &ch, 1);
+        }
+    }
+}
+
+int tg_table_uledger(const tg_table *t, const char *set)
+{
+    for (int i = 0; i < t->nuledger; i++) {
+        tg_str s = { 0 };
+        int same;
+        set_text(&s, (const char *const *)t->uledger[i].names,
+                 t->uledger[i].n);
+        same = s.p != NULL && strcmp(s.p, set) == 0;
+        tg_str_free(&s);
+        if (same)
+            return t->uledger[i].col;
+    }
+    return -1;
+}
+
+/* A sqlite_sluice_key_N for each source UNIQUE set that holds a column
+** making distinct values one (key_exact) and has none yet -- found by the
+** set its COMMENT names, never by N (a new unique index can take another
+** set's place in the schema): the next free N. Existing columns are never
+** changed; one whose set is gone is left alone, unused. */
 static void set_ledgers(tg_str *s, int *n, MYSQL *db, const tg_table *t,
                         const sl_json *js, const char *table)
 {
     const sl_json *cols = sl_json_get(js, "columns");
     const sl_json *uniq = sl_json_get(js, "unique");
-    int set = 0;
+    int next = 1;
 
     for (const sl_json *u = uniq ? uniq->child : NULL; u; u = u->next) {
-        const char *loose = NULL;
+        const char *loose = NULL, *names[64];
         char name[64];
-        tg_str want = { 0 };
-        int have;
-        set++;
-        for (const sl_json *k = u->child; k && !loose; k = k->next) {
+        tg_str want = { 0 }, set = { 0 };
+        int nn = 0;
+        for (const sl_json *k = u->child; k; k = k->next) {
             const sl_json *sc = k->type == SL_JSTR ? find_col(cols, k->str)
                                                    : NULL;
             const char *ty = sc ? sl_json_str(sc, "type") : NULL;
             int c = sc ? tg_table_col(t, k->str) : -1;
-            if (c >= 0 && !key_exact(affinity(ty ? ty : ""), &t->cols[c]))
+            if (nn < 64 && k->type == SL_JSTR)
+                names[nn++] = k->str;
+            if (!loose && c >= 0 &&
+                !key_exact(affinity(ty ? ty : ""), &t->cols[c]))
                 loose = t->cols[c].name;
         }
-        if (loose == NULL)
-            continue;
-        snprintf(name, sizeof(name), TG_LEDGER_PREFIX "%d", set);
-        set_json(&want, u);
-        have = tg_table_col(t, name);
-        for (int i = 0; have >= 0 && i < t->nuledger; i++)
-            if (t->uledger[i].col == have && want.p != NULL &&
-                strcmp(t->uledger[i].comment, want.p) == 0)
-                have = -2;                           /* as it should be */
-        if (have != -2 && want.p != NULL) {
+        set_text(&set, names, nn);
+        if (loose != NULL && set.p != NULL && tg_table_uledger(t, set.p) < 0) {
+            do
+                snprintf(name, sizeof(name), TG_LEDGER_PREFIX "%d", next++);
+            while (tg_table_col(t, name) >= 0);
+            set_json(&want, u);
             tg_str_adds(s, (*n)++ ? ", " : " ");
-            tg_str_adds(s, have >= 0 ? "MODIFY COLUMN " :
-                                       "ADD COLUMN IF NOT EXISTS ");
+            tg_str_adds(s, "ADD COLUMN IF NOT EXISTS ");
             tg_str_ident(s, name);
             tg_str_adds(s, " BLOB NULL INVISIBLE COMMENT ");
-            tg_str_quote(s, db, want.p, want.len);
+            tg_str_quote(s, db, want.p ? want.p : "", want.len);
             SL_LOG(SL_INFO, "replay.key_ledger", "table=%s column=%s "
                    "unique=%s hint=\"this unique column can make distinct "
                    "source values one; replay records the source values in "
                    "the invisible column %s so that only the rows SQLite "
-                   "replaced are replaced\"", table, loose, want.p, name);
+                   "replaced are replaced\"", table, loose,
+                   want.p ? want.p : "", name);
         }
         tg_str_free(&want);
+        tg_str_free(&set);
     }
 }
 

@@ -322,6 +322,13 @@ Test(replay_keys, a_user_binary_or_decimal_key_never_merges_storage_classes)
                      "31:int2");
     cr_expect_str_eq(rt_my_str(my, "SELECT CONCAT(k, ':', v) FROM kd"),
                      "1.50:real", "deleting '1.50' removed 1.5's row");
+    /* 1.0 is the key 1 to SQLite: a change of it, never a merge */
+    rt_sql(rt_src, "INSERT OR REPLACE INTO kb VALUES (1.0, 'one');");
+    rt_capture_once();
+    rc = rt_replay_run(&p, rt_url, NULL);
+    cr_assert_eq(rc, 0, "%s", rt_log(&p));
+    cr_expect_str_eq(rt_my_str(my, "SELECT CONCAT(HEX(k), ':', v) FROM kb"),
+                     "31:one");
 }
 
 Test(replay_keys, a_user_integer_key_gets_no_ledger)
@@ -358,6 +365,12 @@ Test(replay_keys, a_created_unique_untyped_column_keeps_1_text_1_and_blob_31_apa
                                "FROM tag"), "1,3,4");
     cr_expect_eq(rt_my_int(my, "SELECT n FROM tag WHERE id = 1"), 10);
     RT_ASSERT_SAME_ALL(my);
+    /* 1.0 and 1 are one value to SQLite: its REPLACE removes row 1 */
+    rt_sql(rt_src, "INSERT OR REPLACE INTO tag VALUES (5, 1.0, 5);");
+    rt_sync();
+    cr_expect_str_eq(rt_my_str(my, "SELECT GROUP_CONCAT(id ORDER BY id) "
+                               "FROM tag"), "3,4,5");
+    RT_ASSERT_SAME_ALL(my);
 }
 
 Test(replay_keys, a_user_unique_datetime_replaces_only_what_sqlite_replaced)
@@ -372,7 +385,9 @@ Test(replay_keys, a_user_unique_datetime_replaces_only_what_sqlite_replaced)
                    "UNIQUE, n INT);"
                    "INSERT INTO ue VALUES (1, '2024-01-01', 1);");
     rt_sync();
-    cr_expect(rt_my_column_exists(my, "ue", "sqlite_sluice_key_1"));
+    cr_expect_str_eq(rt_my_str(my, "SELECT sqlite_sluice_key_1 FROM ue"),
+                     "t10:2024-01-01;",
+                     "the snapshot must fill the unique set's ledger");
     /* SQLite's REPLACE of the same text removes row 1: so must replay */
     rt_sql(rt_src, "INSERT OR REPLACE INTO ue VALUES (2, '2024-01-01', 2);");
     rt_sync();
@@ -394,4 +409,26 @@ Test(replay_keys, a_user_unique_datetime_replaces_only_what_sqlite_replaced)
                                " FROM ue"), "2:2");
     cr_expect_eq(rt_my_int(my, "SELECT COUNT(*) FROM sqlite_sluice_rejects "
                            "WHERE row_key = 'id=3'"), 1);
+}
+
+Test(replay_keys, a_new_unique_index_never_shifts_which_ledger_a_set_uses)
+{
+    MYSQL *my = rt_my();
+
+    rt_my_exec(my, "CREATE TABLE ue2 (id BIGINT PRIMARY KEY, at DATETIME, "
+                   "code BIGINT, n INT, UNIQUE KEY (at), UNIQUE KEY (code))");
+    rt_sql(rt_src, "CREATE TABLE ue2(id INTEGER PRIMARY KEY, at DATETIME "
+                   "UNIQUE, code INT, n INT);");
+    rt_sync();
+    /* a new unique set sorts before the DATETIME one in the schema */
+    rt_sql(rt_src, "CREATE UNIQUE INDEX a_code ON ue2(code);"
+                   "INSERT INTO ue2 VALUES (1, '2024-01-01', 7, 1);");
+    rt_sync();
+    rt_sql(rt_src, "INSERT OR REPLACE INTO ue2 VALUES (2, '2024-02-02', 7, "
+                   "2);");
+    rt_sync();
+    cr_expect_str_eq(rt_my_str(my, "SELECT GROUP_CONCAT(CONCAT(id, ':', n))"
+                               " FROM ue2"), "2:2",
+                     "SQLite's REPLACE on code removed row 1");
+    RT_ASSERT_SAME_ALL(my);
 }
