@@ -7,7 +7,7 @@
 # Builds build-fuzz/ (clang, -DSLUICE_FUZZ=ON: ASan+UBSan, the invariant
 # checks of -DSLUICE_DEBUG, warnings as errors), then runs each TARGET
 # (default: all of journal schema json url datetime opts inspect logfmt
-# pos) for SECONDS (default 30), JOBS targets at a time (default 2). Each
+# pos ledger) for SECONDS (default 30), JOBS targets at a time (default 2). Each
 # target starts from its committed corpus tests/fuzz/corpus/TARGET/ (read
 # only) plus what earlier runs found in build-fuzz/corpus/TARGET/ (kept
 # between runs, never committed). A crash, leak, sanitizer report or
@@ -21,7 +21,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd -P)
 SECS=30
 JOBS=2
-ALL=(journal schema json url datetime opts inspect logfmt pos)
+ALL=(journal schema json url datetime opts inspect logfmt pos ledger)
 while getopts "t:j:h" opt; do
     case $opt in
     t) SECS=$OPTARG ;;
