@@ -188,20 +188,19 @@ void rp__apply_forget(rp_apply *a, const char *table)
 
 /* ---- plans ---- */
 
-/* "a,b" lowercased from a JSON array of names */
+/* "a,b" lowercased (tg_set_text) from a JSON array of names */
 static char *set_of(const sl_json *arr)
 {
+    const char **names = calloc(arr ? sl_json_len(arr) + 1 : 1,
+                                sizeof(char *));
     tg_str s = { 0 };
-    for (const sl_json *k = arr ? arr->child : NULL; k; k = k->next) {
-        if (k->type != SL_JSTR)
-            continue;
-        if (s.len)
-            tg_str_adds(&s, ",");
-        for (const char *q = k->str; *q; q++) {
-            char c = (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q);
-            tg_str_add(&s, &c, 1);
-        }
-    }
+    int n = 0;
+
+    for (const sl_json *k = arr ? arr->child : NULL; names && k; k = k->next)
+        if (k->type == SL_JSTR)
+            names[n++] = k->str;
+    tg_set_text(&s, names, n);
+    free(names);
     return s.p ? s.p : strdup("");
 }
 
@@ -335,17 +334,11 @@ static plan *get_plan(rp_apply *a, const char *table, const jr_row *key,
             p->uniq[p->nuniq++] = set_of(c);
         }
     sl_json_free(js);
-    /* is the key a unique index of the target? */
-    for (uint32_t i = 0; i < key->n; i++) {
-        if (strcmp(key->names[i], TG_LEDGER_COL) == 0)
-            continue;                /* not part of the target's key */
-        if (i)
-            tg_str_adds(&ks, ",");
-        for (const char *q = key->names[i]; *q; q++) {
-            char c = (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q);
-            tg_str_add(&ks, &c, 1);
-        }
-    }
+    /* is the key a unique index of the target? (the ledger, last, is
+    ** not part of it) */
+    tg_set_text(&ks, key->names,
+                key->n > 0 && !strcmp(key->names[key->n - 1], TG_LEDGER_COL)
+                    ? (int)key->n - 1 : (int)key->n);
     keyset = ks.p ? ks.p : strdup("");
     if (!has_set(t, keyset)) {
         int keyless = key->n == 1 && tg_table_col(t, key->names[0]) < 0 &&

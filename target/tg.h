@@ -205,6 +205,8 @@ typedef struct tg_table {
         char **names;            /* the other columns of its unique index
                                     (sqlite_sluice_key_N: of its COMMENT) */
         int n;
+        char *set;               /* sqlite_sluice_key_N: names as
+                                    tg_set_text spells them */
     } *uclass;
     int nuledger;                /* sqlite_sluice_key_N columns */
     struct tg_uclass *uledger;
@@ -232,6 +234,9 @@ int tg_table_schema(tg_tables *ts, MYSQL *db, const char *table,
                     const char *json, size_t len, jr_err *e);
 int tg_table_drop(tg_tables *ts, MYSQL *db, const char *table,
                   jr_err *e);
+/* names[0..n) as "a,b" lowercased: how plans and uniq_sql spell a set of
+** columns (MariaDB column names ignore case). */
+void tg_set_text(tg_str *s, const char *const *names, int n);
 /* Column index of the sqlite_sluice_key_N recording source unique set
 ** `set` ("a,b" lowercased), or -1. */
 int tg_table_uledger(const tg_table *t, const char *set);

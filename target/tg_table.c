@@ -54,7 +54,6 @@
 ** doubled (tg_str_ident), and values bound as escaped literals: a name can
 ** never inject SQL.
 */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +84,7 @@ void tg_table_free1(tg_table *t)
         for (int k = 0; k < u->n; k++)
             free(u->names[k]);
         free(u->names);
+        free(u->set);
     }
     free(t->uclass);
     free(t->uledger);
@@ -227,7 +227,25 @@ static int add_uledger(tg_table *t, int col, const char *comment)
         if (k->type == SL_JSTR && (u->names[u->n] = strdup(k->str)) != NULL)
             u->n++;
     sl_json_free(js);
+    if (ret == 0) {
+        tg_str set = { 0 };
+        tg_set_text(&set, (const char *const *)u->names, u->n);
+        if ((u->set = set.p ? set.p : strdup("")) == NULL || set.oom)
+            ret = -1;
+    }
     return ret;
+}
+
+void tg_set_text(tg_str *s, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (i)
+            tg_str_adds(s, ",");
+        for (const char *q = names[i]; *q; q++) {
+            char ch = (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q);
+            tg_str_add(s, &ch, 1);       /* ASCII only: whatever locale */
+        }
+    }
 }
 
 static int is_uclass(const char *name)
@@ -243,25 +261,24 @@ static int end_index(tg_table *t, tg_str *set, int *uniq, char ***names,
                      int *nnames)
 {
     char **p = realloc(t->uniq_sql, (size_t)(*uniq + 1) * sizeof(char *));
-    int klass = -1, ret = 0;
+    char **v = *names, *klass_name = NULL;
+    int klass = -1, ret = 0, n = 0;
 
     if (p == NULL)
         ret = -1;
     else
         t->uniq_sql = p;
-    set->len = 0;
-    for (int i = 0; i < *nnames; i++) {
-        if (is_uclass((*names)[i])) {
-            klass = tg_table_col(t, (*names)[i]);
-            continue;
-        }
-        if (set->len)
-            tg_str_adds(set, ",");
-        for (const char *q = (*names)[i]; *q; q++) {
-            char ch = (char)tolower((unsigned char)*q);
-            tg_str_add(set, &ch, 1);
-        }
+    for (int i = 0; i < *nnames; i++)   /* the class column goes last */
+        if (is_uclass(v[i]) && klass_name == NULL)
+            klass_name = v[i];
+        else
+            v[n++] = v[i];
+    if (klass_name != NULL) {
+        v[n] = klass_name;
+        klass = tg_table_col(t, klass_name);
     }
+    set->len = 0;
+    tg_set_text(set, (const char *const *)v, n);
     if (ret == 0) {
         p[(*uniq)++] = set->p ? set->p : strdup("");
         set->p = NULL;
@@ -270,25 +287,24 @@ static int end_index(tg_table *t, tg_str *set, int *uniq, char ***names,
     if (ret == 0 && klass >= 0) {
         struct tg_uclass *u = realloc(t->uclass, (size_t)(t->nuclass + 1) *
                                                      sizeof(*u));
-        if (u == NULL) {
+        if (u == NULL || (u[t->nuclass].names = calloc((size_t)n + 1,
+                                                      sizeof(char *))) == NULL) {
+            if (u != NULL)
+                t->uclass = u;
             ret = -1;
         } else {
             t->uclass = u;
             u = &t->uclass[t->nuclass++];
-            memset(u, 0, sizeof(*u));
             u->col = klass;
-            u->names = calloc((size_t)*nnames, sizeof(char *));
-            for (int i = 0; u->names != NULL && i < *nnames; i++)
-                if (!is_uclass((*names)[i])) {
-                    u->names[u->n++] = (*names)[i];
-                    (*names)[i] = NULL;
-                }
-            if (u->names == NULL)
-                ret = -1;
+            u->set = NULL;
+            for (u->n = 0; u->n < n; u->n++) {    /* the names move over */
+                u->names[u->n] = v[u->n];
+                v[u->n] = NULL;
+            }
         }
     }
     for (int i = 0; i < *nnames; i++)
-        free((*names)[i]);
+        free(v[i]);
     *nnames = 0;
     tg_str_free(set);
     return ret;
@@ -869,31 +885,11 @@ static void set_json(tg_str *s, const sl_json *u)
     tg_str_adds(s, "]");
 }
 
-/* "a,b" lowercased: a unique set as plans and uniq_sql spell it. */
-static void set_text(tg_str *s, const char *const *names, int n)
-{
-    for (int i = 0; i < n; i++) {
-        if (i)
-            tg_str_adds(s, ",");
-        for (const char *q = names[i]; *q; q++) {
-            char ch = (char)tolower((unsigned char)*q);
-            tg_str_add(s, &ch, 1);
-        }
-    }
-}
-
 int tg_table_uledger(const tg_table *t, const char *set)
 {
-    for (int i = 0; i < t->nuledger; i++) {
-        tg_str s = { 0 };
-        int same;
-        set_text(&s, (const char *const *)t->uledger[i].names,
-                 t->uledger[i].n);
-        same = s.p != NULL && strcmp(s.p, set) == 0;
-        tg_str_free(&s);
-        if (same)
+    for (int i = 0; i < t->nuledger; i++)
+        if (strcmp(t->uledger[i].set, set) == 0)
             return t->uledger[i].col;
-    }
     return -1;
 }
 
@@ -925,7 +921,7 @@ static void set_ledgers(tg_str *s, int *n, MYSQL *db, const tg_table *t,
                 !key_exact(affinity(ty ? ty : ""), &t->cols[c]))
                 loose = t->cols[c].name;
         }
-        set_text(&set, names, nn);
+        tg_set_text(&set, names, nn);
         if (loose != NULL && set.p != NULL && tg_table_uledger(t, set.p) < 0) {
             do
                 snprintf(name, sizeof(name), TG_LEDGER_PREFIX "%d", next++);
