@@ -432,3 +432,27 @@ Test(replay_keys, a_new_unique_index_never_shifts_which_ledger_a_set_uses)
                      "SQLite's REPLACE on code removed row 1");
     RT_ASSERT_SAME_ALL(my);
 }
+
+Test(replay_keys, a_unique_set_named_with_quotes_and_backslashes_keeps_its_ledger)
+{
+    MYSQL *my = rt_my();
+    rt_proc p;
+    int rc;
+
+    /* the ledger's COMMENT names the set as JSON: a hostile name must
+    ** read back as itself, or the set would lose its ledger and the
+    ** conflict delete would replace the row silently */
+    rt_my_exec(my, "CREATE TABLE h (id BIGINT PRIMARY KEY, "
+                   "`we\"i'rd\\at` DATETIME, UNIQUE KEY (`we\"i'rd\\at`))");
+    rt_sql(rt_src, "CREATE TABLE h(id INTEGER PRIMARY KEY,"
+                   " \"we\"\"i'rd\\at\" DATETIME UNIQUE);"
+                   "INSERT INTO h VALUES (1, '2024-01-01');");
+    rt_sync();
+    cr_assert(rt_my_column_exists(my, "h", "sqlite_sluice_key_1"));
+    rt_sql(rt_src, "INSERT INTO h VALUES (2, '2024-01-01 00:00:00');");
+    rt_capture_once();
+    rc = rt_replay_run(&p, rt_url, NULL);
+    cr_assert(rc > 0 && rc < 128, "row 2 replaced row 1 (exit %d):\n%s", rc,
+              rt_log(&p));
+    cr_expect_eq(rt_my_int(my, "SELECT id FROM h"), 1);
+}
